@@ -1,0 +1,37 @@
+/* mn_log.h - one-line structured logging to stderr: "time level component: message key=value".
+ *
+ * Never log keys, payloads or report fields. Warnings a peer can cause go through
+ * mn_log_ratelimited() so a hostile peer cannot flood the log.
+ */
+#ifndef MN_LOG_H
+#define MN_LOG_H
+
+#include "mn_error.h"
+
+enum mn_log_level { MN_LOG_ERR = 0, MN_LOG_WARN, MN_LOG_NOTICE, MN_LOG_INFO, MN_LOG_DEBUG };
+
+/* Messages above `level` are dropped. Default MN_LOG_INFO. Thread-safe to call at start-up. */
+void mn_log_set_level(enum mn_log_level level);
+
+/* Parse "err|warn|notice|info|debug". Returns MN_OK or MN_EINVAL. */
+MN_NODISCARD int mn_log_parse_level(const char *name, enum mn_log_level *out);
+
+void mn_log(enum mn_log_level level, const char *component, const char *fmt, ...) MN_PRINTF(3, 4);
+
+/* Rate-limited log for events a peer can cause: at most `per_minute` lines per key (a static
+ * counter the caller owns); the suppressed count is reported with the next line let through. */
+typedef struct mn_log_limit {
+    long window_start_s;
+    unsigned in_window;
+    unsigned suppressed;
+} mn_log_limit;
+void mn_log_ratelimited(mn_log_limit *lim, unsigned per_minute, enum mn_log_level level,
+                        const char *component, const char *fmt, ...) MN_PRINTF(5, 6);
+
+#define log_err(c, ...) mn_log(MN_LOG_ERR, c, __VA_ARGS__)
+#define log_warn(c, ...) mn_log(MN_LOG_WARN, c, __VA_ARGS__)
+#define log_notice(c, ...) mn_log(MN_LOG_NOTICE, c, __VA_ARGS__)
+#define log_info(c, ...) mn_log(MN_LOG_INFO, c, __VA_ARGS__)
+#define log_debug(c, ...) mn_log(MN_LOG_DEBUG, c, __VA_ARGS__)
+
+#endif
