@@ -96,16 +96,25 @@ $(BIN)/meldnet-agent: $(BUILD)/agents/main.o $(AG_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BIN)/%: $(BUILD)/tests/tools/%.o $(AG_LIB_OBJ) $(LIBMN)
+$(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# Unit tests link the library and both daemons' modules (the linker takes what a test uses).
+# Unit tests: test_mn_* link the library only; test_gw_* add the gateway modules, test_agent_*
+# the agent modules, so a test builds while unrelated modules are being changed.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(GEN)/meldnet.pb-c.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS_PKG) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(GW_LIB_OBJ) $(AG_LIB_OBJ) $(LIBMN)
+$(BUILD)/tests/test_mn_%: $(BUILD)/tests/unit/test_mn_%.o $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
+
+$(BUILD)/tests/test_gw_%: $(BUILD)/tests/unit/test_gw_%.o $(GW_LIB_OBJ) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
+
+$(BUILD)/tests/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AG_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 
