@@ -1,7 +1,7 @@
 /* mn_report.h - the Report: JSON <-> protobuf, validation, canonical bytes, keyed digest.
  *
- * The JSON form is documented in docs/report.schema.json and examples/*.json. Enumerations are
- * lowercase strings ("sexual", "loverboy", "district_team", "unknown"); unknown values are
+ * The JSON form is documented in docs/report.schema.json and the files in examples/.
+ * Enumerations are lowercase strings ("sexual", "loverboy", "district_team", "unknown"); unknown values are
  * written "unknown", never guessed. Validation errors name the field by its JSON path, e.g.
  * "victim.date_of_birth", in mn_diag.where.
  *

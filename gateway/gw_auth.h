@@ -1,0 +1,43 @@
+/* gw_auth.h - the ZAP handler (RFC 27): admits only configured CURVE keys, fails closed.
+ *
+ * A thread with a REP socket on inproc://zeromq.zap.01 answers libzmq's authentication requests.
+ * It says 200 only for domain GW_AUTH_DOMAIN, mechanism CURVE and a client key in the allowed
+ * table, and then sets User-Id to the party's name; everything else gets 400 and is counted.
+ *
+ * Fail closed: libzmq lets a CURVE client in when no ZAP handler answers unless the server socket
+ * sets a ZAP domain and ZMQ_ZAP_ENFORCE_DOMAIN=1. gw_auth_secure_server() sets both (and the
+ * CURVE server options); every listening socket must be made with it.
+ */
+#ifndef GW_AUTH_H
+#define GW_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_config.h"
+#include "gw_stats.h"
+#include "mn_error.h"
+#include "mn_key.h"
+
+#define GW_AUTH_DOMAIN "meldnet"
+
+typedef struct gw_auth gw_auth;
+
+/* Bind the ZAP endpoint on zmq_ctx and start the handler thread. `stats` is borrowed and must
+ * outlive the handler. Caller owns *out. Returns MN_OK, MN_EZMQ, MN_ESYS, MN_ENOMEM. */
+MN_NODISCARD int gw_auth_start(void *zmq_ctx, gw_stats *stats, gw_auth **out, mn_diag *d);
+
+/* Replace the allowed parties with a copy of agents[0..n). Takes effect for the next handshake;
+ * connections already admitted stay. Thread-safe. Returns MN_OK or MN_ENOMEM. */
+MN_NODISCARD int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n);
+
+/* Make `socket` a CURVE server with the given secret key, ZAP domain GW_AUTH_DOMAIN and
+ * ZMQ_ZAP_ENFORCE_DOMAIN=1. Call before bind. Returns MN_OK or MN_EZMQ. */
+MN_NODISCARD int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
+                                       mn_diag *d);
+
+/* Stop the thread, close the socket, free. NULL-safe; twice is harmless. Call before the
+ * context is terminated. */
+void gw_auth_destroy(gw_auth **auth_p);
+
+#endif

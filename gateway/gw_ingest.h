@@ -1,0 +1,54 @@
+/* gw_ingest.h - the ingest socket: receive envelopes, verify, register, acknowledge.
+ *
+ * One ROUTER socket (CURVE server, ZAP enforced) on the configured endpoint. gw_ingest_poll()
+ * waits for frames, then handles one batch: every frame read without waiting (up to batch_max)
+ * is checked (size, parse, agent = ZAP User-Id, signature, open, validate); refusals are
+ * answered at once with a Reject; the valid ones are registered in ONE write transaction
+ * (dedup by envelope id and by keyed content digest, registration number, registry record
+ * sealed to the registry key) and their signed Receipts are sent only after that transaction
+ * has committed (fsync). If the commit fails, each gets a retryable STORE_FAILED reject.
+ *
+ * Invariant: a Receipt leaves the gateway only for a registration that is on disk. A crash at
+ * any point therefore loses only unacknowledged envelopes, which the agents send again.
+ */
+#ifndef GW_INGEST_H
+#define GW_INGEST_H
+
+#include <stddef.h>
+
+#include "gw_config.h"
+#include "gw_stats.h"
+#include "gw_store.h"
+#include "mn_error.h"
+#include "mn_key.h"
+
+typedef struct gw_ingest gw_ingest;
+
+/* What ingest works with; all borrowed and must outlive the gw_ingest. */
+typedef struct gw_ingest_deps {
+    const mn_key *gateway;          /* CURVE server key, envelope box key, receipt signing key */
+    const mn_pubkey *registry;      /* records are sealed to registry->box */
+    const mn_secret32 *digest_key;  /* keyed content digest */
+    gw_store *store;
+    gw_stats *stats;
+    size_t max_frame_bytes;
+    unsigned batch_max;
+} gw_ingest_deps;
+
+/* Create the socket and bind `listen`. The ZAP handler must already run on zmq_ctx.
+ * Caller owns *out. Returns MN_OK, MN_EZMQ (with the endpoint in the diag), MN_ENOMEM. */
+MN_NODISCARD int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
+                               gw_ingest **out, mn_diag *d);
+
+/* Replace the agent table used to check signatures (a copy). Call from the thread that polls.
+ * Returns MN_OK or MN_ENOMEM. */
+MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n);
+
+/* Wait up to timeout_ms for frames and handle one batch. Returns MN_OK (also on timeout and on
+ * EINTR, so a signal wakes the caller), or MN_EZMQ when the socket is unusable. */
+MN_NODISCARD int gw_ingest_poll(gw_ingest *ing, int timeout_ms);
+
+/* Close the socket and free. NULL-safe; twice is harmless. */
+void gw_ingest_destroy(gw_ingest **ing_p);
+
+#endif

@@ -1,0 +1,294 @@
+/* main.c - meldnet-gateway: argv, configuration, keys, signals, start-up; nothing else. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "gw_auth.h"
+#include "gw_config.h"
+#include "gw_ingest.h"
+#include "gw_stats.h"
+#include "gw_store.h"
+#include "mn_key.h"
+#include "mn_log.h"
+
+#define PROG "meldnet-gateway"
+#define STATUS_INTERVAL_MS 1000
+
+static volatile sig_atomic_t s_stop;
+static volatile sig_atomic_t s_reload;
+
+static void s_on_stop(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_on_hup(int sig)
+{
+    (void)sig;
+    s_reload = 1;
+}
+
+static void s_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: " PROG " [--home DIR | -c FILE] [-n] [--log-level LEVEL]\n"
+            "\n"
+            "The meldnet gateway: receives sealed report envelopes from agents over ZeroMQ +\n"
+            "CURVE, registers each once in its LMDB store, and answers with signed receipts.\n"
+            "\n"
+            "  --home DIR         gateway home made by 'meldnetctl init' (uses DIR/gateway.conf);\n"
+            "                     default $MELDNET_HOME, then ./meldnet-home\n"
+            "  -c, --config FILE  configuration file (instead of --home)\n"
+            "  -n, --check        check the configuration and keys, then exit\n"
+            "  --log-level LEVEL  err, warn, notice, info (default) or debug\n"
+            "  -h, --help         this help\n"
+            "\n"
+            "Signals: SIGINT/SIGTERM stop cleanly (the batch in hand is committed and acknowledged);\n"
+            "SIGHUP reloads the agents directory (add or revoke an agent without a restart).\n");
+}
+
+static int s_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = s_on_stop;
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = s_on_hup;
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Everything the running gateway holds; freed by s_gateway_close. */
+typedef struct s_gateway {
+    gw_config *cfg;
+    mn_key *key;
+    mn_pubkey registry;
+    mn_secret32 *digest_key;
+    gw_store *store;
+    gw_stats stats;
+    void *zctx;
+    gw_auth *auth;
+    gw_ingest *ingest;
+} s_gateway;
+
+static int s_load_keys(s_gateway *gw, mn_diag *d)
+{
+    int rc = mn_key_load(gw->cfg->identity, &gw->key, d);
+    if (rc != MN_OK)
+        return rc;
+    if (mn_key_public(gw->key)->role != MN_ROLE_GATEWAY) {
+        rc = mn_diag_set(d, MN_EKEY, gw->cfg->identity, "this is a %s identity, not a gateway's",
+                         mn_role_name(mn_key_public(gw->key)->role));
+        mn_diag_hint(d, "point 'identity' at the gateway key made by 'meldnetctl init'");
+        return rc;
+    }
+    rc = mn_pubkey_load(gw->cfg->registry_key, &gw->registry, d);
+    if (rc != MN_OK)
+        return rc;
+    if (gw->registry.role != MN_ROLE_REGISTRY) {
+        rc = mn_diag_set(d, MN_EKEY, gw->cfg->registry_key,
+                         "this is a %s public key, not the registry's",
+                         mn_role_name(gw->registry.role));
+        mn_diag_hint(d, "point 'registry_key' at the registry's public line (registry.pub)");
+        return rc;
+    }
+    return mn_secret32_load(gw->cfg->digest_key, &gw->digest_key, d);
+}
+
+static void s_gateway_close(s_gateway *gw)
+{
+    gw_ingest_destroy(&gw->ingest);
+    gw_auth_destroy(&gw->auth);
+    if (gw->zctx)
+        zmq_ctx_term(gw->zctx);
+    gw->zctx = NULL;
+    gw_store_destroy(&gw->store);
+    mn_secret32_destroy(&gw->digest_key);
+    mn_key_destroy(&gw->key);
+    gw_config_destroy(&gw->cfg);
+}
+
+static int s_start(s_gateway *gw, mn_diag *d)
+{
+    int rc = gw_store_open(gw->cfg->data_dir, gw->cfg->map_size_mb, 0, &gw->store, d);
+    if (rc != MN_OK)
+        return rc;
+    gw->zctx = zmq_ctx_new();
+    if (!gw->zctx)
+        return mn_diag_set(d, MN_EZMQ, "zmq", "cannot create a ZeroMQ context");
+    /* ZAP first: the ingest socket must never accept a handshake before it can be checked. */
+    rc = gw_auth_start(gw->zctx, &gw->stats, &gw->auth, d);
+    if (rc == MN_OK)
+        rc = gw_auth_set_agents(gw->auth, gw->cfg->agents, gw->cfg->n_agents);
+    if (rc != MN_OK)
+        return rc;
+    gw_ingest_deps deps = {
+        .gateway = gw->key,
+        .registry = &gw->registry,
+        .digest_key = gw->digest_key,
+        .store = gw->store,
+        .stats = &gw->stats,
+        .max_frame_bytes = gw->cfg->max_frame_bytes,
+        .batch_max = gw->cfg->batch_max,
+    };
+    rc = gw_ingest_new(gw->zctx, gw->cfg->listen, &deps, &gw->ingest, d);
+    if (rc == MN_OK)
+        rc = gw_ingest_set_agents(gw->ingest, gw->cfg->agents, gw->cfg->n_agents);
+    return rc;
+}
+
+/* SIGHUP: re-read the agents directory; keep the old table if the new one does not load. */
+static void s_reload_agents(s_gateway *gw)
+{
+    mn_diag d;
+    mn_diag_clear(&d);
+    gw_agent *agents = NULL;
+    size_t n = 0;
+    int rc = gw_config_load_agents(gw->cfg->agents_dir, &agents, &n, &d);
+    if (rc == MN_OK)
+        rc = gw_auth_set_agents(gw->auth, agents, n);
+    if (rc == MN_OK)
+        rc = gw_ingest_set_agents(gw->ingest, agents, n);
+    if (rc != MN_OK) {
+        log_err("config", "reload failed, keeping the previous agents: %s: %s (%s)", d.where,
+                d.what, mn_err_hint(rc));
+        free(agents);
+        return;
+    }
+    free(gw->cfg->agents);
+    gw->cfg->agents = agents;
+    gw->cfg->n_agents = n;
+    atomic_fetch_add(&gw->stats.reloads, 1);
+    log_notice("config", "reloaded agents=%zu", n);
+}
+
+static void s_write_status(s_gateway *gw, const char *state)
+{
+    uint64_t count = 0;
+    mn_diag d;
+    mn_diag_clear(&d);
+    if (gw_store_registry_count(gw->store, &count) != MN_OK)
+        count = 0;
+    if (gw_stats_write(&gw->stats, gw->cfg->run_dir, state, gw->cfg->listen, count, &d) != MN_OK)
+        log_warn("status", "cannot write status: %s: %s", d.where, d.what);
+}
+
+static int s_serve(s_gateway *gw)
+{
+    uint64_t next_status = 0;
+    log_notice("gateway", "listening endpoint=%s agents=%zu", gw->cfg->listen, gw->cfg->n_agents);
+    while (!s_stop) {
+        if (gw_ingest_poll(gw->ingest, 200) != MN_OK) {
+            log_err("gateway", "ingest socket failed: %s", zmq_strerror(zmq_errno()));
+            return 1;
+        }
+        if (s_reload) {
+            s_reload = 0;
+            s_reload_agents(gw);
+        }
+        if (mn_mono_ms() >= next_status) {
+            s_write_status(gw, "running");
+            next_status = mn_mono_ms() + STATUS_INTERVAL_MS;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'n'},        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *home = NULL, *config = NULL, *level = NULL;
+    int check_only = 0, c;
+    while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home = optarg; break;
+        case 'c': config = optarg; break;
+        case 'n': check_only = 1; break;
+        case 'L': level = optarg; break;
+        case 'h': s_usage(stdout); return 0;
+        default: s_usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+        s_usage(stderr);
+        return 2;
+    }
+    char path[PATH_MAX];
+    if (!config) {
+        if (!home)
+            home = getenv("MELDNET_HOME");
+        if (!home)
+            home = "meldnet-home";
+        snprintf(path, sizeof path, "%s/gateway.conf", home);
+        config = path;
+    }
+
+    s_gateway gw;
+    memset(&gw, 0, sizeof gw);
+    mn_diag d;
+    mn_diag_clear(&d);
+    int rc = mn_crypto_init();
+    if (rc != MN_OK) {
+        fprintf(stderr, PROG ": cannot initialise libsodium\n");
+        return 1;
+    }
+    rc = gw_config_load(config, &gw.cfg, &d);
+    if (rc == MN_OK) {
+        enum mn_log_level lvl;
+        const char *want = level ? level : gw.cfg->log_level;
+        if (mn_log_parse_level(want, &lvl) != MN_OK) {
+            fprintf(stderr, PROG ": unknown log level '%s' (err, warn, notice, info, debug)\n",
+                    want);
+            gw_config_destroy(&gw.cfg);
+            return 2;
+        }
+        mn_log_set_level(lvl);
+        rc = s_load_keys(&gw, &d);
+    }
+    if (rc != MN_OK) {
+        mn_diag_print(PROG, &d);
+        s_gateway_close(&gw);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration OK: listen=%s agents=%zu\n", config, gw.cfg->listen,
+               gw.cfg->n_agents);
+        s_gateway_close(&gw);
+        return 0;
+    }
+    gw_stats_init(&gw.stats);
+    if (s_install_signals() != 0) {
+        perror(PROG ": sigaction");
+        s_gateway_close(&gw);
+        return 1;
+    }
+    rc = s_start(&gw, &d);
+    if (rc != MN_OK) {
+        mn_diag_print(PROG, &d);
+        s_gateway_close(&gw);
+        return 1;
+    }
+    int exit_code = s_serve(&gw);
+    s_write_status(&gw, "stopped");
+    log_notice("gateway", "stopped accepted=%llu duplicates=%llu rejected=%llu",
+               (unsigned long long)atomic_load(&gw.stats.accepted),
+               (unsigned long long)atomic_load(&gw.stats.duplicates),
+               (unsigned long long)atomic_load(&gw.stats.rejected));
+    s_gateway_close(&gw);
+    return exit_code;
+}
