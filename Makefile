@@ -27,7 +27,7 @@ TEST_LIBS_PKG   = $(shell pkg-config --libs $(TEST_PKGS))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-OPT      ?= -O2 -g
+OPT      ?= -O2 -g -gdwarf-4
 SAN      ?=
 HARDEN   := -fstack-protector-strong
 GEN      := $(BUILD)/gen

@@ -71,6 +71,9 @@ const char *mn_err_hint(int code)
 }
 
 static int s_vset(mn_diag *d, int code, int err, const char *where, const char *fmt, va_list ap)
+    MN_PRINTF(5, 0);
+
+static int s_vset(mn_diag *d, int code, int err, const char *where, const char *fmt, va_list ap)
 {
     if (!d)
         return code;

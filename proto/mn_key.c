@@ -494,8 +494,11 @@ static int s_parse_line(const char *p, size_t n, int secret, mn_role *role, char
     else
         snprintf(role_text, sizeof role_text, "%.*s", (int)tok[1].n, tok[1].p);
     if (mn_role_parse(role_text, role) != MN_OK) {
-        mn_diag_set(d, MN_EKEY, where, "unknown role %s in %s (2nd part)",
-                    secret ? "text" : s_quote(tok[1], q, sizeof q), kind);
+        if (secret)
+            mn_diag_set(d, MN_EKEY, where, "unknown role in %s (2nd part)", kind);
+        else
+            mn_diag_set(d, MN_EKEY, where, "unknown role %s in %s (2nd part)",
+                        s_quote(tok[1], q, sizeof q), kind);
         mn_diag_hint(d, "the role is one of agent, partner, gateway, registry");
         return MN_EKEY;
     }
@@ -504,10 +507,13 @@ static int s_parse_line(const char *p, size_t n, int secret, mn_role *role, char
     if (tok[2].n > MN_NAME_MAX)
         return mn_diag_set(d, MN_EKEY, where, "name (3rd part) is %zu characters, at most %d",
                            tok[2].n, MN_NAME_MAX);
+    if (!s_span_is_name(tok[2]) && secret)
+        return mn_diag_set(d, MN_EKEY, where,
+                           "name (3rd part) has a character outside [A-Za-z0-9._-]");
     if (!s_span_is_name(tok[2]))
         return mn_diag_set(d, MN_EKEY, where,
-                           "name %s(3rd part) has a character outside [A-Za-z0-9._-]",
-                           secret ? "" : s_quote(tok[2], q, sizeof q));
+                           "name %s (3rd part) has a character outside [A-Za-z0-9._-]",
+                           s_quote(tok[2], q, sizeof q));
     memcpy(name, tok[2].p, tok[2].n);
     name[tok[2].n] = '\0';
 

@@ -28,6 +28,9 @@ int mn_log_parse_level(const char *name, enum mn_log_level *out)
 }
 
 static void s_vlog(enum mn_log_level level, const char *component, const char *suffix,
+                   const char *fmt, va_list ap) MN_PRINTF(4, 0);
+
+static void s_vlog(enum mn_log_level level, const char *component, const char *suffix,
                    const char *fmt, va_list ap)
 {
     struct timespec ts;

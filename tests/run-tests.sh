@@ -92,9 +92,9 @@ describe_status() {
 }
 
 # run_bounded SECONDS OUT CMD...: run CMD under timeout with its output in OUT; sets $rc and
-# $pgid. Run as a background job and waited for, so bash prints no job report on a crash;
-# timeout makes its own process group, which on a timeout gets the signal as a whole and
-# afterwards tells whether the test left anything running.
+# $pgid. timeout makes its own process group, which on a timeout gets the signal as a whole and
+# afterwards tells whether the test left anything running. (The wait's stderr is dropped: it
+# would only carry bash's "Segmentation fault" job report, which $rc already says.)
 run_bounded() {
     local secs=$1 out=$2
     shift 2
@@ -196,7 +196,8 @@ done
 for script in "$root"/tests/integration/test_*.sh; do
     selected "integration/$(basename "$script")" || continue
     if [ ! -x "$build/bin/meldnet-gateway" ]; then
-        fail "integration/$(basename "$script")" "$build/bin/meldnet-gateway is not built (make test-bins)"
+        fail "integration/$(basename "$script")" \
+            "$build/bin/meldnet-gateway is not built (make test-bins)"
         continue
     fi
     run_script "$script"

@@ -1,0 +1,635 @@
+/* agent_link.c - DEALER + CURVE link to the gateway: send due spool items, record receipts.
+ *
+ * Invariant: an item is marked acknowledged only from a receipt whose signature verifies with
+ * the gateway's signing key and whose id is in the spool. Nothing here deletes or forgets an
+ * item: whatever goes wrong on the network, the item stays queued and is sent again.
+ */
+#include "agent_link.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "mn_log.h"
+#include "mn_wire.h"
+
+#define S_LOG "agent"
+#define S_DRAIN_MAX 256          /* replies handled (and acknowledged in one txn) per round */
+#define S_WARN_PER_MINUTE 10
+#define S_MONITOR_EVENTS                                                                      \
+    (ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |     \
+     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |             \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+struct s_flight {
+    uint64_t seq;
+    uint64_t deadline_ms; /* the next_try_ms recorded with the send */
+};
+
+struct agent_link {
+    void *ctx;
+    void *sock;
+    void *mon;
+    agent_spool *spool;
+    const mn_key *identity;
+    mn_pubkey gateway;
+    char endpoint[256];
+    unsigned window;
+    uint64_t retry_min_ms;
+    uint64_t retry_max_ms;
+    struct s_flight *flight; /* window entries */
+    size_t n_flight;
+    int blocked;             /* a send found no ready connection: wait for POLLOUT */
+    int connected;           /* the last handshake succeeded and no disconnect since */
+    uint64_t only_sent_seq;  /* only_seq mode: the item this link has sent once */
+    uint64_t rng;
+    char problem[512];
+    mn_log_limit lim_reply;
+    mn_log_limit lim_conn;
+};
+
+/* --- formatting --------------------------------------------------------------------------- */
+
+void agent_link_format_id(const uint8_t id[MN_ENVELOPE_ID_BYTES], char out[AGENT_ID_HEX])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < MN_ENVELOPE_ID_BYTES; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[2 * MN_ENVELOPE_ID_BYTES] = '\0';
+}
+
+void agent_link_quote(const char *text, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        char buf[5];
+        size_t n;
+        if (*p == '"' || *p == '\\')
+            n = (size_t)snprintf(buf, sizeof buf, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f)
+            n = (size_t)snprintf(buf, sizeof buf, "\\x%02x", *p);
+        else
+            n = (size_t)snprintf(buf, sizeof buf, "%c", *p);
+        if (o + n >= cap)
+            break;
+        memcpy(out + o, buf, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
+/* --- timing ------------------------------------------------------------------------------- */
+
+static uint64_t s_random(agent_link *link)
+{
+    /* xorshift64*: jitter only needs to differ between agents, not to be secret. */
+    link->rng ^= link->rng >> 12;
+    link->rng ^= link->rng << 25;
+    link->rng ^= link->rng >> 27;
+    return link->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Delay before the next try after `attempts` sends: doubling from retry_min_ms, capped at
+ * retry_max_ms, plus up to a quarter of jitter so many agents do not retry in step. */
+static uint64_t s_backoff(agent_link *link, uint32_t attempts)
+{
+    uint64_t delay = link->retry_min_ms;
+    for (uint32_t i = 1; i < attempts && delay < link->retry_max_ms; i++)
+        delay *= 2;
+    if (delay > link->retry_max_ms)
+        delay = link->retry_max_ms;
+    return delay + s_random(link) % (delay / 4 + 1);
+}
+
+/* --- in-flight set ------------------------------------------------------------------------ */
+
+static int s_flight_has(const agent_link *link, uint64_t seq)
+{
+    for (size_t i = 0; i < link->n_flight; i++)
+        if (link->flight[i].seq == seq)
+            return 1;
+    return 0;
+}
+
+static void s_flight_remove(agent_link *link, uint64_t seq)
+{
+    for (size_t i = 0; i < link->n_flight; i++) {
+        if (link->flight[i].seq == seq) {
+            link->flight[i] = link->flight[--link->n_flight];
+            return;
+        }
+    }
+}
+
+/* Forget sends whose time is up: the spool has them due again. */
+static void s_flight_expire(agent_link *link, uint64_t now_ms)
+{
+    for (size_t i = 0; i < link->n_flight;) {
+        if (link->flight[i].deadline_ms <= now_ms)
+            link->flight[i] = link->flight[--link->n_flight];
+        else
+            i++;
+    }
+}
+
+size_t agent_link_in_flight(const agent_link *link)
+{
+    return link->n_flight;
+}
+
+const char *agent_link_problem(const agent_link *link)
+{
+    return link->problem[0] ? link->problem : NULL;
+}
+
+/* --- set-up ------------------------------------------------------------------------------- */
+
+static int s_zmq_fail(mn_diag *d, const char *where, const char *doing)
+{
+    return mn_diag_set(d, MN_EZMQ, where, "%s: %s", doing, zmq_strerror(zmq_errno()));
+}
+
+static int s_setint(void *sock, int option, int value)
+{
+    return zmq_setsockopt(sock, option, &value, sizeof value);
+}
+
+int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link **out,
+                   mn_diag *d)
+{
+    int rc = MN_OK;
+    agent_link *link = NULL;
+    char mon_ep[64];
+
+    *out = NULL;
+    if (!cfg || !cfg->endpoint || !cfg->identity || !cfg->gateway || !spool)
+        return mn_diag_set(d, MN_EINVAL, "", "agent_link_new: missing argument");
+    if (cfg->window > 4096)
+        return mn_diag_set(d, MN_EINVAL, "window", "a window of %u is too large", cfg->window);
+    link = calloc(1, sizeof *link);
+    if (!link)
+        return mn_diag_set(d, MN_ENOMEM, "", "no memory for the link");
+    link->spool = spool;
+    link->identity = cfg->identity;
+    link->gateway = *cfg->gateway;
+    link->window = cfg->window ? cfg->window : AGENT_LINK_WINDOW;
+    link->retry_min_ms = cfg->retry_min_ms ? cfg->retry_min_ms : AGENT_LINK_RETRY_MIN_MS;
+    link->retry_max_ms = cfg->retry_max_ms ? cfg->retry_max_ms : AGENT_LINK_RETRY_MAX_MS;
+    if (link->retry_max_ms < link->retry_min_ms)
+        link->retry_max_ms = link->retry_min_ms;
+    link->rng = (mn_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)link) | 1;
+    snprintf(link->endpoint, sizeof link->endpoint, "%s", cfg->endpoint);
+    snprintf(link->problem, sizeof link->problem,
+             "no connection to the gateway at %s yet (is meldnet-gateway running there?)",
+             link->endpoint);
+    link->flight = calloc(link->window, sizeof *link->flight);
+    if (!link->flight) {
+        rc = mn_diag_set(d, MN_ENOMEM, "", "no memory for the window");
+        goto out;
+    }
+
+    link->ctx = zmq_ctx_new();
+    if (!link->ctx) {
+        rc = s_zmq_fail(d, "", "cannot make a ZeroMQ context");
+        goto out;
+    }
+    link->sock = zmq_socket(link->ctx, ZMQ_DEALER);
+    if (!link->sock) {
+        rc = s_zmq_fail(d, "", "cannot make the DEALER socket");
+        goto out;
+    }
+    const mn_pubkey *me = mn_key_public(cfg->identity);
+    if (zmq_setsockopt(link->sock, ZMQ_CURVE_SERVERKEY, link->gateway.curve, MN_KEY_BYTES) ||
+        zmq_setsockopt(link->sock, ZMQ_CURVE_PUBLICKEY, me->curve, MN_KEY_BYTES) ||
+        zmq_setsockopt(link->sock, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(cfg->identity),
+                       MN_KEY_BYTES) ||
+        s_setint(link->sock, ZMQ_LINGER, 0) || s_setint(link->sock, ZMQ_IMMEDIATE, 1) ||
+        s_setint(link->sock, ZMQ_HEARTBEAT_IVL, 5000) ||
+        s_setint(link->sock, ZMQ_HEARTBEAT_TIMEOUT, 15000) ||
+        s_setint(link->sock, ZMQ_HEARTBEAT_TTL, 30000) ||
+        s_setint(link->sock, ZMQ_RECONNECT_IVL, 500) ||
+        s_setint(link->sock, ZMQ_RECONNECT_IVL_MAX, 30000) ||
+        s_setint(link->sock, ZMQ_SNDHWM, (int)link->window * 2) ||
+        zmq_setsockopt(link->sock, ZMQ_MAXMSGSIZE, &(int64_t){AGENT_LINK_REPLY_MAX},
+                       sizeof(int64_t))) {
+        rc = s_zmq_fail(d, "", "cannot set the socket options (is libzmq built with CURVE?)");
+        goto out;
+    }
+    snprintf(mon_ep, sizeof mon_ep, "inproc://meldnet-agent-monitor-%p", (void *)link);
+    if (zmq_socket_monitor(link->sock, mon_ep, S_MONITOR_EVENTS) != 0) {
+        rc = s_zmq_fail(d, "", "cannot monitor the socket");
+        goto out;
+    }
+    link->mon = zmq_socket(link->ctx, ZMQ_PAIR);
+    if (!link->mon || s_setint(link->mon, ZMQ_LINGER, 0) || zmq_connect(link->mon, mon_ep)) {
+        rc = s_zmq_fail(d, "", "cannot connect the socket monitor");
+        goto out;
+    }
+    if (zmq_connect(link->sock, link->endpoint) != 0) {
+        rc = s_zmq_fail(d, link->endpoint, "cannot connect to the gateway");
+        mn_diag_hint(d, "check 'gateway' in agent.conf: tcp://HOST:PORT of the gateway's "
+                        "listen setting");
+        goto out;
+    }
+out:
+    if (rc == MN_OK)
+        *out = link;
+    else
+        agent_link_destroy(&link);
+    return rc;
+}
+
+void agent_link_destroy(agent_link **link_p)
+{
+    if (!link_p || !*link_p)
+        return;
+    agent_link *link = *link_p;
+    if (link->sock && link->mon)
+        (void)zmq_socket_monitor(link->sock, NULL, 0);
+    if (link->mon)
+        zmq_close(link->mon);
+    if (link->sock)
+        zmq_close(link->sock);
+    if (link->ctx)
+        zmq_ctx_term(link->ctx);
+    free(link->flight);
+    free(link);
+    *link_p = NULL;
+}
+
+/* --- monitor ------------------------------------------------------------------------------ */
+
+static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
+{
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
+        char fp[MN_FINGERPRINT_CHARS + 1];
+        mn_pubkey_fingerprint(&link->gateway, fp, sizeof fp);
+        log_info(S_LOG, "connected to the gateway endpoint=%s gateway=%s key=%s",
+                 link->endpoint, link->gateway.name, fp);
+        link->connected = 1;
+        link->blocked = 0;
+        link->problem[0] = '\0';
+        break;
+    }
+    case ZMQ_EVENT_DISCONNECTED:
+        if (link->connected)
+            mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                               "gateway connection lost; reconnecting endpoint=%s",
+                               link->endpoint);
+        if (link->connected || !link->problem[0])
+            snprintf(link->problem, sizeof link->problem,
+                     "the connection to the gateway at %s was lost; reconnecting",
+                     link->endpoint);
+        link->connected = 0;
+        break;
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        log_debug(S_LOG, "gateway not reachable, retrying endpoint=%s", link->endpoint);
+        if (!link->connected)
+            snprintf(link->problem, sizeof link->problem,
+                     "the gateway at %s does not answer (is meldnet-gateway running there? "
+                     "is the port open?)", link->endpoint);
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        snprintf(link->problem, sizeof link->problem,
+                 "the gateway refused this agent's key (status %u): give the line in "
+                 "keys/agent.pub to the gateway's operator for 'meldnetctl agent add'",
+                 (unsigned)value);
+        mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_ERR, S_LOG,
+                           "gateway refused this agent's key status=%u endpoint=%s",
+                           (unsigned)value, link->endpoint);
+        link->connected = 0;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        snprintf(link->problem, sizeof link->problem,
+                 "the secure handshake with the gateway at %s failed: check that "
+                 "keys/gateway.pub is the gateway's current public line", link->endpoint);
+        mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "handshake with the gateway failed event=0x%x endpoint=%s",
+                           (unsigned)event, link->endpoint);
+        link->connected = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Read every pending monitor event: frame 1 = u16 event | u32 value (host order), frame 2 =
+ * the endpoint. */
+static void s_drain_monitor(agent_link *link)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, link->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        int more = zmq_msg_more(&msg);
+        if (zmq_msg_size(&msg) >= 6) {
+            const uint8_t *p = zmq_msg_data(&msg);
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, p, sizeof event);
+            memcpy(&value, p + 2, sizeof value);
+            s_on_event(link, event, value);
+        }
+        zmq_msg_close(&msg);
+        while (more) { /* the endpoint frame */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, link->mon, 0) < 0) {
+                zmq_msg_close(&msg);
+                return;
+            }
+            more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+    }
+}
+
+/* --- sending ------------------------------------------------------------------------------ */
+
+/* The items to send now: due ones (or only only_seq), not in flight, at most the free window. */
+static int s_collect(agent_link *link, uint64_t only_seq, uint64_t now_ms,
+                     agent_spool_item **items, size_t *n, mn_diag *d)
+{
+    *items = NULL;
+    *n = 0;
+    size_t room = link->window - link->n_flight;
+    if (!only_seq)
+        return agent_spool_due(link->spool, now_ms, 2 * link->retry_max_ms, room, items, n, d);
+    if (s_flight_has(link, only_seq))
+        return MN_OK;
+    agent_spool_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return mn_diag_set(d, MN_ENOMEM, "", "no memory for an item");
+    int rc = agent_spool_get(link->spool, only_seq, 1, it, d);
+    if (rc == MN_OK && it->state == AGENT_SPOOL_QUEUED &&
+        (link->only_sent_seq != only_seq || it->next_try_ms <= now_ms)) {
+        *items = it;
+        *n = 1;
+        return MN_OK;
+    }
+    agent_spool_items_free(&it, 1);
+    return rc;
+}
+
+static int s_send(agent_link *link, uint64_t only_seq, agent_spool_item *items, size_t n,
+                  uint64_t now_ms, mn_diag *d)
+{
+    int rc = MN_OK;
+    size_t k = 0;
+    agent_spool_sent *sent = calloc(n ? n : 1, sizeof *sent);
+    if (!sent)
+        return mn_diag_set(d, MN_ENOMEM, "", "no memory for %zu sends", n);
+    for (size_t i = 0; i < n; i++) {
+        if (s_flight_has(link, items[i].seq))
+            continue;
+        if (zmq_send(link->sock, items[i].frame, items[i].frame_len, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno();
+            if (err == EAGAIN) {
+                link->blocked = 1; /* no ready connection: wait for one */
+            } else if (err == ETERM || err == ENOTSOCK) {
+                rc = s_zmq_fail(d, link->endpoint, "the socket is closed");
+            } else if (err != EINTR) {
+                mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                                   "send failed error=\"%s\"", zmq_strerror(err));
+            }
+            break;
+        }
+        uint32_t attempts = items[i].attempts + 1;
+        uint64_t next = now_ms + s_backoff(link, attempts);
+        sent[k].seq = items[i].seq;
+        sent[k].next_try_ms = next;
+        k++;
+        link->flight[link->n_flight].seq = items[i].seq;
+        link->flight[link->n_flight].deadline_ms = next;
+        link->n_flight++;
+        if (only_seq)
+            link->only_sent_seq = only_seq;
+        char hex[AGENT_ID_HEX];
+        agent_link_format_id(items[i].id, hex);
+        log_info(S_LOG, "sent seq=%llu id=%s attempt=%u", (unsigned long long)items[i].seq, hex,
+                 (unsigned)attempts);
+    }
+    if (k > 0) {
+        int mrc = agent_spool_mark_sent(link->spool, sent, k, now_ms, d);
+        if (rc == MN_OK)
+            rc = mrc;
+    }
+    free(sent);
+    return rc;
+}
+
+/* --- replies ------------------------------------------------------------------------------ */
+
+static int s_on_receipt(agent_link *link, const mn_receipt *r, agent_spool_ack *acks,
+                        size_t *n_acks, mn_diag *d)
+{
+    char hex[AGENT_ID_HEX];
+    agent_spool_item it;
+    agent_link_format_id(r->id, hex);
+    if (mn_receipt_verify(r, link->gateway.sign) != MN_OK) {
+        snprintf(link->problem, sizeof link->problem,
+                 "a receipt from the gateway did not verify with keys/gateway.pub (is it the "
+                 "gateway's current public line?)");
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "receipt signature does not verify; ignored id=%s", hex);
+        return MN_OK;
+    }
+    if ((r->status != MN_RECEIPT_ACCEPTED && r->status != MN_RECEIPT_DUPLICATE) ||
+        r->registration == 0) {
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "receipt with status=%d registration=%llu; ignored id=%s", r->status,
+                           (unsigned long long)r->registration, hex);
+        return MN_OK;
+    }
+    int rc = agent_spool_find_id(link->spool, r->id, 0, &it, d);
+    if (rc == MN_ENOTFOUND) {
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "receipt for an envelope not in the spool; ignored id=%s", hex);
+        return MN_OK;
+    }
+    if (rc != MN_OK)
+        return rc;
+    s_flight_remove(link, it.seq);
+    acks[*n_acks].seq = it.seq;
+    acks[*n_acks].status = r->status;
+    acks[*n_acks].registration = r->registration;
+    acks[*n_acks].accepted_ms = r->accepted_ms;
+    (*n_acks)++;
+    return MN_OK;
+}
+
+static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
+{
+    char hex[AGENT_ID_HEX];
+    char detail[2 * sizeof r->detail];
+    agent_spool_item it;
+    const char *reason = mn_reject_reason_name(r->reason);
+    agent_link_quote(r->detail, detail, sizeof detail);
+    if (!r->has_id) {
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "gateway refused a frame it could not read reason=%s detail=\"%s\"",
+                           reason, detail);
+        return MN_OK;
+    }
+    agent_link_format_id(r->id, hex);
+    int rc = agent_spool_find_id(link->spool, r->id, 0, &it, d);
+    if (rc == MN_ENOTFOUND) {
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "reject for an envelope not in the spool; ignored id=%s reason=%s",
+                           hex, reason);
+        return MN_OK;
+    }
+    if (rc != MN_OK)
+        return rc;
+    s_flight_remove(link, it.seq);
+    if (it.state != AGENT_SPOOL_QUEUED)
+        return MN_OK;
+    if (r->retryable) {
+        uint64_t delay = s_backoff(link, it.attempts ? it.attempts : 1);
+        rc = agent_spool_mark_retry(link->spool, it.seq, r->reason, r->detail,
+                                    mn_now_ms() + delay, d);
+        snprintf(link->problem, sizeof link->problem,
+                 "the gateway asks to send again later (%s); it is tried again", reason);
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "gateway asks to retry seq=%llu id=%s reason=%s retry_in_ms=%llu",
+                           (unsigned long long)it.seq, hex, reason, (unsigned long long)delay);
+        return rc;
+    }
+    rc = agent_spool_mark_rejected(link->spool, it.seq, r->reason, r->detail, d);
+    if (rc == MN_OK)
+        log_err(S_LOG, "rejected seq=%llu id=%s reason=%s detail=\"%s\"",
+                (unsigned long long)it.seq, hex, reason, detail);
+    return rc;
+}
+
+static int s_on_reply(agent_link *link, const uint8_t *buf, size_t len, agent_spool_ack *acks,
+                      size_t *n_acks, mn_diag *d)
+{
+    mn_from_gateway fg;
+    mn_diag dd = {0};
+    memset(&fg, 0, sizeof fg);
+    if (mn_wire_decode_from_gateway(buf, len, AGENT_LINK_REPLY_MAX, &fg, &dd) != MN_OK) {
+        mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "a reply from the gateway does not decode; ignored error=%s bytes=%zu",
+                           mn_err_name(dd.code), len);
+        return MN_OK;
+    }
+    if (fg.kind == MN_FROM_RECEIPT)
+        return s_on_receipt(link, &fg.receipt, acks, n_acks, d);
+    if (fg.kind == MN_FROM_REJECT)
+        return s_on_reject(link, &fg.reject, d);
+    return MN_OK;
+}
+
+/* Handle every reply waiting (up to S_DRAIN_MAX), receipts recorded in one transaction. */
+static int s_drain_replies(agent_link *link, mn_diag *d)
+{
+    agent_spool_ack acks[S_DRAIN_MAX];
+    int changed[S_DRAIN_MAX];
+    size_t n_acks = 0;
+    int rc = MN_OK;
+    for (int i = 0; i < S_DRAIN_MAX && rc == MN_OK; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, link->sock, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno();
+            zmq_msg_close(&msg);
+            if (err == ETERM || err == ENOTSOCK)
+                rc = s_zmq_fail(d, link->endpoint, "the socket is closed");
+            break;
+        }
+        if (zmq_msg_more(&msg)) {
+            /* Not ours: the protocol is one frame per message. Drop all its parts. */
+            int more = 1;
+            while (more) {
+                zmq_msg_close(&msg);
+                zmq_msg_init(&msg);
+                if (zmq_msg_recv(&msg, link->sock, 0) < 0)
+                    break;
+                more = zmq_msg_more(&msg);
+            }
+            zmq_msg_close(&msg);
+            mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                               "a multi-frame reply from the gateway; ignored");
+            continue;
+        }
+        rc = s_on_reply(link, zmq_msg_data(&msg), zmq_msg_size(&msg), acks, &n_acks, d);
+        zmq_msg_close(&msg);
+    }
+    if (n_acks == 0)
+        return rc;
+    int mrc = agent_spool_mark_acknowledged(link->spool, acks, n_acks, changed, d);
+    if (mrc != MN_OK)
+        return rc != MN_OK ? rc : mrc;
+    for (size_t i = 0; i < n_acks; i++) {
+        if (!changed[i])
+            continue;
+        char reg[32];
+        mn_registration_format(acks[i].registration, reg, sizeof reg);
+        log_info(S_LOG, "acknowledged seq=%llu registration=%s status=%s",
+                 (unsigned long long)acks[i].seq, reg,
+                 acks[i].status == MN_RECEIPT_ACCEPTED ? "accepted" : "duplicate");
+    }
+    return rc;
+}
+
+/* --- one round ---------------------------------------------------------------------------- */
+
+static int s_wait(agent_link *link, int wait_ms, mn_diag *d)
+{
+    zmq_pollitem_t pi[2] = {
+        {link->sock, 0, (short)(ZMQ_POLLIN | (link->blocked ? ZMQ_POLLOUT : 0)), 0},
+        {link->mon, 0, ZMQ_POLLIN, 0},
+    };
+    long timeout = wait_ms < 0 ? 0 : wait_ms;
+    uint64_t now = mn_now_ms();
+    for (size_t i = 0; i < link->n_flight; i++) {
+        uint64_t dl = link->flight[i].deadline_ms;
+        long left = dl > now ? (long)(dl - now) : 0;
+        if (left < timeout)
+            timeout = left;
+    }
+    if (zmq_poll(pi, 2, timeout) < 0) {
+        if (zmq_errno() == EINTR)
+            return MN_OK;
+        return s_zmq_fail(d, link->endpoint, "waiting for the gateway failed");
+    }
+    if (pi[1].revents & ZMQ_POLLIN)
+        s_drain_monitor(link);
+    if (pi[0].revents & ZMQ_POLLOUT)
+        link->blocked = 0;
+    if (pi[0].revents & ZMQ_POLLIN)
+        return s_drain_replies(link, d);
+    return MN_OK;
+}
+
+int agent_link_step(agent_link *link, uint64_t only_seq, int wait_ms, mn_diag *d)
+{
+    agent_spool_item *items = NULL;
+    size_t n = 0;
+    uint64_t now = mn_now_ms();
+    int rc = MN_OK;
+
+    s_flight_expire(link, now);
+    if (!link->blocked && link->n_flight < link->window) {
+        if ((rc = s_collect(link, only_seq, now, &items, &n, d)) != MN_OK)
+            goto out;
+        if ((rc = s_send(link, only_seq, items, n, now, d)) != MN_OK)
+            goto out;
+    }
+    rc = s_wait(link, wait_ms, d);
+out:
+    agent_spool_items_free(&items, n);
+    return rc;
+}

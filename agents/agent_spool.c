@@ -1,0 +1,960 @@
+/* agent_spool.c - the agent's durable outbox in LMDB (layout and rules in agent_spool.h).
+ *
+ * Frames live in their own database so the per-item records stay small: scans (status, counts,
+ * due) touch only small records, and marking an item rewrites ~80 bytes, never the frame.
+ *
+ * Item record (all integers big-endian; the meta "format" record versions this layout):
+ *   u8 state | u8 receipt_status | u16 reject_reason | u32 attempts | id[16]
+ *   | u64 created_ms | u64 last_sent_ms | u64 next_try_ms | u64 registration | u64 accepted_ms
+ *   | u16 detail_len | detail
+ *
+ * Invariants, kept by every write transaction: an item is in `queue` exactly when its state is
+ * queued, with the same next_try_ms; `by_id` maps every item's id to its seq; `frames` holds a
+ * frame for every item that is not acknowledged.
+ */
+#include "agent_spool.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define S_KIND "meldnet-agent-spool"
+#define S_HEADER_BYTES 66
+#define S_NAMED_DBS 5
+#define S_MAX_DBS 8
+
+struct agent_spool {
+    MDB_env *env;
+    MDB_dbi meta;
+    MDB_dbi items;
+    MDB_dbi frames;
+    MDB_dbi by_id;
+    MDB_dbi queue;
+    char dir[PATH_MAX];
+};
+
+/* --- small helpers ------------------------------------------------------------------------ */
+
+static void s_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void s_put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void s_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint16_t s_get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint64_t s_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+const char *agent_spool_state_name(agent_spool_state state)
+{
+    switch (state) {
+    case AGENT_SPOOL_QUEUED:
+        return "queued";
+    case AGENT_SPOOL_ACKNOWLEDGED:
+        return "acknowledged";
+    case AGENT_SPOOL_REJECTED:
+        return "rejected";
+    }
+    return "?";
+}
+
+void agent_spool_item_clear(agent_spool_item *item)
+{
+    if (!item)
+        return;
+    free(item->frame);
+    memset(item, 0, sizeof *item);
+}
+
+void agent_spool_items_free(agent_spool_item **items_p, size_t n)
+{
+    if (!items_p || !*items_p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        agent_spool_item_clear(&(*items_p)[i]);
+    free(*items_p);
+    *items_p = NULL;
+}
+
+/* An LMDB failure as MN_ESTORE, with a hint that fits the cause. */
+static int s_mdb_fail(const agent_spool *spool, mn_diag *d, int mrc, const char *doing)
+{
+    int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
+                         mdb_strerror(mrc));
+    if (mrc == MDB_MAP_FULL)
+        mn_diag_hint(d, "the spool is full: let 'meldnet-agent run' deliver the queue, or raise "
+                        "spool_map_mb in agent.conf");
+    else if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH || mrc == MDB_CORRUPTED)
+        mn_diag_hint(d, "this is not a readable spool; move the directory aside (keep it for "
+                        "analysis) and start a new one");
+    return rc;
+}
+
+static int s_corrupt(const agent_spool *spool, mn_diag *d, uint64_t seq, const char *what)
+{
+    int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "spool item seq=%llu is damaged: %s",
+                         (unsigned long long)seq, what);
+    mn_diag_hint(d, "copy the spool directory aside for analysis; the other items can still be "
+                    "sent");
+    return rc;
+}
+
+/* --- item records ------------------------------------------------------------------------- */
+
+static size_t s_detail_len(const char *detail)
+{
+    return detail ? strnlen(detail, AGENT_SPOOL_DETAIL_MAX - 1) : 0;
+}
+
+static void s_encode(const agent_spool_item *it, uint8_t *p)
+{
+    size_t dl = s_detail_len(it->reject_detail);
+    p[0] = (uint8_t)it->state;
+    p[1] = (uint8_t)it->receipt_status;
+    s_put16(p + 2, (uint16_t)it->reject_reason);
+    s_put32(p + 4, it->attempts);
+    memcpy(p + 8, it->id, MN_ENVELOPE_ID_BYTES);
+    s_put64(p + 24, it->created_ms);
+    s_put64(p + 32, it->last_sent_ms);
+    s_put64(p + 40, it->next_try_ms);
+    s_put64(p + 48, it->registration);
+    s_put64(p + 56, it->accepted_ms);
+    s_put16(p + 64, (uint16_t)dl);
+    memcpy(p + S_HEADER_BYTES, it->reject_detail, dl);
+}
+
+/* Decode a record into *out (frame left NULL). Returns MN_OK or MN_ESTORE. */
+static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
+                    agent_spool_item *out, mn_diag *d)
+{
+    const uint8_t *p = v->mv_data;
+    memset(out, 0, sizeof *out);
+    if (v->mv_size < S_HEADER_BYTES)
+        return s_corrupt(spool, d, seq, "record too short");
+    size_t dl = s_get16(p + 64);
+    if (dl >= AGENT_SPOOL_DETAIL_MAX || v->mv_size != S_HEADER_BYTES + dl)
+        return s_corrupt(spool, d, seq, "record length does not match");
+    if (p[0] < AGENT_SPOOL_QUEUED || p[0] > AGENT_SPOOL_REJECTED)
+        return s_corrupt(spool, d, seq, "unknown state");
+    out->seq = seq;
+    out->state = (agent_spool_state)p[0];
+    out->receipt_status = p[1];
+    out->reject_reason = s_get16(p + 2);
+    out->attempts = s_get32(p + 4);
+    memcpy(out->id, p + 8, MN_ENVELOPE_ID_BYTES);
+    out->created_ms = s_get64(p + 24);
+    out->last_sent_ms = s_get64(p + 32);
+    out->next_try_ms = s_get64(p + 40);
+    out->registration = s_get64(p + 48);
+    out->accepted_ms = s_get64(p + 56);
+    memcpy(out->reject_detail, p + S_HEADER_BYTES, dl);
+    out->reject_detail[dl] = '\0';
+    return MN_OK;
+}
+
+/* Write the record of `it` under its seq, and keep `queue` in step with its state. */
+static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *it, mn_diag *d)
+{
+    uint8_t kbuf[8];
+    uint8_t rec[S_HEADER_BYTES + AGENT_SPOOL_DETAIL_MAX];
+    uint8_t when[8];
+    s_put64(kbuf, it->seq);
+    s_encode(it, rec);
+    MDB_val k = {sizeof kbuf, kbuf};
+    MDB_val v = {S_HEADER_BYTES + s_detail_len(it->reject_detail), rec};
+    int mrc = mdb_put(txn, spool->items, &k, &v, 0);
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "writing an item");
+    if (it->state == AGENT_SPOOL_QUEUED) {
+        s_put64(when, it->next_try_ms);
+        MDB_val w = {sizeof when, when};
+        mrc = mdb_put(txn, spool->queue, &k, &w, 0);
+    } else {
+        mrc = mdb_del(txn, spool->queue, &k, NULL);
+        if (mrc == MDB_NOTFOUND)
+            mrc = 0;
+    }
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "updating the queue");
+    return MN_OK;
+}
+
+/* Read item `seq` inside txn. Returns MN_OK, MN_ENOTFOUND (diag untouched), MN_ESTORE,
+ * MN_ENOMEM. */
+static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_frame,
+                    agent_spool_item *out, mn_diag *d)
+{
+    uint8_t kbuf[8];
+    s_put64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf};
+    MDB_val v;
+    int mrc = mdb_get(txn, spool->items, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return MN_ENOTFOUND;
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "reading an item");
+    int rc = s_decode(spool, seq, &v, out, d);
+    if (rc != MN_OK || !with_frame)
+        return rc;
+    mrc = mdb_get(txn, spool->frames, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        if (out->state == AGENT_SPOOL_ACKNOWLEDGED)
+            return MN_OK;
+        return s_corrupt(spool, d, seq, "its frame is missing");
+    }
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "reading a frame");
+    out->frame = malloc(v.mv_size ? v.mv_size : 1);
+    if (!out->frame)
+        return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for a %zu-byte frame",
+                           v.mv_size);
+    memcpy(out->frame, v.mv_data, v.mv_size);
+    out->frame_len = v.mv_size;
+    return MN_OK;
+}
+
+/* --- transactions ------------------------------------------------------------------------- */
+
+static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
+{
+    int mrc = mdb_txn_begin(spool->env, NULL, read_only ? MDB_RDONLY : 0, txn);
+    if (mrc != 0) {
+        *txn = NULL;
+        return s_mdb_fail(spool, d, mrc, "starting a transaction");
+    }
+    return MN_OK;
+}
+
+/* Commit (fsync before return) or, when rc is not MN_OK, abort. Returns rc or the commit's
+ * error. *txn is NULL afterwards. */
+static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
+{
+    if (!*txn)
+        return rc;
+    if (rc != MN_OK) {
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        return rc;
+    }
+    int mrc = mdb_txn_commit(*txn);
+    *txn = NULL;
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "committing");
+    return MN_OK;
+}
+
+/* --- open / destroy ----------------------------------------------------------------------- */
+
+/* Make dir 0700 when missing; refuse one that is not a directory or that others may enter, and
+ * a data file that others may read. */
+static int s_prepare_dir(const char *dir, mn_diag *d)
+{
+    struct stat st;
+    char path[PATH_MAX];
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return mn_diag_sys(d, dir, "cannot create the spool directory");
+    if (stat(dir, &st) != 0)
+        return mn_diag_sys(d, dir, "cannot read the spool directory");
+    if (!S_ISDIR(st.st_mode))
+        return mn_diag_set(d, MN_ESTORE, dir, "the spool path is not a directory");
+    if (st.st_mode & 077) {
+        int rc = mn_diag_set(d, MN_EPERM, dir,
+                             "the spool directory may be entered by group or others (mode %03o)",
+                             (unsigned)(st.st_mode & 0777));
+        mn_diag_hint(d, "run 'chmod 700 %s'", dir);
+        return rc;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
+        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
+    if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+        int rc = mn_diag_set(d, MN_EPERM, path,
+                             "the spool file may be read by group or others (mode %03o)",
+                             (unsigned)(st.st_mode & 0777));
+        mn_diag_hint(d, "run 'chmod 600 %s'", path);
+        return rc;
+    }
+    return MN_OK;
+}
+
+static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+{
+    static const char *const names[S_NAMED_DBS] = {"meta", "items", "frames", "by_id", "queue"};
+    MDB_dbi *dbis[S_NAMED_DBS] = {&spool->meta, &spool->items, &spool->frames, &spool->by_id,
+                                  &spool->queue};
+    for (int i = 0; i < S_NAMED_DBS; i++) {
+        int mrc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+        if (mrc == MDB_INCOMPATIBLE) {
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
+                                 "this LMDB store is not an agent spool");
+            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
+            return rc;
+        }
+        if (mrc != 0)
+            return s_mdb_fail(spool, d, mrc, "opening its databases");
+    }
+    return MN_OK;
+}
+
+/* Check the meta records; write them into a fresh store. */
+static int s_check_meta(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+{
+    MDB_val k = {6, "format"};
+    MDB_val v;
+    MDB_val kind_k = {4, "kind"};
+    MDB_val kind_v;
+    int mrc = mdb_get(txn, spool->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        /* Fresh only if nothing but our (just created) databases is there. */
+        MDB_dbi main_dbi;
+        MDB_stat st;
+        if ((mrc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+            (mrc = mdb_stat(txn, main_dbi, &st)) != 0)
+            return s_mdb_fail(spool, d, mrc, "reading its catalogue");
+        if (st.ms_entries != S_NAMED_DBS) {
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
+                                 "this LMDB store is not an agent spool (no format record)");
+            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
+            return rc;
+        }
+        uint8_t fmt[4];
+        uint8_t next[8];
+        s_put32(fmt, AGENT_SPOOL_FORMAT);
+        s_put64(next, 1);
+        MDB_val fv = {sizeof fmt, fmt};
+        MDB_val nk = {8, "next_seq"};
+        MDB_val nv = {sizeof next, next};
+        kind_v = (MDB_val){sizeof S_KIND - 1, S_KIND};
+        if ((mrc = mdb_put(txn, spool->meta, &kind_k, &kind_v, 0)) != 0 ||
+            (mrc = mdb_put(txn, spool->meta, &k, &fv, 0)) != 0 ||
+            (mrc = mdb_put(txn, spool->meta, &nk, &nv, 0)) != 0)
+            return s_mdb_fail(spool, d, mrc, "writing the format record");
+        return MN_OK;
+    }
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "reading the format record");
+    mrc = mdb_get(txn, spool->meta, &kind_k, &kind_v);
+    if (mrc != 0 || kind_v.mv_size != sizeof S_KIND - 1 ||
+        memcmp(kind_v.mv_data, S_KIND, sizeof S_KIND - 1) != 0) {
+        int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
+                             "this LMDB store is not an agent spool (it may be a gateway store)");
+        mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
+        return rc;
+    }
+    if (v.mv_size != 4)
+        return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's format record is damaged");
+    uint32_t format = s_get32(v.mv_data);
+    if (format != AGENT_SPOOL_FORMAT) {
+        int rc = mn_diag_set(d, MN_EVERSION, spool->dir,
+                             "the spool has format %u; this meldnet-agent reads format %u",
+                             (unsigned)format, (unsigned)AGENT_SPOOL_FORMAT);
+        mn_diag_hint(d, "run the meldnet-agent version that wrote it until its queue is "
+                        "delivered, or move the spool aside");
+        return rc;
+    }
+    return MN_OK;
+}
+
+int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+{
+    int rc = MN_OK;
+    int mrc;
+    agent_spool *spool = NULL;
+    MDB_txn *txn = NULL;
+
+    if (!dir || !out || !dir[0])
+        return mn_diag_set(d, MN_EINVAL, "", "no spool directory given");
+    *out = NULL;
+    if (map_size_mb == 0)
+        map_size_mb = AGENT_SPOOL_DEFAULT_MAP_MB;
+    if (map_size_mb > SIZE_MAX / (1024 * 1024))
+        return mn_diag_set(d, MN_EINVAL, dir, "spool map size %zu MB is too large", map_size_mb);
+    if ((rc = s_prepare_dir(dir, d)) != MN_OK)
+        goto out;
+    spool = calloc(1, sizeof *spool);
+    if (!spool) {
+        rc = mn_diag_set(d, MN_ENOMEM, dir, "no memory for the spool");
+        goto out;
+    }
+    if ((size_t)snprintf(spool->dir, sizeof spool->dir, "%s", dir) >= sizeof spool->dir) {
+        rc = mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
+        goto out;
+    }
+    if ((mrc = mdb_env_create(&spool->env)) != 0) {
+        spool->env = NULL;
+        rc = s_mdb_fail(spool, d, mrc, "creating the environment");
+        goto out;
+    }
+    if ((mrc = mdb_env_set_maxdbs(spool->env, S_MAX_DBS)) != 0 ||
+        (mrc = mdb_env_set_mapsize(spool->env, map_size_mb * 1024 * 1024)) != 0 ||
+        (mrc = mdb_env_open(spool->env, dir, 0, 0600)) != 0) {
+        rc = s_mdb_fail(spool, d, mrc, "opening");
+        goto out;
+    }
+    int dead = 0;
+    (void)mdb_reader_check(spool->env, &dead); /* clear slots of crashed readers */
+    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+        goto out;
+    if ((rc = s_open_dbs(spool, txn, d)) != MN_OK)
+        goto out;
+    if ((rc = s_check_meta(spool, txn, d)) != MN_OK)
+        goto out;
+    rc = s_end(spool, &txn, rc, d);
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc == MN_OK)
+        *out = spool;
+    else
+        agent_spool_destroy(&spool);
+    return rc;
+}
+
+void agent_spool_destroy(agent_spool **spool_p)
+{
+    if (!spool_p || !*spool_p)
+        return;
+    agent_spool *spool = *spool_p;
+    if (spool->env)
+        mdb_env_close(spool->env);
+    free(spool);
+    *spool_p = NULL;
+}
+
+/* --- writing ------------------------------------------------------------------------------ */
+
+static int s_read_next_seq(agent_spool *spool, MDB_txn *txn, uint64_t *next, mn_diag *d)
+{
+    MDB_val k = {8, "next_seq"};
+    MDB_val v;
+    int mrc = mdb_get(txn, spool->meta, &k, &v);
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "reading next_seq");
+    if (v.mv_size != 8)
+        return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's next_seq record is damaged");
+    *next = s_get64(v.mv_data);
+    return MN_OK;
+}
+
+int agent_spool_reserve_seq(agent_spool *spool, uint64_t *seq_out, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    uint64_t next = 0;
+    uint8_t buf[8];
+    int rc = s_begin(spool, 0, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
+        goto out;
+    s_put64(buf, next + 1);
+    MDB_val k = {8, "next_seq"};
+    MDB_val v = {sizeof buf, buf};
+    int mrc = mdb_put(txn, spool->meta, &k, &v, 0);
+    if (mrc != 0)
+        rc = s_mdb_fail(spool, d, mrc, "writing next_seq");
+out:
+    rc = s_end(spool, &txn, rc, d);
+    if (rc == MN_OK)
+        *seq_out = next;
+    return rc;
+}
+
+int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELOPE_ID_BYTES],
+                    uint64_t created_ms, const uint8_t *frame, size_t frame_len,
+                    uint64_t next_try_ms, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    uint64_t next = 0;
+    uint8_t kbuf[8];
+    int mrc;
+    int rc = MN_OK;
+
+    if (!frame || frame_len == 0 || frame_len > AGENT_SPOOL_FRAME_MAX)
+        return mn_diag_set(d, MN_EINVAL, spool->dir, "a frame of %zu bytes cannot be spooled",
+                           frame_len);
+    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+        goto out;
+    if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
+        goto out;
+    if (seq == 0 || seq >= next) {
+        rc = mn_diag_set(d, MN_EINVAL, spool->dir, "seq %llu was not reserved",
+                         (unsigned long long)seq);
+        goto out;
+    }
+    s_put64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf};
+    MDB_val v;
+    if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
+        rc = mrc ? s_mdb_fail(spool, d, mrc, "checking the seq")
+                 : mn_diag_set(d, MN_EEXIST, spool->dir, "seq %llu is in the spool already",
+                               (unsigned long long)seq);
+        goto out;
+    }
+    MDB_val idk = {MN_ENVELOPE_ID_BYTES, (void *)id};
+    MDB_val idv = {sizeof kbuf, kbuf};
+    mrc = mdb_put(txn, spool->by_id, &idk, &idv, MDB_NOOVERWRITE);
+    if (mrc == MDB_KEYEXIST) {
+        rc = mn_diag_set(d, MN_EEXIST, spool->dir, "this envelope id is in the spool already");
+        goto out;
+    }
+    if (mrc != 0) {
+        rc = s_mdb_fail(spool, d, mrc, "indexing the id");
+        goto out;
+    }
+    MDB_val fv = {frame_len, (void *)frame};
+    if ((mrc = mdb_put(txn, spool->frames, &k, &fv, 0)) != 0) {
+        rc = s_mdb_fail(spool, d, mrc, "storing the frame");
+        goto out;
+    }
+    agent_spool_item it = {0};
+    it.seq = seq;
+    it.state = AGENT_SPOOL_QUEUED;
+    memcpy(it.id, id, MN_ENVELOPE_ID_BYTES);
+    it.created_ms = created_ms;
+    it.next_try_ms = next_try_ms;
+    rc = s_put_item(spool, txn, &it, d);
+out:
+    return s_end(spool, &txn, rc, d);
+}
+
+int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size_t n,
+                          uint64_t sent_ms, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    int rc = MN_OK;
+    if (n == 0)
+        return MN_OK;
+    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+        goto out;
+    for (size_t i = 0; i < n && rc == MN_OK; i++) {
+        agent_spool_item it;
+        rc = s_get_in(spool, txn, sent[i].seq, 0, &it, d);
+        if (rc == MN_ENOTFOUND) {
+            rc = MN_OK;
+            continue;
+        }
+        if (rc != MN_OK || it.state != AGENT_SPOOL_QUEUED)
+            continue;
+        if (it.attempts < UINT32_MAX)
+            it.attempts++;
+        it.last_sent_ms = sent_ms;
+        it.next_try_ms = sent[i].next_try_ms;
+        rc = s_put_item(spool, txn, &it, d);
+    }
+out:
+    return s_end(spool, &txn, rc, d);
+}
+
+static int s_delete_frame(agent_spool *spool, MDB_txn *txn, uint64_t seq, mn_diag *d)
+{
+    uint8_t kbuf[8];
+    s_put64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf};
+    int mrc = mdb_del(txn, spool->frames, &k, NULL);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return s_mdb_fail(spool, d, mrc, "dropping a frame");
+    return MN_OK;
+}
+
+int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *acks, size_t n,
+                                  int *changed, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    int rc = MN_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (changed)
+            changed[i] = 0;
+        if ((acks[i].status != MN_RECEIPT_ACCEPTED && acks[i].status != MN_RECEIPT_DUPLICATE) ||
+            acks[i].registration == 0)
+            return mn_diag_set(d, MN_EINVAL, spool->dir, "a receipt with status %d and "
+                               "registration %llu cannot be recorded", acks[i].status,
+                               (unsigned long long)acks[i].registration);
+    }
+    if (n == 0)
+        return MN_OK;
+    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+        goto out;
+    for (size_t i = 0; i < n && rc == MN_OK; i++) {
+        agent_spool_item it;
+        rc = s_get_in(spool, txn, acks[i].seq, 0, &it, d);
+        if (rc == MN_ENOTFOUND) {
+            rc = MN_OK;
+            continue;
+        }
+        if (rc != MN_OK)
+            break;
+        if (it.state == AGENT_SPOOL_ACKNOWLEDGED) {
+            /* Keep the first receipt, but the gateway's ACCEPTED says more than a DUPLICATE it
+             * gave to a resend of the same envelope. */
+            if (it.receipt_status == MN_RECEIPT_DUPLICATE &&
+                acks[i].status == MN_RECEIPT_ACCEPTED &&
+                it.registration == acks[i].registration) {
+                it.receipt_status = MN_RECEIPT_ACCEPTED;
+                it.accepted_ms = acks[i].accepted_ms;
+                rc = s_put_item(spool, txn, &it, d);
+            }
+            continue;
+        }
+        /* A signed receipt wins over an earlier reject too: the gateway has registered it. */
+        it.state = AGENT_SPOOL_ACKNOWLEDGED;
+        it.receipt_status = acks[i].status;
+        it.registration = acks[i].registration;
+        it.accepted_ms = acks[i].accepted_ms;
+        it.next_try_ms = 0;
+        if ((rc = s_put_item(spool, txn, &it, d)) != MN_OK)
+            break;
+        rc = s_delete_frame(spool, txn, it.seq, d);
+        if (changed)
+            changed[i] = 1;
+    }
+out:
+    rc = s_end(spool, &txn, rc, d);
+    if (rc != MN_OK && changed)
+        memset(changed, 0, n * sizeof *changed);
+    return rc;
+}
+
+/* Shared by mark_rejected and mark_retry: only a queued item changes. */
+static int s_mark_reject(agent_spool *spool, uint64_t seq, int reason, const char *detail,
+                         int final, uint64_t next_try_ms, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    agent_spool_item it;
+    int rc = s_begin(spool, 0, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = s_get_in(spool, txn, seq, 0, &it, d);
+    if (rc == MN_ENOTFOUND) {
+        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item seq=%llu",
+                         (unsigned long long)seq);
+        goto out;
+    }
+    if (rc != MN_OK || it.state != AGENT_SPOOL_QUEUED)
+        goto out;
+    it.reject_reason = reason;
+    size_t dl = s_detail_len(detail);
+    if (dl)
+        memcpy(it.reject_detail, detail, dl);
+    it.reject_detail[dl] = '\0';
+    if (final) {
+        it.state = AGENT_SPOOL_REJECTED;
+        it.next_try_ms = 0;
+    } else {
+        it.next_try_ms = next_try_ms;
+    }
+    rc = s_put_item(spool, txn, &it, d);
+out:
+    return s_end(spool, &txn, rc, d);
+}
+
+int agent_spool_mark_rejected(agent_spool *spool, uint64_t seq, int reason, const char *detail,
+                              mn_diag *d)
+{
+    return s_mark_reject(spool, seq, reason, detail, 1, 0, d);
+}
+
+int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason, const char *detail,
+                           uint64_t next_try_ms, mn_diag *d)
+{
+    return s_mark_reject(spool, seq, reason, detail, 0, next_try_ms, d);
+}
+
+/* --- reading ------------------------------------------------------------------------------ */
+
+int agent_spool_get(agent_spool *spool, uint64_t seq, int with_frame, agent_spool_item *out,
+                    mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = s_get_in(spool, txn, seq, with_frame, out, d);
+    if (rc == MN_ENOTFOUND)
+        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item seq=%llu",
+                         (unsigned long long)seq);
+out:
+    mdb_txn_abort(txn);
+    if (rc != MN_OK)
+        agent_spool_item_clear(out);
+    return rc;
+}
+
+int agent_spool_find_id(agent_spool *spool, const uint8_t id[MN_ENVELOPE_ID_BYTES],
+                        int with_frame, agent_spool_item *out, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    MDB_val k = {MN_ENVELOPE_ID_BYTES, (void *)id};
+    MDB_val v;
+    int mrc = mdb_get(txn, spool->by_id, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item with this envelope id");
+        goto out;
+    }
+    if (mrc != 0) {
+        rc = s_mdb_fail(spool, d, mrc, "looking up an id");
+        goto out;
+    }
+    if (v.mv_size != 8) {
+        rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's id index is damaged");
+        goto out;
+    }
+    uint64_t seq = s_get64(v.mv_data);
+    rc = s_get_in(spool, txn, seq, with_frame, out, d);
+    if (rc == MN_ENOTFOUND)
+        rc = s_corrupt(spool, d, seq, "the id index names a missing item");
+out:
+    mdb_txn_abort(txn);
+    if (rc != MN_OK)
+        agent_spool_item_clear(out);
+    return rc;
+}
+
+/* Walk a database in key order: fn(key, value, arg) returns <0 error, 0 go on, >0 stop. */
+static int s_walk(agent_spool *spool, MDB_txn *txn, MDB_dbi dbi,
+                  int (*fn)(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
+                            mn_diag *d),
+                  void *arg, mn_diag *d)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = MN_OK;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc != 0)
+        return s_mdb_fail(spool, d, mrc, "opening a cursor");
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int r = fn(spool, &k, &v, arg, d);
+        if (r < 0)
+            rc = r;
+        if (r != 0)
+            break;
+    }
+    if (rc == MN_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = s_mdb_fail(spool, d, mrc, "reading");
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int s_seq_of(agent_spool *spool, const MDB_val *k, uint64_t *seq, mn_diag *d)
+{
+    if (k->mv_size != 8)
+        return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool holds a key of %zu bytes",
+                           k->mv_size);
+    *seq = s_get64(k->mv_data);
+    return MN_OK;
+}
+
+struct s_each_ctx {
+    int (*fn)(const agent_spool_item *item, void *arg);
+    void *arg;
+    agent_spool_counts *counts;
+};
+
+static int s_each_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
+                      mn_diag *d)
+{
+    struct s_each_ctx *ctx = arg;
+    agent_spool_item it;
+    uint64_t seq = 0;
+    int rc = s_seq_of(spool, k, &seq, d);
+    if (rc == MN_OK)
+        rc = s_decode(spool, seq, v, &it, d);
+    if (rc != MN_OK)
+        return rc;
+    if (ctx->counts) {
+        if (it.state == AGENT_SPOOL_QUEUED)
+            ctx->counts->queued++;
+        else if (it.state == AGENT_SPOOL_ACKNOWLEDGED)
+            ctx->counts->acknowledged++;
+        else
+            ctx->counts->rejected++;
+    }
+    return ctx->fn && ctx->fn(&it, ctx->arg) ? 1 : 0;
+}
+
+static int s_each(agent_spool *spool, struct s_each_ctx *ctx, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc == MN_OK)
+        rc = s_walk(spool, txn, spool->items, s_each_one, ctx, d);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int agent_spool_each(agent_spool *spool, int (*fn)(const agent_spool_item *item, void *arg),
+                     void *arg, mn_diag *d)
+{
+    struct s_each_ctx ctx = {fn, arg, NULL};
+    return s_each(spool, &ctx, d);
+}
+
+int agent_spool_count(agent_spool *spool, agent_spool_counts *out, mn_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    struct s_each_ctx ctx = {NULL, NULL, out};
+    int rc = s_each(spool, &ctx, d);
+    if (rc != MN_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
+int agent_spool_queued(agent_spool *spool, uint64_t *n_out, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc == MN_OK) {
+        int mrc = mdb_stat(txn, spool->queue, &st);
+        if (mrc != 0)
+            rc = s_mdb_fail(spool, d, mrc, "counting the queue");
+        else
+            *n_out = st.ms_entries;
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+struct s_due_ctx {
+    MDB_txn *txn;
+    uint64_t now_ms;
+    uint64_t max_ahead_ms;
+    size_t max;
+    agent_spool_item *items;
+    size_t n;
+    uint64_t earliest; /* next_due */
+    int any;
+};
+
+static int s_when_of(agent_spool *spool, const MDB_val *k, const MDB_val *v, uint64_t *seq,
+                     uint64_t *when, mn_diag *d)
+{
+    int rc = s_seq_of(spool, k, seq, d);
+    if (rc != MN_OK)
+        return rc;
+    if (v->mv_size != 8)
+        return s_corrupt(spool, d, *seq, "its queue entry is damaged");
+    *when = s_get64(v->mv_data);
+    return MN_OK;
+}
+
+static int s_due_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
+                     mn_diag *d)
+{
+    struct s_due_ctx *ctx = arg;
+    uint64_t seq = 0, when = 0;
+    int rc = s_when_of(spool, k, v, &seq, &when, d);
+    if (rc != MN_OK)
+        return rc;
+    int due = when <= ctx->now_ms ||
+              (ctx->max_ahead_ms && when - ctx->now_ms > ctx->max_ahead_ms);
+    if (!due)
+        return 0;
+    rc = s_get_in(spool, ctx->txn, seq, 1, &ctx->items[ctx->n], d);
+    if (rc == MN_ENOTFOUND)
+        return s_corrupt(spool, d, seq, "the queue names a missing item");
+    if (rc != MN_OK)
+        return rc;
+    ctx->n++;
+    return ctx->n == ctx->max ? 1 : 0;
+}
+
+int agent_spool_due(agent_spool *spool, uint64_t now_ms, uint64_t max_ahead_ms, size_t max,
+                    agent_spool_item **items_out, size_t *n_out, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    struct s_due_ctx ctx = {0};
+    int rc = MN_OK;
+    *items_out = NULL;
+    *n_out = 0;
+    if (max == 0)
+        return MN_OK;
+    if (max > SIZE_MAX / sizeof *ctx.items)
+        return mn_diag_set(d, MN_EINVAL, spool->dir, "too many items asked for");
+    ctx.items = calloc(max, sizeof *ctx.items);
+    if (!ctx.items)
+        return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for %zu items", max);
+    if ((rc = s_begin(spool, 1, &txn, d)) != MN_OK)
+        goto out;
+    ctx.txn = txn;
+    ctx.now_ms = now_ms;
+    ctx.max_ahead_ms = max_ahead_ms;
+    ctx.max = max;
+    rc = s_walk(spool, txn, spool->queue, s_due_one, &ctx, d);
+out:
+    mdb_txn_abort(txn);
+    if (rc != MN_OK || ctx.n == 0) {
+        agent_spool_items_free(&ctx.items, ctx.n);
+        return rc;
+    }
+    *items_out = ctx.items;
+    *n_out = ctx.n;
+    return MN_OK;
+}
+
+static int s_next_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
+                      mn_diag *d)
+{
+    struct s_due_ctx *ctx = arg;
+    uint64_t seq = 0, when = 0;
+    int rc = s_when_of(spool, k, v, &seq, &when, d);
+    if (rc != MN_OK)
+        return rc;
+    if (!ctx->any || when < ctx->earliest)
+        ctx->earliest = when;
+    ctx->any = 1;
+    return 0;
+}
+
+int agent_spool_next_due(agent_spool *spool, uint64_t *when_ms, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    struct s_due_ctx ctx = {0};
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc == MN_OK)
+        rc = s_walk(spool, txn, spool->queue, s_next_one, &ctx, d);
+    mdb_txn_abort(txn);
+    if (rc == MN_OK && !ctx.any)
+        return MN_ENOTFOUND;
+    if (rc == MN_OK)
+        *when_ms = ctx.earliest;
+    return rc;
+}
