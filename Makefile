@@ -134,7 +134,7 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/meldnet/examples
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(PREFIX)/share/doc/meldnet/
-	install -m 0644 examples/* $(DESTDIR)$(PREFIX)/share/doc/meldnet/examples/
+	install -m 0644 examples/*.json examples/gateway.conf $(DESTDIR)$(PREFIX)/share/doc/meldnet/examples/
 
 clean:
 	rm -rf build build-asan

@@ -225,6 +225,9 @@ int agent_config_load(const char *home, agent_config *out, mn_diag *d)
         goto out;
     }
 out:
+    if (rc == MN_ECONFIG && d && !d->hint[0])
+        mn_diag_hint(d, "the comments in agent.conf (written by 'meldnet-agent keygen') and "
+                        "docs/OPERATING.md describe every setting");
     config_destroy(&lc);
     return rc;
 }

@@ -19,10 +19,10 @@
 #define S_LOG "agent"
 #define S_DRAIN_MAX 256          /* replies handled (and acknowledged in one txn) per round */
 #define S_WARN_PER_MINUTE 10
-#define S_MONITOR_EVENTS                                                                      \
-    (ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |     \
-     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |             \
-     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define S_MONITOR_EVENTS                                                                       \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |                    \
+     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 struct s_flight {
     uint64_t seq;
@@ -44,6 +44,9 @@ struct agent_link {
     size_t n_flight;
     int blocked;             /* a send found no ready connection: wait for POLLOUT */
     int connected;           /* the last handshake succeeded and no disconnect since */
+    int down;                /* a connect, handshake or connection failed since the last
+                                success: a send now finds no gateway (still connecting: 0) */
+    int tcp_up;              /* a TCP connection was made since the last reconnect attempt */
     uint64_t only_sent_seq;  /* only_seq mode: the item this link has sent once */
     uint64_t rng;
     char problem[512];
@@ -216,6 +219,7 @@ int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link 
         s_setint(link->sock, ZMQ_HEARTBEAT_TTL, 30000) ||
         s_setint(link->sock, ZMQ_RECONNECT_IVL, 500) ||
         s_setint(link->sock, ZMQ_RECONNECT_IVL_MAX, 30000) ||
+        s_setint(link->sock, ZMQ_CONNECT_TIMEOUT, 10000) ||
         s_setint(link->sock, ZMQ_SNDHWM, (int)link->window * 2) ||
         zmq_setsockopt(link->sock, ZMQ_MAXMSGSIZE, &(int64_t){AGENT_LINK_REPLY_MAX},
                        sizeof(int64_t))) {
@@ -275,6 +279,7 @@ static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
         log_info(S_LOG, "connected to the gateway endpoint=%s gateway=%s key=%s",
                  link->endpoint, link->gateway.name, fp);
         link->connected = 1;
+        link->down = 0;
         link->blocked = 0;
         link->problem[0] = '\0';
         break;
@@ -289,13 +294,26 @@ static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
                      "the connection to the gateway at %s was lost; reconnecting",
                      link->endpoint);
         link->connected = 0;
+        link->down = 1;
+        break;
+    case ZMQ_EVENT_CONNECTED:
+        link->tcp_up = 1;
         break;
     case ZMQ_EVENT_CONNECT_RETRIED:
-        log_debug(S_LOG, "gateway not reachable, retrying endpoint=%s", link->endpoint);
-        if (!link->connected)
+        /* After a handshake failure the reconnect is retried too: keep that reason unless the
+         * TCP connection itself failed this time. */
+        log_debug(S_LOG, "reconnecting endpoint=%s", link->endpoint);
+        if (!link->connected && !link->tcp_up) {
+            if (!link->down)
+                mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                                   "gateway does not answer; reports stay queued and go out "
+                                   "when it is back endpoint=%s", link->endpoint);
             snprintf(link->problem, sizeof link->problem,
                      "the gateway at %s does not answer (is meldnet-gateway running there? "
                      "is the port open?)", link->endpoint);
+        }
+        link->tcp_up = 0;
+        link->down = 1;
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         snprintf(link->problem, sizeof link->problem,
@@ -306,6 +324,7 @@ static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
                            "gateway refused this agent's key status=%u endpoint=%s",
                            (unsigned)value, link->endpoint);
         link->connected = 0;
+        link->down = 1;
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -316,6 +335,7 @@ static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
                            "handshake with the gateway failed event=0x%x endpoint=%s",
                            (unsigned)event, link->endpoint);
         link->connected = 0;
+        link->down = 1;
         break;
     default:
         break;
@@ -397,6 +417,18 @@ static int s_send(agent_link *link, uint64_t only_seq, agent_spool_item *items, 
             int err = zmq_errno();
             if (err == EAGAIN) {
                 link->blocked = 1; /* no ready connection: wait for one */
+                if (!link->connected) {
+                    /* A try that found no gateway counts as an attempt (status shows the
+                     * agent is trying), once per outage; the item stays due, so it goes out
+                     * as soon as a connection is back (a claimed one keeps its claim). */
+                    sent[k].seq = items[i].seq;
+                    sent[k].next_try_ms =
+                        items[i].next_try_ms > now_ms ? items[i].next_try_ms : now_ms;
+                    k++;
+                    log_debug(S_LOG, "no connection to the gateway; stays queued seq=%llu "
+                              "attempt=%u", (unsigned long long)items[i].seq,
+                              (unsigned)items[i].attempts + 1);
+                }
             } else if (err == ETERM || err == ENOTSOCK) {
                 rc = s_zmq_fail(d, link->endpoint, "the socket is closed");
             } else if (err != EINTR) {
@@ -622,7 +654,8 @@ int agent_link_step(agent_link *link, uint64_t only_seq, int wait_ms, mn_diag *d
     int rc = MN_OK;
 
     s_flight_expire(link, now);
-    if (!link->blocked && link->n_flight < link->window) {
+    /* While the first connection is still being made, sends would only find no gateway. */
+    if (!link->blocked && (link->connected || link->down) && link->n_flight < link->window) {
         if ((rc = s_collect(link, only_seq, now, &items, &n, d)) != MN_OK)
             goto out;
         if ((rc = s_send(link, only_seq, items, n, now, d)) != MN_OK)

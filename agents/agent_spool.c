@@ -252,6 +252,12 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
 static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
 {
     int mrc = mdb_txn_begin(spool->env, NULL, read_only ? MDB_RDONLY : 0, txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        /* Another process (with a larger spool_map_mb) grew the map: adopt its size. */
+        mrc = mdb_env_set_mapsize(spool->env, 0);
+        if (mrc == 0)
+            mrc = mdb_txn_begin(spool->env, NULL, read_only ? MDB_RDONLY : 0, txn);
+    }
     if (mrc != 0) {
         *txn = NULL;
         return s_mdb_fail(spool, d, mrc, "starting a transaction");
@@ -647,9 +653,11 @@ out:
     return rc;
 }
 
-/* Shared by mark_rejected and mark_retry: only a queued item changes. */
-static int s_mark_reject(agent_spool *spool, uint64_t seq, int reason, const char *detail,
-                         int final, uint64_t next_try_ms, mn_diag *d)
+enum s_mark { S_MARK_REJECTED, S_MARK_RETRY, S_MARK_DUE };
+
+/* Shared by mark_rejected, mark_retry and mark_due: only a queued item changes. */
+static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
+                  const char *detail, uint64_t when_ms, mn_diag *d)
 {
     MDB_txn *txn = NULL;
     agent_spool_item it;
@@ -664,16 +672,22 @@ static int s_mark_reject(agent_spool *spool, uint64_t seq, int reason, const cha
     }
     if (rc != MN_OK || it.state != AGENT_SPOOL_QUEUED)
         goto out;
-    it.reject_reason = reason;
-    size_t dl = s_detail_len(detail);
-    if (dl)
-        memcpy(it.reject_detail, detail, dl);
-    it.reject_detail[dl] = '\0';
-    if (final) {
-        it.state = AGENT_SPOOL_REJECTED;
-        it.next_try_ms = 0;
+    if (how == S_MARK_DUE) {
+        if (it.next_try_ms <= when_ms)
+            goto out; /* nothing to change */
+        it.next_try_ms = when_ms;
     } else {
-        it.next_try_ms = next_try_ms;
+        size_t dl = s_detail_len(detail);
+        it.reject_reason = reason;
+        if (dl)
+            memcpy(it.reject_detail, detail, dl);
+        it.reject_detail[dl] = '\0';
+        if (how == S_MARK_REJECTED) {
+            it.state = AGENT_SPOOL_REJECTED;
+            it.next_try_ms = 0;
+        } else {
+            it.next_try_ms = when_ms;
+        }
     }
     rc = s_put_item(spool, txn, &it, d);
 out:
@@ -683,13 +697,18 @@ out:
 int agent_spool_mark_rejected(agent_spool *spool, uint64_t seq, int reason, const char *detail,
                               mn_diag *d)
 {
-    return s_mark_reject(spool, seq, reason, detail, 1, 0, d);
+    return s_mark(spool, seq, S_MARK_REJECTED, reason, detail, 0, d);
 }
 
 int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason, const char *detail,
                            uint64_t next_try_ms, mn_diag *d)
 {
-    return s_mark_reject(spool, seq, reason, detail, 0, next_try_ms, d);
+    return s_mark(spool, seq, S_MARK_RETRY, reason, detail, next_try_ms, d);
+}
+
+int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t now_ms, mn_diag *d)
+{
+    return s_mark(spool, seq, S_MARK_DUE, 0, NULL, now_ms, d);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */

@@ -54,8 +54,8 @@ typedef struct agent_spool_item {
     agent_spool_state state;
     uint8_t id[MN_ENVELOPE_ID_BYTES];
     uint64_t created_ms;   /* when the envelope was sealed */
-    uint32_t attempts;     /* times sent */
-    uint64_t last_sent_ms; /* 0: never sent */
+    uint32_t attempts;     /* times sent (a try that found no gateway counts too) */
+    uint64_t last_sent_ms; /* the last of those; 0: never */
     uint64_t next_try_ms;  /* queued: send (again) from this time on; 0: at once */
     uint64_t registration; /* acknowledged: the gateway's registration number */
     int receipt_status;    /* acknowledged: enum mn_receipt_status, else 0 */
@@ -175,6 +175,12 @@ MN_NODISCARD int agent_spool_mark_acknowledged(agent_spool *spool, const agent_s
  * MN_ESTORE. */
 MN_NODISCARD int agent_spool_mark_rejected(agent_spool *spool, uint64_t seq, int reason,
                                            const char *detail, mn_diag *d);
+
+/* Make a queued item due at once (next_try_ms = min(next_try_ms, now_ms)): a process that
+ * claimed it with a later next_try_ms gives it up. Returns MN_OK (also when not queued any
+ * more), MN_ENOTFOUND, MN_ESTORE. */
+MN_NODISCARD int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t now_ms,
+                                      mn_diag *d);
 
 /* Record a retryable reject: the item stays queued, reason and detail are kept, and it is due
  * again at next_try_ms. Returns MN_OK (also when not queued any more), MN_ENOTFOUND, MN_ESTORE. */

@@ -430,6 +430,9 @@ static int s_cmd_submit(int argc, char **argv)
             goto out;
         }
     }
+    /* Give up the claim, so a running `run` sends it at once. */
+    if ((rc = agent_spool_mark_due(h.spool, seq, mn_now_ms(), &d)) != MN_OK)
+        goto out;
     const char *problem = agent_link_problem(link);
     fprintf(stderr, "%s: no receipt %s; seq=%llu stays queued: 'meldnet-agent run' delivers it\n",
             PROG, s_stop ? "before the interrupt" : "within the wait", (unsigned long long)seq);

@@ -44,7 +44,7 @@ static const struct s_setting s_settings[] = {
     {"agents_dir", S_PATH, "agents", 0, 0, 0},
     {"data_dir", S_PATH, "data", 0, 0, 0},
     {"run_dir", S_PATH, "run", 0, 0, 0},
-    {"max_frame_bytes", S_INT, NULL, 2097152, 4096, 16777216},
+    {"max_frame_bytes", S_INT, NULL, 3145728, 4096, 16777216},
     {"map_size_mb", S_INT, NULL, 1024, 16, 1048576},
     {"batch_max", S_INT, NULL, 256, 1, 4096},
     {"log_level", S_STRING, "info", 0, 0, 0},
@@ -103,8 +103,9 @@ static const char s_template[] =
     "    run_dir = \"run\";\n"
     "\n"
     "    # Largest frame accepted from an agent, in bytes; larger ones get Reject TOO_LARGE.\n"
-    "    # Default 2097152 (2 MiB), bounds 4096 .. 16777216.\n"
-    "    max_frame_bytes = 2097152;\n"
+    "    # Default 3145728 (3 MiB: a report with the full 1 MiB of attachments pads to 2 MiB),\n"
+    "    # bounds 4096 .. 16777216.\n"
+    "    max_frame_bytes = 3145728;\n"
     "\n"
     "    # Size of the LMDB map in MiB: the most the store can hold. When it is full new reports\n"
     "    # are refused (retryable) until you raise it and restart. Default 1024, bounds 16 .. "

@@ -19,7 +19,7 @@
  *   agents_dir          "agents"
  *   data_dir            "data"
  *   run_dir             "run"
- *   max_frame_bytes     2097152   (4096 .. 16777216) larger frames get Reject TOO_LARGE
+ *   max_frame_bytes     3145728   (4096 .. 16777216) larger frames get Reject TOO_LARGE
  *   map_size_mb         1024      (16 .. 1048576) LMDB map size
  *   batch_max           256       (1 .. 4096) envelopes per write transaction
  *   log_level           "info"

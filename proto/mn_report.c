@@ -361,7 +361,8 @@ static int s_is_code(const char *s, size_t max, const char *extra)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || strchr(extra, ch)))
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              (ch != '\0' && strchr(extra, ch))))
             return 0;
     }
     return 1;
@@ -391,8 +392,9 @@ static int s_is_media_part(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-        if (!alnum && (i == 0 || !strchr("!#$&^_.+-", ch)))
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9');
+        if (!alnum && (i == 0 || ch == '\0' || !strchr("!#$&^_.+-", ch)))
             return 0;
     }
     return 1;

@@ -12,7 +12,8 @@
 #include "mn_envelope.h"
 #include "mn_error.h"
 
-#define MN_WIRE_DEFAULT_MAX_FRAME (2u * 1024 * 1024)
+/* A report with the full 1 MiB of attachments pads to a 2 MiB bucket; 3 MiB leaves room. */
+#define MN_WIRE_DEFAULT_MAX_FRAME (3u * 1024 * 1024)
 
 /* Reasons, numbered as RejectReason in meldnet.proto. */
 enum mn_reject_reason {

@@ -62,7 +62,8 @@
 #   MN_GWHOME   $MN_TMP/gw, the default gateway home
 #   MN_LOGS     $MN_TMP/logs; mn_spawn writes NAME.log there, set-up commands commands.log
 # After mn_start_gateway: MN_GW_PID, MN_GW_LOG. After mn_spawn: MN_LAST_PID, MN_LAST_LOG.
-# After check*/mn_run: MN_OUT / MN_ERR (files with the command's stdout / stderr), MN_RC.
+# After check*/mn_run: MN_OUT / MN_ERR (files with the command's stdout / stderr), MN_RC; a
+# command that only reads $MN_OUT / $MN_ERR leaves all three as they were (see mn_run).
 # Settings from the environment: MN_KILL_GRACE (5 s), MN_START_TIMEOUT (20 s), MN_KEEP.
 #
 # Caveats: do not use `set -e` in a test script: check* return 1 on a failure so that a script
@@ -82,6 +83,9 @@ MN_TMP=
 MN_OUT=/dev/null
 MN_ERR=/dev/null
 MN_RC=0
+MN__CAP_OUT=/dev/null
+MN__CAP_ERR=/dev/null
+MN__CAP_RC=0
 
 # --- results ---------------------------------------------------------------------------------
 
@@ -103,28 +107,42 @@ not_ok() {
     done
 }
 
-# mn__show_output: the last command's stdout and stderr as "# " lines (at most 40 lines each).
+# mn__show_output: the checked command's stdout and stderr as "# " lines (40 lines each at most).
 mn__show_output() {
     local f
-    for f in "$MN_OUT" "$MN_ERR"; do
+    for f in "$MN__CAP_OUT" "$MN__CAP_ERR"; do
         [ -s "$f" ] || continue
-        echo "#   --- $([ "$f" = "$MN_OUT" ] && echo stdout || echo stderr):"
+        echo "#   --- $([ "$f" = "$MN__CAP_OUT" ] && echo stdout || echo stderr):"
         tail -n 40 "$f" | sed 's/^/#   /'
     done
 }
 
-# mn_run CMD...: run CMD in this shell (functions work), stdout to $MN_OUT, stderr to $MN_ERR,
-# status in $MN_RC. Returns CMD's status.
+# mn_run CMD...: run CMD in this shell (functions work) with stdout and stderr captured in
+# files; returns CMD's status. MN_OUT, MN_ERR and MN_RC then describe CMD, unless CMD only
+# reads an earlier capture (an argument names a file in $MN_TMP/out/, as in
+# `check "..." grep -q foo "$MN_ERR"`): such a reader leaves them alone, so several checks can
+# examine the output of one command.
 mn_run() {
-    local n=$((${MN_RUNS:-0} + 1))
+    local n=$((${MN_RUNS:-0} + 1)) rc arg reader=0
     MN_RUNS=$n
+    MN__CAP_OUT=/dev/null
+    MN__CAP_ERR=/dev/null
     if [ -n "$MN_TMP" ]; then
-        MN_OUT=$MN_TMP/out/$n.out
-        MN_ERR=$MN_TMP/out/$n.err
+        MN__CAP_OUT=$MN_TMP/out/$n.out
+        MN__CAP_ERR=$MN_TMP/out/$n.err
+        for arg in "$@"; do
+            case "$arg" in "$MN_TMP"/out/*) reader=1 ;; esac
+        done
     fi
-    "$@" >"$MN_OUT" 2>"$MN_ERR"
-    MN_RC=$?
-    return "$MN_RC"
+    "$@" >"$MN__CAP_OUT" 2>"$MN__CAP_ERR"
+    rc=$?
+    MN__CAP_RC=$rc
+    if [ "$reader" = 0 ]; then
+        MN_OUT=$MN__CAP_OUT
+        MN_ERR=$MN__CAP_ERR
+        MN_RC=$rc
+    fi
+    return "$rc"
 }
 
 # check DESC CMD...: ok when CMD exits 0, else not ok with its exit status and output.
@@ -135,7 +153,7 @@ check() {
         ok "$desc"
         return 0
     fi
-    not_ok "$desc" "command: $*" "exit status $MN_RC"
+    not_ok "$desc" "command: $*" "exit status $MN__CAP_RC"
     mn__show_output
     return 1
 }
@@ -158,11 +176,11 @@ check_exit() {
     local desc=$1 want=$2
     shift 2
     mn_run "$@"
-    if [ "$MN_RC" -eq "$want" ]; then
+    if [ "$MN__CAP_RC" -eq "$want" ]; then
         ok "$desc"
         return 0
     fi
-    not_ok "$desc" "command: $*" "exit status $MN_RC, expected $want"
+    not_ok "$desc" "command: $*" "exit status $MN__CAP_RC, expected $want"
     mn__show_output
     return 1
 }
@@ -171,11 +189,11 @@ check_exit() {
 check_match() {
     local desc=$1 ere=$2
     shift 2
-    if mn_run "$@" && grep -qE -- "$ere" "$MN_OUT"; then
+    if mn_run "$@" && grep -qE -- "$ere" "$MN__CAP_OUT"; then
         ok "$desc"
         return 0
     fi
-    not_ok "$desc" "command: $*" "exit status $MN_RC; wanted a line matching: $ere"
+    not_ok "$desc" "command: $*" "exit status $MN__CAP_RC; wanted a line matching: $ere"
     mn__show_output
     return 1
 }
@@ -184,11 +202,11 @@ check_match() {
 check_no_match() {
     local desc=$1 ere=$2
     shift 2
-    if mn_run "$@" && ! grep -qE -- "$ere" "$MN_OUT"; then
+    if mn_run "$@" && ! grep -qE -- "$ere" "$MN__CAP_OUT"; then
         ok "$desc"
         return 0
     fi
-    not_ok "$desc" "command: $*" "exit status $MN_RC; wanted no line matching: $ere"
+    not_ok "$desc" "command: $*" "exit status $MN__CAP_RC; wanted no line matching: $ere"
     mn__show_output
     return 1
 }

@@ -471,6 +471,20 @@ static void test_due_order_limit_and_next_try(void **state)
     agent_spool_items_free(&items, n);
     assert_int_equal(agent_spool_next_due(s, &when, &d), MN_OK);
     assert_int_equal(when, 1000);
+
+    /* a claim given up: due at once again; an earlier next_try_ms is kept */
+    assert_int_equal(agent_spool_mark_due(s, s3, 1000, &d), MN_OK);
+    assert_int_equal(agent_spool_mark_due(s, s4, 2000, &d), MN_OK);
+    assert_int_equal(agent_spool_due(s, 1000, 0, 10, &items, &n, &d), MN_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(items[0].seq, s3);
+    assert_int_equal(items[0].next_try_ms, 1000);
+    assert_int_equal(items[0].reject_reason, 10); /* the last reject stays on record */
+    assert_int_equal(items[1].seq, s4);
+    assert_int_equal(items[1].next_try_ms, 1000);
+    agent_spool_items_free(&items, n);
+    assert_int_equal(agent_spool_mark_due(s, s5, 1000, &d), MN_OK); /* acknowledged: no-op */
+    assert_int_equal(agent_spool_mark_due(s, 999, 1000, &d), MN_ENOTFOUND);
     agent_spool_destroy(&s);
 }
 

@@ -120,7 +120,7 @@ static void s_check_defaults(const struct fixture *f, const gw_config *cfg)
     assert_string_equal(cfg->data_dir, want);
     snprintf(want, sizeof want, "%s/run", real);
     assert_string_equal(cfg->run_dir, want);
-    assert_int_equal(cfg->max_frame_bytes, 2097152);
+    assert_int_equal(cfg->max_frame_bytes, 3145728);
     assert_int_equal(cfg->map_size_mb, 1024);
     assert_int_equal(cfg->batch_max, 256);
     assert_string_equal(cfg->log_level, "info");
@@ -503,7 +503,7 @@ static void test_template_has_every_setting(void **state)
         "listen = \"tcp://127.0.0.1:7411\";", "identity = \"keys/gateway.key\";",
         "digest_key = \"keys/digest.key\";",  "registry_key = \"keys/registry.pub\";",
         "agents_dir = \"agents\";",           "data_dir = \"data\";",
-        "run_dir = \"run\";",                 "max_frame_bytes = 2097152;",
+        "run_dir = \"run\";",                 "max_frame_bytes = 3145728;",
         "map_size_mb = 1024;",                "batch_max = 256;",
         "log_level = \"info\";",
     };
