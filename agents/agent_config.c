@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "mn_log.h"
+#include "mn_wire.h"
 
 enum s_kind { S_STRING, S_INT };
 
@@ -167,7 +168,7 @@ int agent_config_load(const char *home, agent_config *out, mn_diag *d)
     }
     out->window = 32;
     out->spool_map_mb = 1024;
-    out->max_frame_bytes = 2097152;
+    out->max_frame_bytes = MN_WIRE_DEFAULT_MAX_FRAME;
     snprintf(out->log_level, sizeof out->log_level, "info");
     if ((rc = s_resolve(out, "keys/gateway.pub", out->gateway_key, AGENT_PATH_MAX, home, d)) ||
         (rc = s_resolve(out, "keys/agent.key", out->identity, AGENT_PATH_MAX, home, d)) ||
@@ -283,11 +284,11 @@ int agent_config_write(const char *home, const char *name, const char *endpoint,
                      "\n"
                      "# The gateway's max_frame_bytes: submit refuses larger envelopes before "
                      "queuing them.\n"
-                     "# max_frame_bytes = 2097152;\n"
+                     "# max_frame_bytes = %u;\n"
                      "\n"
                      "# Log level of 'run': err, warn, notice, info or debug.\n"
                      "# log_level = \"info\";\n",
-                     name, name, endpoint);
+                     name, name, endpoint, (unsigned)MN_WIRE_DEFAULT_MAX_FRAME);
     if (n < 0 || (size_t)n >= sizeof text)
         return mn_diag_set(d, MN_EINVAL, path, "the configuration text is too long");
     return mn_file_write_atomic(path, text, (size_t)n, 0600, d);

@@ -16,8 +16,9 @@
  *   spool            "spool"
  *   window           32        (1 .. 1024) envelopes in flight at once
  *   spool_map_mb     1024      (16 .. 1048576) largest size of the spool
- *   max_frame_bytes  2097152   (4096 .. 16777216) the gateway's max_frame_bytes: larger
- *                              envelopes are refused by `submit` before they are queued
+ *   max_frame_bytes  MN_WIRE_DEFAULT_MAX_FRAME (4096 .. 16777216) the gateway's
+ *                              max_frame_bytes: larger envelopes are refused by `submit`
+ *                              before they are queued
  *   log_level        "info"    err, warn, notice, info or debug (for `run`)
  * Unknown settings are errors, with a "did you mean".
  */
