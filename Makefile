@@ -5,6 +5,7 @@
 #   make check      run the unit and integration tests; ends with "N passed, N failed"
 #   make demo       gateway + agents on loopback with fresh keys, submits examples/
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind   the unit tests under valgrind memcheck
 #   make deps       install (root) or print the missing Debian packages
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -52,8 +53,10 @@ PROGRAMS := $(BIN)/meldnet-gateway $(BIN)/meldnetctl $(BIN)/meldnet-agent
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all check demo asan deps install clean test-bins
+.PHONY: all check demo asan valgrind deps install clean test-bins
 .DEFAULT_GOAL := all
+# Keep objects that only pattern chains name (test tools, unit tests): no rebuilds, no rm noise.
+.SECONDARY:
 
 all: $(PROGRAMS)
 
@@ -129,6 +132,15 @@ demo: $(PROGRAMS)
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+# The unit tests under valgrind (memcheck): no error, no definite leak.
+valgrind: test-bins
+	@command -v valgrind >/dev/null || { echo "valgrind: not installed (apt-get install valgrind)"; exit 1; }
+	@for t in $(UNIT_TESTS); do \
+	    echo "valgrind $$t"; \
+	    MN_SRCDIR=. valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	        --error-exitcode=1 $$t >/dev/null || exit 1; \
+	done; echo "valgrind: clean"
 
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/meldnet/examples

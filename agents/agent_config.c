@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "mn_log.h"
+#include "mn_suggest.h"
 #include "mn_wire.h"
 
 enum s_kind { S_STRING, S_INT };
@@ -54,32 +55,6 @@ int agent_config_endpoint_is_valid(const char *endpoint)
             return 0;
     }
     return 1;
-}
-
-/* Edit distance, for "did you mean"; names are short. */
-static size_t s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[32];
-    if (la >= 31 || lb >= 31)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
 }
 
 static const struct s_setting *s_find(const char *name)
@@ -198,15 +173,10 @@ int agent_config_load(const char *home, agent_config *out, mn_diag *d)
         snprintf(where, sizeof where, "%s:%d", out->path, config_setting_source_line(st));
         const struct s_setting *s = name ? s_find(name) : NULL;
         if (!s) {
-            const char *best = NULL;
-            size_t best_d = 3;
-            for (size_t j = 0; name && j < S_N_SETTINGS; j++) {
-                size_t dist = s_distance(name, s_settings[j].name);
-                if (dist < best_d) {
-                    best_d = dist;
-                    best = s_settings[j].name;
-                }
-            }
+            const char *names[S_N_SETTINGS];
+            for (size_t j = 0; j < S_N_SETTINGS; j++)
+                names[j] = s_settings[j].name;
+            const char *best = mn_suggest_closest(name, names, S_N_SETTINGS);
             rc = mn_diag_set(d, MN_ECONFIG, where, "unknown setting \"%s\"", name ? name : "");
             if (best)
                 mn_diag_hint(d, "did you mean \"%s\"?", best);

@@ -556,6 +556,19 @@ out:
     return s_end(spool, &txn, rc, d);
 }
 
+/* s_get_in (without the frame) for a batch update, which skips a seq that is not in the spool:
+ * then MN_OK with *it zeroed (seq 0, no state). */
+static int s_get_or_none(agent_spool *spool, MDB_txn *txn, uint64_t seq, agent_spool_item *it,
+                         mn_diag *d)
+{
+    int rc = s_get_in(spool, txn, seq, 0, it, d);
+    if (rc == MN_ENOTFOUND) {
+        memset(it, 0, sizeof *it);
+        rc = MN_OK;
+    }
+    return rc;
+}
+
 int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size_t n,
                           uint64_t sent_ms, mn_diag *d)
 {
@@ -567,11 +580,7 @@ int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
-        rc = s_get_in(spool, txn, sent[i].seq, 0, &it, d);
-        if (rc == MN_ENOTFOUND) {
-            rc = MN_OK;
-            continue;
-        }
+        rc = s_get_or_none(spool, txn, sent[i].seq, &it, d);
         if (rc != MN_OK || it.state != AGENT_SPOOL_QUEUED)
             continue;
         if (it.attempts < UINT32_MAX)
@@ -615,13 +624,11 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
-        rc = s_get_in(spool, txn, acks[i].seq, 0, &it, d);
-        if (rc == MN_ENOTFOUND) {
-            rc = MN_OK;
-            continue;
-        }
+        rc = s_get_or_none(spool, txn, acks[i].seq, &it, d);
         if (rc != MN_OK)
             break;
+        if (it.seq == 0)
+            continue;
         if (it.state == AGENT_SPOOL_ACKNOWLEDGED) {
             /* Keep the first receipt, but the gateway's ACCEPTED says more than a DUPLICATE it
              * gave to a resend of the same envelope. */
@@ -713,74 +720,79 @@ int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t now_ms, mn_d
 
 /* --- reading ------------------------------------------------------------------------------ */
 
-int agent_spool_get(agent_spool *spool, uint64_t seq, int with_frame, agent_spool_item *out,
-                    mn_diag *d)
+/* Read one item in a read-only transaction: item `seq`, or when id is not NULL the item of that
+ * envelope id. */
+static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int with_frame,
+                       agent_spool_item *out, mn_diag *d)
 {
     MDB_txn *txn = NULL;
     memset(out, 0, sizeof *out);
     int rc = s_begin(spool, 1, &txn, d);
     if (rc != MN_OK)
         goto out;
+    if (id) {
+        MDB_val k = {MN_ENVELOPE_ID_BYTES, (void *)id};
+        MDB_val v;
+        int mrc = mdb_get(txn, spool->by_id, &k, &v);
+        if (mrc == MDB_NOTFOUND) {
+            rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item with this envelope id");
+            goto out;
+        }
+        if (mrc != 0) {
+            rc = s_mdb_fail(spool, d, mrc, "looking up an id");
+            goto out;
+        }
+        if (v.mv_size != 8) {
+            rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's id index is damaged");
+            goto out;
+        }
+        seq = s_get64(v.mv_data);
+    }
     rc = s_get_in(spool, txn, seq, with_frame, out, d);
     if (rc == MN_ENOTFOUND)
-        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item seq=%llu",
-                         (unsigned long long)seq);
+        rc = id ? s_corrupt(spool, d, seq, "the id index names a missing item")
+                : mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item seq=%llu",
+                              (unsigned long long)seq);
 out:
     mdb_txn_abort(txn);
     if (rc != MN_OK)
         agent_spool_item_clear(out);
     return rc;
+}
+
+int agent_spool_get(agent_spool *spool, uint64_t seq, int with_frame, agent_spool_item *out,
+                    mn_diag *d)
+{
+    return s_read_item(spool, seq, NULL, with_frame, out, d);
 }
 
 int agent_spool_find_id(agent_spool *spool, const uint8_t id[MN_ENVELOPE_ID_BYTES],
                         int with_frame, agent_spool_item *out, mn_diag *d)
 {
-    MDB_txn *txn = NULL;
-    memset(out, 0, sizeof *out);
-    int rc = s_begin(spool, 1, &txn, d);
-    if (rc != MN_OK)
-        goto out;
-    MDB_val k = {MN_ENVELOPE_ID_BYTES, (void *)id};
-    MDB_val v;
-    int mrc = mdb_get(txn, spool->by_id, &k, &v);
-    if (mrc == MDB_NOTFOUND) {
-        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no spool item with this envelope id");
-        goto out;
-    }
-    if (mrc != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "looking up an id");
-        goto out;
-    }
-    if (v.mv_size != 8) {
-        rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's id index is damaged");
-        goto out;
-    }
-    uint64_t seq = s_get64(v.mv_data);
-    rc = s_get_in(spool, txn, seq, with_frame, out, d);
-    if (rc == MN_ENOTFOUND)
-        rc = s_corrupt(spool, d, seq, "the id index names a missing item");
-out:
-    mdb_txn_abort(txn);
-    if (rc != MN_OK)
-        agent_spool_item_clear(out);
-    return rc;
+    return s_read_item(spool, 0, id, with_frame, out, d);
 }
 
-/* Walk a database in key order: fn(key, value, arg) returns <0 error, 0 go on, >0 stop. */
-static int s_walk(agent_spool *spool, MDB_txn *txn, MDB_dbi dbi,
-                  int (*fn)(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
-                            mn_diag *d),
-                  void *arg, mn_diag *d)
+/* One step of a walk over a database: returns <0 an error, 0 go on, >0 stop. */
+typedef int s_walk_fn(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                      void *arg, mn_diag *d);
+
+/* Walk a database in key order, in a read-only transaction of its own. */
+static int s_walk(agent_spool *spool, MDB_dbi dbi, s_walk_fn *fn, void *arg, mn_diag *d)
 {
+    MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = MN_OK;
+    int rc = s_begin(spool, 1, &txn, d);
+    if (rc != MN_OK)
+        return rc;
     int mrc = mdb_cursor_open(txn, dbi, &cur);
-    if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "opening a cursor");
+    if (mrc != 0) {
+        rc = s_mdb_fail(spool, d, mrc, "opening a cursor");
+        goto out;
+    }
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        int r = fn(spool, &k, &v, arg, d);
+        int r = fn(spool, txn, &k, &v, arg, d);
         if (r < 0)
             rc = r;
         if (r != 0)
@@ -789,6 +801,8 @@ static int s_walk(agent_spool *spool, MDB_txn *txn, MDB_dbi dbi,
     if (rc == MN_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = s_mdb_fail(spool, d, mrc, "reading");
     mdb_cursor_close(cur);
+out:
+    mdb_txn_abort(txn);
     return rc;
 }
 
@@ -807,12 +821,13 @@ struct s_each_ctx {
     agent_spool_counts *counts;
 };
 
-static int s_each_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
-                      mn_diag *d)
+static int s_each_one(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                      void *arg, mn_diag *d)
 {
     struct s_each_ctx *ctx = arg;
     agent_spool_item it;
     uint64_t seq = 0;
+    (void)txn;
     int rc = s_seq_of(spool, k, &seq, d);
     if (rc == MN_OK)
         rc = s_decode(spool, seq, v, &it, d);
@@ -829,28 +844,18 @@ static int s_each_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, vo
     return ctx->fn && ctx->fn(&it, ctx->arg) ? 1 : 0;
 }
 
-static int s_each(agent_spool *spool, struct s_each_ctx *ctx, mn_diag *d)
-{
-    MDB_txn *txn = NULL;
-    int rc = s_begin(spool, 1, &txn, d);
-    if (rc == MN_OK)
-        rc = s_walk(spool, txn, spool->items, s_each_one, ctx, d);
-    mdb_txn_abort(txn);
-    return rc;
-}
-
 int agent_spool_each(agent_spool *spool, int (*fn)(const agent_spool_item *item, void *arg),
                      void *arg, mn_diag *d)
 {
     struct s_each_ctx ctx = {fn, arg, NULL};
-    return s_each(spool, &ctx, d);
+    return s_walk(spool, spool->items, s_each_one, &ctx, d);
 }
 
 int agent_spool_count(agent_spool *spool, agent_spool_counts *out, mn_diag *d)
 {
     memset(out, 0, sizeof *out);
     struct s_each_ctx ctx = {NULL, NULL, out};
-    int rc = s_each(spool, &ctx, d);
+    int rc = s_walk(spool, spool->items, s_each_one, &ctx, d);
     if (rc != MN_OK)
         memset(out, 0, sizeof *out);
     return rc;
@@ -872,42 +877,40 @@ int agent_spool_queued(agent_spool *spool, uint64_t *n_out, mn_diag *d)
     return rc;
 }
 
+/* A walk of the queue: with items, agent_spool_due (copy out what is due, up to max);
+ * without, agent_spool_next_due (the earliest next_try_ms). */
 struct s_due_ctx {
-    MDB_txn *txn;
     uint64_t now_ms;
     uint64_t max_ahead_ms;
     size_t max;
     agent_spool_item *items;
     size_t n;
-    uint64_t earliest; /* next_due */
+    uint64_t earliest;
     int any;
 };
 
-static int s_when_of(agent_spool *spool, const MDB_val *k, const MDB_val *v, uint64_t *seq,
-                     uint64_t *when, mn_diag *d)
+static int s_due_one(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                     void *arg, mn_diag *d)
 {
-    int rc = s_seq_of(spool, k, seq, d);
+    struct s_due_ctx *ctx = arg;
+    uint64_t seq = 0;
+    int rc = s_seq_of(spool, k, &seq, d);
     if (rc != MN_OK)
         return rc;
     if (v->mv_size != 8)
-        return s_corrupt(spool, d, *seq, "its queue entry is damaged");
-    *when = s_get64(v->mv_data);
-    return MN_OK;
-}
-
-static int s_due_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
-                     mn_diag *d)
-{
-    struct s_due_ctx *ctx = arg;
-    uint64_t seq = 0, when = 0;
-    int rc = s_when_of(spool, k, v, &seq, &when, d);
-    if (rc != MN_OK)
-        return rc;
+        return s_corrupt(spool, d, seq, "its queue entry is damaged");
+    uint64_t when = s_get64(v->mv_data);
+    if (!ctx->items) {
+        if (!ctx->any || when < ctx->earliest)
+            ctx->earliest = when;
+        ctx->any = 1;
+        return 0;
+    }
     int due = when <= ctx->now_ms ||
               (ctx->max_ahead_ms && when - ctx->now_ms > ctx->max_ahead_ms);
     if (!due)
         return 0;
-    rc = s_get_in(spool, ctx->txn, seq, 1, &ctx->items[ctx->n], d);
+    rc = s_get_in(spool, txn, seq, 1, &ctx->items[ctx->n], d);
     if (rc == MN_ENOTFOUND)
         return s_corrupt(spool, d, seq, "the queue names a missing item");
     if (rc != MN_OK)
@@ -919,9 +922,7 @@ static int s_due_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, voi
 int agent_spool_due(agent_spool *spool, uint64_t now_ms, uint64_t max_ahead_ms, size_t max,
                     agent_spool_item **items_out, size_t *n_out, mn_diag *d)
 {
-    MDB_txn *txn = NULL;
-    struct s_due_ctx ctx = {0};
-    int rc = MN_OK;
+    struct s_due_ctx ctx = {.now_ms = now_ms, .max_ahead_ms = max_ahead_ms, .max = max};
     *items_out = NULL;
     *n_out = 0;
     if (max == 0)
@@ -931,15 +932,7 @@ int agent_spool_due(agent_spool *spool, uint64_t now_ms, uint64_t max_ahead_ms, 
     ctx.items = calloc(max, sizeof *ctx.items);
     if (!ctx.items)
         return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for %zu items", max);
-    if ((rc = s_begin(spool, 1, &txn, d)) != MN_OK)
-        goto out;
-    ctx.txn = txn;
-    ctx.now_ms = now_ms;
-    ctx.max_ahead_ms = max_ahead_ms;
-    ctx.max = max;
-    rc = s_walk(spool, txn, spool->queue, s_due_one, &ctx, d);
-out:
-    mdb_txn_abort(txn);
+    int rc = s_walk(spool, spool->queue, s_due_one, &ctx, d);
     if (rc != MN_OK || ctx.n == 0) {
         agent_spool_items_free(&ctx.items, ctx.n);
         return rc;
@@ -949,28 +942,10 @@ out:
     return MN_OK;
 }
 
-static int s_next_one(agent_spool *spool, const MDB_val *k, const MDB_val *v, void *arg,
-                      mn_diag *d)
-{
-    struct s_due_ctx *ctx = arg;
-    uint64_t seq = 0, when = 0;
-    int rc = s_when_of(spool, k, v, &seq, &when, d);
-    if (rc != MN_OK)
-        return rc;
-    if (!ctx->any || when < ctx->earliest)
-        ctx->earliest = when;
-    ctx->any = 1;
-    return 0;
-}
-
 int agent_spool_next_due(agent_spool *spool, uint64_t *when_ms, mn_diag *d)
 {
-    MDB_txn *txn = NULL;
     struct s_due_ctx ctx = {0};
-    int rc = s_begin(spool, 1, &txn, d);
-    if (rc == MN_OK)
-        rc = s_walk(spool, txn, spool->queue, s_next_one, &ctx, d);
-    mdb_txn_abort(txn);
+    int rc = s_walk(spool, spool->queue, s_due_one, &ctx, d);
     if (rc == MN_OK && !ctx.any)
         return MN_ENOTFOUND;
     if (rc == MN_OK)

@@ -7,6 +7,7 @@
  * Output: results on stdout (a public line, a number, JSON), progress notes and warnings on
  * stderr. Exit 0 on success, 1 on failure, 2 on a usage error.
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -222,11 +223,83 @@ out:
     return rc;
 }
 
-/* Reset getopt for a new argument vector (glibc: 0 also resets its internal state). */
-static void s_getopt_reset(void)
+/* An option of a command that takes a value: --NAME VALUE sets *value. */
+typedef struct s_opt {
+    const char *name;
+    const char **value;
+} s_opt;
+
+#define S_OPTS_MAX 4     /* s_opt entries a command may have */
+#define S_OPT_VAL 0x100  /* getopt_long's value for opts[0]; above every short option */
+#define S_GO_ON (-1)     /* from s_options: parsed, run the command */
+
+/* Parse the options of command `cmd` (argv[0] is its label, for getopt's messages): each of
+ * `opts` (ended by {NULL, NULL}), and -h/--help, which prints `usage`. Then exactly
+ * n_operands operands must remain, from optind on; a wrong count is a usage error that says
+ * `operands_error` (with n_operands 0: names the first unexpected argument).
+ * Returns S_GO_ON to run the command, else the exit status: S_EXIT_OK after help,
+ * S_EXIT_USAGE after saying what is wrong. */
+static int s_options(int argc, char **argv, const char *cmd, const char *usage,
+                     const s_opt *opts, int n_operands, const char *operands_error)
 {
-    optind = 0;
+    struct option lopts[S_OPTS_MAX + 2];
+    int n = 0, c;
+
+    for (; opts[n].name; n++) {
+        assert(n < S_OPTS_MAX);
+        lopts[n] = (struct option){opts[n].name, required_argument, NULL, S_OPT_VAL + n};
+    }
+    lopts[n] = (struct option){"help", no_argument, NULL, 'h'};
+    lopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+
+    optind = 0; /* a new argument vector (glibc: 0 also resets its internal state) */
     opterr = 1;
+    while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            return S_EXIT_OK;
+        }
+        if (c < S_OPT_VAL || c >= S_OPT_VAL + n)
+            return s_usage_error(cmd, NULL);
+        *opts[c - S_OPT_VAL].value = optarg;
+    }
+    if (n_operands == 0 && optind < argc)
+        return s_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+    if (argc - optind != n_operands)
+        return s_usage_error(cmd, "%s", operands_error);
+    return S_GO_ON;
+}
+
+/* A command or subcommand: its name, what runs it, and the argv[0] it runs with. */
+typedef struct s_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *label; /* getopt names argv[0] in its messages */
+} s_command;
+
+/* The command of table[0 .. n-1] called `name`, or NULL. */
+static const s_command *s_command_find(const s_command *table, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
+/* `meldnetctl GROUP SUB ...` (argv[0] is GROUP): run SUB, one of subs[0 .. n-1] (`names`
+ * lists them for the error), or print the group's usage. Returns an exit status. */
+static int s_group(int argc, char **argv, const char *group, const char *usage,
+                   const s_command *subs, size_t n, const char *names)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? S_EXIT_USAGE : S_EXIT_OK;
+    }
+    const s_command *sub = s_command_find(subs, n, argv[1]);
+    if (!sub)
+        return s_usage_error(group, "unknown %s command \"%s\" (%s)", group, argv[1], names);
+    argv[1] = (char *)sub->label;
+    return sub->run(argc - 1, argv + 1);
 }
 
 /* --- init ----------------------------------------------------------------------------------- */
@@ -313,10 +386,24 @@ static int s_mkdir(const char *home, const char *name, mn_diag *d)
     return MN_OK;
 }
 
+/* Make a fresh identity and save it in home: the secret at sec_name (0600), the public line at
+ * pub_name. Caller owns *key. */
+static int s_make_identity(const char *home, mn_role role, const char *name,
+                           const char *sec_name, const char *pub_name, mn_key **key, mn_diag *d)
+{
+    char path[GW_PATH_MAX], pub[GW_PATH_MAX];
+    int rc;
+    if ((rc = mn_key_generate(role, name, key, d)) != MN_OK ||
+        (rc = s_path(path, sizeof path, home, sec_name, d)) != MN_OK ||
+        (rc = s_path(pub, sizeof pub, home, pub_name, d)) != MN_OK)
+        return rc;
+    return mn_key_save(*key, path, pub, d);
+}
+
 static int s_init(const char *home, const char *listen, mn_diag *d)
 {
     static const char *const dirs[] = {"keys", "agents", "data", "run", "registry-secret"};
-    char path[GW_PATH_MAX], pub[GW_PATH_MAX], real[PATH_MAX];
+    char path[GW_PATH_MAX], real[PATH_MAX];
     char line[MN_PUBLIC_LINE_MAX];
     char *conf = NULL;
     mn_key *gateway = NULL, *registry = NULL;
@@ -354,10 +441,8 @@ static int s_init(const char *home, const char *listen, mn_diag *d)
         (rc = mn_file_write_atomic(path, conf, strlen(conf), 0644, d)) != MN_OK)
         goto out;
 
-    if ((rc = mn_key_generate(MN_ROLE_GATEWAY, "gateway", &gateway, d)) != MN_OK ||
-        (rc = s_path(path, sizeof path, home, "keys/gateway.key", d)) != MN_OK ||
-        (rc = s_path(pub, sizeof pub, home, "keys/gateway.pub", d)) != MN_OK ||
-        (rc = mn_key_save(gateway, path, pub, d)) != MN_OK)
+    if ((rc = s_make_identity(home, MN_ROLE_GATEWAY, "gateway", "keys/gateway.key",
+                              "keys/gateway.pub", &gateway, d)) != MN_OK)
         goto out;
 
     if ((rc = mn_secret32_generate(&digest, d)) != MN_OK ||
@@ -365,10 +450,8 @@ static int s_init(const char *home, const char *listen, mn_diag *d)
         (rc = mn_secret32_save(digest, path, d)) != MN_OK)
         goto out;
 
-    if ((rc = mn_key_generate(MN_ROLE_REGISTRY, "registry", &registry, d)) != MN_OK ||
-        (rc = s_path(path, sizeof path, home, "registry-secret/registry.key", d)) != MN_OK ||
-        (rc = s_path(pub, sizeof pub, home, "keys/registry.pub", d)) != MN_OK ||
-        (rc = mn_key_save(registry, path, pub, d)) != MN_OK)
+    if ((rc = s_make_identity(home, MN_ROLE_REGISTRY, "registry", "registry-secret/registry.key",
+                              "keys/registry.pub", &registry, d)) != MN_OK)
         goto out;
 
     /* what init wrote must load; a failure here is our bug, not the operator's */
@@ -409,27 +492,13 @@ out:
 
 static int s_cmd_init(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"listen", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL, *listen = "tcp://127.0.0.1:7411";
+    const s_opt opts[] = {{"home", &home}, {"listen", &listen}, {NULL, NULL}};
     mn_diag d = {0};
-    int c;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'l': listen = optarg; break;
-        case 'h': fputs(s_usage_init, stdout); return S_EXIT_OK;
-        default: return s_usage_error("init", NULL);
-        }
-    }
-    if (optind < argc)
-        return s_usage_error("init", "unexpected argument \"%s\"", argv[optind]);
+    int rc = s_options(argc, argv, "init", s_usage_init, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
     if (!s_listen_is_valid(listen))
         return s_usage_error("init", "--listen \"%s\" is not an endpoint like "
                              "tcp://127.0.0.1:7411", listen);
@@ -442,33 +511,18 @@ static int s_cmd_init(int argc, char **argv)
 
 static int s_cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"role", required_argument, NULL, 'r'},
-        {"name", required_argument, NULL, 'n'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *role_text = NULL, *name = NULL, *out = NULL;
+    const s_opt opts[] = {{"role", &role_text}, {"name", &name}, {"out", &out}, {NULL, NULL}};
     char path[GW_PATH_MAX], pub[GW_PATH_MAX], line[MN_PUBLIC_LINE_MAX];
     struct stat st;
     mn_key *key = NULL;
     mn_role role;
     mn_diag d = {0};
-    int c, rc = S_EXIT_FAIL;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': role_text = optarg; break;
-        case 'n': name = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(s_usage_keygen, stdout); return S_EXIT_OK;
-        default: return s_usage_error("keygen", NULL);
-        }
-    }
-    if (optind < argc)
-        return s_usage_error("keygen", "unexpected argument \"%s\"", argv[optind]);
+    int rc = s_options(argc, argv, "keygen", s_usage_keygen, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
     if (!role_text || !name || !out)
         return s_usage_error("keygen", "%s", "--role, --name and --out are required");
     if (mn_role_parse(role_text, &role) != MN_OK)
@@ -507,30 +561,18 @@ out:
 
 static int s_agent_add(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"region", required_argument, NULL, 'r'},
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL, *region = NULL;
+    const s_opt opts[] = {{"region", &region}, {"home", &home}, {NULL, NULL}};
     char fp[MN_FINGERPRINT_CHARS + 1];
     gw_config *cfg = NULL;
     mn_pubkey pub;
     mn_diag d = {0};
-    int c, rc = S_EXIT_FAIL;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r': region = optarg; break;
-        case 'H': home = optarg; break;
-        case 'h': fputs(s_usage_agent_add, stdout); return S_EXIT_OK;
-        default: return s_usage_error("agent add", NULL);
-        }
-    }
-    if (argc - optind != 2)
-        return s_usage_error("agent add", "%s", "give the agent's NAME and its public \"LINE\"");
+    int rc = s_options(argc, argv, "agent add", s_usage_agent_add, opts, 2,
+                       "give the agent's NAME and its public \"LINE\"");
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
     const char *name = argv[optind], *line = argv[optind + 1];
     if (!mn_name_is_valid(name))
         return s_usage_error("agent add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . _ -",
@@ -582,27 +624,15 @@ out:
 
 static int s_agent_list(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     char fp[MN_FINGERPRINT_CHARS + 1];
     gw_config *cfg = NULL;
     mn_diag d = {0};
-    int c;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'h': fputs(s_usage_agent_list, stdout); return S_EXIT_OK;
-        default: return s_usage_error("agent list", NULL);
-        }
-    }
-    if (optind < argc)
-        return s_usage_error("agent list", "unexpected argument \"%s\"", argv[optind]);
+    int rc = s_options(argc, argv, "agent list", s_usage_agent_list, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
     if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
         return s_fail(&d);
     printf("%-24s %-24s %s\n", "NAME", "REGION", "FINGERPRINT");
@@ -619,47 +649,29 @@ static int s_agent_list(int argc, char **argv)
 
 static int s_cmd_agent(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(s_usage_agent, argc < 2 ? stderr : stdout);
-        return argc < 2 ? S_EXIT_USAGE : S_EXIT_OK;
-    }
-    if (strcmp(argv[1], "add") == 0) {
-        argv[1] = S_PROG " agent add"; /* getopt names argv[0] in its messages */
-        return s_agent_add(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "list") == 0) {
-        argv[1] = S_PROG " agent list";
-        return s_agent_list(argc - 1, argv + 1);
-    }
-    return s_usage_error("agent", "unknown agent command \"%s\" (add, list)", argv[1]);
+    static const s_command subs[] = {
+        {"add", s_agent_add, S_PROG " agent add"},
+        {"list", s_agent_list, S_PROG " agent list"},
+    };
+    return s_group(argc, argv, "agent", s_usage_agent, subs, sizeof subs / sizeof subs[0],
+                   "add, list");
 }
 
 /* --- registry ------------------------------------------------------------------------------- */
 
 static int s_registry_count(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     gw_config *cfg = NULL;
     gw_store *store = NULL;
     uint64_t count = 0;
     mn_diag d = {0};
-    int c, rc = S_EXIT_FAIL;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'h': fputs(s_usage_registry_count, stdout); return S_EXIT_OK;
-        default: return s_usage_error("registry count", NULL);
-        }
-    }
-    if (optind < argc)
-        return s_usage_error("registry count", "unexpected argument \"%s\"", argv[optind]);
+    int rc = s_options(argc, argv, "registry count", s_usage_registry_count, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
     if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
         gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
         goto out;
@@ -796,28 +808,15 @@ out:
 
 static int s_registry_show(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"registry-key", required_argument, NULL, 'k'},
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL, *key_path = NULL;
+    const s_opt opts[] = {{"registry-key", &key_path}, {"home", &home}, {NULL, NULL}};
     uint64_t reg = 0;
     mn_diag d = {0};
-    int c;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k': key_path = optarg; break;
-        case 'H': home = optarg; break;
-        case 'h': fputs(s_usage_registry_show, stdout); return S_EXIT_OK;
-        default: return s_usage_error("registry show", NULL);
-        }
-    }
-    if (argc - optind != 1)
-        return s_usage_error("registry show", "%s", "give one registration number REG");
+    int rc = s_options(argc, argv, "registry show", s_usage_registry_show, opts, 1,
+                       "give one registration number REG");
+    if (rc != S_GO_ON)
+        return rc;
     if (mn_registration_parse(argv[optind], &reg) != MN_OK || reg == 0)
         return s_usage_error("registry show", "\"%s\" is not a registration number like "
                              "MN-00000042 or 42", argv[optind]);
@@ -830,49 +829,32 @@ static int s_registry_show(int argc, char **argv)
 
 static int s_cmd_registry(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(s_usage_registry, argc < 2 ? stderr : stdout);
-        return argc < 2 ? S_EXIT_USAGE : S_EXIT_OK;
-    }
-    if (strcmp(argv[1], "count") == 0) {
-        argv[1] = S_PROG " registry count";
-        return s_registry_count(argc - 1, argv + 1);
-    }
-    if (strcmp(argv[1], "show") == 0) {
-        argv[1] = S_PROG " registry show";
-        return s_registry_show(argc - 1, argv + 1);
-    }
-    return s_usage_error("registry", "unknown registry command \"%s\" (count, show)", argv[1]);
+    static const s_command subs[] = {
+        {"count", s_registry_count, S_PROG " registry count"},
+        {"show", s_registry_show, S_PROG " registry show"},
+    };
+    return s_group(argc, argv, "registry", s_usage_registry, subs,
+                   sizeof subs / sizeof subs[0], "count, show");
 }
 
 /* --- status --------------------------------------------------------------------------------- */
 
 static int s_cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     char path[GW_PATH_MAX];
     char buf[4096];
     gw_config *cfg = NULL;
     FILE *fp = NULL;
     mn_diag d = {0};
-    int c, rc = S_EXIT_FAIL, last = '\n';
+    int last = '\n';
     size_t n;
 
-    s_getopt_reset();
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home = optarg; break;
-        case 'h': fputs(s_usage_status, stdout); return S_EXIT_OK;
-        default: return s_usage_error("status", NULL);
-        }
-    }
-    if (optind < argc)
-        return s_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+    int rc = s_options(argc, argv, "status", s_usage_status, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
     if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
         s_path(path, sizeof path, cfg->run_dir, "status.json", &d) != MN_OK)
         goto out;
@@ -915,11 +897,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const struct {
-        const char *name;
-        int (*run)(int argc, char **argv);
-        const char *label; /* argv[0] for the command: getopt names it in its messages */
-    } cmds[] = {
+    static const s_command cmds[] = {
         {"init", s_cmd_init, S_PROG " init"},
         {"keygen", s_cmd_keygen, S_PROG " keygen"},
         {"agent", s_cmd_agent, S_PROG " agent"},
@@ -940,17 +918,15 @@ int main(int argc, char **argv)
         fputs(s_usage, stderr);
         return S_EXIT_USAGE;
     }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[optind], cmds[i].name) == 0) {
-            if (mn_crypto_init() != MN_OK) {
-                fprintf(stderr, "%s: cannot initialise libsodium\n", S_PROG);
-                return S_EXIT_FAIL;
-            }
-            char **sub = argv + optind;
-            sub[0] = (char *)cmds[i].label;
-            return cmds[i].run(argc - optind, sub);
-        }
+    const s_command *cmd = s_command_find(cmds, sizeof cmds / sizeof cmds[0], argv[optind]);
+    if (!cmd)
+        return s_usage_error("", "unknown command \"%s\" (init, keygen, agent, registry, "
+                             "status)", argv[optind]);
+    if (mn_crypto_init() != MN_OK) {
+        fprintf(stderr, "%s: cannot initialise libsodium\n", S_PROG);
+        return S_EXIT_FAIL;
     }
-    return s_usage_error("", "unknown command \"%s\" (init, keygen, agent, registry, status)",
-                         argv[optind]);
+    char **sub = argv + optind;
+    sub[0] = (char *)cmd->label;
+    return cmd->run(argc - optind, sub);
 }

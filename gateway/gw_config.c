@@ -13,7 +13,6 @@
  */
 #include "gw_config.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -24,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "mn_log.h"
+#include "mn_suggest.h"
 
 enum s_kind { S_STRING, S_PATH, S_INT };
 
@@ -176,56 +176,10 @@ static void s_where(char *buf, size_t cap, const char *path, const config_settin
     s_where_at(buf, cap, file ? file : path, config_setting_source_line(s));
 }
 
-static size_t s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[65];
-    if (la > 64 || lb > 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
-                              ? 0 : 1;
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* The closest candidate when it is close enough to be a likely typo, else NULL. */
-static const char *s_suggest(const char *word, const char *const *cands, size_t n)
-{
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX;
-    size_t len = strlen(word);
-    size_t limit = len / 3 > 2 ? len / 3 : 2;
-    for (size_t i = 0; i < n; i++) {
-        size_t dist = s_distance(word, cands[i]);
-        if (len >= 3 && strncmp(cands[i], word, len) == 0 && dist > 0 && dist < best_d)
-            dist = 1; /* a prefix: "data" -> "data_dir" */
-        if (dist < best_d) {
-            best_d = dist;
-            best = cands[i];
-        }
-    }
-    return best_d <= limit ? best : NULL;
-}
-
 static int s_unknown(mn_diag *d, const char *where, const char *kind, const char *name,
                      const char *const *cands, size_t n, const char *list)
 {
-    const char *near = s_suggest(name, cands, n);
+    const char *near = mn_suggest_closest(name, cands, n);
     int rc = mn_diag_set(d, MN_ECONFIG, where, "unknown %s \"%s\"", kind, name);
     if (near)
         mn_diag_hint(d, "did you mean \"%s\"? known: %s", near, list);
@@ -347,7 +301,7 @@ static int s_check_string(const struct s_setting *def, const char *value, size_t
         enum mn_log_level lv;
         if (mn_log_parse_level(value, &lv) != MN_OK) {
             static const char *const levels[] = {"err", "warn", "notice", "info", "debug"};
-            const char *near = s_suggest(value, levels, 5);
+            const char *near = mn_suggest_closest(value, levels, 5);
             rc = mn_diag_set(d, MN_ECONFIG, where, "log_level \"%s\" is not a level", value);
             if (near)
                 mn_diag_hint(d, "did you mean \"%s\"? levels: err, warn, notice, info, debug",

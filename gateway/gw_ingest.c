@@ -393,8 +393,10 @@ int gw_ingest_poll(gw_ingest *ing, int timeout_ms)
     if (rc == 0)
         return MN_OK;
 
-    size_t n = 0;
-    while (n < ing->deps.batch_max) {
+    /* Refusals do not fill the batch, so bound the frames read too: a peer flooding bad frames
+     * must not hold back the commit (and the receipts) of the good ones already read. */
+    size_t n = 0, frames = 0, max_frames = (size_t)ing->deps.batch_max * 4;
+    while (n < ing->deps.batch_max && frames++ < max_frames) {
         int got = s_receive_one(ing, &ing->batch[n]);
         if (got < 0)
             break;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,26 @@ int mn_file_write_atomic(const char *path, const void *data, size_t len, int mod
     return s_write_atomic(path, data, len, mode, 0, d);
 }
 
+static int s_write_secret(const char *path, size_t cap, mn_diag *d, const char *fmt, ...)
+    MN_PRINTF(4, 5);
+
+/* Write a secret file: fmt formatted into sodium_malloc memory of cap bytes (wiped and freed
+ * after), written crash-safely with mode 0600 and never over an existing file. */
+static int s_write_secret(const char *path, size_t cap, mn_diag *d, const char *fmt, ...)
+{
+    char *text = sodium_malloc(cap);
+    va_list ap;
+    if (!text)
+        return mn_diag_set(d, MN_ENOMEM, path, "out of memory");
+    va_start(ap, fmt);
+    int n = vsnprintf(text, cap, fmt, ap);
+    va_end(ap);
+    assert(n > 0 && (size_t)n < cap);
+    int rc = s_write_atomic(path, text, (size_t)n, 0600, 1, d);
+    sodium_free(text);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Reading files */
 
@@ -452,6 +473,38 @@ static int s_find_key_line(const char *path, const char *buf, size_t len, const 
     if (!*line)
         return mn_diag_set(d, MN_EKEY, path, "no key line in the file (empty or only comments)");
     return MN_OK;
+}
+
+/* A key file read into memory, and its one key line. */
+typedef struct s_key_file {
+    char *buf; /* the whole file; s_key_file_free() wipes it */
+    size_t len;
+    int secret;
+    const char *line; /* the key line: n bytes in buf, not NUL-terminated */
+    size_t n;
+    char where[300]; /* "path:lineno" of the key line, for diags */
+} s_key_file;
+
+/* Read the key file at path (a secret one only when private) and find its key line. Call
+ * s_key_file_free(kf) whatever this returns. */
+static int s_key_file_read(const char *path, int secret, s_key_file *kf, mn_diag *d)
+{
+    unsigned lineno = 0;
+    memset(kf, 0, sizeof *kf);
+    kf->secret = secret;
+    int rc = s_read_file(path, secret, secret ? S_SECRET_FILE_MAX : S_PUBLIC_FILE_MAX, &kf->buf,
+                         &kf->len, d);
+    if (rc == MN_OK)
+        rc = s_find_key_line(path, kf->buf, kf->len, &kf->line, &kf->n, &lineno, d);
+    if (rc == MN_OK)
+        snprintf(kf->where, sizeof kf->where, "%s:%u", path, lineno);
+    return rc;
+}
+
+static void s_key_file_free(s_key_file *kf)
+{
+    s_free_file(kf->buf, kf->len, kf->secret);
+    kf->buf = NULL;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -641,73 +694,46 @@ const uint8_t *mn_key_box_secret(const mn_key *key)
 
 int mn_key_save(const mn_key *key, const char *path, const char *pub_path, mn_diag *d)
 {
-    int rc = MN_OK;
     /* comment + "meldnet1-secret registry <64> curve=<43> sign=<43> box=<43>\n" */
     size_t cap = sizeof s_secret_comment + MN_PUBLIC_LINE_MAX + 32;
-    char *text = NULL;
     char b64[3][S_KEY_B64_CHARS + 1];
-    int n = 0;
 
-    if (pub_path && strcmp(pub_path, path) == 0) {
-        rc = mn_diag_set(d, MN_EINVAL, path, "the secret and the public file must differ");
-        goto out;
-    }
-    text = sodium_malloc(cap);
-    if (!text) {
-        rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory");
-        goto out;
-    }
+    if (pub_path && strcmp(pub_path, path) == 0)
+        return mn_diag_set(d, MN_EINVAL, path, "the secret and the public file must differ");
     mn_b64_encode(key->curve_sk, MN_KEY_BYTES, b64[0], sizeof b64[0]);
     mn_b64_encode(key->sign_seed, MN_KEY_BYTES, b64[1], sizeof b64[1]);
     mn_b64_encode(key->box_sk, MN_KEY_BYTES, b64[2], sizeof b64[2]);
-    n = snprintf(text, cap, "%s%s %s %s curve=%s sign=%s box=%s\n", s_secret_comment,
-                     s_secret_prefix, mn_role_name(key->pub.role), key->pub.name, b64[0], b64[1],
-                     b64[2]);
+    int rc = s_write_secret(path, cap, d, "%s%s %s %s curve=%s sign=%s box=%s\n",
+                            s_secret_comment, s_secret_prefix, mn_role_name(key->pub.role),
+                            key->pub.name, b64[0], b64[1], b64[2]);
     sodium_memzero(b64, sizeof b64);
-    assert(n > 0 && (size_t)n < cap);
-    rc = s_write_atomic(path, text, (size_t)n, 0600, 1, d);
-    if (rc != MN_OK)
-        goto out;
-    if (pub_path)
+    if (rc == MN_OK && pub_path)
         rc = mn_pubkey_save(&key->pub, pub_path, d);
-out:
-    if (text)
-        sodium_free(text);
     return rc;
 }
 
 int mn_key_load(const char *path, mn_key **out, mn_diag *d)
 {
-    int rc = MN_OK;
-    char *buf = NULL;
-    size_t len = 0;
+    s_key_file kf;
     mn_key *key = NULL;
-    const char *line = NULL;
-    size_t n = 0;
-    unsigned lineno = 0;
-    char where[300];
     uint8_t *keys[3];
 
     *out = NULL;
-    rc = s_read_file(path, 1, S_SECRET_FILE_MAX, &buf, &len, d);
-    if (rc != MN_OK)
-        goto out;
-    rc = s_find_key_line(path, buf, len, &line, &n, &lineno, d);
+    int rc = s_key_file_read(path, 1, &kf, d);
     if (rc != MN_OK)
         goto out;
     if (s_key_alloc(&key) != MN_OK) {
         rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory for a key");
         goto out;
     }
-    snprintf(where, sizeof where, "%s:%u", path, lineno);
     keys[0] = key->curve_sk;
     keys[1] = key->sign_seed;
     keys[2] = key->box_sk;
-    rc = s_parse_line(line, n, 1, &key->pub.role, key->pub.name, keys, where, d);
+    rc = s_parse_line(kf.line, kf.n, 1, &key->pub.role, key->pub.name, keys, kf.where, d);
     if (rc != MN_OK)
         goto out;
     if (s_key_derive(key) != MN_OK) {
-        rc = mn_diag_set(d, MN_EKEY, where, "the secret keys do not give valid public keys");
+        rc = mn_diag_set(d, MN_EKEY, kf.where, "the secret keys do not give valid public keys");
         goto out;
     }
     sodium_mprotect_readonly(key);
@@ -715,7 +741,7 @@ int mn_key_load(const char *path, mn_key **out, mn_diag *d)
     key = NULL;
 out:
     mn_key_destroy(&key);
-    s_free_file(buf, len, 1);
+    s_key_file_free(&kf);
     return rc;
 }
 
@@ -747,30 +773,17 @@ int mn_pubkey_parse(const char *line, mn_pubkey *out, mn_diag *d)
 
 int mn_pubkey_load(const char *path, mn_pubkey *out, mn_diag *d)
 {
-    int rc = MN_OK;
-    char *buf = NULL;
-    size_t len = 0;
-    const char *line = NULL;
-    size_t n = 0;
-    unsigned lineno = 0;
-    char where[300];
+    s_key_file kf;
     mn_pubkey pub;
     uint8_t *keys[3] = {pub.curve, pub.sign, pub.box};
 
     memset(&pub, 0, sizeof pub);
-    rc = s_read_file(path, 0, S_PUBLIC_FILE_MAX, &buf, &len, d);
-    if (rc != MN_OK)
-        goto out;
-    rc = s_find_key_line(path, buf, len, &line, &n, &lineno, d);
-    if (rc != MN_OK)
-        goto out;
-    snprintf(where, sizeof where, "%s:%u", path, lineno);
-    rc = s_parse_line(line, n, 0, &pub.role, pub.name, keys, where, d);
-    if (rc != MN_OK)
-        goto out;
-    *out = pub;
-out:
-    s_free_file(buf, len, 0);
+    int rc = s_key_file_read(path, 0, &kf, d);
+    if (rc == MN_OK)
+        rc = s_parse_line(kf.line, kf.n, 0, &pub.role, pub.name, keys, kf.where, d);
+    if (rc == MN_OK)
+        *out = pub;
+    s_key_file_free(&kf);
     return rc;
 }
 
@@ -816,49 +829,28 @@ int mn_secret32_generate(mn_secret32 **out, mn_diag *d)
 
 int mn_secret32_save(const mn_secret32 *s, const char *path, mn_diag *d)
 {
-    int rc = MN_OK;
     size_t cap = sizeof s_digest_comment + sizeof s_digest_prefix + S_KEY_B64_CHARS + 8;
-    char *text = sodium_malloc(cap);
     char b64[S_KEY_B64_CHARS + 1];
-    int n = 0;
 
-    if (!text) {
-        rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory");
-        goto out;
-    }
     mn_b64_encode(s->bytes, sizeof s->bytes, b64, sizeof b64);
-    n = snprintf(text, cap, "%s%s %s\n", s_digest_comment, s_digest_prefix, b64);
+    int rc = s_write_secret(path, cap, d, "%s%s %s\n", s_digest_comment, s_digest_prefix, b64);
     sodium_memzero(b64, sizeof b64);
-    assert(n > 0 && (size_t)n < cap);
-    rc = s_write_atomic(path, text, (size_t)n, 0600, 1, d);
-out:
-    if (text)
-        sodium_free(text);
     return rc;
 }
 
 int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *d)
 {
-    int rc = MN_OK;
-    char *buf = NULL;
-    size_t len = 0;
-    const char *line = NULL;
-    size_t n = 0;
-    unsigned lineno = 0;
-    char where[300];
+    s_key_file kf;
+    const char *where = kf.where;
     s_span tok[2];
     mn_secret32 *s = NULL;
     size_t count = 0;
 
     *out = NULL;
-    rc = s_read_file(path, 1, S_SECRET_FILE_MAX, &buf, &len, d);
+    int rc = s_key_file_read(path, 1, &kf, d);
     if (rc != MN_OK)
         goto out;
-    rc = s_find_key_line(path, buf, len, &line, &n, &lineno, d);
-    if (rc != MN_OK)
-        goto out;
-    snprintf(where, sizeof where, "%s:%u", path, lineno);
-    count = s_tokenize(line, n, tok, 2);
+    count = s_tokenize(kf.line, kf.n, tok, 2);
     if (count == 0 || !s_span_eq(tok[0], s_digest_prefix)) {
         rc = mn_diag_set(d, MN_EKEY, where, "digest key line must start with \"%s\"",
                          s_digest_prefix);
@@ -894,7 +886,7 @@ int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *d)
     s = NULL;
 out:
     mn_secret32_destroy(&s);
-    s_free_file(buf, len, 1);
+    s_key_file_free(&kf);
     return rc;
 }
 

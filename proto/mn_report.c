@@ -40,6 +40,7 @@
 #endif
 
 #include "mn_envelope.h"
+#include "mn_suggest.h"
 
 #define S_JSON_MAX_BYTES (8u * 1024 * 1024) /* JSON text accepted by from_json / load_json */
 #define S_CODE_MAX 64                       /* region and signal codes */
@@ -888,49 +889,20 @@ static int s_key_is_printable(const char *key)
     return 1;
 }
 
-/* Levenshtein distance of two short strings (keys are at most 64 bytes here). */
-static size_t s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[65];
-    if (la > 64 || lb > 64)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static int s_unknown_key(s_ctx *c, const char *key, const char *const *keys)
 {
-    const char *guess = NULL;
-    size_t best = 3;
+    int printable = s_key_is_printable(key);
     char list[256];
-    size_t used = 0;
+    size_t used = 0, n_keys;
 
-    s_push(c, s_key_is_printable(key) ? key : "(unprintable key)");
-    for (size_t i = 0; keys[i]; i++) {
-        size_t dist = s_key_is_printable(key) ? s_distance(key, keys[i]) : SIZE_MAX;
-        if (dist < best) {
-            best = dist;
-            guess = keys[i];
-        }
-        int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", keys[i]);
+    s_push(c, printable ? key : "(unprintable key)");
+    for (n_keys = 0; keys[n_keys]; n_keys++) {
+        int n = snprintf(list + used, sizeof list - used, "%s%s", n_keys ? ", " : "",
+                         keys[n_keys]);
         if (n > 0 && used + (size_t)n < sizeof list)
             used += (size_t)n;
     }
+    const char *guess = printable ? mn_suggest_closest(key, keys, n_keys) : NULL;
     if (guess)
         s_fail(c, "is not a field of the report; did you mean \"%s\"?", guess);
     else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test_crash.sh - the gateway is killed with SIGKILL again and again while three agents submit;
-# after each restart the agents go on. At the end every report is registered exactly once and
-# every receipt an agent holds names a registration that is in the registry.
+# test_crash.sh - the gateway is killed with SIGKILL again and again while three agents submit,
+# and stopped with SIGTERM in between; after each restart the agents go on. At the end every
+# report is registered exactly once and every receipt an agent holds names a registration that
+# is in the registry.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
@@ -33,13 +34,21 @@ done
 registered() { local n; n=$("$MN_BIN/meldnetctl" registry count --home "$MN_GWHOME" 2>/dev/null) &&
     [ "$n" -ge "$1" ]; }
 survived=0
-for k in $(seq 1 "$kills"); do
-    mark=$((total * k / (kills + 2)))
+clean_stops=0
+stops=$((kills + kills / 2))
+for k in $(seq 1 "$stops"); do
+    mark=$((total * k / (stops + 2)))
     mn_wait_until 60 registered "$mark"
-    mn_crash_gateway
+    if [ $((k % 3)) -eq 0 ]; then
+        mn_stop_gateway 10 && clean_stops=$((clean_stops + 1))
+    else
+        mn_crash_gateway
+    fi
     mn_start_gateway "$MN_GWHOME" && survived=$((survived + 1))
 done
-check_eq "the gateway came back after each of $kills kills" "$kills" "$survived"
+check_eq "the gateway came back after each of $stops kills and stops" "$stops" "$survived"
+check_eq "every SIGTERM stop in the middle of the traffic was clean (exit 0)" \
+    "$((stops / 3))" "$clean_stops"
 
 for a in "${agents[@]}"; do
     mn_wait_exit "${run_pid[$a]}" 240

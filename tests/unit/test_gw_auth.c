@@ -102,6 +102,17 @@ static int s_roundtrip(fixture *f, const mn_key *client, char *user_id, size_t c
     return got;
 }
 
+/* Start the ZAP handler with one configured agent: "school-a" with f->agent_key. */
+static void s_start_with_agent(fixture *f)
+{
+    gw_agent a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "school-a");
+    a.pub = *mn_key_public(f->agent_key);
+    assert_int_equal(gw_auth_start(f->ctx, &f->stats, &f->auth, NULL), MN_OK);
+    assert_int_equal(gw_auth_set_agents(f->auth, &a, 1), MN_OK);
+}
+
 /* No handler at all: a client that knows the server key still gets nothing through. */
 static void test_fails_closed_without_handler(void **state)
 {
@@ -115,12 +126,7 @@ static void test_admits_known_key_with_user_id(void **state)
 {
     fixture *f = *state;
     char uid[80] = "";
-    assert_int_equal(gw_auth_start(f->ctx, &f->stats, &f->auth, NULL), MN_OK);
-    gw_agent a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.name, sizeof a.name, "school-a");
-    a.pub = *mn_key_public(f->agent_key);
-    assert_int_equal(gw_auth_set_agents(f->auth, &a, 1), MN_OK);
+    s_start_with_agent(f);
     s_bind_server(f);
     assert_int_equal(s_roundtrip(f, f->agent_key, uid, sizeof uid), 1);
     assert_string_equal(uid, "school-a");
@@ -134,12 +140,7 @@ static void test_refuses_unknown_key_and_counts(void **state)
     char uid[80];
     mn_key *stranger = NULL;
     assert_int_equal(mn_key_generate(MN_ROLE_AGENT, "stranger", &stranger, NULL), MN_OK);
-    assert_int_equal(gw_auth_start(f->ctx, &f->stats, &f->auth, NULL), MN_OK);
-    gw_agent a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.name, sizeof a.name, "school-a");
-    a.pub = *mn_key_public(f->agent_key);
-    assert_int_equal(gw_auth_set_agents(f->auth, &a, 1), MN_OK);
+    s_start_with_agent(f);
     s_bind_server(f);
     assert_int_equal(s_roundtrip(f, stranger, uid, sizeof uid), 0);
     assert_true(atomic_load(&f->stats.handshakes_refused) >= 1);
@@ -150,12 +151,7 @@ static void test_revoked_key_is_refused(void **state)
 {
     fixture *f = *state;
     char uid[80];
-    assert_int_equal(gw_auth_start(f->ctx, &f->stats, &f->auth, NULL), MN_OK);
-    gw_agent a;
-    memset(&a, 0, sizeof a);
-    snprintf(a.name, sizeof a.name, "school-a");
-    a.pub = *mn_key_public(f->agent_key);
-    assert_int_equal(gw_auth_set_agents(f->auth, &a, 1), MN_OK);
+    s_start_with_agent(f);
     assert_int_equal(gw_auth_set_agents(f->auth, NULL, 0), MN_OK); /* revoke all */
     s_bind_server(f);
     assert_int_equal(s_roundtrip(f, f->agent_key, uid, sizeof uid), 0);
