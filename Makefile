@@ -47,9 +47,11 @@ GW_LIB_SRC := $(filter-out gateway/main.c gateway/ctl.c,$(wildcard gateway/gw_*.
 GW_LIB_OBJ := $(GW_LIB_SRC:%.c=$(BUILD)/%.o)
 AG_LIB_SRC := $(wildcard agents/agent_*.c)
 AG_LIB_OBJ := $(AG_LIB_SRC:%.c=$(BUILD)/%.o)
+PT_LIB_SRC := $(filter-out agents/partner_main.c,$(wildcard agents/partner_*.c))
+PT_LIB_OBJ := $(PT_LIB_SRC:%.c=$(BUILD)/%.o)
 
 BIN := $(BUILD)/bin
-PROGRAMS := $(BIN)/meldnet-gateway $(BIN)/meldnetctl $(BIN)/meldnet-agent
+PROGRAMS := $(BIN)/meldnet-gateway $(BIN)/meldnetctl $(BIN)/meldnet-agent $(BIN)/meldnet-partner
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BIN)/%,$(wildcard tests/tools/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -99,6 +101,10 @@ $(BIN)/meldnet-agent: $(BUILD)/agents/main.o $(AG_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+$(BIN)/meldnet-partner: $(BUILD)/agents/partner_main.o $(PT_LIB_OBJ) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
@@ -118,6 +124,10 @@ $(BUILD)/tests/test_gw_%: $(BUILD)/tests/unit/test_gw_%.o $(GW_LIB_OBJ) $(LIBMN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 
 $(BUILD)/tests/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AG_LIB_OBJ) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
+
+$(BUILD)/tests/test_partner_%: $(BUILD)/tests/unit/test_partner_%.o $(PT_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 

@@ -40,19 +40,22 @@ struct gw_auth {
     int thread_started;
     atomic_int stop;
     gw_stats *stats;
-    pthread_mutex_t lock; /* guards parties */
-    s_party *parties;
-    size_t n_parties;
+    pthread_mutex_t lock; /* guards both tables */
+    s_party *agents;      /* domain GW_AUTH_DOMAIN */
+    size_t n_agents;
+    s_party *partners;    /* domain GW_AUTH_PARTNER_DOMAIN */
+    size_t n_partners;
 };
 
 static mn_log_limit s_refuse_limit;
 
-int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES], mn_diag *d)
+int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
+                          const char *domain, mn_diag *d)
 {
     int one = 1;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, curve_secret, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, GW_AUTH_DOMAIN, strlen(GW_AUTH_DOMAIN)) != 0 ||
+        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
         zmq_setsockopt(socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         return mn_diag_set(d, MN_EZMQ, "zap", "cannot make a CURVE server socket: %s",
                            zmq_strerror(zmq_errno()));
@@ -68,10 +71,16 @@ static void s_key_tag(const uint8_t *key, size_t len, char out[17])
 }
 
 /* Decide on one request. Fills name on success. Returns the status code. */
+static int s_is_domain(const zmq_msg_t *frame, const char *domain)
+{
+    size_t n = zmq_msg_size((zmq_msg_t *)frame);
+    return n == strlen(domain) && memcmp(zmq_msg_data((zmq_msg_t *)frame), domain, n) == 0;
+}
+
 static int s_decide(gw_auth *auth, zmq_msg_t *f, char *name, size_t name_cap, const char **why)
 {
-    size_t dlen = zmq_msg_size(&f[2]);
-    if (dlen != strlen(GW_AUTH_DOMAIN) || memcmp(zmq_msg_data(&f[2]), GW_AUTH_DOMAIN, dlen)) {
+    int partner_domain = s_is_domain(&f[2], GW_AUTH_PARTNER_DOMAIN);
+    if (!partner_domain && !s_is_domain(&f[2], GW_AUTH_DOMAIN)) {
         *why = "wrong-domain";
         return 400;
     }
@@ -87,9 +96,11 @@ static int s_decide(gw_auth *auth, zmq_msg_t *f, char *name, size_t name_cap, co
     int status = 400;
     *why = "unknown-key";
     pthread_mutex_lock(&auth->lock);
-    for (size_t i = 0; i < auth->n_parties; i++) {
-        if (sodium_memcmp(auth->parties[i].curve, key, MN_KEY_BYTES) == 0) {
-            snprintf(name, name_cap, "%s", auth->parties[i].name);
+    const s_party *parties = partner_domain ? auth->partners : auth->agents;
+    size_t n = partner_domain ? auth->n_partners : auth->n_agents;
+    for (size_t i = 0; i < n; i++) {
+        if (sodium_memcmp(parties[i].curve, key, MN_KEY_BYTES) == 0) {
+            snprintf(name, name_cap, "%s", parties[i].name);
             status = 200;
             *why = "ok";
             break;
@@ -212,6 +223,17 @@ fail:
     return rc;
 }
 
+/* Swap in a new table under the lock; the old one is freed outside it. */
+static void s_swap(gw_auth *auth, s_party **table, size_t *count, s_party *parties, size_t n)
+{
+    pthread_mutex_lock(&auth->lock);
+    s_party *old = *table;
+    *table = parties;
+    *count = n;
+    pthread_mutex_unlock(&auth->lock);
+    free(old);
+}
+
 int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n)
 {
     s_party *parties = calloc(n ? n : 1, sizeof *parties);
@@ -221,12 +243,20 @@ int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n)
         memcpy(parties[i].curve, agents[i].pub.curve, MN_KEY_BYTES);
         snprintf(parties[i].name, sizeof parties[i].name, "%s", agents[i].name);
     }
-    pthread_mutex_lock(&auth->lock);
-    s_party *old = auth->parties;
-    auth->parties = parties;
-    auth->n_parties = n;
-    pthread_mutex_unlock(&auth->lock);
-    free(old);
+    s_swap(auth, &auth->agents, &auth->n_agents, parties, n);
+    return MN_OK;
+}
+
+int gw_auth_set_partners(gw_auth *auth, const gw_partner *partners, size_t n)
+{
+    s_party *parties = calloc(n ? n : 1, sizeof *parties);
+    if (!parties)
+        return MN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(parties[i].curve, partners[i].pub.curve, MN_KEY_BYTES);
+        snprintf(parties[i].name, sizeof parties[i].name, "%s", partners[i].name);
+    }
+    s_swap(auth, &auth->partners, &auth->n_partners, parties, n);
     return MN_OK;
 }
 
@@ -241,7 +271,8 @@ void gw_auth_destroy(gw_auth **auth_p)
     if (auth->socket)
         zmq_close(auth->socket);
     pthread_mutex_destroy(&auth->lock);
-    free(auth->parties);
+    free(auth->agents);
+    free(auth->partners);
     free(auth);
     *auth_p = NULL;
 }

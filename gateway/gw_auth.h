@@ -1,8 +1,10 @@
 /* gw_auth.h - the ZAP handler (RFC 27): admits only configured CURVE keys, fails closed.
  *
  * A thread with a REP socket on inproc://zeromq.zap.01 answers libzmq's authentication requests.
- * It says 200 only for domain GW_AUTH_DOMAIN, mechanism CURVE and a client key in the allowed
- * table, and then sets User-Id to the party's name; everything else gets 400 and is counted.
+ * Each listening socket has its own ZAP domain: GW_AUTH_DOMAIN (ingest) admits agents only,
+ * GW_AUTH_PARTNER_DOMAIN (delivery) partners only. The handler says 200 only for a known domain,
+ * mechanism CURVE and a client key in that domain's table, and then sets User-Id to the party's
+ * name; everything else gets 400 and is counted.
  *
  * Fail closed: libzmq lets a CURVE client in when no ZAP handler answers unless the server socket
  * sets a ZAP domain and ZMQ_ZAP_ENFORCE_DOMAIN=1. gw_auth_secure_server() sets both (and the
@@ -20,6 +22,7 @@
 #include "mn_key.h"
 
 #define GW_AUTH_DOMAIN "meldnet"
+#define GW_AUTH_PARTNER_DOMAIN "meldnet-partner"
 
 typedef struct gw_auth gw_auth;
 
@@ -31,10 +34,14 @@ MN_NODISCARD int gw_auth_start(void *zmq_ctx, gw_stats *stats, gw_auth **out, mn
  * connections already admitted stay. Thread-safe. Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n);
 
-/* Make `socket` a CURVE server with the given secret key, ZAP domain GW_AUTH_DOMAIN and
- * ZMQ_ZAP_ENFORCE_DOMAIN=1. Call before bind. Returns MN_OK or MN_EZMQ. */
+/* The same for partners (domain GW_AUTH_PARTNER_DOMAIN). */
+MN_NODISCARD int gw_auth_set_partners(gw_auth *auth, const gw_partner *partners, size_t n);
+
+/* Make `socket` a CURVE server with the given secret key, ZAP `domain` (GW_AUTH_DOMAIN or
+ * GW_AUTH_PARTNER_DOMAIN) and ZMQ_ZAP_ENFORCE_DOMAIN=1. Call before bind.
+ * Returns MN_OK or MN_EZMQ. */
 MN_NODISCARD int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
-                                       mn_diag *d);
+                                       const char *domain, mn_diag *d);
 
 /* Stop the thread, close the socket, free. NULL-safe; twice is harmless. Call before the
  * context is terminated. */

@@ -5,7 +5,9 @@
  *   keys/gateway.key, .pub  the gateway identity (CURVE, signing, envelope box key)
  *   keys/digest.key         secret key of the keyed BLAKE2b digests (dedup)
  *   keys/registry.pub       the registry's public identity: records are sealed to its box key
+ *   keys/pseudonym.key      secret key of the victim pseudonyms (one derived key per recipient)
  *   agents/NAME.conf        one file per agent: name, key (a public line), region
+ *   partners/NAME.conf      one file per partner: name, key, kind, bindings (topic + sharing)
  *   data/                   the LMDB store
  *   run/status.json         counters the running gateway writes (meldnetctl status reads them)
  * `meldnetctl init` also writes registry-secret/registry.key: the registry's secret key, which
@@ -23,6 +25,24 @@
  *   map_size_mb         1024      (16 .. 1048576) LMDB map size
  *   batch_max           256       (1 .. 4096) envelopes per write transaction
  *   log_level           "info"
+ *   delivery_listen     "tcp://127.0.0.1:7412"   partner endpoint (ROUTER, CURVE)
+ *   pseudonym_key       "keys/pseudonym.key"
+ *   partners_dir        "partners"
+ *   redelivery_ms       30000     (1000 .. 3600000) an unacked delivery is sent again after this,
+ *                                 growing with the item's age, with jitter
+ *   max_nacks           3         (1 .. 100) nacks before an item goes to the partner's hold
+ *   max_item_age_hours  168       (1 .. 8760) older undelivered items go to the hold queue
+ * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
+ * default rules apply (gw_route_defaults).
+ *
+ * A partner file partners/NAME.conf:
+ *   name = "police-midden";
+ *   key = "meldnet1 partner police-midden curve=... sign=... box=...";
+ *   kind = "police";            # police | care | research | hotline | shelter | other
+ *   bindings = ( { topic = "police.acute"; sharing = "full"; },
+ *                { topic = "hotline.*";    sharing = "pseudonymous"; } );
+ * A binding's topic is a topic or a pattern ("care.*", "*"); sharing is full, pseudonymous or
+ * statistics. The bindings are the partner's permission: it never receives another topic.
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -42,6 +62,34 @@ typedef struct gw_agent {
     char source[GW_PATH_MAX]; /* the file it came from, for messages */
 } gw_agent;
 
+enum gw_partner_kind {
+    GW_PARTNER_POLICE = 1,
+    GW_PARTNER_CARE,
+    GW_PARTNER_RESEARCH,
+    GW_PARTNER_HOTLINE,
+    GW_PARTNER_SHELTER,
+    GW_PARTNER_OTHER,
+    GW_PARTNER_REGISTRY, /* not configurable: the registry as a recipient */
+};
+
+typedef struct gw_binding {
+    char topic[64 + 1]; /* topic or pattern */
+    int sharing;        /* MELDNET__SHARING_LEVEL__FULL / PSEUDONYMOUS / STATISTICS */
+} gw_binding;
+
+#define GW_BINDINGS_MAX 16
+
+typedef struct gw_partner {
+    char name[MN_NAME_MAX + 1];
+    int kind; /* enum gw_partner_kind */
+    mn_pubkey pub;
+    gw_binding bindings[GW_BINDINGS_MAX];
+    size_t n_bindings;
+    char source[GW_PATH_MAX];
+} gw_partner;
+
+struct gw_rule; /* gw_route.h */
+
 typedef struct gw_config {
     char path[GW_PATH_MAX];     /* the config file */
     char home[GW_PATH_MAX];     /* its folder; relative paths below are resolved against it */
@@ -58,6 +106,16 @@ typedef struct gw_config {
     char log_level[16];
     gw_agent *agents; /* owned array, sorted by name */
     size_t n_agents;
+    char delivery_listen[256];
+    char pseudonym_key[GW_PATH_MAX];
+    char partners_dir[GW_PATH_MAX];
+    unsigned redelivery_ms;
+    unsigned max_nacks;
+    unsigned max_item_age_hours;
+    gw_partner *partners; /* owned array, sorted by name */
+    size_t n_partners;
+    struct gw_rule *rules; /* owned array, in order (the defaults when "routes" is absent) */
+    size_t n_rules;
 } gw_config;
 
 /* Parse `path`, apply defaults, check bounds, resolve paths and load every agent file from
@@ -70,6 +128,25 @@ MN_NODISCARD int gw_config_load(const char *path, gw_config **out, mn_diag *d);
  * *agents (free()). Returns as gw_config_load. */
 MN_NODISCARD int gw_config_load_agents(const char *agents_dir, gw_agent **agents, size_t *n,
                                        mn_diag *d);
+
+/* Load only the partners of partners_dir (reload, meldnetctl). Caller owns *partners (free()).
+ * Checks: name = file name = key line's name, role partner, known kind, 1..GW_BINDINGS_MAX
+ * bindings with valid topics/patterns and sharing levels, CURVE keys unique among partners.
+ * Returns as gw_config_load. */
+MN_NODISCARD int gw_config_load_partners(const char *partners_dir, gw_partner **partners,
+                                         size_t *n, mn_diag *d);
+
+/* Borrowed; NULL when absent. */
+const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name);
+
+/* "police" etc. and back (MN_OK or MN_EINVAL). */
+const char *gw_partner_kind_name(int kind);
+MN_NODISCARD int gw_partner_kind_parse(const char *text, int *kind);
+
+/* Write partners_dir/NAME.conf (crash-safe) from a public line, kind and bindings.
+ * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
+MN_NODISCARD int gw_config_write_partner(const char *partners_dir, const gw_partner *p,
+                                         mn_diag *d);
 
 /* Find an agent by name, or by CURVE public key. Borrowed; NULL when absent. */
 const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name);

@@ -88,7 +88,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                          zmq_strerror(zmq_errno()));
         goto fail;
     }
-    rc = gw_auth_secure_server(ing->socket, mn_key_curve_secret(deps->gateway), d);
+    rc = gw_auth_secure_server(ing->socket, mn_key_curve_secret(deps->gateway), GW_AUTH_DOMAIN,
+                               d);
     if (rc != MN_OK)
         goto fail;
     int linger = 0, one = 1;
@@ -282,7 +283,8 @@ out:
 }
 
 /* Decide one item inside the batch transaction: duplicate by id, by digest, or new. */
-static int s_register(gw_ingest *ing, gw_store_txn *txn, s_item *it, mn_diag *d)
+static int s_register(gw_ingest *ing, gw_store_txn *txn, s_item *it, size_t *queued,
+                      mn_diag *d)
 {
     gw_registration reg;
     int rc = gw_store_find_id(txn, it->env.id, &reg);
@@ -313,19 +315,11 @@ static int s_register(gw_ingest *ing, gw_store_txn *txn, s_item *it, mn_diag *d)
                            .created_ms = it->env.created_ms};
     memcpy(info.envelope_id, it->env.id, sizeof info.envelope_id);
     snprintf(info.agent, sizeof info.agent, "%s", it->env.agent);
-    uint8_t *record = NULL, *sealed = NULL;
-    size_t record_len = 0, sealed_len = 0;
-    rc = mn_record_encode(&info, it->report, &record, &record_len);
-    if (rc == MN_OK)
-        rc = mn_box_seal(ing->deps.registry->box, record, record_len, &sealed, &sealed_len);
-    if (rc == MN_OK)
-        rc = gw_store_put_registration(txn, it->env.id, it->digest, &reg, sealed, sealed_len, d);
-    else
-        mn_diag_set(d, rc, "registry", "cannot seal the registry record");
-    mn_plain_free(record, record_len);
-    free(sealed);
+    gw_dispatch_result res;
+    rc = gw_dispatch_register(txn, &ing->deps.dispatch, it->report, &info, it->digest, &res, d);
     if (rc != MN_OK)
         return rc;
+    *queued += res.items;
     it->receipt.status = MN_RECEIPT_ACCEPTED;
 fill:
     memcpy(it->receipt.id, it->env.id, sizeof it->receipt.id);
@@ -358,9 +352,10 @@ static void s_commit_batch(gw_ingest *ing, size_t n)
     mn_diag d;
     mn_diag_clear(&d);
     gw_store_txn *txn = NULL;
+    size_t queued = 0;
     int rc = gw_store_begin(ing->deps.store, &txn, &d);
     for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = s_register(ing, txn, &ing->batch[i], &d);
+        rc = s_register(ing, txn, &ing->batch[i], &queued, &d);
     if (rc == MN_OK)
         rc = gw_store_commit(&txn, &d);
     else
@@ -370,6 +365,9 @@ static void s_commit_batch(gw_ingest *ing, size_t n)
         atomic_fetch_add(&ing->deps.stats->commits, 1);
         for (size_t i = 0; i < n; i++)
             s_acknowledge(ing, &ing->batch[i]);
+        atomic_fetch_add(&ing->deps.stats->queued, queued);
+        if (queued && ing->deps.on_queued)
+            ing->deps.on_queued(ing->deps.on_queued_arg);
         return;
     }
     /* Nothing of this batch is on disk: say so, so the agents retry. */
@@ -384,15 +382,13 @@ static void s_commit_batch(gw_ingest *ing, size_t n)
     }
 }
 
-int gw_ingest_poll(gw_ingest *ing, int timeout_ms)
+void *gw_ingest_socket(gw_ingest *ing)
 {
-    zmq_pollitem_t item = {ing->socket, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&item, 1, timeout_ms);
-    if (rc < 0)
-        return zmq_errno() == EINTR ? MN_OK : MN_EZMQ;
-    if (rc == 0)
-        return MN_OK;
+    return ing->socket;
+}
 
+int gw_ingest_handle(gw_ingest *ing)
+{
     /* Refusals do not fill the batch, so bound the frames read too: a peer flooding bad frames
      * must not hold back the commit (and the receipts) of the good ones already read. */
     size_t n = 0, frames = 0, max_frames = (size_t)ing->deps.batch_max * 4;

@@ -4,9 +4,10 @@
  * waits for frames, then handles one batch: every frame read without waiting (up to batch_max)
  * is checked (size, parse, agent = ZAP User-Id, signature, open, validate); refusals are
  * answered at once with a Reject; the valid ones are registered in ONE write transaction
- * (dedup by envelope id and by keyed content digest, registration number, registry record
- * sealed to the registry key) and their signed Receipts are sent only after that transaction
- * has committed (fsync). If the commit fails, each gets a retryable STORE_FAILED reject.
+ * (dedup by envelope id and by keyed content digest, registration number, then gw_dispatch:
+ * registry record sealed to the registry key, one sealed item per bound partner) and their
+ * signed Receipts are sent only after that transaction has committed (fsync). If the commit
+ * fails, each gets a retryable STORE_FAILED reject.
  *
  * Invariant: a Receipt leaves the gateway only for a registration that is on disk. A crash at
  * any point therefore loses only unacknowledged envelopes, which the agents send again.
@@ -17,6 +18,7 @@
 #include <stddef.h>
 
 #include "gw_config.h"
+#include "gw_dispatch.h"
 #include "gw_stats.h"
 #include "gw_store.h"
 #include "mn_error.h"
@@ -27,12 +29,15 @@ typedef struct gw_ingest gw_ingest;
 /* What ingest works with; all borrowed and must outlive the gw_ingest. */
 typedef struct gw_ingest_deps {
     const mn_key *gateway;          /* CURVE server key, envelope box key, receipt signing key */
-    const mn_pubkey *registry;      /* records are sealed to registry->box */
     const mn_secret32 *digest_key;  /* keyed content digest */
+    gw_dispatch_deps dispatch;      /* registry record and partner items */
     gw_store *store;
     gw_stats *stats;
     size_t max_frame_bytes;
     unsigned batch_max;
+    /* Called after a batch that queued partner items has committed (may be NULL). */
+    void (*on_queued)(void *arg);
+    void *on_queued_arg;
 } gw_ingest_deps;
 
 /* Create the socket and bind `listen`. The ZAP handler must already run on zmq_ctx.
@@ -44,9 +49,11 @@ MN_NODISCARD int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_inges
  * Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n);
 
-/* Wait up to timeout_ms for frames and handle one batch. Returns MN_OK (also on timeout and on
- * EINTR, so a signal wakes the caller), or MN_EZMQ when the socket is unusable. */
-MN_NODISCARD int gw_ingest_poll(gw_ingest *ing, int timeout_ms);
+/* The socket, for the caller's zmq_poll. */
+void *gw_ingest_socket(gw_ingest *ing);
+
+/* Handle one batch of what is waiting on the socket (non-blocking). Returns MN_OK. */
+MN_NODISCARD int gw_ingest_handle(gw_ingest *ing);
 
 /* Close the socket and free. NULL-safe; twice is harmless. */
 void gw_ingest_destroy(gw_ingest **ing_p);

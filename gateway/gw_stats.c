@@ -23,6 +23,12 @@ void gw_stats_init(gw_stats *s)
     atomic_init(&s->commits, 0);
     atomic_init(&s->commit_failures, 0);
     atomic_init(&s->reloads, 0);
+    atomic_init(&s->queued, 0);
+    atomic_init(&s->deliveries, 0);
+    atomic_init(&s->acks, 0);
+    atomic_init(&s->nacks, 0);
+    atomic_init(&s->held, 0);
+    atomic_init(&s->partner_errors, 0);
     s->started_ms = mn_now_ms();
 }
 
@@ -67,6 +73,12 @@ int gw_stats_write(const gw_stats *s, const char *run_dir, const char *state, co
     json_object_set_new(root, "commits", s_u64(&s->commits));
     json_object_set_new(root, "commit_failures", s_u64(&s->commit_failures));
     json_object_set_new(root, "reloads", s_u64(&s->reloads));
+    json_object_set_new(root, "queued", s_u64(&s->queued));
+    json_object_set_new(root, "deliveries", s_u64(&s->deliveries));
+    json_object_set_new(root, "acks", s_u64(&s->acks));
+    json_object_set_new(root, "nacks", s_u64(&s->nacks));
+    json_object_set_new(root, "held", s_u64(&s->held));
+    json_object_set_new(root, "partner_errors", s_u64(&s->partner_errors));
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text)
         goto out;

@@ -24,6 +24,12 @@ typedef struct gw_stats {
     atomic_uint_fast64_t commits;            /* write transactions committed */
     atomic_uint_fast64_t commit_failures;
     atomic_uint_fast64_t reloads;
+    atomic_uint_fast64_t queued;             /* partner items written */
+    atomic_uint_fast64_t deliveries;         /* Delivery messages sent (redeliveries too) */
+    atomic_uint_fast64_t acks;
+    atomic_uint_fast64_t nacks;
+    atomic_uint_fast64_t held;               /* items moved to a hold queue */
+    atomic_uint_fast64_t partner_errors;     /* PartnerError sent (bad subscribe, ...) */
     uint64_t started_ms;
 } gw_stats;
 

@@ -1,23 +1,36 @@
-/* gw_store - the gateway's LMDB store: dedup, registration numbers, the sealed registry.
+/* gw_store - the gateway's LMDB store: dedup, registration numbers, the sealed registry, the
+ * partner queues.
  *
- * How it works: one LMDB environment in a directory (data.mdb + lock.mdb, mode 0600) with four
+ * How it works: one LMDB environment in a directory (data.mdb + lock.mdb, mode 0600) with seven
  * named databases (see gw_store.h). Keys and numbers are big-endian so LMDB's byte order is
  * numeric order. Every value is copied out before its transaction ends: no LMDB pointer leaves
  * this file.
  *
+ * Queue items are encoded here and nowhere else (s_item_*): a version byte, the fixed-width
+ * fields, then each variable field behind its length. Decoding checks every length against
+ * what is left and against the struct's limits, so a damaged value is MN_ESTORE, never a read
+ * past its end. The partner and tag live in the key; the lane is in the key of the queue and in
+ * the value (so an item released from the hold goes back to its own lane).
+ *
  * Invariants:
  * - meta "format" is GW_STORE_FORMAT; meta "next_registration" is the next number to hand out
  *   (1 in a fresh store), and it moves only inside a write transaction, so an aborted batch
- *   gives its numbers back and a committed one never hands them out twice.
+ *   gives its numbers back and a committed one never hands them out twice. meta "next_tag"
+ *   (absent until the first item: 1) does the same for queue tags; a tag is never reused, also
+ *   not across queue and hold.
  * - Nothing is overwritten: by_id, by_digest and registry are written with MDB_NOOVERWRITE, so
- *   a bug upstream fails the batch instead of replacing a registration.
+ *   a bug upstream fails the batch instead of replacing a registration; so are new queue and
+ *   hold entries (only gw_store_queue_update rewrites an item, in place).
  * - The environment uses MDB_NOTLS: read transactions are not tied to a thread, so the gateway
  *   may read (count, get, each) from any thread, also while its writer holds the write
- *   transaction, and a callback of gw_store_registry_each may itself read.
+ *   transaction, and a callback of an _each function may itself read.
  *
  * Caveats: LMDB forbids opening the same environment twice in one process; other processes
- * (meldnetctl) may open it read-only at any time. A map that is full fails the batch
- * (MN_ESTORE, "store is full"): raise map_size_mb and restart; nothing committed is lost.
+ * (meldnetctl) may open it read-only at any time, and for a short write (hold release) while
+ * the gateway runs: LMDB serialises writers across processes. A map that is full fails the
+ * batch (MN_ESTORE, "store is full"): raise map_size_mb and restart; nothing committed is lost.
+ * A store made before the partner queues existed opens read-only with empty queues; the
+ * gateway's first (writable) open adds them.
  */
 #include "gw_store.h"
 
@@ -31,9 +44,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mn_envelope.h"
+#include "mn_key.h"
+
 #define S_DIR_MAX 4096
 #define S_KEY_FORMAT "format"
 #define S_KEY_NEXT "next_registration"
+#define S_KEY_NEXT_TAG "next_tag"
+#define S_N_DBS 7
+#define S_N_OLD_DBS 4 /* the databases every store has; the queue ones came later */
 
 struct gw_store {
     MDB_env *env;
@@ -41,6 +60,10 @@ struct gw_store {
     MDB_dbi by_id;
     MDB_dbi by_digest;
     MDB_dbi registry;
+    MDB_dbi queue;
+    MDB_dbi hold;
+    MDB_dbi unrouted;
+    int has_queues; /* 0 only for an older store opened read-only: its queues are empty */
     int read_only;
     atomic_int writing; /* 1 while this process holds the write transaction */
     char dir[S_DIR_MAX];
@@ -280,7 +303,7 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
         rc = s_fail(store, d, rc, "creating the LMDB environment");
         goto out;
     }
-    rc = mdb_env_set_maxdbs(store->env, 4);
+    rc = mdb_env_set_maxdbs(store->env, S_N_DBS);
     /* read-only with 0: LMDB takes the size the writer recorded */
     if (rc == 0 && map_size_mb > 0)
         rc = mdb_env_set_mapsize(store->env, map_size_mb * 1024 * 1024);
@@ -303,10 +326,17 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
         rc = s_fail(store, d, rc, "starting the first transaction");
         goto out;
     }
-    const char *names[4] = {"meta", "by_id", "by_digest", "registry"};
-    MDB_dbi *dbis[4] = {&store->meta, &store->by_id, &store->by_digest, &store->registry};
-    for (int i = 0; i < 4; i++) {
+    const char *names[S_N_DBS] = {"meta", "by_id", "by_digest", "registry", "queue", "hold",
+                                  "unrouted"};
+    MDB_dbi *dbis[S_N_DBS] = {&store->meta, &store->by_id, &store->by_digest, &store->registry,
+                              &store->queue, &store->hold, &store->unrouted};
+    store->has_queues = 1;
+    for (int i = 0; i < S_N_DBS && (i < S_N_OLD_DBS || store->has_queues); i++) {
         rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
+        if (rc == MDB_NOTFOUND && read_only && i == S_N_OLD_DBS) {
+            store->has_queues = 0; /* an older store: the gateway adds them on its next start */
+            continue;
+        }
         if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
             rc = mn_diag_set(d, MN_ESTORE, dir, "not a meldnet store: database \"%s\" is "
                              "missing or of another kind", names[i]);

@@ -5,7 +5,11 @@
  *   by_id      envelope id (16 bytes) -> u64be registration | u64be accepted_ms
  *   by_digest  keyed content digest (32 bytes) -> u64be registration | u64be accepted_ms
  *   registry   u64be registration -> record sealed to the registry's box key (opaque here)
- * Nothing in it is readable without the registry's secret key: ids are random, digests keyed.
+ *   queue      partner NUL | u8 lane (0 acute, 1 normal) | u64be tag -> queue item
+ *   hold       partner NUL | u64be tag -> queue item (held: nacked too often, or too old)
+ *   unrouted   u64be registration | topic -> u64be held_ms | reason (a topic nobody is bound to)
+ * Nothing in it is readable without the registry's or a partner's secret key: ids are random,
+ * digests keyed, queue items sealed to their partner.
  *
  * Transactions: one write transaction per batch (gw_store_begin .. gw_store_commit); commit
  * returns only after LMDB has fsynced (the store is opened without MDB_NOSYNC), so a receipt
@@ -77,5 +81,88 @@ MN_NODISCARD int gw_store_registry_get(gw_store *store, uint64_t reg, uint8_t **
  * Returns MN_OK or MN_ESTORE. */
 MN_NODISCARD int gw_store_registry_each(gw_store *store,
                                         int (*fn)(uint64_t reg, void *arg), void *arg);
+
+/* --- partner queues ------------------------------------------------------------------------ */
+
+#define GW_TOPICS_TEXT_MAX 1100 /* comma-joined topics of one item */
+#define GW_REASON_MAX 256
+
+/* One queued delivery. The sealed referral and signature are made at enqueue time. */
+typedef struct gw_queue_item {
+    char partner[65];
+    uint64_t tag;          /* unique per store, assigned by gw_store_queue_put */
+    int acute;             /* lane 0: delivered before every normal item */
+    uint64_t registration;
+    uint64_t enqueued_ms;
+    uint32_t attempts;     /* deliveries so far */
+    uint32_t nacks;
+    uint64_t next_try_ms;  /* not delivered before this (0: at once) */
+    char topics[GW_TOPICS_TEXT_MAX]; /* comma-joined */
+    char reason[GW_REASON_MAX];      /* last nack reason / why held */
+    uint64_t held_ms;      /* when it went to hold (hold only) */
+    uint8_t *sealed;       /* owned (free) */
+    size_t sealed_len;
+    uint8_t signature[64];
+} gw_queue_item;
+
+/* Free item->sealed and zero it. NULL-safe. */
+void gw_queue_item_clear(gw_queue_item *item);
+
+/* Add an item (item->tag is set). Returns MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_put(gw_store_txn *txn, gw_queue_item *item, mn_diag *d);
+
+/* Call fn with each item of `partner`'s queue, acute lane first, ascending tag within a lane, in
+ * a read transaction; items are copies the callee may keep only by copying again (they are
+ * cleared after fn returns). Stop when fn returns non-zero. Returns MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_each(gw_store *store, const char *partner,
+                                     int (*fn)(const gw_queue_item *item, void *arg), void *arg);
+
+/* Read one item by tag (fills *out; caller clears). MN_OK, MN_ENOTFOUND, MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_get(gw_store_txn *txn, const char *partner, uint64_t tag,
+                                    gw_queue_item *out);
+
+/* Rewrite an item's bookkeeping (attempts, nacks, next_try_ms, reason) by partner+tag. */
+MN_NODISCARD int gw_store_queue_update(gw_store_txn *txn, const gw_queue_item *item, mn_diag *d);
+
+/* Remove an acknowledged item. MN_OK, MN_ENOTFOUND (already gone: ack twice), MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_ack(gw_store_txn *txn, const char *partner, uint64_t tag,
+                                    mn_diag *d);
+
+/* Move an item to the partner's hold queue with a reason. MN_OK, MN_ENOTFOUND, MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag,
+                                     const char *reason, mn_diag *d);
+
+/* Items and age of the oldest (0 when empty) in a partner's queue. MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
+                                      uint64_t *oldest_enqueued_ms);
+
+/* Every held item of every partner (fn as in queue_each). */
+MN_NODISCARD int gw_store_hold_each(gw_store *store,
+                                    int (*fn)(const gw_queue_item *item, void *arg), void *arg);
+
+/* Move a held item back to its queue: attempts and nacks reset, due at once.
+ * MN_OK, MN_ENOTFOUND, MN_ESTORE. */
+MN_NODISCARD int gw_store_hold_release(gw_store_txn *txn, const char *partner, uint64_t tag,
+                                       mn_diag *d);
+
+/* A topic of a registration that no partner is bound to (or no rule matched: topic ""). */
+typedef struct gw_unrouted {
+    uint64_t registration;
+    char topic[65];
+    uint64_t held_ms;
+    char reason[GW_REASON_MAX];
+} gw_unrouted;
+
+MN_NODISCARD int gw_store_unrouted_put(gw_store_txn *txn, const gw_unrouted *u, mn_diag *d);
+MN_NODISCARD int gw_store_unrouted_each(gw_store *store,
+                                        int (*fn)(const gw_unrouted *u, void *arg), void *arg);
+/* Remove one entry (after it was routed by a release). MN_OK, MN_ENOTFOUND, MN_ESTORE. */
+MN_NODISCARD int gw_store_unrouted_remove(gw_store_txn *txn, uint64_t registration,
+                                          const char *topic, mn_diag *d);
+
+/* Read-only access for tools that route (meldnetctl hold release): a registry record inside a
+ * write transaction. Caller owns *sealed (free()). MN_OK, MN_ENOTFOUND, MN_ESTORE, MN_ENOMEM. */
+MN_NODISCARD int gw_store_txn_registry_get(gw_store_txn *txn, uint64_t reg, uint8_t **sealed,
+                                           size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "gw_auth.h"
 #include "gw_config.h"
+#include "gw_deliver.h"
 #include "gw_ingest.h"
 #include "gw_stats.h"
 #include "gw_store.h"
@@ -74,11 +75,13 @@ typedef struct s_gateway {
     mn_key *key;
     mn_pubkey registry;
     mn_secret32 *digest_key;
+    mn_secret32 *pseudonym_key;
     gw_store *store;
     gw_stats stats;
     void *zctx;
     gw_auth *auth;
     gw_ingest *ingest;
+    gw_deliver *deliver;
 } s_gateway;
 
 static int s_load_keys(s_gateway *gw, mn_diag *d)
@@ -102,20 +105,30 @@ static int s_load_keys(s_gateway *gw, mn_diag *d)
         mn_diag_hint(d, "point 'registry_key' at the registry's public line (registry.pub)");
         return rc;
     }
-    return mn_secret32_load(gw->cfg->digest_key, &gw->digest_key, d);
+    rc = mn_secret32_load(gw->cfg->digest_key, &gw->digest_key, d);
+    if (rc != MN_OK)
+        return rc;
+    return mn_secret32_load(gw->cfg->pseudonym_key, &gw->pseudonym_key, d);
 }
 
 static void s_gateway_close(s_gateway *gw)
 {
     gw_ingest_destroy(&gw->ingest);
+    gw_deliver_destroy(&gw->deliver);
     gw_auth_destroy(&gw->auth);
     if (gw->zctx)
         zmq_ctx_term(gw->zctx);
     gw->zctx = NULL;
     gw_store_destroy(&gw->store);
     mn_secret32_destroy(&gw->digest_key);
+    mn_secret32_destroy(&gw->pseudonym_key);
     mn_key_destroy(&gw->key);
     gw_config_destroy(&gw->cfg);
+}
+
+static void s_on_queued(void *arg)
+{
+    gw_deliver_wake(arg);
 }
 
 static int s_start(s_gateway *gw, mn_diag *d)
@@ -130,16 +143,36 @@ static int s_start(s_gateway *gw, mn_diag *d)
     rc = gw_auth_start(gw->zctx, &gw->stats, &gw->auth, d);
     if (rc == MN_OK)
         rc = gw_auth_set_agents(gw->auth, gw->cfg->agents, gw->cfg->n_agents);
+    if (rc == MN_OK)
+        rc = gw_auth_set_partners(gw->auth, gw->cfg->partners, gw->cfg->n_partners);
+    if (rc != MN_OK)
+        return rc;
+    gw_deliver_deps ddeps = {
+        .store = gw->store,
+        .stats = &gw->stats,
+        .gateway = gw->key,
+        .redelivery_ms = gw->cfg->redelivery_ms,
+        .max_nacks = gw->cfg->max_nacks,
+        .max_item_age_hours = gw->cfg->max_item_age_hours,
+    };
+    rc = gw_deliver_new(gw->zctx, gw->cfg->delivery_listen, &ddeps, &gw->deliver, d);
+    if (rc == MN_OK)
+        rc = gw_deliver_set_partners(gw->deliver, gw->cfg->partners, gw->cfg->n_partners);
     if (rc != MN_OK)
         return rc;
     gw_ingest_deps deps = {
         .gateway = gw->key,
-        .registry = &gw->registry,
         .digest_key = gw->digest_key,
+        .dispatch = {.cfg = gw->cfg,
+                     .gateway = gw->key,
+                     .registry = &gw->registry,
+                     .pseudonym_key = mn_secret32_bytes(gw->pseudonym_key)},
         .store = gw->store,
         .stats = &gw->stats,
         .max_frame_bytes = gw->cfg->max_frame_bytes,
         .batch_max = gw->cfg->batch_max,
+        .on_queued = s_on_queued,
+        .on_queued_arg = gw->deliver,
     };
     rc = gw_ingest_new(gw->zctx, gw->cfg->listen, &deps, &gw->ingest, d);
     if (rc == MN_OK)
@@ -147,29 +180,40 @@ static int s_start(s_gateway *gw, mn_diag *d)
     return rc;
 }
 
-/* SIGHUP: re-read the agents directory; keep the old table if the new one does not load. */
-static void s_reload_agents(s_gateway *gw)
+/* SIGHUP: re-read the agents and partners directories; keep the old tables unless both load. */
+static void s_reload_parties(s_gateway *gw)
 {
     mn_diag d;
     mn_diag_clear(&d);
     gw_agent *agents = NULL;
-    size_t n = 0;
+    gw_partner *partners = NULL;
+    size_t n = 0, m = 0;
     int rc = gw_config_load_agents(gw->cfg->agents_dir, &agents, &n, &d);
+    if (rc == MN_OK)
+        rc = gw_config_load_partners(gw->cfg->partners_dir, &partners, &m, &d);
     if (rc == MN_OK)
         rc = gw_auth_set_agents(gw->auth, agents, n);
     if (rc == MN_OK)
+        rc = gw_auth_set_partners(gw->auth, partners, m);
+    if (rc == MN_OK)
         rc = gw_ingest_set_agents(gw->ingest, agents, n);
+    if (rc == MN_OK)
+        rc = gw_deliver_set_partners(gw->deliver, partners, m);
     if (rc != MN_OK) {
-        log_err("config", "reload failed, keeping the previous agents: %s: %s (%s)", d.where,
-                d.what, mn_err_hint(rc));
+        log_err("config", "reload failed, keeping the previous agents and partners: %s: %s (%s)",
+                d.where, d.what, mn_err_hint(rc));
         free(agents);
+        free(partners);
         return;
     }
     free(gw->cfg->agents);
     gw->cfg->agents = agents;
     gw->cfg->n_agents = n;
+    free(gw->cfg->partners);
+    gw->cfg->partners = partners;
+    gw->cfg->n_partners = m;
     atomic_fetch_add(&gw->stats.reloads, 1);
-    log_notice("config", "reloaded agents=%zu", n);
+    log_notice("config", "reloaded agents=%zu partners=%zu", n, m);
 }
 
 static void s_write_status(s_gateway *gw, const char *state)
@@ -186,15 +230,29 @@ static void s_write_status(s_gateway *gw, const char *state)
 static int s_serve(s_gateway *gw)
 {
     uint64_t next_status = 0;
-    log_notice("gateway", "listening endpoint=%s agents=%zu", gw->cfg->listen, gw->cfg->n_agents);
+    log_notice("gateway", "listening endpoint=%s agents=%zu delivery=%s partners=%zu",
+               gw->cfg->listen, gw->cfg->n_agents, gw->cfg->delivery_listen,
+               gw->cfg->n_partners);
     while (!s_stop) {
-        if (gw_ingest_poll(gw->ingest, 200) != MN_OK) {
-            log_err("gateway", "ingest socket failed: %s", zmq_strerror(zmq_errno()));
+        zmq_pollitem_t items[2] = {
+            {gw_ingest_socket(gw->ingest), 0, ZMQ_POLLIN, 0},
+            {gw_deliver_socket(gw->deliver), 0, ZMQ_POLLIN, 0},
+        };
+        int timeout = gw_deliver_next_timeout_ms(gw->deliver, 200);
+        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR) {
+            log_err("gateway", "poll failed: %s", zmq_strerror(zmq_errno()));
             return 1;
         }
+        /* Partners first: their acks free credit and are committed before more goes out. */
+        if ((items[1].revents & ZMQ_POLLIN) && gw_deliver_handle(gw->deliver) != MN_OK)
+            log_warn("gateway", "delivery bookkeeping not stored; will retry");
+        if ((items[0].revents & ZMQ_POLLIN) && gw_ingest_handle(gw->ingest) != MN_OK)
+            log_warn("gateway", "ingest batch failed");
+        if (gw_deliver_pump(gw->deliver) != MN_OK)
+            log_warn("gateway", "delivery round failed; will retry");
         if (s_reload) {
             s_reload = 0;
-            s_reload_agents(gw);
+            s_reload_parties(gw);
         }
         if (mn_mono_ms() >= next_status) {
             s_write_status(gw, "running");

@@ -162,6 +162,20 @@ static const char *const s_suspect_keys[] = {"description", "name", "online_hand
                                              NULL};
 static const char *const s_attachment_keys[] = {"filename", "media_type", "data", NULL};
 
+const char *mn_report_enum_name(const ProtobufCEnumDescriptor *desc, int value)
+{
+    const s_enum *e = desc == &meldnet__tristate__descriptor            ? &s_tristate
+                      : desc == &meldnet__organisation_type__descriptor ? &s_org
+                      : desc == &meldnet__reporter_kind__descriptor     ? &s_kind
+                      : desc == &meldnet__gender__descriptor            ? &s_gender
+                      : desc == &meldnet__exploitation_form__descriptor ? &s_form
+                      : desc == &meldnet__sexual_subtype__descriptor    ? &s_sexual
+                                                                        : NULL;
+    if (!e || value < 0 || (size_t)value >= e->count)
+        return NULL;
+    return e->names[value];
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* jansson allocator that wipes what it frees */
 
@@ -1953,6 +1967,12 @@ static void s_wipe_message(ProtobufCMessage *m)
     for (unsigned i = 0; i < m->n_unknown_fields; i++)
         if (m->unknown_fields[i].data)
             sodium_memzero(m->unknown_fields[i].data, m->unknown_fields[i].len);
+}
+
+void mn_message_wipe(ProtobufCMessage *m)
+{
+    if (m)
+        s_wipe_message(m);
 }
 
 void mn_report_destroy(mn_report **r_p)

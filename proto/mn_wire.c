@@ -249,3 +249,362 @@ out:
         meldnet__from_gateway__free_unpacked(msg, NULL);
     return rc;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Partner protocol: FromPartner / ToPartner on the delivery socket.
+ *
+ * Topics arrive as protobuf strings of any length; each is checked (plain topic, or also a
+ * pattern where the protocol allows one) before it is copied into its fixed-size slot, and the
+ * count is checked before any is looked at. Text fields (nack reason, error detail) are copied
+ * truncated to their buffer, with control characters replaced, because they end up in logs.
+ */
+
+/* A plain topic, or "*", or a valid topic followed by ".*" (MN_TOPIC_MAX in all). */
+static int s_pattern_is_valid(const char *p)
+{
+    char prefix[MN_TOPIC_MAX + 1];
+    size_t n;
+
+    if (!p)
+        return 0;
+    if (mn_topic_is_valid(p) || strcmp(p, "*") == 0)
+        return 1;
+    n = strnlen(p, MN_TOPIC_MAX + 1);
+    if (n < 3 || n > MN_TOPIC_MAX || p[n - 1] != '*' || p[n - 2] != '.')
+        return 0;
+    memcpy(prefix, p, n - 2);
+    prefix[n - 2] = '\0';
+    return mn_topic_is_valid(prefix);
+}
+
+/* Point a protobuf string array at our topics (borrowed for packing only). */
+static void s_topics_view(const mn_topics *t, char **view)
+{
+    for (size_t i = 0; i < t->n; i++)
+        view[i] = (char *)t->name[i];
+}
+
+/* Copy and check `n` wire topics. `what` names the field for the diag. */
+static int s_topics_copy(char *const *src, size_t n, int patterns, mn_topics *dst,
+                         const char *where, const char *what, mn_diag *d)
+{
+    dst->n = 0;
+    if (n > MN_TOPICS_MAX)
+        return mn_diag_set(d, MN_EDECODE, where, "%s has %zu topics; at most %d are allowed",
+                           what, n, MN_TOPICS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int ok = patterns ? s_pattern_is_valid(src[i]) : mn_topic_is_valid(src[i]);
+        if (!ok)
+            return mn_diag_set(d, MN_EDECODE, where,
+                               "%s: topic %zu is not %s of 1-%d characters [a-z0-9._-]", what,
+                               i + 1, patterns ? "a topic or pattern" : "a topic", MN_TOPIC_MAX);
+        memcpy(dst->name[i], src[i], strlen(src[i]) + 1);
+    }
+    dst->n = n;
+    return MN_OK;
+}
+
+/* Truncating copy of peer text; control characters become '?' so a log line stays one line. */
+static void s_text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+
+    for (; src && src[i] && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
+static int s_credit_check(uint32_t credit, const char *where, const char *what, mn_diag *d)
+{
+    if (credit < 1 || credit > MN_CREDIT_MAX)
+        return mn_diag_set(d, MN_EDECODE, where, "%s credit %u is outside 1-%d", what,
+                           (unsigned)credit, MN_CREDIT_MAX);
+    return MN_OK;
+}
+
+int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t *len)
+{
+    Meldnet__FromPartner msg = MELDNET__FROM_PARTNER__INIT;
+    Meldnet__Subscribe sub = MELDNET__SUBSCRIBE__INIT;
+    Meldnet__Credit cr = MELDNET__CREDIT__INIT;
+    Meldnet__Ack ack = MELDNET__ACK__INIT;
+    Meldnet__Nack nack = MELDNET__NACK__INIT;
+    char *topics[MN_TOPICS_MAX];
+    char reason[sizeof m->reason];
+
+    *out = NULL;
+    *len = 0;
+    msg.version = MN_PROTOCOL_VERSION;
+    switch (m->kind) {
+    case MN_FROM_PARTNER_SUBSCRIBE:
+        if (m->topics.n > MN_TOPICS_MAX)
+            return MN_EINVAL;
+        s_topics_view(&m->topics, topics);
+        sub.n_topics = m->topics.n;
+        sub.topics = topics;
+        sub.credit = m->credit;
+        msg.body_case = MELDNET__FROM_PARTNER__BODY_SUBSCRIBE;
+        msg.subscribe = &sub;
+        break;
+    case MN_FROM_PARTNER_CREDIT:
+        cr.credit = m->credit;
+        msg.body_case = MELDNET__FROM_PARTNER__BODY_CREDIT;
+        msg.credit = &cr;
+        break;
+    case MN_FROM_PARTNER_ACK:
+        ack.tag = m->tag;
+        msg.body_case = MELDNET__FROM_PARTNER__BODY_ACK;
+        msg.ack = &ack;
+        break;
+    case MN_FROM_PARTNER_NACK:
+        nack.tag = m->tag;
+        memcpy(reason, m->reason, sizeof reason);
+        reason[sizeof reason - 1] = '\0';
+        nack.reason = reason[0] ? reason : NULL;
+        msg.body_case = MELDNET__FROM_PARTNER__BODY_NACK;
+        msg.nack = &nack;
+        break;
+    default:
+        return MN_EINVAL;
+    }
+    return s_pack(&msg.base, out, len);
+}
+
+int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
+                                mn_from_partner *m, mn_diag *d)
+{
+    static const char where[] = "partner";
+    int rc = MN_OK;
+    Meldnet__FromPartner *msg = NULL;
+
+    memset(m, 0, sizeof *m);
+    if (len > max_len)
+        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
+                           len, max_len);
+    msg = meldnet__from_partner__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!msg) {
+        rc = mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet FromPartner message");
+        goto out;
+    }
+    if (msg->version != MN_PROTOCOL_VERSION) {
+        rc = mn_diag_set(d, MN_EVERSION, where,
+                         "partner speaks protocol version %u; this gateway speaks version %d",
+                         msg->version, MN_PROTOCOL_VERSION);
+        goto out;
+    }
+    switch (msg->body_case) {
+    case MELDNET__FROM_PARTNER__BODY_SUBSCRIBE:
+        if (!msg->subscribe) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "subscribe is empty");
+            goto out;
+        }
+        if ((rc = s_topics_copy(msg->subscribe->topics, msg->subscribe->n_topics, 1, &m->topics,
+                                where, "subscribe", d)) != MN_OK ||
+            (rc = s_credit_check(msg->subscribe->credit, where, "subscribe", d)) != MN_OK)
+            goto out;
+        m->kind = MN_FROM_PARTNER_SUBSCRIBE;
+        m->credit = msg->subscribe->credit;
+        break;
+    case MELDNET__FROM_PARTNER__BODY_CREDIT:
+        if (!msg->credit) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "credit is empty");
+            goto out;
+        }
+        if ((rc = s_credit_check(msg->credit->credit, where, "credit message", d)) != MN_OK)
+            goto out;
+        m->kind = MN_FROM_PARTNER_CREDIT;
+        m->credit = msg->credit->credit;
+        break;
+    case MELDNET__FROM_PARTNER__BODY_ACK:
+        if (!msg->ack) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "ack is empty");
+            goto out;
+        }
+        m->kind = MN_FROM_PARTNER_ACK;
+        m->tag = msg->ack->tag;
+        break;
+    case MELDNET__FROM_PARTNER__BODY_NACK:
+        if (!msg->nack) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "nack is empty");
+            goto out;
+        }
+        m->kind = MN_FROM_PARTNER_NACK;
+        m->tag = msg->nack->tag;
+        s_text_copy(m->reason, sizeof m->reason, msg->nack->reason);
+        break;
+    default:
+        rc = mn_diag_set(d, MN_EDECODE, where,
+                         "FromPartner has no subscribe, credit, ack or nack");
+        goto out;
+    }
+out:
+    if (rc != MN_OK)
+        memset(m, 0, sizeof *m);
+    if (msg)
+        meldnet__from_partner__free_unpacked(msg, NULL);
+    return rc;
+}
+
+int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len)
+{
+    Meldnet__ToPartner msg = MELDNET__TO_PARTNER__INIT;
+    Meldnet__Subscribed sub = MELDNET__SUBSCRIBED__INIT;
+    Meldnet__Delivery dl = MELDNET__DELIVERY__INIT;
+    Meldnet__PartnerError err = MELDNET__PARTNER_ERROR__INIT;
+    char *topics[MN_TOPICS_MAX];
+    char detail[sizeof m->detail];
+
+    *out = NULL;
+    *len = 0;
+    msg.version = MN_PROTOCOL_VERSION;
+    switch (m->kind) {
+    case MN_TO_PARTNER_SUBSCRIBED:
+        if (m->topics.n > MN_TOPICS_MAX)
+            return MN_EINVAL;
+        s_topics_view(&m->topics, topics);
+        sub.n_topics = m->topics.n;
+        sub.topics = topics;
+        sub.credit = m->credit;
+        msg.body_case = MELDNET__TO_PARTNER__BODY_SUBSCRIBED;
+        msg.subscribed = &sub;
+        break;
+    case MN_TO_PARTNER_DELIVERY: {
+        const mn_delivery *src = &m->delivery;
+        if (src->topics.n > MN_TOPICS_MAX || (!src->sealed && src->sealed_len > 0))
+            return MN_EINVAL;
+        s_topics_view(&src->topics, topics);
+        dl.tag = src->tag;
+        dl.n_topics = src->topics.n;
+        dl.topics = topics;
+        dl.registration = src->registration;
+        dl.attempt = src->attempt;
+        dl.sealed_referral.data = src->sealed;
+        dl.sealed_referral.len = src->sealed_len;
+        dl.signature.data = (uint8_t *)src->signature;
+        dl.signature.len = sizeof src->signature;
+        dl.has_acute = src->acute ? 1 : 0;
+        dl.acute = src->acute ? 1 : 0;
+        msg.body_case = MELDNET__TO_PARTNER__BODY_DELIVERY;
+        msg.delivery = &dl;
+        break;
+    }
+    case MN_TO_PARTNER_ERROR:
+        if (m->topics.n > MN_TOPICS_MAX)
+            return MN_EINVAL;
+        s_topics_view(&m->topics, topics);
+        err.code = (Meldnet__PartnerErrorCode)m->error;
+        memcpy(detail, m->detail, sizeof detail);
+        detail[sizeof detail - 1] = '\0';
+        err.detail = detail[0] ? detail : NULL;
+        err.n_bound_topics = m->topics.n;
+        err.bound_topics = topics;
+        msg.body_case = MELDNET__TO_PARTNER__BODY_ERROR;
+        msg.error = &err;
+        break;
+    default:
+        return MN_EINVAL;
+    }
+    return s_pack(&msg.base, out, len);
+}
+
+static int s_delivery_copy(const Meldnet__Delivery *src, mn_delivery *dst, const char *where,
+                           mn_diag *d)
+{
+    int rc;
+
+    if ((rc = s_topics_copy(src->topics, src->n_topics, 0, &dst->topics, where, "delivery",
+                            d)) != MN_OK)
+        return rc;
+    if (src->signature.len != MN_SIG_BYTES)
+        return mn_diag_set(d, MN_EDECODE, where, "delivery signature is %zu bytes; it must be %d",
+                           src->signature.len, MN_SIG_BYTES);
+    dst->sealed = malloc(src->sealed_referral.len ? src->sealed_referral.len : 1);
+    if (!dst->sealed)
+        return mn_diag_set(d, MN_ENOMEM, where, "out of memory for a delivery of %zu bytes",
+                           src->sealed_referral.len);
+    if (src->sealed_referral.len)
+        memcpy(dst->sealed, src->sealed_referral.data, src->sealed_referral.len);
+    dst->sealed_len = src->sealed_referral.len;
+    dst->tag = src->tag;
+    dst->registration = src->registration;
+    dst->attempt = src->attempt;
+    dst->acute = src->has_acute && src->acute;
+    memcpy(dst->signature, src->signature.data, MN_SIG_BYTES);
+    return MN_OK;
+}
+
+int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len, mn_to_partner *m,
+                              mn_diag *d)
+{
+    static const char where[] = "gateway";
+    int rc = MN_OK;
+    Meldnet__ToPartner *msg = NULL;
+
+    memset(m, 0, sizeof *m);
+    if (len > max_len)
+        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
+                           len, max_len);
+    msg = meldnet__to_partner__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!msg) {
+        rc = mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet ToPartner message");
+        goto out;
+    }
+    if (msg->version != MN_PROTOCOL_VERSION) {
+        rc = mn_diag_set(d, MN_EVERSION, where,
+                         "gateway speaks protocol version %u; this partner speaks version %d",
+                         msg->version, MN_PROTOCOL_VERSION);
+        goto out;
+    }
+    switch (msg->body_case) {
+    case MELDNET__TO_PARTNER__BODY_SUBSCRIBED:
+        if (!msg->subscribed) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "subscribed is empty");
+            goto out;
+        }
+        if ((rc = s_topics_copy(msg->subscribed->topics, msg->subscribed->n_topics, 1,
+                                &m->topics, where, "subscribed", d)) != MN_OK)
+            goto out;
+        if (msg->subscribed->credit > MN_CREDIT_MAX) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "subscribed credit %u is over %d",
+                             (unsigned)msg->subscribed->credit, MN_CREDIT_MAX);
+            goto out;
+        }
+        m->kind = MN_TO_PARTNER_SUBSCRIBED;
+        m->credit = msg->subscribed->credit;
+        break;
+    case MELDNET__TO_PARTNER__BODY_DELIVERY:
+        if (!msg->delivery) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "delivery is empty");
+            goto out;
+        }
+        if ((rc = s_delivery_copy(msg->delivery, &m->delivery, where, d)) != MN_OK)
+            goto out;
+        m->kind = MN_TO_PARTNER_DELIVERY;
+        break;
+    case MELDNET__TO_PARTNER__BODY_ERROR:
+        if (!msg->error) {
+            rc = mn_diag_set(d, MN_EDECODE, where, "error is empty");
+            goto out;
+        }
+        if ((rc = s_topics_copy(msg->error->bound_topics, msg->error->n_bound_topics, 1,
+                                &m->topics, where, "error", d)) != MN_OK)
+            goto out;
+        m->kind = MN_TO_PARTNER_ERROR;
+        m->error = (int)msg->error->code;
+        s_text_copy(m->detail, sizeof m->detail, msg->error->detail);
+        break;
+    default:
+        rc = mn_diag_set(d, MN_EDECODE, where, "ToPartner has no subscribed, delivery or error");
+        goto out;
+    }
+out:
+    if (rc != MN_OK) {
+        mn_delivery_clear(&m->delivery);
+        memset(m, 0, sizeof *m);
+    }
+    if (msg)
+        meldnet__to_partner__free_unpacked(msg, NULL);
+    return rc;
+}

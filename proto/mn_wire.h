@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 
@@ -69,5 +70,22 @@ typedef struct mn_from_gateway {
 /* Decode a FromGateway frame. Returns MN_OK, MN_ETOOBIG, MN_EDECODE, MN_EVERSION. */
 MN_NODISCARD int mn_wire_decode_from_gateway(const uint8_t *buf, size_t len, size_t max_len,
                                              mn_from_gateway *out, mn_diag *d);
+
+/* --- partner protocol (delivery socket) --------------------------------------------------- */
+
+/* Encode a FromPartner / ToPartner. Caller owns *out (free()). Returns MN_OK or MN_ENOMEM
+ * (MN_EINVAL for a kind that is not one of the enum). */
+MN_NODISCARD int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out,
+                                             size_t *len);
+MN_NODISCARD int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len);
+
+/* Decode with a length limit. Topics are checked with mn_topic_is_valid (patterns allowed in
+ * SUBSCRIBE and SUBSCRIBED); more than MN_TOPICS_MAX is MN_EDECODE. decode_to_partner fills
+ * m->delivery.sealed (caller: mn_delivery_clear). Returns MN_OK, MN_ETOOBIG, MN_EDECODE,
+ * MN_EVERSION, MN_ENOMEM, with the diag saying what is wrong. */
+MN_NODISCARD int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
+                                             mn_from_partner *m, mn_diag *d);
+MN_NODISCARD int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len,
+                                           mn_to_partner *m, mn_diag *d);
 
 #endif

@@ -60,7 +60,8 @@ static void s_bind_server(fixture *f)
     f->server = zmq_socket(f->ctx, ZMQ_ROUTER);
     assert_non_null(f->server);
     assert_int_equal(zmq_setsockopt(f->server, ZMQ_LINGER, &linger, sizeof linger), 0);
-    assert_int_equal(gw_auth_secure_server(f->server, mn_key_curve_secret(f->server_key), NULL),
+    assert_int_equal(gw_auth_secure_server(f->server, mn_key_curve_secret(f->server_key),
+                                           GW_AUTH_DOMAIN, NULL),
                      MN_OK);
     assert_int_equal(zmq_bind(f->server, ENDPOINT), 0);
     size_t len = sizeof f->endpoint;

@@ -1,0 +1,691 @@
+/* gw_deliver.c - partner sessions on the delivery socket: subscribe, credit, ack, nack,
+ * redelivery, hold.
+ *
+ * State: the durable queue (gw_store) is the truth; a session only remembers which tags it has
+ * in flight and until when. Every delivery bumps the item's attempts and next_try_ms in the
+ * store before the next round, so after a crash or a lost connection the item is due again.
+ * Acks of one round are committed in one transaction before more is sent.
+ *
+ * Caveats: a session ends when its partner subscribes again (a reconnect), when a send finds
+ * the connection gone, or when the partner is removed from the configuration. In-flight items of
+ * an ended session are made due at once.
+ */
+#include "gw_deliver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "gw_auth.h"
+#include "mn_delivery.h"
+#include "mn_envelope.h"
+#include "mn_log.h"
+#include "mn_wire.h"
+
+#define S_LOG "deliver"
+#define S_MAX_REQUEST_BYTES (64u * 1024)
+#define S_ROUTE_ID_MAX 256
+#define S_HANDLE_MAX 1024        /* messages read per handle call */
+#define S_IDLE_RESCAN_MS 1000    /* pump at least this often while sessions exist */
+#define S_NACK_FIRST_DELAY_MS 500
+#define S_AGE_GROWTH_CAP_MS (3600u * 1000)
+
+typedef struct s_flight {
+    uint64_t tag;
+    uint64_t deadline_ms;
+} s_flight;
+
+typedef struct s_session {
+    uint8_t rid[S_ROUTE_ID_MAX];
+    size_t rid_len;
+    char partner[MN_NAME_MAX + 1];
+    mn_topics topics; /* subscribed topics / patterns */
+    uint32_t credit;
+    s_flight flight[MN_CREDIT_MAX];
+    size_t n_flight;
+} s_session;
+
+/* A bookkeeping change collected during a read-only scan, written afterwards. */
+typedef struct s_change {
+    char partner[MN_NAME_MAX + 1];
+    uint64_t tag;
+    enum { S_SENT, S_DUE_NOW, S_HOLD, S_ACK, S_NACK } what;
+    uint64_t next_try_ms;
+    char reason[GW_REASON_MAX];
+} s_change;
+
+struct gw_deliver {
+    void *socket;
+    gw_deliver_deps deps;
+    gw_partner *partners; /* copy, sorted by name */
+    size_t n_partners;
+    int partners_seen;    /* set_partners ran once: in-flight marks of a past process cleared */
+    s_session *sessions;
+    size_t n_sessions;
+    s_change *changes;
+    size_t n_changes, cap_changes;
+    int dirty;            /* something changed since the last pump */
+    uint64_t next_due_ms; /* earliest timed work the last pump saw (0: none) */
+    uint64_t last_pump_ms;
+    uint64_t rng;
+    mn_log_limit lim;
+};
+
+/* --- helpers ------------------------------------------------------------------------------ */
+
+static uint64_t s_random(gw_deliver *dl)
+{
+    dl->rng ^= dl->rng >> 12;
+    dl->rng ^= dl->rng << 25;
+    dl->rng ^= dl->rng >> 27;
+    return dl->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Delay before an unanswered or refused item is tried again: `base`, plus a part that grows
+ * with the item's age (an item that has waited long will likely wait longer), plus jitter. */
+static uint64_t s_backoff(gw_deliver *dl, uint64_t base, uint64_t age_ms)
+{
+    uint64_t grow = age_ms / 8;
+    if (grow > S_AGE_GROWTH_CAP_MS)
+        grow = S_AGE_GROWTH_CAP_MS;
+    uint64_t delay = base + grow;
+    return delay + s_random(dl) % (delay / 4 + 1);
+}
+
+static const gw_partner *s_partner(const gw_deliver *dl, const char *name)
+{
+    for (size_t i = 0; i < dl->n_partners; i++)
+        if (strcmp(dl->partners[i].name, name) == 0)
+            return &dl->partners[i];
+    return NULL;
+}
+
+static int s_change_add(gw_deliver *dl, const char *partner, uint64_t tag, int what,
+                        uint64_t next_try_ms, const char *reason)
+{
+    if (dl->n_changes == dl->cap_changes) {
+        size_t cap = dl->cap_changes ? dl->cap_changes * 2 : 64;
+        s_change *c = realloc(dl->changes, cap * sizeof *c);
+        if (!c)
+            return MN_ENOMEM;
+        dl->changes = c;
+        dl->cap_changes = cap;
+    }
+    s_change *c = &dl->changes[dl->n_changes++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->partner, sizeof c->partner, "%s", partner);
+    c->tag = tag;
+    c->what = what;
+    c->next_try_ms = next_try_ms;
+    snprintf(c->reason, sizeof c->reason, "%s", reason ? reason : "");
+    return MN_OK;
+}
+
+/* Apply one collected change inside txn. A vanished item (acked meanwhile) is not an error. */
+static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, const s_change *c, mn_diag *d)
+{
+    gw_queue_item item;
+    int rc;
+    if (c->what == S_ACK) {
+        rc = gw_store_queue_ack(txn, c->partner, c->tag, d);
+        if (rc == MN_OK)
+            atomic_fetch_add(&dl->deps.stats->acks, 1);
+        return rc == MN_ENOTFOUND ? MN_OK : rc;
+    }
+    if (c->what == S_HOLD) {
+        rc = gw_store_queue_hold(txn, c->partner, c->tag, c->reason, d);
+        if (rc == MN_OK) {
+            atomic_fetch_add(&dl->deps.stats->held, 1);
+            log_warn(S_LOG, "held partner=%s tag=%llu reason=\"%s\"", c->partner,
+                     (unsigned long long)c->tag, c->reason);
+        }
+        return rc == MN_ENOTFOUND ? MN_OK : rc;
+    }
+    rc = gw_store_queue_get(txn, c->partner, c->tag, &item);
+    if (rc != MN_OK)
+        return rc == MN_ENOTFOUND ? MN_OK : rc;
+    uint64_t now = mn_now_ms();
+    switch (c->what) {
+    case S_SENT:
+        item.attempts++;
+        item.next_try_ms = c->next_try_ms;
+        break;
+    case S_DUE_NOW:
+        item.next_try_ms = 0;
+        break;
+    case S_NACK:
+        item.nacks++;
+        snprintf(item.reason, sizeof item.reason, "%s", c->reason);
+        if (item.nacks >= dl->deps.max_nacks) {
+            gw_queue_item_clear(&item);
+            char why[GW_REASON_MAX];
+            snprintf(why, sizeof why, "refused %u times by the partner, last: %.180s",
+                     dl->deps.max_nacks, c->reason);
+            s_change hold = *c;
+            hold.what = S_HOLD;
+            snprintf(hold.reason, sizeof hold.reason, "%s", why);
+            return s_change_apply(dl, txn, &hold, d);
+        }
+        {
+            uint32_t shift = item.nacks < 16 ? item.nacks - 1 : 15;
+            uint64_t base = (uint64_t)S_NACK_FIRST_DELAY_MS << shift;
+            if (base > dl->deps.redelivery_ms)
+                base = dl->deps.redelivery_ms;
+            item.next_try_ms = now + s_backoff(dl, base, now - item.enqueued_ms);
+        }
+        break;
+    default:
+        break;
+    }
+    rc = gw_store_queue_update(txn, &item, d);
+    gw_queue_item_clear(&item);
+    return rc;
+}
+
+/* Write every collected change in one transaction. */
+static int s_flush(gw_deliver *dl)
+{
+    if (dl->n_changes == 0)
+        return MN_OK;
+    mn_diag d;
+    mn_diag_clear(&d);
+    gw_store_txn *txn = NULL;
+    int rc = gw_store_begin(dl->deps.store, &txn, &d);
+    for (size_t i = 0; rc == MN_OK && i < dl->n_changes; i++)
+        rc = s_change_apply(dl, txn, &dl->changes[i], &d);
+    if (rc == MN_OK)
+        rc = gw_store_commit(&txn, &d);
+    else
+        gw_store_abort(&txn);
+    if (rc != MN_OK)
+        log_err(S_LOG, "cannot record %zu delivery changes: %s: %s", dl->n_changes, d.where,
+                d.what);
+    dl->n_changes = 0;
+    return rc;
+}
+
+/* --- sessions ----------------------------------------------------------------------------- */
+
+static s_session *s_session_by_rid(gw_deliver *dl, const uint8_t *rid, size_t len)
+{
+    for (size_t i = 0; i < dl->n_sessions; i++)
+        if (dl->sessions[i].rid_len == len && memcmp(dl->sessions[i].rid, rid, len) == 0)
+            return &dl->sessions[i];
+    return NULL;
+}
+
+/* End session i: its in-flight items are due at once (they were not acked). */
+static void s_session_end(gw_deliver *dl, size_t i, const char *why)
+{
+    s_session *s = &dl->sessions[i];
+    for (size_t k = 0; k < s->n_flight; k++)
+        (void)s_change_add(dl, s->partner, s->flight[k].tag, S_DUE_NOW, 0, NULL);
+    log_info(S_LOG, "session ended partner=%s in_flight=%zu reason=%s", s->partner, s->n_flight,
+             why);
+    dl->sessions[i] = dl->sessions[dl->n_sessions - 1];
+    dl->n_sessions--;
+    dl->dirty = 1;
+}
+
+static int s_in_flight(const gw_deliver *dl, const char *partner, uint64_t tag)
+{
+    for (size_t i = 0; i < dl->n_sessions; i++) {
+        const s_session *s = &dl->sessions[i];
+        if (strcmp(s->partner, partner) != 0)
+            continue;
+        for (size_t k = 0; k < s->n_flight; k++)
+            if (s->flight[k].tag == tag)
+                return 1;
+    }
+    return 0;
+}
+
+/* Drop `tag` from whichever session of `partner` has it in flight. */
+static void s_land(gw_deliver *dl, const char *partner, uint64_t tag)
+{
+    for (size_t i = 0; i < dl->n_sessions; i++) {
+        s_session *s = &dl->sessions[i];
+        if (strcmp(s->partner, partner) != 0)
+            continue;
+        for (size_t k = 0; k < s->n_flight; k++) {
+            if (s->flight[k].tag == tag) {
+                s->flight[k] = s->flight[--s->n_flight];
+                return;
+            }
+        }
+    }
+}
+
+/* Does binding pattern b allow subscribing to t (a topic or a pattern)? */
+static int s_covers(const char *b, const char *t)
+{
+    if (strcmp(b, t) == 0 || strcmp(b, "*") == 0)
+        return 1;
+    if (!strchr(t, '*'))
+        return mn_topic_matches(b, t);
+    size_t lb = strlen(b), lt = strlen(t);
+    /* "care.*" covers "care.utrecht.*" */
+    return lb >= 2 && strcmp(b + lb - 2, ".*") == 0 && lt > lb && strncmp(b, t, lb - 1) == 0;
+}
+
+static int s_bound(const gw_partner *p, const char *topic)
+{
+    for (size_t i = 0; i < p->n_bindings; i++)
+        if (s_covers(p->bindings[i].topic, topic))
+            return 1;
+    return 0;
+}
+
+/* --- sending ------------------------------------------------------------------------------ */
+
+static int s_send(gw_deliver *dl, const uint8_t *rid, size_t rid_len, const mn_to_partner *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (mn_wire_encode_to_partner(m, &buf, &len) != MN_OK)
+        return -1;
+    int rc = 0;
+    if (zmq_send(dl->socket, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(dl->socket, buf, len, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    free(buf);
+    return rc;
+}
+
+static void s_send_error(gw_deliver *dl, const uint8_t *rid, size_t rid_len, int code,
+                         const char *detail, const gw_partner *bound)
+{
+    mn_to_partner m;
+    memset(&m, 0, sizeof m);
+    m.kind = MN_TO_PARTNER_ERROR;
+    m.error = code;
+    snprintf(m.detail, sizeof m.detail, "%s", detail);
+    for (size_t i = 0; bound && i < bound->n_bindings && i < MN_TOPICS_MAX; i++)
+        snprintf(m.topics.name[m.topics.n++], sizeof m.topics.name[0], "%s",
+                 bound->bindings[i].topic);
+    atomic_fetch_add(&dl->deps.stats->partner_errors, 1);
+    mn_log_ratelimited(&dl->lim, 30, MN_LOG_WARN, S_LOG, "partner error code=%s detail=\"%s\"",
+                       mn_partner_error_name(code), detail);
+    (void)s_send(dl, rid, rid_len, &m);
+}
+
+/* Does an item (comma-joined topics) match the session's subscription? */
+static int s_wanted(const s_session *s, const char *topics)
+{
+    char buf[GW_TOPICS_TEXT_MAX];
+    snprintf(buf, sizeof buf, "%s", topics);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        for (size_t i = 0; i < s->topics.n; i++)
+            if (mn_topic_matches(s->topics.name[i], t))
+                return 1;
+    return 0;
+}
+
+static void s_split_topics(const char *text, mn_topics *out)
+{
+    char buf[GW_TOPICS_TEXT_MAX];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *save = NULL;
+    out->n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t && out->n < MN_TOPICS_MAX;
+         t = strtok_r(NULL, ",", &save))
+        snprintf(out->name[out->n++], sizeof out->name[0], "%s", t);
+}
+
+typedef struct s_scan {
+    gw_deliver *dl;
+    s_session *session;
+    uint64_t now;
+    int gone; /* the connection is gone: stop */
+} s_scan;
+
+static int s_scan_item(const gw_queue_item *item, void *arg)
+{
+    s_scan *sc = arg;
+    gw_deliver *dl = sc->dl;
+    s_session *s = sc->session;
+    if (s->n_flight >= s->credit)
+        return 1;
+    if (s_in_flight(dl, item->partner, item->tag))
+        return 0;
+    uint64_t max_age_ms = (uint64_t)dl->deps.max_item_age_hours * 3600 * 1000;
+    if (sc->now > item->enqueued_ms + max_age_ms) {
+        (void)s_change_add(dl, item->partner, item->tag, S_HOLD, 0,
+                           "older than max_item_age_hours without an ack");
+        return 0;
+    }
+    if (item->next_try_ms > sc->now) {
+        if (!dl->next_due_ms || item->next_try_ms < dl->next_due_ms)
+            dl->next_due_ms = item->next_try_ms;
+        return 0;
+    }
+    if (!s_wanted(s, item->topics))
+        return 0;
+
+    mn_to_partner m;
+    memset(&m, 0, sizeof m);
+    m.kind = MN_TO_PARTNER_DELIVERY;
+    m.delivery.tag = item->tag;
+    s_split_topics(item->topics, &m.delivery.topics);
+    m.delivery.registration = item->registration;
+    m.delivery.attempt = item->attempts + 1;
+    m.delivery.acute = item->acute;
+    m.delivery.sealed = item->sealed; /* borrowed for the send */
+    m.delivery.sealed_len = item->sealed_len;
+    memcpy(m.delivery.signature, item->signature, sizeof m.delivery.signature);
+    if (s_send(dl, s->rid, s->rid_len, &m) != 0) {
+        if (zmq_errno() == EHOSTUNREACH)
+            sc->gone = 1;
+        return 1; /* EAGAIN: the partner is slow; try on the next round */
+    }
+    uint64_t deadline = sc->now + s_backoff(dl, dl->deps.redelivery_ms,
+                                            sc->now - item->enqueued_ms);
+    s->flight[s->n_flight].tag = item->tag;
+    s->flight[s->n_flight].deadline_ms = deadline;
+    s->n_flight++;
+    atomic_fetch_add(&dl->deps.stats->deliveries, 1);
+    (void)s_change_add(dl, item->partner, item->tag, S_SENT, deadline, NULL);
+    log_debug(S_LOG, "delivered partner=%s tag=%llu attempt=%u acute=%d", item->partner,
+              (unsigned long long)item->tag, (unsigned)m.delivery.attempt, item->acute);
+    return 0;
+}
+
+/* --- receiving ---------------------------------------------------------------------------- */
+
+static void s_on_subscribe(gw_deliver *dl, const uint8_t *rid, size_t rid_len,
+                           const char *partner, const mn_from_partner *m)
+{
+    const gw_partner *p = s_partner(dl, partner);
+    char detail[256];
+    if (!p) {
+        s_send_error(dl, rid, rid_len, MN_PARTNER_BAD_REQUEST,
+                     "this partner is no longer configured", NULL);
+        return;
+    }
+    mn_topics want = m->topics;
+    if (want.n == 0) {
+        for (size_t i = 0; i < p->n_bindings && i < MN_TOPICS_MAX; i++)
+            snprintf(want.name[want.n++], sizeof want.name[0], "%s", p->bindings[i].topic);
+    }
+    for (size_t i = 0; i < want.n; i++) {
+        if (!s_bound(p, want.name[i])) {
+            snprintf(detail, sizeof detail,
+                     "topic \"%s\" is not bound to partner %s; ask the gateway's operator to "
+                     "bind it, or subscribe to the bound topics",
+                     want.name[i], partner);
+            s_send_error(dl, rid, rid_len, MN_PARTNER_UNBOUND_TOPIC, detail, p);
+            return;
+        }
+    }
+    /* A new subscription of this partner replaces its older sessions (a reconnect). */
+    for (size_t i = dl->n_sessions; i-- > 0;)
+        if (strcmp(dl->sessions[i].partner, partner) == 0)
+            s_session_end(dl, i, "resubscribed");
+    s_session *grown = realloc(dl->sessions, (dl->n_sessions + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    dl->sessions = grown;
+    s_session *s = &dl->sessions[dl->n_sessions++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->rid, rid, rid_len);
+    s->rid_len = rid_len;
+    snprintf(s->partner, sizeof s->partner, "%s", partner);
+    s->topics = want;
+    s->credit = m->credit;
+    dl->dirty = 1;
+
+    mn_to_partner ok;
+    memset(&ok, 0, sizeof ok);
+    ok.kind = MN_TO_PARTNER_SUBSCRIBED;
+    ok.topics = want;
+    ok.credit = m->credit;
+    (void)s_send(dl, rid, rid_len, &ok);
+    log_notice(S_LOG, "subscribed partner=%s topics=%zu credit=%u", partner, want.n,
+               (unsigned)m->credit);
+}
+
+static void s_on_message(gw_deliver *dl, zmq_msg_t *rid, zmq_msg_t *payload)
+{
+    const char *partner = zmq_msg_gets(payload, "User-Id");
+    const uint8_t *r = zmq_msg_data(rid);
+    size_t rlen = zmq_msg_size(rid);
+    mn_from_partner m;
+    mn_diag d;
+    mn_diag_clear(&d);
+    if (!partner || !*partner || rlen > S_ROUTE_ID_MAX) {
+        s_send_error(dl, r, rlen, MN_PARTNER_BAD_REQUEST, "connection is not authenticated", NULL);
+        return;
+    }
+    if (mn_wire_decode_from_partner(zmq_msg_data(payload), zmq_msg_size(payload),
+                                    S_MAX_REQUEST_BYTES, &m, &d) != MN_OK) {
+        s_send_error(dl, r, rlen, MN_PARTNER_BAD_REQUEST, d.what, NULL);
+        return;
+    }
+    if (m.kind == MN_FROM_PARTNER_SUBSCRIBE) {
+        s_on_subscribe(dl, r, rlen, partner, &m);
+        return;
+    }
+    s_session *s = s_session_by_rid(dl, r, rlen);
+    if (!s) {
+        s_send_error(dl, r, rlen, MN_PARTNER_NOT_SUBSCRIBED,
+                     "subscribe first: credit, ack and nack belong to a subscription", NULL);
+        return;
+    }
+    switch (m.kind) {
+    case MN_FROM_PARTNER_CREDIT:
+        s->credit = m.credit;
+        break;
+    case MN_FROM_PARTNER_ACK:
+        /* An ack of an item delivered on an earlier connection is as good: the partner has it. */
+        s_land(dl, partner, m.tag);
+        (void)s_change_add(dl, partner, m.tag, S_ACK, 0, NULL);
+        break;
+    case MN_FROM_PARTNER_NACK:
+        s_land(dl, partner, m.tag);
+        atomic_fetch_add(&dl->deps.stats->nacks, 1);
+        (void)s_change_add(dl, partner, m.tag, S_NACK, 0, m.reason[0] ? m.reason : "nacked");
+        break;
+    default:
+        break;
+    }
+    dl->dirty = 1;
+}
+
+int gw_deliver_handle(gw_deliver *dl)
+{
+    for (int n = 0; n < S_HANDLE_MAX; n++) {
+        zmq_msg_t rid, payload;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&payload);
+        if (zmq_msg_recv(&rid, dl->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&payload);
+            break;
+        }
+        if (zmq_msg_more(&rid) && zmq_msg_recv(&payload, dl->socket, 0) >= 0) {
+            if (zmq_msg_more(&payload)) {
+                /* One frame per message: drop the rest and refuse. */
+                while (zmq_msg_more(&payload)) {
+                    zmq_msg_close(&payload);
+                    zmq_msg_init(&payload);
+                    if (zmq_msg_recv(&payload, dl->socket, 0) < 0)
+                        break;
+                }
+                s_send_error(dl, zmq_msg_data(&rid), zmq_msg_size(&rid), MN_PARTNER_BAD_REQUEST,
+                             "a message must be exactly one frame", NULL);
+            } else {
+                s_on_message(dl, &rid, &payload);
+            }
+        }
+        zmq_msg_close(&rid);
+        zmq_msg_close(&payload);
+    }
+    /* Acks and nacks are durable before anything else goes out. */
+    return s_flush(dl) == MN_OK ? MN_OK : MN_ESTORE;
+}
+
+/* --- pumping ------------------------------------------------------------------------------ */
+
+int gw_deliver_pump(gw_deliver *dl)
+{
+    uint64_t now = mn_now_ms();
+    int timed = dl->next_due_ms && now >= dl->next_due_ms;
+    if (!dl->dirty && !timed && now - dl->last_pump_ms < S_IDLE_RESCAN_MS)
+        return MN_OK;
+    dl->dirty = 0;
+    dl->last_pump_ms = now;
+    dl->next_due_ms = 0;
+
+    /* Timed-out deliveries leave the flight; their next_try_ms has passed, so they are due. */
+    for (size_t i = 0; i < dl->n_sessions; i++) {
+        s_session *s = &dl->sessions[i];
+        for (size_t k = s->n_flight; k-- > 0;) {
+            if (s->flight[k].deadline_ms <= now) {
+                log_info(S_LOG, "no ack partner=%s tag=%llu: will deliver again", s->partner,
+                         (unsigned long long)s->flight[k].tag);
+                s->flight[k] = s->flight[--s->n_flight];
+            } else if (!dl->next_due_ms || s->flight[k].deadline_ms < dl->next_due_ms) {
+                dl->next_due_ms = s->flight[k].deadline_ms;
+            }
+        }
+    }
+    int rc = MN_OK;
+    for (size_t i = 0; i < dl->n_sessions;) {
+        s_session *s = &dl->sessions[i];
+        if (s->n_flight >= s->credit || !s_partner(dl, s->partner)) {
+            i++;
+            continue;
+        }
+        s_scan sc = {.dl = dl, .session = s, .now = now};
+        if (gw_store_queue_each(dl->deps.store, s->partner, s_scan_item, &sc) != MN_OK)
+            rc = MN_ESTORE;
+        if (sc.gone) {
+            s_session_end(dl, i, "connection gone");
+            continue;
+        }
+        i++;
+    }
+    if (s_flush(dl) != MN_OK)
+        rc = MN_ESTORE;
+    return rc;
+}
+
+int gw_deliver_next_timeout_ms(const gw_deliver *dl, int cap_ms)
+{
+    if (dl->dirty)
+        return 0;
+    if (dl->n_sessions == 0 || !dl->next_due_ms)
+        return cap_ms;
+    uint64_t now = mn_now_ms();
+    if (dl->next_due_ms <= now)
+        return 0;
+    uint64_t wait = dl->next_due_ms - now;
+    return wait < (uint64_t)cap_ms ? (int)wait : cap_ms;
+}
+
+void gw_deliver_wake(gw_deliver *dl)
+{
+    dl->dirty = 1;
+}
+
+void *gw_deliver_socket(gw_deliver *dl)
+{
+    return dl->socket;
+}
+
+/* --- life cycle --------------------------------------------------------------------------- */
+
+/* Items a past process had in flight carry an ack deadline it can no longer keep: due now. */
+static int s_clear_old_flights(const gw_queue_item *item, void *arg)
+{
+    gw_deliver *dl = arg;
+    if (item->nacks == 0 && item->next_try_ms > mn_now_ms())
+        (void)s_change_add(dl, item->partner, item->tag, S_DUE_NOW, 0, NULL);
+    return 0;
+}
+
+int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n)
+{
+    gw_partner *copy = calloc(n ? n : 1, sizeof *copy);
+    if (!copy)
+        return MN_ENOMEM;
+    if (n)
+        memcpy(copy, partners, n * sizeof *copy);
+    free(dl->partners);
+    dl->partners = copy;
+    dl->n_partners = n;
+    for (size_t i = dl->n_sessions; i-- > 0;)
+        if (!s_partner(dl, dl->sessions[i].partner))
+            s_session_end(dl, i, "partner removed from the configuration");
+    if (!dl->partners_seen) {
+        dl->partners_seen = 1;
+        for (size_t i = 0; i < n; i++)
+            if (gw_store_queue_each(dl->deps.store, copy[i].name, s_clear_old_flights, dl) != MN_OK)
+                log_warn(S_LOG, "cannot scan the queue of partner=%s", copy[i].name);
+    }
+    dl->dirty = 1;
+    return s_flush(dl) == MN_OK ? MN_OK : MN_ESTORE;
+}
+
+int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps,
+                   gw_deliver **out, mn_diag *d)
+{
+    int rc = MN_ENOMEM;
+    gw_deliver *dl = calloc(1, sizeof *dl);
+    if (!dl)
+        goto fail;
+    dl->deps = *deps;
+    dl->rng = mn_now_ms() ^ 0x9e3779b97f4a7c15ULL;
+    dl->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (!dl->socket) {
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot create the delivery socket: %s",
+                         zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    rc = gw_auth_secure_server(dl->socket, mn_key_curve_secret(deps->gateway),
+                               GW_AUTH_PARTNER_DOMAIN, d);
+    if (rc != MN_OK)
+        goto fail;
+    int linger = 0, one = 1;
+    int64_t max_msg = S_MAX_REQUEST_BYTES * 2;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    if (zmq_setsockopt(dl->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(dl->socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(dl->socket, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
+        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0) {
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
+                         zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_bind(dl->socket, listen) != 0) {
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen for partners: %s",
+                         zmq_strerror(zmq_errno()));
+        mn_diag_hint(d, "is another gateway running on this port? change 'delivery_listen' in "
+                        "the configuration or stop the other process");
+        goto fail;
+    }
+    *out = dl;
+    return MN_OK;
+fail:
+    gw_deliver_destroy(&dl);
+    return rc;
+}
+
+void gw_deliver_destroy(gw_deliver **dl_p)
+{
+    if (!dl_p || !*dl_p)
+        return;
+    gw_deliver *dl = *dl_p;
+    if (dl->socket)
+        zmq_close(dl->socket);
+    free(dl->partners);
+    free(dl->sessions);
+    free(dl->changes);
+    free(dl);
+    *dl_p = NULL;
+}

@@ -1,0 +1,50 @@
+/* gw_dispatch.h - inside the registering transaction: the registry record, one sealed and
+ * signed queue item per bound partner, and unrouted entries for topics nobody is bound to.
+ *
+ * Invariant: a report is registered and routed in the same LMDB write transaction, so there is
+ * no moment at which it is registered but not queued for a partner its rules name.
+ */
+#ifndef GW_DISPATCH_H
+#define GW_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_config.h"
+#include "gw_store.h"
+#include "mn_error.h"
+#include "mn_key.h"
+#include "mn_report.h"
+
+/* What dispatch works with; all borrowed. */
+typedef struct gw_dispatch_deps {
+    const gw_config *cfg;           /* rules and partners */
+    const mn_key *gateway;          /* signs deliveries */
+    const mn_pubkey *registry;      /* registry records are sealed to registry->box */
+    const uint8_t *pseudonym_key;   /* 32 bytes: master key of the victim pseudonyms */
+} gw_dispatch_deps;
+
+typedef struct gw_dispatch_result {
+    size_t items;    /* queue items written */
+    size_t unrouted; /* unrouted entries written */
+    int acute;       /* some item went to the acute lane */
+} gw_dispatch_result;
+
+/* Register report r as info->registration inside txn: the registry record (pseudonymised
+ * without register_identity consent, sealed to the registry) under envelope id and content
+ * digest, then route and queue every partner's item, and note unrouted topics.
+ * Returns MN_OK, MN_ENOMEM, MN_ECRYPTO, MN_ESTORE (diag filled). */
+MN_NODISCARD int gw_dispatch_register(gw_store_txn *txn, const gw_dispatch_deps *deps,
+                                      const mn_report *r, const mn_record_info *info,
+                                      const uint8_t digest[32], gw_dispatch_result *res,
+                                      mn_diag *d);
+
+/* Route an unrouted topic again (after the operator bound a partner to it): queue items for
+ * the partners now bound to `topic` and remove the unrouted entry. r is the registry's copy.
+ * Returns MN_OK, MN_ENOTFOUND (no partner is bound to it yet), or as above. */
+MN_NODISCARD int gw_dispatch_reroute(gw_store_txn *txn, const gw_dispatch_deps *deps,
+                                     const mn_report *r, uint64_t registration,
+                                     uint64_t accepted_ms, const char *topic,
+                                     gw_dispatch_result *res, mn_diag *d);
+
+#endif
