@@ -1,8 +1,12 @@
-/* ctl - meldnetctl: make and inspect a gateway home (init, keygen, agents, registry, status).
+/* ctl - meldnetctl: make and inspect a gateway home (init, keygen, agents, partners, routes,
+ * queues and holds, registry, status).
  *
  * Every command works on a gateway home (see gw_config.h for its layout), named by --home,
- * else $MELDNET_HOME, else ./meldnet-home. Commands that only read (agent list, registry,
- * status) may run while the gateway runs: the store is opened read-only.
+ * else $MELDNET_HOME, else ./meldnet-home. Commands that only read (agent and partner list,
+ * route test, queue list, hold list, registry, status) may run while the gateway runs: the
+ * store is opened read-only. `hold release` writes one short transaction while the gateway
+ * runs (LMDB serialises the two writers); the gateway delivers what it released on its next
+ * pump.
  *
  * Output: results on stdout (a public line, a number, JSON), progress notes and warnings on
  * stderr. Exit 0 on success, 1 on failure, 2 on a usage error.
@@ -22,10 +26,14 @@
 #include <time.h>
 
 #include "gw_config.h"
+#include "gw_dispatch.h"
+#include "gw_route.h"
 #include "gw_store.h"
+#include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
+#include "mn_referral.h"
 #include "mn_report.h"
 
 #define S_PROG "meldnetctl"
@@ -42,10 +50,20 @@ static const char s_usage[] =
     "Make and inspect a meldnet gateway home.\n"
     "\n"
     "commands:\n"
-    "  init --home DIR [--listen ENDPOINT]       make a new gateway home with fresh keys\n"
+    "  init --home DIR [--listen EP] [--delivery-listen EP]\n"
+    "                                            make a new gateway home with fresh keys\n"
     "  keygen --role ROLE --name NAME --out DIR  make an identity: DIR/NAME.key, DIR/NAME.pub\n"
     "  agent add NAME \"LINE\" [--region R]        register an agent by its public line\n"
     "  agent list                                the agents: name, region, fingerprint\n"
+    "  partner add NAME \"LINE\" --kind K --bind TOPIC=SHARING [--bind ...]\n"
+    "                                            register a partner and what it may receive\n"
+    "  partner list                              the partners: kind, fingerprint, bindings\n"
+    "  route test FILE.json                      which topics and partners a report reaches\n"
+    "  queue list                                per partner: items waiting, oldest age, held\n"
+    "  hold list                                 unrouted topics and held items\n"
+    "  hold release PARTNER TAG                  a held item back to its partner's queue\n"
+    "  hold release unrouted REG TOPIC --registry-key FILE\n"
+    "                                            route an unrouted topic again\n"
     "  registry count                            number of registrations\n"
     "  registry show REG --registry-key FILE     open one registry record, print it as JSON\n"
     "  status                                    counters of the running gateway\n"
@@ -57,21 +75,24 @@ static const char s_usage[] =
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static const char s_usage_init[] =
-    "usage: meldnetctl init --home DIR [--listen ENDPOINT]\n"
+    "usage: meldnetctl init --home DIR [--listen ENDPOINT] [--delivery-listen ENDPOINT]\n"
     "\n"
     "Make a new gateway home in DIR (which must not exist, or be empty), all folders 0700:\n"
     "  gateway.conf                   the configuration, every setting commented\n"
     "  keys/gateway.key, .pub         the gateway identity (secret 0600) and its public line\n"
     "  keys/digest.key                secret key of the dedup digests (0600)\n"
+    "  keys/pseudonym.key             secret key of the victim pseudonyms (0600)\n"
     "  keys/registry.pub              the registry's public line: records are sealed to it\n"
     "  registry-secret/registry.key   the registry's secret key: move it to the registry's\n"
     "                                 operators; the gateway never needs it\n"
-    "  agents/ data/ run/\n"
+    "  agents/ partners/ data/ run/\n"
     "\n"
     "options:\n"
-    "  --home DIR           the new home (default: $MELDNET_HOME, else ./meldnet-home)\n"
-    "  --listen ENDPOINT    ingest endpoint for agents (default tcp://127.0.0.1:7411)\n"
-    "  -h, --help           this help\n";
+    "  --home DIR                  the new home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  --listen ENDPOINT           ingest endpoint for agents (default tcp://127.0.0.1:7411)\n"
+    "  --delivery-listen ENDPOINT  delivery endpoint for partners (default\n"
+    "                              tcp://127.0.0.1:7412); must differ from --listen\n"
+    "  -h, --help                  this help\n";
 
 static const char s_usage_keygen[] =
     "usage: meldnetctl keygen --role ROLE --name NAME --out DIR\n"
@@ -118,6 +139,135 @@ static const char s_usage_agent_list[] =
     "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help   this help\n";
 
+static const char s_usage_partner[] =
+    "usage: meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING [--bind ...]\n"
+    "                              [--home DIR]\n"
+    "       meldnetctl partner list [--home DIR]\n"
+    "\n"
+    "add   register partner NAME by the public line it printed (meldnet-partner keygen), with\n"
+    "      its kind and the topics it may receive; writes partners/NAME.conf. Reload or restart\n"
+    "      the gateway to apply.\n"
+    "list  print the partners: name, kind, key fingerprint and bindings, sorted by name.\n"
+    "\n"
+    "`meldnetctl partner add --help` and `meldnetctl partner list --help` explain each.\n";
+
+static const char s_usage_partner_add[] =
+    "usage: meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING [--bind ...]\n"
+    "                              [--home DIR]\n"
+    "\n"
+    "Register partner NAME: LINE is the public line the partner printed, whole, in quotes\n"
+    "(\"meldnet1 partner NAME curve=... sign=... box=...\"). Writes partners/NAME.conf in the\n"
+    "home. Refuses a NAME that exists and a key an agent or another partner uses. Reload or\n"
+    "restart the gateway to apply.\n"
+    "\n"
+    "options:\n"
+    "  --kind KIND            police, care, research, hotline, shelter or other: which consent\n"
+    "                         flag of a report lets identifying fields reach it\n"
+    "  --bind TOPIC=SHARING   a topic it may receive (\"police.acute\"), "
+    "or a pattern (\"care.*\",\n"
+    "                         \"*\"), and how much it sees of those reports: full, pseudonymous\n"
+    "                         or statistics. Once per topic, 1-16 times. The partner never\n"
+    "                         receives a topic it is not bound to.\n"
+    "  --home DIR             the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help             this help\n";
+
+static const char s_usage_partner_list[] =
+    "usage: meldnetctl partner list [--home DIR]\n"
+    "\n"
+    "Print one line per partner: name, kind, key fingerprint (the fingerprint the gateway\n"
+    "logs) and bindings (TOPIC=SHARING, comma-separated), sorted by name, after a header line.\n"
+    "\n"
+    "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_route[] =
+    "usage: meldnetctl route test FILE.json [--home DIR]\n"
+    "\n"
+    "test  dry-run the routing rules on a report file.\n"
+    "\n"
+    "`meldnetctl route test --help` explains it.\n";
+
+static const char s_usage_route_test[] =
+    "usage: meldnetctl route test FILE.json [--home DIR]\n"
+    "\n"
+    "Dry-run the routing rules of the home's gateway.conf on the report in FILE.json (\"-\":\n"
+    "stdin): print the topics it reaches and by which rule, the topics no partner is bound to,\n"
+    "and for every partner that would get it the referral JSON it would receive, after\n"
+    "redaction. Changes nothing. Needs keys/pseudonym.key (the pseudonyms are real). The\n"
+    "output holds report fields: run it where reports may be read.\n"
+    "\n"
+    "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_queue[] =
+    "usage: meldnetctl queue list [--home DIR]\n"
+    "\n"
+    "list  per partner: items waiting, age of the oldest, items held.\n"
+    "\n"
+    "`meldnetctl queue list --help` explains it.\n";
+
+static const char s_usage_queue_list[] =
+    "usage: meldnetctl queue list [--home DIR]\n"
+    "\n"
+    "Print one line per configured partner, sorted by name:\n"
+    "  PARTNER N items oldest=AGE held=N\n"
+    "N items are waiting for delivery or for the partner's ack; oldest is the age of the\n"
+    "oldest of them (12s, 5m03s, 2h10m, 3d04h; \"-\" when none); held counts the items in its\n"
+    "hold queue (`hold list`). A partner with held items that is no longer configured is\n"
+    "listed too, marked (not configured). Safe while the gateway runs.\n"
+    "\n"
+    "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_hold[] =
+    "usage: meldnetctl hold list [--home DIR]\n"
+    "       meldnetctl hold release PARTNER TAG [--home DIR]\n"
+    "       meldnetctl hold release unrouted REG TOPIC --registry-key FILE [--home DIR]\n"
+    "\n"
+    "list     the topics no partner was bound to, and the items partners refused too often\n"
+    "         or did not take in time\n"
+    "release  put a held item back in its partner's queue, or route an unrouted topic again\n"
+    "\n"
+    "`meldnetctl hold list --help` and `meldnetctl hold release --help` explain each.\n";
+
+static const char s_usage_hold_list[] =
+    "usage: meldnetctl hold list [--home DIR]\n"
+    "\n"
+    "Print two sections. \"unrouted: N\", then one line per topic of a registration that no\n"
+    "partner was bound to (topic=- when no rule matched at all):\n"
+    "  MN-00000042 topic=hotline.friesland held=TIME reason=\"...\"\n"
+    "then \"held: N\", then one line per held item (nacked max_nacks times, or older than\n"
+    "max_item_age_hours):\n"
+    "  PARTNER TAG MN-00000042 topics=T[,T...] nacks=N held=TIME reason=\"...\"\n"
+    "Times are UTC, ISO 8601. Safe while the gateway runs.\n"
+    "\n"
+    "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_hold_release[] =
+    "usage: meldnetctl hold release PARTNER TAG [--home DIR]\n"
+    "       meldnetctl hold release unrouted REG TOPIC --registry-key FILE [--home DIR]\n"
+    "\n"
+    "PARTNER TAG    move held item TAG of PARTNER (see `hold list`) back to its queue, in\n"
+    "               its own lane, with attempts and nacks reset and due at once. The running\n"
+    "               gateway delivers it on its next pump; fix what made the partner refuse it\n"
+    "               first, or it is held again.\n"
+    "unrouted REG TOPIC\n"
+    "               route topic TOPIC of registration REG (MN-00000042 or 42) again: after\n"
+    "               you bound a partner to TOPIC (partner add, reload), this opens the\n"
+    "               registry's record with the registry's secret key FILE and queues an item\n"
+    "               for every partner now bound to TOPIC, in one transaction that also removes\n"
+    "               the unrouted entry. Needs the gateway identity and keys/pseudonym.key.\n"
+    "\n"
+    "options:\n"
+    "  --registry-key FILE   the registry's secret key file (0600), for unrouted\n"
+    "  --home DIR            the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help            this help\n";
+
 static const char s_usage_registry[] =
     "usage: meldnetctl registry count [--home DIR]\n"
     "       meldnetctl registry show REG --registry-key FILE [--home DIR]\n"
@@ -142,8 +292,10 @@ static const char s_usage_registry_show[] =
     "\n"
     "Open registration REG (MN-00000042 or 42) with the registry's secret key FILE (the\n"
     "registry-secret/registry.key made by init) and print it as JSON: registration, agent,\n"
-    "accepted_at, created_at, envelope_id and the report. The output holds the report in\n"
-    "clear: run it only where the registry's operators may read reports.\n"
+    "accepted_at, created_at, envelope_id, sharing (full, or pseudonymous without consent to\n"
+    "register identity), victim_pseudonym (the registry's own, when pseudonymous), withheld\n"
+    "(what was left out, and why) and the report. The output holds the report in clear: run\n"
+    "it only where the registry's operators may read reports.\n"
     "\n"
     "options:\n"
     "  --registry-key FILE   the registry's secret key file (0600)\n"
@@ -229,28 +381,43 @@ typedef struct s_opt {
     const char **value;
 } s_opt;
 
+/* An option that may be given several times (--bind): each value is appended to all[],
+ * at most max of them; n counts them. */
+typedef struct s_multi {
+    const char *name;
+    const char **all;
+    size_t n;
+    size_t max;
+} s_multi;
+
 #define S_OPTS_MAX 4     /* s_opt entries a command may have */
 #define S_OPT_VAL 0x100  /* getopt_long's value for opts[0]; above every short option */
+#define S_OPT_MULTI 0x1ff /* getopt_long's value for the s_multi option */
 #define S_GO_ON (-1)     /* from s_options: parsed, run the command */
 
 /* Parse the options of command `cmd` (argv[0] is its label, for getopt's messages): each of
  * `opts` (ended by {NULL, NULL}), and -h/--help, which prints `usage`. Then exactly
  * n_operands operands must remain, from optind on; a wrong count is a usage error that says
- * `operands_error` (with n_operands 0: names the first unexpected argument).
+ * `operands_error` (with n_operands 0: names the first unexpected argument; with -1 any count
+ * is accepted and the command checks). multi (may be NULL) is one option that may repeat.
  * Returns S_GO_ON to run the command, else the exit status: S_EXIT_OK after help,
  * S_EXIT_USAGE after saying what is wrong. */
-static int s_options(int argc, char **argv, const char *cmd, const char *usage,
-                     const s_opt *opts, int n_operands, const char *operands_error)
+static int s_options_multi(int argc, char **argv, const char *cmd, const char *usage,
+                           const s_opt *opts, s_multi *multi, int n_operands,
+                           const char *operands_error)
 {
-    struct option lopts[S_OPTS_MAX + 2];
+    struct option lopts[S_OPTS_MAX + 3];
     int n = 0, c;
 
     for (; opts[n].name; n++) {
         assert(n < S_OPTS_MAX);
         lopts[n] = (struct option){opts[n].name, required_argument, NULL, S_OPT_VAL + n};
     }
-    lopts[n] = (struct option){"help", no_argument, NULL, 'h'};
-    lopts[n + 1] = (struct option){NULL, 0, NULL, 0};
+    int k = n;
+    if (multi)
+        lopts[k++] = (struct option){multi->name, required_argument, NULL, S_OPT_MULTI};
+    lopts[k] = (struct option){"help", no_argument, NULL, 'h'};
+    lopts[k + 1] = (struct option){NULL, 0, NULL, 0};
 
     optind = 0; /* a new argument vector (glibc: 0 also resets its internal state) */
     opterr = 1;
@@ -259,15 +426,29 @@ static int s_options(int argc, char **argv, const char *cmd, const char *usage,
             fputs(usage, stdout);
             return S_EXIT_OK;
         }
+        if (c == S_OPT_MULTI && multi) {
+            if (multi->n == multi->max)
+                return s_usage_error(cmd, "--%s may be given at most %zu times", multi->name,
+                                     multi->max);
+            multi->all[multi->n++] = optarg;
+            continue;
+        }
         if (c < S_OPT_VAL || c >= S_OPT_VAL + n)
             return s_usage_error(cmd, NULL);
         *opts[c - S_OPT_VAL].value = optarg;
     }
     if (n_operands == 0 && optind < argc)
         return s_usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
-    if (argc - optind != n_operands)
+    if (n_operands >= 0 && argc - optind != n_operands)
         return s_usage_error(cmd, "%s", operands_error);
     return S_GO_ON;
+}
+
+/* s_options_multi without a repeatable option. */
+static int s_options(int argc, char **argv, const char *cmd, const char *usage,
+                     const s_opt *opts, int n_operands, const char *operands_error)
+{
+    return s_options_multi(argc, argv, cmd, usage, opts, NULL, n_operands, operands_error);
 }
 
 /* A command or subcommand: its name, what runs it, and the argv[0] it runs with. */
@@ -317,24 +498,34 @@ static int s_listen_is_valid(const char *ep)
     return 1;
 }
 
-/* The template with its listen line set to ep. Caller owns the result (free()). */
-static char *s_conf_text(const char *ep)
+/* tpl with the value of its line `    NAME = "...";` set to value. Caller owns the result
+ * (free()); NULL when tpl has no such line or memory ran out. */
+static char *s_conf_set(const char *tpl, const char *name, const char *value)
 {
-    static const char mark[] = "\n    listen = \"";
-    const char *tpl = gw_config_template();
-    const char *start = strstr(tpl, mark);
-    const char *end = start ? strstr(start + sizeof mark - 1, "\";") : NULL;
+    char mark[64];
     char *text = NULL;
+    snprintf(mark, sizeof mark, "\n    %s = \"", name);
+    const char *start = strstr(tpl, mark);
+    const char *end = start ? strstr(start + strlen(mark), "\";") : NULL;
     if (!end)
         goto out;
-    size_t head = (size_t)(start - tpl) + sizeof mark - 1;
-    size_t len = head + strlen(ep) + strlen(end) + 1;
+    size_t head = (size_t)(start - tpl) + strlen(mark);
+    size_t len = head + strlen(value) + strlen(end) + 1;
     text = malloc(len);
     if (!text)
         goto out;
     memcpy(text, tpl, head);
-    snprintf(text + head, len - head, "%s%s", ep, end);
+    snprintf(text + head, len - head, "%s%s", value, end);
 out:
+    return text;
+}
+
+/* The template with its listen and delivery_listen set. Caller owns the result (free()). */
+static char *s_conf_text(const char *listen, const char *delivery)
+{
+    char *first = s_conf_set(gw_config_template(), "listen", listen);
+    char *text = first ? s_conf_set(first, "delivery_listen", delivery) : NULL;
+    free(first);
     return text;
 }
 
@@ -400,14 +591,15 @@ static int s_make_identity(const char *home, mn_role role, const char *name,
     return mn_key_save(*key, path, pub, d);
 }
 
-static int s_init(const char *home, const char *listen, mn_diag *d)
+static int s_init(const char *home, const char *listen, const char *delivery, mn_diag *d)
 {
-    static const char *const dirs[] = {"keys", "agents", "data", "run", "registry-secret"};
+    static const char *const dirs[] = {"keys", "agents", "partners", "data", "run",
+                                       "registry-secret"};
     char path[GW_PATH_MAX], real[PATH_MAX];
     char line[MN_PUBLIC_LINE_MAX];
     char *conf = NULL;
     mn_key *gateway = NULL, *registry = NULL;
-    mn_secret32 *digest = NULL;
+    mn_secret32 *digest = NULL, *pseudonym = NULL;
     gw_config *cfg = NULL;
     int made = 0; /* something was written: a failure leaves a partial home */
     int rc;
@@ -432,7 +624,7 @@ static int s_init(const char *home, const char *listen, mn_diag *d)
             goto out;
     }
 
-    conf = s_conf_text(listen);
+    conf = s_conf_text(listen, delivery);
     if (!conf) {
         rc = mn_diag_set(d, MN_ENOMEM, home, "cannot make gateway.conf from the template");
         goto out;
@@ -450,6 +642,11 @@ static int s_init(const char *home, const char *listen, mn_diag *d)
         (rc = mn_secret32_save(digest, path, d)) != MN_OK)
         goto out;
 
+    if ((rc = mn_secret32_generate(&pseudonym, d)) != MN_OK ||
+        (rc = s_path(path, sizeof path, home, "keys/pseudonym.key", d)) != MN_OK ||
+        (rc = mn_secret32_save(pseudonym, path, d)) != MN_OK)
+        goto out;
+
     if ((rc = s_make_identity(home, MN_ROLE_REGISTRY, "registry", "registry-secret/registry.key",
                               "keys/registry.pub", &registry, d)) != MN_OK)
         goto out;
@@ -463,17 +660,21 @@ static int s_init(const char *home, const char *listen, mn_diag *d)
         snprintf(real, sizeof real, "%s", home);
     mn_pubkey_format(mn_key_public(gateway), line, sizeof line);
     printf("made gateway home %s\n"
-           "  gateway.conf                  configuration (listen %s)\n"
+           "  gateway.conf                  configuration\n"
            "  keys/gateway.key              gateway identity, secret (0600)\n"
-           "  keys/gateway.pub              its public line: give it to every agent\n"
+           "  keys/gateway.pub              its public line: give it to every agent and partner\n"
            "  keys/digest.key               key of the dedup digests, secret (0600)\n"
+           "  keys/pseudonym.key            key of the victim pseudonyms, secret (0600)\n"
            "  keys/registry.pub             the registry's public line: records are sealed to it\n"
            "  registry-secret/registry.key  the registry's SECRET key\n"
-           "  agents/ data/ run/            agent files, the store, status\n"
+           "  agents/ partners/ data/ run/  agent and partner files, the store, status\n"
+           "ingest endpoint (agents):     %s\n"
+           "delivery endpoint (partners): %s\n"
            "gateway public line:\n%s\n"
            "next: meldnetctl agent add NAME \"LINE\" --region REGION --home %s\n"
+           "      meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING --home %s\n"
            "      meldnet-gateway --home %s\n",
-           real, listen, line, home, home);
+           real, listen, delivery, line, home, home, home);
     fprintf(stderr, "%s: warning: %s/registry-secret/ holds the registry's secret key: it "
             "belongs with the registry's operators, not on the gateway host. Move it to them "
             "and remove it here before real reports arrive.\n", S_PROG, real);
@@ -486,6 +687,7 @@ out:
     mn_key_destroy(&gateway);
     mn_key_destroy(&registry);
     mn_secret32_destroy(&digest);
+    mn_secret32_destroy(&pseudonym);
     free(conf);
     return rc;
 }
@@ -493,7 +695,9 @@ out:
 static int s_cmd_init(int argc, char **argv)
 {
     const char *home = NULL, *listen = "tcp://127.0.0.1:7411";
-    const s_opt opts[] = {{"home", &home}, {"listen", &listen}, {NULL, NULL}};
+    const char *delivery = "tcp://127.0.0.1:7412";
+    const s_opt opts[] = {{"home", &home}, {"listen", &listen},
+                          {"delivery-listen", &delivery}, {NULL, NULL}};
     mn_diag d = {0};
 
     int rc = s_options(argc, argv, "init", s_usage_init, opts, 0, NULL);
@@ -502,7 +706,13 @@ static int s_cmd_init(int argc, char **argv)
     if (!s_listen_is_valid(listen))
         return s_usage_error("init", "--listen \"%s\" is not an endpoint like "
                              "tcp://127.0.0.1:7411", listen);
-    if (s_init(s_home(home), listen, &d) != MN_OK)
+    if (!s_listen_is_valid(delivery))
+        return s_usage_error("init", "--delivery-listen \"%s\" is not an endpoint like "
+                             "tcp://127.0.0.1:7412", delivery);
+    if (strcmp(listen, delivery) == 0)
+        return s_usage_error("init", "--listen and --delivery-listen are both \"%s\": agents "
+                             "and partners need endpoints of their own", listen);
+    if (s_init(s_home(home), listen, delivery, &d) != MN_OK)
         return s_fail(&d);
     return S_EXIT_OK;
 }
@@ -657,6 +867,278 @@ static int s_cmd_agent(int argc, char **argv)
                    "add, list");
 }
 
+/* --- partner -------------------------------------------------------------------------------- */
+
+/* "TOPIC=SHARING" into b. A topic is a topic, "x.*" or "*" (as gw_config checks it again).
+ * Returns MN_OK, or MN_EINVAL with why in why[]. */
+static int s_bind_parse(const char *text, gw_binding *b, char *why, size_t cap)
+{
+    const char *eq = strchr(text, '=');
+    char topic[MN_TOPIC_MAX + 1];
+    char prefix[MN_TOPIC_MAX + 1];
+
+    if (!eq || eq == text || !eq[1]) {
+        snprintf(why, cap, "--bind \"%s\": write TOPIC=SHARING, e.g. police.acute=full", text);
+        return MN_EINVAL;
+    }
+    size_t n = (size_t)(eq - text);
+    if (n > MN_TOPIC_MAX) {
+        snprintf(why, cap, "--bind \"%s\": the topic is longer than %d characters", text,
+                 MN_TOPIC_MAX);
+        return MN_EINVAL;
+    }
+    memcpy(topic, text, n);
+    topic[n] = '\0';
+    int valid = strcmp(topic, "*") == 0;
+    if (!valid && n > 2 && topic[n - 2] == '.' && topic[n - 1] == '*') {
+        memcpy(prefix, topic, n - 2);
+        prefix[n - 2] = '\0';
+        valid = mn_topic_is_valid(prefix);
+    } else if (!valid) {
+        valid = mn_topic_is_valid(topic);
+    }
+    if (!valid) {
+        snprintf(why, cap, "--bind \"%s\": \"%s\" is not a topic (a-z 0-9 . _ -, e.g. "
+                 "police.acute) or pattern (care.*, *)", text, topic);
+        return MN_EINVAL;
+    }
+    if (mn_sharing_parse(eq + 1, &b->sharing) != MN_OK) {
+        snprintf(why, cap, "--bind \"%s\": sharing \"%s\" is not full, pseudonymous or "
+                 "statistics", text, eq + 1);
+        return MN_EINVAL;
+    }
+    snprintf(b->topic, sizeof b->topic, "%s", topic);
+    return MN_OK;
+}
+
+/* "topic=sharing,topic=sharing" of p into buf. */
+static void s_bindings_text(const gw_partner *p, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->n_bindings && o < cap; i++) {
+        int n = snprintf(buf + o, cap - o, "%s%s=%s", i ? "," : "", p->bindings[i].topic,
+                         mn_sharing_name(p->bindings[i].sharing));
+        if (n < 0)
+            break;
+        o += (size_t)n;
+    }
+}
+
+static int s_partner_add(int argc, char **argv)
+{
+    const char *home = NULL, *kind_text = NULL;
+    const char *binds[GW_BINDINGS_MAX];
+    const s_opt opts[] = {{"kind", &kind_text}, {"home", &home}, {NULL, NULL}};
+    s_multi bind = {"bind", binds, 0, GW_BINDINGS_MAX};
+    char fp[MN_FINGERPRINT_CHARS + 1], why[256], list[GW_BINDINGS_MAX * 96];
+    gw_config *cfg = NULL;
+    gw_partner *p = NULL;
+    mn_diag d = {0};
+
+    int rc = s_options_multi(argc, argv, "partner add", s_usage_partner_add, opts, &bind, 2,
+                             "give the partner's NAME and its public \"LINE\"");
+    if (rc != S_GO_ON)
+        return rc;
+    const char *name = argv[optind], *line = argv[optind + 1];
+    if (!mn_name_is_valid(name))
+        return s_usage_error("partner add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . "
+                             "_ -", name);
+    if (!kind_text)
+        return s_usage_error("partner add", "%s", "--kind KIND is required (police, care, "
+                             "research, hotline, shelter or other)");
+    if (bind.n == 0)
+        return s_usage_error("partner add", "%s", "give at least one --bind TOPIC=SHARING: the "
+                             "topics the partner may receive");
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
+        return s_fail(&d);
+    }
+    rc = S_EXIT_USAGE;
+    if (gw_partner_kind_parse(kind_text, &p->kind) != MN_OK) {
+        s_usage_error("partner add", "--kind \"%s\": use police, care, research, hotline, "
+                      "shelter or other", kind_text);
+        goto out;
+    }
+    for (size_t i = 0; i < bind.n; i++) {
+        if (s_bind_parse(binds[i], &p->bindings[i], why, sizeof why) != MN_OK) {
+            s_usage_error("partner add", "%s", why);
+            goto out;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(p->bindings[k].topic, p->bindings[i].topic) == 0) {
+                s_usage_error("partner add", "topic \"%s\" is bound twice: one --bind per "
+                              "topic", p->bindings[i].topic);
+                goto out;
+            }
+        }
+    }
+    p->n_bindings = bind.n;
+    rc = S_EXIT_FAIL;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    if (mn_pubkey_parse(line, &p->pub, &d) != MN_OK)
+        goto out;
+    if (p->pub.role != MN_ROLE_PARTNER) {
+        mn_diag_set(&d, MN_EKEY, "LINE", "this is the public line of a%s %s, not of a partner",
+                    p->pub.role == MN_ROLE_AGENT ? "n" : "", mn_role_name(p->pub.role));
+        mn_diag_hint(&d, "paste the line the partner printed (meldnet-partner keygen); it "
+                         "starts with \"meldnet1 partner %s\"", name);
+        goto out;
+    }
+    if (strcmp(p->pub.name, name) != 0) {
+        mn_diag_set(&d, MN_EKEY, "LINE", "the line is of partner \"%s\", not \"%s\"",
+                    p->pub.name, name);
+        mn_diag_hint(&d, "add it as `meldnetctl partner add %s ...`, or paste partner %s's own "
+                         "line", p->pub.name, name);
+        goto out;
+    }
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        goto out;
+    const gw_partner *same = gw_config_find_partner(cfg, name);
+    if (same) {
+        mn_diag_set(&d, MN_EEXIST, same->source, "partner \"%s\" exists already", name);
+        mn_diag_hint(&d, "to change its key or bindings, remove %s, add it again and reload",
+                     same->source);
+        goto out;
+    }
+    const gw_agent *agent = gw_config_find_agent_by_curve(cfg, p->pub.curve);
+    if (agent) {
+        mn_diag_set(&d, MN_EEXIST, agent->source, "this key belongs to agent \"%s\" already",
+                    agent->name);
+        mn_diag_hint(&d, "every party needs its own identity: run meldnet-partner keygen on "
+                         "the partner's machine");
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->n_partners; i++) {
+        if (memcmp(cfg->partners[i].pub.curve, p->pub.curve, MN_KEY_BYTES) == 0) {
+            mn_diag_set(&d, MN_EEXIST, cfg->partners[i].source, "this key belongs to partner "
+                        "\"%s\" already", cfg->partners[i].name);
+            mn_diag_hint(&d, "every partner needs its own identity: run meldnet-partner keygen "
+                             "on the new partner's machine");
+            goto out;
+        }
+    }
+    if (gw_config_write_partner(cfg->partners_dir, p, &d) != MN_OK)
+        goto out;
+    mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
+    s_bindings_text(p, list, sizeof list);
+    printf("added partner %s kind=%s fingerprint=%s bindings=%s (%s/%s.conf)\n", name,
+           gw_partner_kind_name(p->kind), fp, list, cfg->partners_dir, name);
+    printf("reload or restart the gateway to apply\n");
+    rc = S_EXIT_OK;
+out:
+    gw_config_destroy(&cfg);
+    free(p);
+    if (rc == S_EXIT_FAIL)
+        return s_fail(&d);
+    return rc;
+}
+
+static int s_partner_list(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    char fp[MN_FINGERPRINT_CHARS + 1], list[GW_BINDINGS_MAX * 96];
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "partner list", s_usage_partner_list, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        return s_fail(&d);
+    printf("%-24s %-10s %-16s %s\n", "NAME", "KIND", "FINGERPRINT", "BINDINGS");
+    for (size_t i = 0; i < cfg->n_partners; i++) {
+        const gw_partner *p = &cfg->partners[i];
+        mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
+        s_bindings_text(p, list, sizeof list);
+        printf("%-24s %-10s %-16s %s\n", p->name, gw_partner_kind_name(p->kind), fp, list);
+    }
+    if (cfg->n_partners == 0)
+        fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add NAME "
+                "\"LINE\" --kind KIND --bind TOPIC=SHARING`\n", S_PROG);
+    gw_config_destroy(&cfg);
+    return S_EXIT_OK;
+}
+
+static int s_cmd_partner(int argc, char **argv)
+{
+    static const s_command subs[] = {
+        {"add", s_partner_add, S_PROG " partner add"},
+        {"list", s_partner_list, S_PROG " partner list"},
+    };
+    return s_group(argc, argv, "partner", s_usage_partner, subs, sizeof subs / sizeof subs[0],
+                   "add, list");
+}
+
+/* --- route ---------------------------------------------------------------------------------- */
+
+/* Today's date in UTC, YYYY-MM-DD (the routing rules' "minor" test). */
+static void s_today(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+        snprintf(out, 11, "1970-01-01");
+}
+
+static int s_route_test(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    gw_config *cfg = NULL;
+    mn_secret32 *key = NULL;
+    mn_report *report = NULL;
+    char today[11];
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "route test", s_usage_route_test, opts, 1,
+                       "give one report FILE.json (\"-\": stdin)");
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
+    const char *file = argv[optind];
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
+        mn_secret32_load(cfg->pseudonym_key, &key, &d) != MN_OK)
+        goto out;
+    int lrc = mn_report_load_json(file, &report, &d);
+    if (lrc == MN_OK)
+        lrc = mn_report_validate(report, &d);
+    if (lrc != MN_OK) {
+        if (lrc == MN_EREPORT) { /* where is a JSON path: say in which file */
+            char where[sizeof d.where];
+            if (snprintf(where, sizeof where, "%s: %s", file, d.where) > 0)
+                memcpy(d.where, where, sizeof d.where);
+        }
+        goto out;
+    }
+    s_today(today);
+    if (gw_route_explain(stdout, cfg, report, mn_secret32_bytes(key), today) != MN_OK) {
+        mn_diag_set(&d, MN_ENOMEM, file, "out of memory explaining the routes");
+        goto out;
+    }
+    if (fflush(stdout) != 0) {
+        mn_diag_sys(&d, "stdout", "cannot write the result");
+        goto out;
+    }
+    rc = S_EXIT_OK;
+out:
+    mn_report_destroy(&report);
+    mn_secret32_destroy(&key);
+    gw_config_destroy(&cfg);
+    return rc == S_EXIT_OK ? rc : s_fail(&d);
+}
+
+static int s_cmd_route(int argc, char **argv)
+{
+    static const s_command subs[] = {
+        {"test", s_route_test, S_PROG " route test"},
+    };
+    return s_group(argc, argv, "route", s_usage_route, subs, sizeof subs / sizeof subs[0],
+                   "test");
+}
+
 /* --- registry ------------------------------------------------------------------------------- */
 
 static int s_registry_count(int argc, char **argv)
@@ -710,56 +1192,68 @@ static void s_print_indented(const char *json)
     }
 }
 
-static int s_show(const char *home, uint64_t reg, const char *key_path, mn_diag *d)
+/* Load the registry's secret key (role registry). Caller owns *key. */
+static int s_registry_key_load(const char *key_path, mn_key **key, mn_diag *d)
 {
-    gw_config *cfg = NULL;
-    gw_store *store = NULL;
-    mn_key *key = NULL;
-    uint8_t *sealed = NULL, *plain = NULL;
-    size_t sealed_len = 0, plain_len = 0;
-    mn_report *report = NULL;
-    mn_record_info info;
-    char *json = NULL;
-    char regtext[32], accepted[48], created[48];
-    mn_pubkey expected;
-    int rc;
-
-    mn_registration_format(reg, regtext, sizeof regtext);
-    if ((rc = mn_key_load(key_path, &key, d)) != MN_OK)
-        goto out;
-    if (mn_key_public(key)->role != MN_ROLE_REGISTRY) {
+    int rc = mn_key_load(key_path, key, d);
+    if (rc != MN_OK)
+        return rc;
+    if (mn_key_public(*key)->role != MN_ROLE_REGISTRY) {
         rc = mn_diag_set(d, MN_EKEY, key_path, "this is the key of a %s, not of the registry",
-                         mn_role_name(mn_key_public(key)->role));
+                         mn_role_name(mn_key_public(*key)->role));
         mn_diag_hint(d, "use registry-secret/registry.key made by `meldnetctl init`");
-        goto out;
+        mn_key_destroy(key);
     }
-    if ((rc = s_load_config(home, &cfg, d)) != MN_OK)
-        goto out;
-    /* a clear message for the wrong key, before any record is touched */
-    if (mn_pubkey_load(cfg->registry_key, &expected, NULL) == MN_OK &&
-        memcmp(expected.box, mn_key_public(key)->box, MN_KEY_BYTES) != 0) {
+    return rc;
+}
+
+/* key must be the one the gateway seals records to (cfg->registry_key), for a clear message
+ * before any record is touched. required: the public file must load (else it is only
+ * compared when it loads). Fills *pub when not NULL. */
+static int s_registry_key_check(const gw_config *cfg, const mn_key *key, const char *key_path,
+                                int required, mn_pubkey *pub, mn_diag *d)
+{
+    mn_pubkey expected;
+    int rc = mn_pubkey_load(cfg->registry_key, &expected, required ? d : NULL);
+    if (rc != MN_OK)
+        return required ? rc : MN_OK;
+    if (memcmp(expected.box, mn_key_public(key)->box, MN_KEY_BYTES) != 0) {
         rc = mn_diag_set(d, MN_EKEY, key_path, "this is not the registry key the gateway seals "
                          "records to (%s)", cfg->registry_key);
         mn_diag_hint(d, "use the registry.key made together with that registry.pub");
-        goto out;
+        return rc;
     }
-    if ((rc = gw_store_open(cfg->data_dir, 0, 1, &store, d)) != MN_OK)
-        goto out;
-    rc = gw_store_registry_get(store, reg, &sealed, &sealed_len);
-    if (rc == MN_ENOTFOUND) {
-        uint64_t count = 0;
-        if (gw_store_registry_count(store, &count) != MN_OK)
-            count = 0;
-        mn_diag_set(d, MN_ENOTFOUND, regtext, "no such registration (the store holds %" PRIu64
-                    ")", count);
-        mn_diag_hint(d, "registrations are numbered from 1; `meldnetctl registry count` says "
-                        "how many there are");
-        goto out;
+    if (pub)
+        *pub = expected;
+    return MN_OK;
+}
+
+/* The RegistryRecord fields beyond mn_record_info (sharing, the registry's victim pseudonym,
+ * withheld), with its report wiped and detached. NULL when they do not decode (out of
+ * memory: the record itself decoded already). Caller frees (free_unpacked). */
+static Meldnet__RegistryRecord *s_record_extra(const uint8_t *plain, size_t len)
+{
+    Meldnet__RegistryRecord *rec = meldnet__registry_record__unpack(NULL, len, plain);
+    if (rec) {
+        mn_report *r = rec->report;
+        rec->report = NULL;
+        mn_report_destroy(&r);
     }
-    if (rc != MN_OK) {
-        mn_diag_set(d, rc, cfg->data_dir, "cannot read registration %s", regtext);
-        goto out;
-    }
+    return rec;
+}
+
+/* Open the sealed record of registration reg with the registry's key. Caller owns *report
+ * and, when extra is not NULL, *extra (see s_record_extra; NULL if it did not decode). */
+static int s_record_open(const mn_key *key, const char *key_path, uint64_t reg,
+                         const uint8_t *sealed, size_t sealed_len, mn_record_info *info,
+                         mn_report **report, Meldnet__RegistryRecord **extra, mn_diag *d)
+{
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    char regtext[32];
+    int rc;
+
+    mn_registration_format(reg, regtext, sizeof regtext);
     rc = mn_box_open(key, sealed, sealed_len, S_RECORD_MAX_BYTES, &plain, &plain_len);
     if (rc != MN_OK) {
         mn_diag_set(d, rc, regtext, "the record does not open with %s", key_path);
@@ -767,14 +1261,109 @@ static int s_show(const char *home, uint64_t reg, const char *key_path, mn_diag 
                         "record is damaged: restore the store from backup");
         goto out;
     }
-    if ((rc = mn_record_decode(plain, plain_len, &info, &report, d)) != MN_OK)
+    if ((rc = mn_record_decode(plain, plain_len, info, report, d)) != MN_OK)
         goto out;
-    if (info.registration != reg || !mn_name_is_valid(info.agent)) {
+    if (info->registration != reg || !mn_name_is_valid(info->agent)) {
         rc = mn_diag_set(d, MN_EDECODE, regtext, "the record is inconsistent (it names "
-                         "registration %" PRIu64 ")", info.registration);
+                         "registration %" PRIu64 ")", info->registration);
         mn_diag_hint(d, "the store is damaged or tampered with: restore it from backup");
+        mn_report_destroy(report);
         goto out;
     }
+    if (extra)
+        *extra = s_record_extra(plain, plain_len);
+out:
+    mn_plain_free(plain, plain_len);
+    return rc;
+}
+
+/* text as a JSON string: quotes, backslashes and control characters escaped. */
+static void s_print_json_string(const char *text)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+/* The record's sharing, victim_pseudonym and withheld as JSON members (each line ending
+ * with a comma: "report" follows). */
+static void s_print_record_extra(const Meldnet__RegistryRecord *rec)
+{
+    if (!rec)
+        return;
+    if (rec->has_sharing)
+        printf("  \"sharing\": \"%s\",\n", mn_sharing_name((int)rec->sharing));
+    if (rec->has_victim_pseudonym && rec->victim_pseudonym.len > 0) {
+        printf("  \"victim_pseudonym\": \"");
+        for (size_t i = 0; i < rec->victim_pseudonym.len; i++)
+            printf("%02x", rec->victim_pseudonym.data[i]);
+        printf("\",\n");
+    }
+    printf("  \"withheld\": [");
+    for (size_t i = 0; i < rec->n_withheld; i++) {
+        printf("%s\n    { \"field\": ", i ? "," : "");
+        s_print_json_string(rec->withheld[i]->field);
+        printf(", \"reason\": ");
+        s_print_json_string(rec->withheld[i]->reason);
+        printf(" }");
+    }
+    printf("%s],\n", rec->n_withheld ? "\n  " : "");
+}
+
+/* "no such registration" for reg, naming how many there are. */
+static int s_no_registration(gw_store *store, uint64_t reg, mn_diag *d)
+{
+    char regtext[32];
+    uint64_t count = 0;
+    mn_registration_format(reg, regtext, sizeof regtext);
+    if (gw_store_registry_count(store, &count) != MN_OK)
+        count = 0;
+    mn_diag_set(d, MN_ENOTFOUND, regtext, "no such registration (the store holds %" PRIu64 ")",
+                count);
+    mn_diag_hint(d, "registrations are numbered from 1; `meldnetctl registry count` says how "
+                    "many there are");
+    return MN_ENOTFOUND;
+}
+
+static int s_show(const char *home, uint64_t reg, const char *key_path, mn_diag *d)
+{
+    gw_config *cfg = NULL;
+    gw_store *store = NULL;
+    mn_key *key = NULL;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    mn_report *report = NULL;
+    Meldnet__RegistryRecord *extra = NULL;
+    mn_record_info info;
+    char *json = NULL;
+    char regtext[32], accepted[48], created[48];
+    int rc;
+
+    mn_registration_format(reg, regtext, sizeof regtext);
+    if ((rc = s_registry_key_load(key_path, &key, d)) != MN_OK ||
+        (rc = s_load_config(home, &cfg, d)) != MN_OK ||
+        (rc = s_registry_key_check(cfg, key, key_path, 0, NULL, d)) != MN_OK ||
+        (rc = gw_store_open(cfg->data_dir, 0, 1, &store, d)) != MN_OK)
+        goto out;
+    rc = gw_store_registry_get(store, reg, &sealed, &sealed_len);
+    if (rc == MN_ENOTFOUND) {
+        s_no_registration(store, reg, d);
+        goto out;
+    }
+    if (rc != MN_OK) {
+        mn_diag_set(d, rc, cfg->data_dir, "cannot read registration %s", regtext);
+        goto out;
+    }
+    rc = s_record_open(key, key_path, reg, sealed, sealed_len, &info, &report, &extra, d);
+    if (rc != MN_OK)
+        goto out;
     if ((rc = mn_report_to_json(report, &json)) != MN_OK) {
         mn_diag_set(d, rc, regtext, "cannot render the report as JSON");
         goto out;
@@ -786,7 +1375,9 @@ static int s_show(const char *home, uint64_t reg, const char *key_path, mn_diag 
            regtext, info.agent, accepted, created);
     for (size_t i = 0; i < sizeof info.envelope_id; i++)
         printf("%02x", info.envelope_id[i]);
-    printf("\",\n  \"report\": ");
+    printf("\",\n");
+    s_print_record_extra(extra);
+    printf("  \"report\": ");
     s_print_indented(json);
     printf("\n}\n");
     if (fflush(stdout) != 0) {
@@ -797,8 +1388,9 @@ static int s_show(const char *home, uint64_t reg, const char *key_path, mn_diag 
 out:
     if (json)
         mn_plain_free((uint8_t *)json, strlen(json));
-    mn_plain_free(plain, plain_len);
     mn_report_destroy(&report);
+    if (extra)
+        meldnet__registry_record__free_unpacked(extra, NULL);
     free(sealed);
     mn_key_destroy(&key);
     gw_store_destroy(&store);
@@ -835,6 +1427,493 @@ static int s_cmd_registry(int argc, char **argv)
     };
     return s_group(argc, argv, "registry", s_usage_registry, subs,
                    sizeof subs / sizeof subs[0], "count, show");
+}
+
+/* --- queue and hold ------------------------------------------------------------------------- */
+
+/* An age in ms as "45s", "12m03s", "5h02m" or "3d04h". */
+static void s_age(uint64_t ms, char *buf, size_t cap)
+{
+    uint64_t s = ms / 1000;
+    if (s < 60)
+        snprintf(buf, cap, "%" PRIu64 "s", s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+}
+
+/* Text another party wrote (a partner's nack reason), quoted: \" \\ and control characters
+ * escaped, so it can neither break the line nor drive the terminal. */
+static void s_print_quoted(const char *text)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+/* Open the store for a short write (hold release), never creating one. */
+static int s_store_open_rw(const gw_config *cfg, gw_store **store, mn_diag *d)
+{
+    char path[GW_PATH_MAX];
+    struct stat st;
+    int rc = s_path(path, sizeof path, cfg->data_dir, "data.mdb", d);
+    if (rc != MN_OK)
+        return rc;
+    if (stat(path, &st) != 0) {
+        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir, "no store at %s: start the gateway once "
+                         "or check data_dir", cfg->data_dir);
+        mn_diag_hint(d, "the gateway creates the store on its first start; data_dir in "
+                        "gateway.conf says where");
+        return rc;
+    }
+    return gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, store, d);
+}
+
+/* A held item, as hold list prints it. */
+typedef struct s_held {
+    char partner[MN_NAME_MAX + 1];
+    uint64_t tag;
+    uint64_t registration;
+    char topics[GW_TOPICS_TEXT_MAX];
+    uint32_t nacks;
+    uint64_t held_ms;
+    char reason[GW_REASON_MAX];
+} s_held;
+
+/* A growing array of `size`-byte entries the callbacks below fill. */
+typedef struct s_list {
+    void *items;
+    size_t n, cap, size;
+    int failed; /* out of memory */
+} s_list;
+
+static void *s_list_add(s_list *l)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        void *ni = realloc(l->items, ncap * l->size);
+        if (!ni) {
+            l->failed = 1;
+            return NULL;
+        }
+        l->items = ni;
+        l->cap = ncap;
+    }
+    return (char *)l->items + l->n++ * l->size;
+}
+
+static int s_collect_unrouted(const gw_unrouted *u, void *arg)
+{
+    gw_unrouted *e = s_list_add(arg);
+    if (!e)
+        return 1;
+    *e = *u;
+    return 0;
+}
+
+static int s_collect_held(const gw_queue_item *item, void *arg)
+{
+    s_held *e = s_list_add(arg);
+    if (!e)
+        return 1;
+    snprintf(e->partner, sizeof e->partner, "%s", item->partner);
+    e->tag = item->tag;
+    e->registration = item->registration;
+    snprintf(e->topics, sizeof e->topics, "%s", item->topics);
+    e->nacks = item->nacks;
+    e->held_ms = item->held_ms;
+    snprintf(e->reason, sizeof e->reason, "%s", item->reason);
+    return 0;
+}
+
+/* Read every unrouted entry and held item. Caller frees both lists' items. */
+static int s_read_holds(gw_store *store, const char *data_dir, s_list *unrouted, s_list *held,
+                        mn_diag *d)
+{
+    int rc = gw_store_unrouted_each(store, s_collect_unrouted, unrouted);
+    if (rc == MN_OK && !unrouted->failed)
+        rc = gw_store_hold_each(store, s_collect_held, held);
+    if (rc == MN_OK && (unrouted->failed || held->failed))
+        rc = MN_ENOMEM;
+    if (rc != MN_OK) {
+        mn_diag_set(d, rc, data_dir, "cannot read the hold queues");
+        if (rc == MN_ESTORE)
+            mn_diag_hint(d, "the store is damaged: stop the gateway, move the data directory "
+                            "aside and restore it from backup");
+    }
+    return rc;
+}
+
+static int s_hold_list(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    s_list unrouted = {NULL, 0, 0, sizeof(gw_unrouted), 0};
+    s_list held = {NULL, 0, 0, sizeof(s_held), 0};
+    gw_config *cfg = NULL;
+    gw_store *store = NULL;
+    char regtext[32], when[48];
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "hold list", s_usage_hold_list, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
+        gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK ||
+        s_read_holds(store, cfg->data_dir, &unrouted, &held, &d) != MN_OK)
+        goto out;
+    printf("unrouted: %zu\n", unrouted.n);
+    for (size_t i = 0; i < unrouted.n; i++) {
+        const gw_unrouted *u = (const gw_unrouted *)unrouted.items + i;
+        mn_registration_format(u->registration, regtext, sizeof regtext);
+        s_time_iso(u->held_ms, when, sizeof when);
+        printf("%s topic=%s held=%s reason=", regtext, u->topic[0] ? u->topic : "-", when);
+        s_print_quoted(u->reason);
+        putchar('\n');
+    }
+    printf("held: %zu\n", held.n);
+    for (size_t i = 0; i < held.n; i++) {
+        const s_held *h = (const s_held *)held.items + i;
+        mn_registration_format(h->registration, regtext, sizeof regtext);
+        s_time_iso(h->held_ms, when, sizeof when);
+        printf("%s %" PRIu64 " %s topics=%s nacks=%" PRIu32 " held=%s reason=", h->partner,
+               h->tag, regtext, h->topics[0] ? h->topics : "-", h->nacks, when);
+        s_print_quoted(h->reason);
+        putchar('\n');
+    }
+    if (fflush(stdout) != 0) {
+        mn_diag_sys(&d, "stdout", "cannot write the list");
+        goto out;
+    }
+    if (unrouted.n)
+        fprintf(stderr, "%s: bind a partner to a topic (partner add, reload), then `meldnetctl "
+                "hold release unrouted REG TOPIC --registry-key FILE`\n", S_PROG);
+    if (held.n)
+        fprintf(stderr, "%s: when the partner can take an item again: `meldnetctl hold release "
+                "PARTNER TAG`\n", S_PROG);
+    rc = S_EXIT_OK;
+out:
+    free(unrouted.items);
+    free(held.items);
+    gw_store_destroy(&store);
+    gw_config_destroy(&cfg);
+    return rc == S_EXIT_OK ? rc : s_fail(&d);
+}
+
+/* TAG: a positive decimal number. */
+static int s_parse_tag(const char *text, uint64_t *tag)
+{
+    uint64_t v = 0;
+    if (!text[0])
+        return MN_EINVAL;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return MN_EINVAL;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v == 0)
+        return MN_EINVAL;
+    *tag = v;
+    return MN_OK;
+}
+
+static int s_release_held(const char *home, const char *partner, uint64_t tag, mn_diag *d)
+{
+    gw_config *cfg = NULL;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    gw_queue_item item;
+    char regtext[32];
+    int rc;
+
+    memset(&item, 0, sizeof item);
+    if ((rc = s_load_config(home, &cfg, d)) != MN_OK ||
+        (rc = s_store_open_rw(cfg, &store, d)) != MN_OK ||
+        (rc = gw_store_begin(store, &txn, d)) != MN_OK)
+        goto out;
+    rc = gw_store_hold_release(txn, partner, tag, d);
+    if (rc == MN_ENOTFOUND)
+        mn_diag_hint(d, "`meldnetctl hold list` shows the held items: PARTNER TAG MN-...");
+    if (rc != MN_OK)
+        goto out;
+    /* for the message: what went back */
+    if ((rc = gw_store_queue_get(txn, partner, tag, &item)) != MN_OK) {
+        mn_diag_set(d, rc, cfg->data_dir, "the released item %s/%" PRIu64 " cannot be read",
+                    partner, tag);
+        goto out;
+    }
+    if ((rc = gw_store_commit(&txn, d)) != MN_OK)
+        goto out;
+    mn_registration_format(item.registration, regtext, sizeof regtext);
+    printf("released %s %" PRIu64 " %s topics=%s lane=%s: back in its queue, attempts and nacks "
+           "reset, due now\n", partner, tag, regtext, item.topics,
+           item.acute ? "acute" : "normal");
+    printf("the running gateway delivers it on its next pump\n");
+    if (!gw_config_find_partner(cfg, partner))
+        fprintf(stderr, "%s: warning: partner \"%s\" is not in %s: nothing delivers its queue "
+                "until it is added again\n", S_PROG, partner, cfg->partners_dir);
+    rc = MN_OK;
+out:
+    gw_store_abort(&txn);
+    gw_queue_item_clear(&item);
+    gw_store_destroy(&store);
+    gw_config_destroy(&cfg);
+    return rc;
+}
+
+struct s_find_unrouted {
+    uint64_t registration;
+    const char *topic;
+    int found;
+};
+
+static int s_find_unrouted_cb(const gw_unrouted *u, void *arg)
+{
+    struct s_find_unrouted *f = arg;
+    if (u->registration == f->registration && strcmp(u->topic, f->topic) == 0)
+        f->found = 1;
+    return f->found;
+}
+
+static int s_release_unrouted(const char *home, uint64_t reg, const char *topic,
+                              const char *key_path, mn_diag *d)
+{
+    gw_config *cfg = NULL;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_key *regkey = NULL, *gateway = NULL;
+    mn_secret32 *pseudonym = NULL;
+    mn_report *report = NULL;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    mn_record_info info;
+    mn_pubkey registry_pub;
+    gw_dispatch_result res;
+    char regtext[32];
+    int rc;
+
+    mn_registration_format(reg, regtext, sizeof regtext);
+    if ((rc = s_registry_key_load(key_path, &regkey, d)) != MN_OK ||
+        (rc = s_load_config(home, &cfg, d)) != MN_OK ||
+        (rc = s_registry_key_check(cfg, regkey, key_path, 1, &registry_pub, d)) != MN_OK ||
+        (rc = mn_key_load(cfg->identity, &gateway, d)) != MN_OK ||
+        (rc = mn_secret32_load(cfg->pseudonym_key, &pseudonym, d)) != MN_OK ||
+        (rc = s_store_open_rw(cfg, &store, d)) != MN_OK)
+        goto out;
+    struct s_find_unrouted find = {reg, topic, 0};
+    if ((rc = gw_store_unrouted_each(store, s_find_unrouted_cb, &find)) != MN_OK) {
+        mn_diag_set(d, rc, cfg->data_dir, "cannot read the unrouted topics");
+        goto out;
+    }
+    if (!find.found) {
+        rc = mn_diag_set(d, MN_ENOTFOUND, regtext, "no unrouted topic \"%s\" for this "
+                         "registration", topic);
+        mn_diag_hint(d, "`meldnetctl hold list` shows the unrouted topics: MN-... topic=...");
+        goto out;
+    }
+    /* one transaction: read the record, queue the items, remove the entry */
+    if ((rc = gw_store_begin(store, &txn, d)) != MN_OK)
+        goto out;
+    rc = gw_store_txn_registry_get(txn, reg, &sealed, &sealed_len);
+    if (rc == MN_ENOTFOUND) {
+        s_no_registration(store, reg, d);
+        goto out;
+    }
+    if (rc != MN_OK) {
+        mn_diag_set(d, rc, cfg->data_dir, "cannot read registration %s", regtext);
+        goto out;
+    }
+    rc = s_record_open(regkey, key_path, reg, sealed, sealed_len, &info, &report, NULL, d);
+    if (rc != MN_OK)
+        goto out;
+    gw_dispatch_deps deps = {cfg, gateway, &registry_pub, mn_secret32_bytes(pseudonym)};
+    rc = gw_dispatch_reroute(txn, &deps, report, reg, info.accepted_ms, topic, &res, d);
+    if (rc == MN_ENOTFOUND) {
+        mn_diag_set(d, MN_ENOTFOUND, topic, "no partner in %s is bound to this topic yet",
+                    cfg->partners_dir);
+        mn_diag_hint(d, "bind one first (meldnetctl partner add NAME \"LINE\" --kind KIND "
+                        "--bind %s=SHARING), reload the gateway, then release again", topic);
+        goto out;
+    }
+    if (rc != MN_OK || (rc = gw_store_commit(&txn, d)) != MN_OK)
+        goto out;
+    printf("routed %s topic=%s: %zu item%s queued%s; the unrouted entry is removed\n", regtext,
+           topic, res.items, res.items == 1 ? "" : "s", res.acute ? " in the acute lane" : "");
+    printf("the running gateway delivers them on its next pump once it knows the partner "
+           "(reload it after partner add)\n");
+    rc = MN_OK;
+out:
+    gw_store_abort(&txn);
+    mn_report_destroy(&report);
+    free(sealed);
+    mn_secret32_destroy(&pseudonym);
+    mn_key_destroy(&gateway);
+    mn_key_destroy(&regkey);
+    gw_store_destroy(&store);
+    gw_config_destroy(&cfg);
+    return rc;
+}
+
+static int s_hold_release(int argc, char **argv)
+{
+    const char *home = NULL, *key_path = NULL;
+    const s_opt opts[] = {{"registry-key", &key_path}, {"home", &home}, {NULL, NULL}};
+    uint64_t reg = 0, tag = 0;
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "hold release", s_usage_hold_release, opts, -1, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    int n = argc - optind;
+    char **op = argv + optind;
+    if (n == 3 && strcmp(op[0], "unrouted") == 0) {
+        if (mn_registration_parse(op[1], &reg) != MN_OK || reg == 0)
+            return s_usage_error("hold release", "\"%s\" is not a registration number like "
+                                 "MN-00000042 or 42", op[1]);
+        if (strcmp(op[2], "-") == 0)
+            return s_usage_error("hold release", "%s", "topic - means no rule matched the "
+                                 "report: there is no topic to bind a partner to; change the "
+                                 "routes so one matches (route test shows it)");
+        if (!mn_topic_is_valid(op[2]))
+            return s_usage_error("hold release", "\"%s\" is not a topic (hold list shows "
+                                 "them)", op[2]);
+        if (!key_path)
+            return s_usage_error("hold release", "%s", "--registry-key FILE is required to "
+                                 "route again: the record is sealed to the registry");
+        if (s_release_unrouted(s_home(home), reg, op[2], key_path, &d) != MN_OK)
+            return s_fail(&d);
+        return S_EXIT_OK;
+    }
+    if (n != 2)
+        return s_usage_error("hold release", "%s", "give PARTNER TAG, or unrouted REG TOPIC");
+    if (!mn_name_is_valid(op[0]))
+        return s_usage_error("hold release", "\"%s\" is not a partner name", op[0]);
+    if (s_parse_tag(op[1], &tag) != MN_OK)
+        return s_usage_error("hold release", "TAG \"%s\" is not a tag (a number; hold list "
+                             "shows them)", op[1]);
+    if (key_path)
+        return s_usage_error("hold release", "%s", "--registry-key is only for `hold release "
+                             "unrouted REG TOPIC`");
+    if (s_release_held(s_home(home), op[0], tag, &d) != MN_OK)
+        return s_fail(&d);
+    return S_EXIT_OK;
+}
+
+static int s_cmd_hold(int argc, char **argv)
+{
+    static const s_command subs[] = {
+        {"list", s_hold_list, S_PROG " hold list"},
+        {"release", s_hold_release, S_PROG " hold release"},
+    };
+    return s_group(argc, argv, "hold", s_usage_hold, subs, sizeof subs / sizeof subs[0],
+                   "list, release");
+}
+
+/* One row of queue list. */
+typedef struct s_queue_row {
+    char partner[MN_NAME_MAX + 1];
+    int configured;
+    uint64_t held;
+} s_queue_row;
+
+static int s_count_held(const gw_queue_item *item, void *arg)
+{
+    s_list *rows = arg;
+    s_queue_row *r = NULL;
+    for (size_t i = 0; i < rows->n && !r; i++)
+        if (strcmp(((s_queue_row *)rows->items)[i].partner, item->partner) == 0)
+            r = (s_queue_row *)rows->items + i;
+    if (!r) { /* held for a partner no longer configured */
+        r = s_list_add(rows);
+        if (!r)
+            return 1;
+        memset(r, 0, sizeof *r);
+        snprintf(r->partner, sizeof r->partner, "%s", item->partner);
+    }
+    r->held++;
+    return 0;
+}
+
+static int s_queue_list(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    s_list rows = {NULL, 0, 0, sizeof(s_queue_row), 0};
+    gw_config *cfg = NULL;
+    gw_store *store = NULL;
+    char age[32];
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "queue list", s_usage_queue_list, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = S_EXIT_FAIL;
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
+        gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
+        goto out;
+    for (size_t i = 0; i < cfg->n_partners; i++) {
+        s_queue_row *r = s_list_add(&rows);
+        if (!r) {
+            mn_diag_set(&d, MN_ENOMEM, cfg->data_dir, "out of memory");
+            goto out;
+        }
+        memset(r, 0, sizeof *r);
+        snprintf(r->partner, sizeof r->partner, "%s", cfg->partners[i].name);
+        r->configured = 1;
+    }
+    int src = gw_store_hold_each(store, s_count_held, &rows);
+    if (src != MN_OK || rows.failed) {
+        mn_diag_set(&d, src != MN_OK ? src : MN_ENOMEM, cfg->data_dir,
+                    "cannot read the hold queues");
+        goto out;
+    }
+    uint64_t now = mn_now_ms();
+    for (size_t i = 0; i < rows.n; i++) {
+        const s_queue_row *r = (const s_queue_row *)rows.items + i;
+        uint64_t depth = 0, oldest = 0;
+        if (gw_store_queue_depth(store, r->partner, &depth, &oldest) != MN_OK) {
+            mn_diag_set(&d, MN_ESTORE, cfg->data_dir, "cannot read the queue of partner \"%s\"",
+                        r->partner);
+            mn_diag_hint(&d, "the store is damaged: stop the gateway, move the data directory "
+                             "aside and restore it from backup");
+            goto out;
+        }
+        if (depth)
+            s_age(now > oldest ? now - oldest : 0, age, sizeof age);
+        else
+            snprintf(age, sizeof age, "-");
+        printf("%s %" PRIu64 " item%s oldest=%s held=%" PRIu64 "%s\n", r->partner, depth,
+               depth == 1 ? "" : "s", age, r->held, r->configured ? "" : " (not configured)");
+    }
+    if (rows.n == 0)
+        fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add`\n",
+                S_PROG);
+    rc = S_EXIT_OK;
+out:
+    free(rows.items);
+    gw_store_destroy(&store);
+    gw_config_destroy(&cfg);
+    return rc == S_EXIT_OK ? rc : s_fail(&d);
+}
+
+static int s_cmd_queue(int argc, char **argv)
+{
+    static const s_command subs[] = {
+        {"list", s_queue_list, S_PROG " queue list"},
+    };
+    return s_group(argc, argv, "queue", s_usage_queue, subs, sizeof subs / sizeof subs[0],
+                   "list");
 }
 
 /* --- status --------------------------------------------------------------------------------- */
@@ -901,6 +1980,10 @@ int main(int argc, char **argv)
         {"init", s_cmd_init, S_PROG " init"},
         {"keygen", s_cmd_keygen, S_PROG " keygen"},
         {"agent", s_cmd_agent, S_PROG " agent"},
+        {"partner", s_cmd_partner, S_PROG " partner"},
+        {"route", s_cmd_route, S_PROG " route"},
+        {"queue", s_cmd_queue, S_PROG " queue"},
+        {"hold", s_cmd_hold, S_PROG " hold"},
         {"registry", s_cmd_registry, S_PROG " registry"},
         {"status", s_cmd_status, S_PROG " status"},
     };
@@ -920,8 +2003,8 @@ int main(int argc, char **argv)
     }
     const s_command *cmd = s_command_find(cmds, sizeof cmds / sizeof cmds[0], argv[optind]);
     if (!cmd)
-        return s_usage_error("", "unknown command \"%s\" (init, keygen, agent, registry, "
-                             "status)", argv[optind]);
+        return s_usage_error("", "unknown command \"%s\" (init, keygen, agent, partner, route, "
+                             "queue, hold, registry, status)", argv[optind]);
     if (mn_crypto_init() != MN_OK) {
         fprintf(stderr, "%s: cannot initialise libsodium\n", S_PROG);
         return S_EXIT_FAIL;

@@ -3,13 +3,19 @@
  * How it works: gateway.conf is read with libconfig; every member of group "gateway" must be
  * one of the settings in s_settings (an unknown one is an error with a "did you mean"), of the
  * right type and within bounds; whatever is absent keeps its default. Relative paths are made
- * absolute against the folder of the config file, so the gateway may change directory.
- * Agents are not in gateway.conf: each is one small file agents_dir/NAME.conf, so adding or
- * revoking one is a file operation plus a reload.
+ * absolute against the folder of the config file, so the gateway may change directory. The
+ * optional top-level list "routes" is parsed by gw_route; without it the default rules are
+ * copied in, so cfg->rules is always owned and never empty.
+ * Agents and partners are not in gateway.conf: each is one small file agents_dir/NAME.conf or
+ * partners_dir/NAME.conf, so adding or revoking one is a file operation plus a reload. Both
+ * folders are read by one loader (s_load_dir) that differs only in the file parser.
  *
- * Invariants: a loaded gw_config has every setting within its bounds, absolute paths, and
- * agents sorted by name with unique names and unique CURVE keys, each of role agent and named
- * like its file. Errors name file:line (libconfig's source line) in diag.where.
+ * Invariants: a loaded gw_config has every setting within its bounds, absolute paths, agents
+ * and partners each sorted by name with unique names and unique CURVE keys, each of its own
+ * role and named like its file; no partner shares a CURVE key with an agent; every partner has
+ * 1..GW_BINDINGS_MAX bindings with distinct, valid topics or patterns and a sharing level; no
+ * partner is called "registry" (the registry's own recipient name: its pseudonym key). Errors
+ * name file:line (libconfig's source line) in diag.where.
  */
 #include "gw_config.h"
 
@@ -22,7 +28,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gw_route.h"
+#include "mn_delivery.h"
 #include "mn_log.h"
+#include "mn_referral.h"
 #include "mn_suggest.h"
 
 enum s_kind { S_STRING, S_PATH, S_INT };
@@ -48,17 +57,40 @@ static const struct s_setting s_settings[] = {
     {"map_size_mb", S_INT, NULL, 1024, 16, 1048576},
     {"batch_max", S_INT, NULL, 256, 1, 4096},
     {"log_level", S_STRING, "info", 0, 0, 0},
+    {"delivery_listen", S_STRING, "tcp://127.0.0.1:7412", 0, 0, 0},
+    {"pseudonym_key", S_PATH, "keys/pseudonym.key", 0, 0, 0},
+    {"partners_dir", S_PATH, "partners", 0, 0, 0},
+    {"redelivery_ms", S_INT, NULL, 30000, 1000, 3600000},
+    {"max_nacks", S_INT, NULL, 3, 1, 100},
+    {"max_item_age_hours", S_INT, NULL, 168, 1, 8760},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
 static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
-    "max_frame_bytes, map_size_mb, batch_max, log_level";
+    "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
+    "partners_dir, redelivery_ms, max_nacks, max_item_age_hours";
 
 static const char *const s_agent_keys[] = {"name", "key", "region"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
 
 #define S_DEFAULT_REGION "unknown"
+
+static const char *const s_partner_keys[] = {"name", "key", "kind", "bindings"};
+#define S_N_PARTNER_KEYS (sizeof s_partner_keys / sizeof s_partner_keys[0])
+static const char *const s_binding_keys[] = {"topic", "sharing"};
+#define S_N_BINDING_KEYS (sizeof s_binding_keys / sizeof s_binding_keys[0])
+
+/* Configurable partner kinds, in enum order from GW_PARTNER_POLICE. */
+static const char *const s_kind_names[] = {"police", "care", "research", "hotline", "shelter",
+                                           "other"};
+#define S_N_KINDS (sizeof s_kind_names / sizeof s_kind_names[0])
+#define S_KIND_LIST "police, care, research, hotline, shelter, other"
+static const char *const s_sharing_names[] = {"full", "pseudonymous", "statistics"};
+#define S_SHARING_LIST "full, pseudonymous, statistics"
+
+/* The registry's recipient name (pseudonym key derivation): no partner may take it. */
+#define S_RESERVED_PARTNER "registry"
 
 static const char s_template[] =
     "# gateway.conf - configuration of meldnet-gateway.\n"
@@ -69,7 +101,10 @@ static const char s_template[] =
     "# Check a change with `meldnet-gateway -n --home DIR` before you restart the gateway.\n"
     "#\n"
     "# Agents are not listed here: each has its own file agents_dir/NAME.conf, written by\n"
-    "# `meldnetctl agent add NAME \"PUBLIC LINE\" --region REGION --home DIR`.\n"
+    "# `meldnetctl agent add NAME \"PUBLIC LINE\" --region REGION --home DIR`. Partners neither:\n"
+    "# partners_dir/NAME.conf, written by `meldnetctl partner add NAME "
+    "\"PUBLIC LINE\" --kind KIND\n"
+    "# --bind TOPIC=SHARING --home DIR`. A reload (SIGHUP) applies a change to either.\n"
     "\n"
     "gateway:\n"
     "{\n"
@@ -119,7 +154,58 @@ static const char s_template[] =
     "    # Least important log messages written: err, warn, notice, info or debug.\n"
     "    # Default \"info\".\n"
     "    log_level = \"info\";\n"
-    "};\n";
+    "\n"
+    "    # Delivery endpoint (ZeroMQ ROUTER, CURVE) the partners (meldnet-partner) connect to.\n"
+    "    # Default \"tcp://127.0.0.1:7412\"; it must differ from listen.\n"
+    "    delivery_listen = \"tcp://127.0.0.1:7412\";\n"
+    "\n"
+    "    # Secret key (0600) of the victim pseudonyms: each recipient gets its own pseudonym of a\n"
+    "    # victim, so it sees \"same person as before\" and nobody can "
+    "link two recipients' views.\n"
+    "    # Default \"keys/pseudonym.key\"; keep it with the store: a new "
+    "key makes new pseudonyms.\n"
+    "    pseudonym_key = \"keys/pseudonym.key\";\n"
+    "\n"
+    "    # Folder with one file per partner, NAME.conf (must exist). Default \"partners\".\n"
+    "    partners_dir = \"partners\";\n"
+    "\n"
+    "    # A delivery the partner has not acknowledged is sent again after "
+    "this many milliseconds;\n"
+    "    # the wait grows with the item's age, plus jitter. Default 30000, "
+    "bounds 1000 .. 3600000.\n"
+    "    redelivery_ms = 30000;\n"
+    "\n"
+    "    # Refusals (nacks) of one item before it moves to the partner's hold queue, where an\n"
+    "    # operator looks at it (meldnetctl hold list). Default 3, bounds 1 .. 100.\n"
+    "    max_nacks = 3;\n"
+    "\n"
+    "    # Hours an item may stay undelivered before it moves to the hold queue.\n"
+    "    # Default 168 (a week), bounds 1 .. 8760.\n"
+    "    max_item_age_hours = 168;\n"
+    "};\n"
+    "\n"
+    "# Routing rules: which topics a report reaches (partners bind to topics). Rules are tried in\n"
+    "# order and every rule that matches emits its topics. Conditions: acute, minor, online,\n"
+    "# shelter (true/false); form, sexual, reporter, reporter_kind, region, municipality (lists);\n"
+    "# consent = { register_identity, share_police, share_care, share_research,\n"
+    "# reporter_contact_shareable } (true/false). {region} and {municipality} in a topic become\n"
+    "# the report's own. overrides_consent = true lets that rule's items go out in full without\n"
+    "# consent (acute danger). `meldnetctl route test FILE.json` shows what a report would reach.\n"
+    "# Without a \"routes\" list the default rules apply; they are the same as this example\n"
+    "# (remove the \"# \" of each line to change them):\n"
+    "#\n"
+    "# routes = (\n"
+    "#     { name = \"acute\"; when = { acute = true; }; emit = [ \"police.acute\" ];\n"
+    "#       overrides_consent = true; },\n"
+    "#     { name = \"minor-sexual\"; when = { minor = true; form = [ \"sexual\" ]; };\n"
+    "#       emit = [ \"care.{region}\" ]; },\n"
+    "#     { name = \"online-sexual\"; when = { sexual = [ \"sextortion\", \"grooming\" ]; };\n"
+    "#       emit = [ \"research.online\" ]; },\n"
+    "#     { name = \"online\"; when = { online = true; }; emit = [ \"research.online\" ]; },\n"
+    "#     { name = \"shelter\"; when = { shelter = true; }; emit = [ "
+    "\"shelter.coordination\" ]; },\n"
+    "#     { name = \"all\"; emit = [ \"hotline.{region}\" ]; }\n"
+    "# );\n";
 
 const char *gw_config_template(void)
 {
@@ -281,6 +367,18 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->batch_max = (unsigned)ival;
     else if (strcmp(n, "log_level") == 0)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", value);
+    else if (strcmp(n, "delivery_listen") == 0)
+        snprintf(cfg->delivery_listen, sizeof cfg->delivery_listen, "%s", value);
+    else if (strcmp(n, "pseudonym_key") == 0)
+        return s_resolve(cfg->home, value, cfg->pseudonym_key, sizeof cfg->pseudonym_key);
+    else if (strcmp(n, "partners_dir") == 0)
+        return s_resolve(cfg->home, value, cfg->partners_dir, sizeof cfg->partners_dir);
+    else if (strcmp(n, "redelivery_ms") == 0)
+        cfg->redelivery_ms = (unsigned)ival;
+    else if (strcmp(n, "max_nacks") == 0)
+        cfg->max_nacks = (unsigned)ival;
+    else if (strcmp(n, "max_item_age_hours") == 0)
+        cfg->max_item_age_hours = (unsigned)ival;
     return MN_OK;
 }
 
@@ -291,11 +389,11 @@ static int s_check_string(const struct s_setting *def, const char *value, size_t
     if (!value[0]) {
         rc = mn_diag_set(d, MN_ECONFIG, where, "%s must not be empty", def->name);
         mn_diag_hint(d, "remove the line to use the default \"%s\"", def->def);
-    } else if (strcmp(def->name, "listen") == 0) {
+    } else if (strcmp(def->name, "listen") == 0 || strcmp(def->name, "delivery_listen") == 0) {
         if (strlen(value) >= max_len || !strstr(value, "://")) {
-            rc = mn_diag_set(d, MN_ECONFIG, where, "listen \"%s\" is not a ZeroMQ endpoint",
-                             value);
-            mn_diag_hint(d, "write it as \"tcp://ADDRESS:PORT\", e.g. \"tcp://127.0.0.1:7411\"");
+            rc = mn_diag_set(d, MN_ECONFIG, where, "%s \"%s\" is not a ZeroMQ endpoint",
+                             def->name, value);
+            mn_diag_hint(d, "write it as \"tcp://ADDRESS:PORT\", e.g. \"%s\"", def->def);
         }
     } else if (strcmp(def->name, "log_level") == 0) {
         enum mn_log_level lv;
@@ -379,6 +477,210 @@ static int s_defaults(gw_config *cfg, mn_diag *d)
     return MN_OK;
 }
 
+/* --- agent and partner folders -------------------------------------------------------------- */
+
+/* What differs between the agents and the partners folder. */
+struct s_party {
+    const char *noun;    /* "agent" */
+    const char *plural;  /* "agents" */
+    const char *setting; /* "agents_dir" */
+    size_t size;         /* of one gw_agent / gw_partner */
+    int (*load)(const char *path, const char *stem, void *out, mn_diag *d);
+    int (*by_name)(const void *a, const void *b);
+};
+
+/* One party's identity, for the duplicate checks across both kinds. */
+struct s_party_ref {
+    const char *noun;
+    const char *name;
+    const char *source;
+    const uint8_t *curve;
+};
+
+static int s_agent_by_name(const void *a, const void *b)
+{
+    return strcmp(((const gw_agent *)a)->name, ((const gw_agent *)b)->name);
+}
+
+static int s_partner_by_name(const void *a, const void *b)
+{
+    return strcmp(((const gw_partner *)a)->name, ((const gw_partner *)b)->name);
+}
+
+static int s_ref_by_curve(const void *a, const void *b)
+{
+    const struct s_party_ref *x = a, *y = b;
+    return memcmp(x->curve, y->curve, MN_KEY_BYTES);
+}
+
+/* Names unique within one kind (refs sorted by name), CURVE keys unique across all refs.
+ * Sorts refs by key. */
+static int s_check_unique(struct s_party_ref *refs, size_t n, int names_sorted, mn_diag *d)
+{
+    int rc = MN_OK;
+
+    for (size_t i = 1; names_sorted && i < n; i++) {
+        if (strcmp(refs[i - 1].name, refs[i].name) == 0) {
+            rc = mn_diag_set(d, MN_ECONFIG, refs[i].source, "%s \"%s\" is defined twice "
+                             "(also in %s)", refs[i].noun, refs[i].name, refs[i - 1].source);
+            mn_diag_hint(d, "remove one of the two files");
+            goto out;
+        }
+    }
+    if (n < 2)
+        goto out;
+    qsort(refs, n, sizeof *refs, s_ref_by_curve);
+    for (size_t i = 1; i < n; i++) {
+        if (memcmp(refs[i - 1].curve, refs[i].curve, MN_KEY_BYTES) != 0)
+            continue;
+        const struct s_party_ref *a = &refs[i - 1], *b = &refs[i];
+        /* name the pair the same way whatever the sort left: agents first, then by name */
+        int cmp = strcmp(a->noun, b->noun);
+        if (cmp > 0 || (cmp == 0 && strcmp(a->name, b->name) > 0)) {
+            const struct s_party_ref *t = a;
+            a = b;
+            b = t;
+        }
+        if (strcmp(a->noun, b->noun) == 0) {
+            rc = mn_diag_set(d, MN_EKEY, b->source, "%ss \"%s\" and \"%s\" have the same "
+                             "CURVE key", a->noun, a->name, b->name);
+            mn_diag_hint(d, "every %s needs its own identity: run meldnet-%s keygen on "
+                            "the second %s's machine and add its line", a->noun, a->noun,
+                         a->noun);
+        } else {
+            rc = mn_diag_set(d, MN_EKEY, b->source, "%s \"%s\" has the CURVE key of %s \"%s\"",
+                             b->noun, b->name, a->noun, a->name);
+            mn_diag_hint(d, "every party needs its own identity: run meldnet-%s keygen on the "
+                            "%s's own machine and add its line", b->noun, b->noun);
+        }
+        goto out;
+    }
+out:
+    return rc;
+}
+
+/* Load every NAME.conf of dir_path with kind->load, sorted by name. Caller owns *out. */
+static int s_load_dir(const char *dir_path, const struct s_party *kind, void **out,
+                      size_t *n_out, mn_diag *d)
+{
+    DIR *dir = NULL;
+    char *list = NULL;
+    size_t count = 0, cap = 0;
+    int rc = MN_OK;
+
+    *out = NULL;
+    *n_out = 0;
+    dir = opendir(dir_path);
+    if (!dir) {
+        if (errno == ENOENT) {
+            rc = mn_diag_set(d, MN_ECONFIG, dir_path, "the %s folder does not exist",
+                             kind->plural);
+            mn_diag_hint(d, "create it (mkdir -m 700 %s) or set %s in gateway.conf; "
+                            "meldnetctl init makes one", dir_path, kind->setting);
+        } else {
+            rc = mn_diag_sys(d, dir_path, "cannot read the %s folder", kind->plural);
+        }
+        goto out;
+    }
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(dir);
+        if (!e) {
+            if (errno != 0) {
+                rc = mn_diag_sys(d, dir_path, "cannot read the %s folder", kind->plural);
+                goto out;
+            }
+            break;
+        }
+        size_t len = strlen(e->d_name);
+        /* NAME.conf only: dot files (editors, temp files of atomic writes) are skipped */
+        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".conf") != 0)
+            continue;
+        char path[GW_PATH_MAX];
+        char stem[GW_PATH_MAX];
+        int pn = snprintf(path, sizeof path, "%s/%s", dir_path, e->d_name);
+        if (pn < 0 || (size_t)pn >= sizeof path || len - 5 > MN_NAME_MAX) {
+            rc = mn_diag_set(d, MN_ECONFIG, dir_path, "%s file name too long: %s", kind->noun,
+                             e->d_name);
+            mn_diag_hint(d, "%s names have at most %d characters", kind->noun, MN_NAME_MAX);
+            goto out;
+        }
+        snprintf(stem, sizeof stem, "%.*s", (int)(len - 5), e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            rc = mn_diag_sys(d, path, "cannot read the %s file", kind->noun);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            rc = mn_diag_set(d, MN_ECONFIG, path, "not a regular file");
+            mn_diag_hint(d, "%s holds only %s files NAME.conf; move this away", kind->setting,
+                         kind->noun);
+            goto out;
+        }
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char *nl = realloc(list, ncap * kind->size);
+            if (!nl) {
+                rc = mn_diag_set(d, MN_ENOMEM, dir_path, "out of memory loading %s",
+                                 kind->plural);
+                goto out;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        rc = kind->load(path, stem, list + count * kind->size, d);
+        if (rc != MN_OK)
+            goto out;
+        count++;
+    }
+    if (count > 1)
+        qsort(list, count, kind->size, kind->by_name);
+    *out = list;
+    *n_out = count;
+    list = NULL;
+out:
+    if (dir)
+        closedir(dir);
+    free(list);
+    return rc;
+}
+
+/* Check names and keys of agents and partners together (either may be NULL with n 0). */
+static int s_check_parties(const gw_agent *agents, size_t n_agents, const gw_partner *partners,
+                           size_t n_partners, mn_diag *d)
+{
+    struct s_party_ref *refs = NULL;
+    size_t n = n_agents + n_partners;
+    int rc = MN_OK;
+
+    if (n < 2)
+        goto out;
+    refs = malloc(n * sizeof *refs);
+    if (!refs) {
+        rc = mn_diag_set(d, MN_ENOMEM, "parties", "out of memory checking keys");
+        goto out;
+    }
+    for (size_t i = 0; i < n_agents; i++)
+        refs[i] = (struct s_party_ref){"agent", agents[i].name, agents[i].source,
+                                       agents[i].pub.curve};
+    for (size_t i = 0; i < n_partners; i++)
+        refs[n_agents + i] = (struct s_party_ref){"partner", partners[i].name,
+                                                  partners[i].source, partners[i].pub.curve};
+    /* names: each kind is sorted on its own, and the two lists never meet in one run */
+    if (n_partners == 0 || n_agents == 0) {
+        rc = s_check_unique(refs, n, 1, d);
+        goto out;
+    }
+    rc = s_check_unique(refs, n_agents, 1, d);
+    if (rc == MN_OK)
+        rc = s_check_unique(refs + n_agents, n_partners, 1, d);
+    if (rc == MN_OK)
+        rc = s_check_unique(refs, n, 0, d); /* keys across both kinds */
+out:
+    free(refs);
+    return rc;
+}
+
 /* --- agents --------------------------------------------------------------------------------- */
 
 static int s_region_is_valid(const char *region)
@@ -394,7 +696,7 @@ static int s_region_is_valid(const char *region)
     return 1;
 }
 
-static int s_agent_string(const config_setting_t *s, const char *path, const char **out,
+static int s_party_string(const config_setting_t *s, const char *path, const char **out,
                           mn_diag *d)
 {
     char where[256];
@@ -410,13 +712,14 @@ static int s_agent_string(const config_setting_t *s, const char *path, const cha
 }
 
 /* Load one agent file; stem is its file name without ".conf". */
-static int s_load_agent(const char *path, const char *stem, gw_agent *out, mn_diag *d)
+static int s_load_agent(const char *path, const char *stem, void *item, mn_diag *d)
 {
     config_t lc;
     char where[256];
     char dir[GW_PATH_MAX];
     const config_setting_t *name_s = NULL, *key_s = NULL, *region_s = NULL;
     const char *name = NULL, *key = NULL, *region = S_DEFAULT_REGION;
+    gw_agent *out = item;
     int rc;
 
     config_init(&lc);
@@ -453,9 +756,9 @@ static int s_load_agent(const char *path, const char *stem, gw_agent *out, mn_di
                         "...\"; region = \"REGION\"; (meldnetctl agent add writes one)");
         goto out;
     }
-    if ((rc = s_agent_string(name_s, path, &name, d)) != MN_OK ||
-        (rc = s_agent_string(key_s, path, &key, d)) != MN_OK ||
-        (region_s && (rc = s_agent_string(region_s, path, &region, d)) != MN_OK))
+    if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
+        (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
+        (region_s && (rc = s_party_string(region_s, path, &region, d)) != MN_OK))
         goto out;
 
     s_where(where, sizeof where, path, name_s);
@@ -509,149 +812,342 @@ out:
     return rc;
 }
 
-static int s_by_name(const void *a, const void *b)
-{
-    return strcmp(((const gw_agent *)a)->name, ((const gw_agent *)b)->name);
-}
-
-static int s_by_curve(const void *a, const void *b)
-{
-    const gw_agent *x = *(const gw_agent *const *)a;
-    const gw_agent *y = *(const gw_agent *const *)b;
-    return memcmp(x->pub.curve, y->pub.curve, MN_KEY_BYTES);
-}
-
-static int s_check_unique(gw_agent *agents, size_t n, mn_diag *d)
-{
-    const gw_agent **idx = NULL;
-    int rc = MN_OK;
-
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(agents[i - 1].name, agents[i].name) == 0) {
-            rc = mn_diag_set(d, MN_ECONFIG, agents[i].source, "agent \"%s\" is defined twice "
-                             "(also in %s)", agents[i].name, agents[i - 1].source);
-            mn_diag_hint(d, "remove one of the two files");
-            goto out;
-        }
-    }
-    if (n < 2)
-        goto out;
-    idx = malloc(n * sizeof *idx);
-    if (!idx) {
-        rc = mn_diag_set(d, MN_ENOMEM, "agents", "out of memory checking agent keys");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = &agents[i];
-    qsort(idx, n, sizeof *idx, s_by_curve);
-    for (size_t i = 1; i < n; i++) {
-        if (memcmp(idx[i - 1]->pub.curve, idx[i]->pub.curve, MN_KEY_BYTES) == 0) {
-            const gw_agent *a = idx[i - 1], *b = idx[i];
-            if (strcmp(a->name, b->name) > 0) {
-                const gw_agent *t = a;
-                a = b;
-                b = t;
-            }
-            rc = mn_diag_set(d, MN_EKEY, b->source, "agents \"%s\" and \"%s\" have the same "
-                             "CURVE key", a->name, b->name);
-            mn_diag_hint(d, "every agent needs its own identity: run meldnet-agent keygen on "
-                            "the second agent's machine and add its line");
-            goto out;
-        }
-    }
-out:
-    free(idx);
-    return rc;
-}
+static const struct s_party s_agents_kind = {"agent", "agents", "agents_dir", sizeof(gw_agent),
+                                             s_load_agent, s_agent_by_name};
 
 int gw_config_load_agents(const char *agents_dir, gw_agent **agents, size_t *n, mn_diag *d)
 {
-    DIR *dir = NULL;
-    gw_agent *list = NULL;
-    size_t count = 0, cap = 0;
-    int rc = MN_OK;
+    void *list = NULL;
+    size_t count = 0;
+    int rc = s_load_dir(agents_dir, &s_agents_kind, &list, &count, d);
 
     *agents = NULL;
     *n = 0;
-    dir = opendir(agents_dir);
-    if (!dir) {
-        if (errno == ENOENT) {
-            rc = mn_diag_set(d, MN_ECONFIG, agents_dir, "the agents folder does not exist");
-            mn_diag_hint(d, "create it (mkdir -m 700 %s) or set agents_dir in gateway.conf; "
-                            "meldnetctl init makes one", agents_dir);
-        } else {
-            rc = mn_diag_sys(d, agents_dir, "cannot read the agents folder");
-        }
-        goto out;
+    if (rc == MN_OK)
+        rc = s_check_parties(list, count, NULL, 0, d);
+    if (rc != MN_OK) {
+        free(list);
+        return rc;
     }
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(dir);
-        if (!e) {
-            if (errno != 0) {
-                rc = mn_diag_sys(d, agents_dir, "cannot read the agents folder");
-                goto out;
-            }
-            break;
-        }
-        size_t len = strlen(e->d_name);
-        /* NAME.conf only: dot files (editors, temp files of atomic writes) are skipped */
-        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".conf") != 0)
-            continue;
-        char path[GW_PATH_MAX];
-        char stem[GW_PATH_MAX];
-        int pn = snprintf(path, sizeof path, "%s/%s", agents_dir, e->d_name);
-        if (pn < 0 || (size_t)pn >= sizeof path || len - 5 > MN_NAME_MAX) {
-            rc = mn_diag_set(d, MN_ECONFIG, agents_dir, "agent file name too long: %s",
-                             e->d_name);
-            mn_diag_hint(d, "agent names have at most %d characters", MN_NAME_MAX);
-            goto out;
-        }
-        snprintf(stem, sizeof stem, "%.*s", (int)(len - 5), e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            rc = mn_diag_sys(d, path, "cannot read the agent file");
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            rc = mn_diag_set(d, MN_ECONFIG, path, "not a regular file");
-            mn_diag_hint(d, "agents_dir holds only agent files NAME.conf; move this away");
-            goto out;
-        }
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            gw_agent *nl = realloc(list, ncap * sizeof *nl);
-            if (!nl) {
-                rc = mn_diag_set(d, MN_ENOMEM, agents_dir, "out of memory loading agents");
-                goto out;
-            }
-            list = nl;
-            cap = ncap;
-        }
-        rc = s_load_agent(path, stem, &list[count], d);
-        if (rc != MN_OK)
-            goto out;
-        count++;
-    }
-    if (count > 1)
-        qsort(list, count, sizeof *list, s_by_name);
-    rc = s_check_unique(list, count, d);
-    if (rc != MN_OK)
-        goto out;
     *agents = list;
     *n = count;
-    list = NULL;
+    return MN_OK;
+}
+
+/* --- partners ------------------------------------------------------------------------------- */
+
+const char *gw_partner_kind_name(int kind)
+{
+    if (kind >= GW_PARTNER_POLICE && kind < GW_PARTNER_POLICE + (int)S_N_KINDS)
+        return s_kind_names[kind - GW_PARTNER_POLICE];
+    if (kind == GW_PARTNER_REGISTRY)
+        return "registry";
+    return "unknown";
+}
+
+int gw_partner_kind_parse(const char *text, int *kind)
+{
+    for (size_t i = 0; text && i < S_N_KINDS; i++) {
+        if (strcmp(text, s_kind_names[i]) == 0) {
+            *kind = GW_PARTNER_POLICE + (int)i;
+            return MN_OK;
+        }
+    }
+    return MN_EINVAL;
+}
+
+/* A binding's topic: a topic, a prefix pattern "x.*" (x a topic) or "*". */
+static int s_binding_topic_is_valid(const char *t)
+{
+    size_t n = strnlen(t, MN_TOPIC_MAX + 1);
+    char prefix[MN_TOPIC_MAX + 1];
+    if (n > MN_TOPIC_MAX)
+        return 0;
+    if (strcmp(t, "*") == 0)
+        return 1;
+    if (n > 2 && t[n - 2] == '.' && t[n - 1] == '*') {
+        memcpy(prefix, t, n - 2);
+        prefix[n - 2] = '\0';
+        return mn_topic_is_valid(prefix);
+    }
+    return mn_topic_is_valid(t);
+}
+
+static void s_hint_topic(mn_diag *d)
+{
+    mn_diag_hint(d, "a topic is 1-%d characters of a-z 0-9 . _ - (\"police.acute\"); a pattern "
+                    "is a topic followed by \".*\" (\"care.*\") or \"*\" for every topic",
+                 MN_TOPIC_MAX);
+}
+
+static void s_hint_sharing(mn_diag *d, const char *text)
+{
+    const char *near = mn_suggest_closest(text, s_sharing_names, 3);
+    if (near)
+        mn_diag_hint(d, "did you mean \"%s\"? levels: " S_SHARING_LIST, near);
+    else
+        mn_diag_hint(d, "levels: " S_SHARING_LIST);
+}
+
+/* One element of "bindings" into out; seen: the bindings before it (for duplicates). */
+static int s_load_binding(const config_setting_t *b, const char *path, const gw_binding *seen,
+                          size_t n_seen, gw_binding *out, mn_diag *d)
+{
+    char where[256];
+    const config_setting_t *topic_s = NULL, *sharing_s = NULL;
+    const char *topic = NULL, *sharing = NULL;
+    int rc = MN_OK;
+
+    s_where(where, sizeof where, path, b);
+    if (!config_setting_is_group(b)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "a binding must be a group, not %s",
+                         s_type_name(config_setting_type(b)));
+        mn_diag_hint(d, "write each as { topic = \"police.acute\"; sharing = \"full\"; }");
+        goto out;
+    }
+    for (int i = 0; i < config_setting_length(b); i++) {
+        const config_setting_t *m = config_setting_get_elem(b, (unsigned)i);
+        const char *n = config_setting_name(m);
+        if (strcmp(n, "topic") == 0) {
+            topic_s = m;
+        } else if (strcmp(n, "sharing") == 0) {
+            sharing_s = m;
+        } else {
+            s_where(where, sizeof where, path, m);
+            rc = s_unknown(d, where, "binding setting", n, s_binding_keys, S_N_BINDING_KEYS,
+                           "topic, sharing");
+            goto out;
+        }
+    }
+    if (!topic_s || !sharing_s) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "the binding has no %s",
+                         !topic_s ? "topic" : "sharing");
+        mn_diag_hint(d, "write each as { topic = \"police.acute\"; sharing = \"full\"; }");
+        goto out;
+    }
+    if ((rc = s_party_string(topic_s, path, &topic, d)) != MN_OK ||
+        (rc = s_party_string(sharing_s, path, &sharing, d)) != MN_OK)
+        goto out;
+    s_where(where, sizeof where, path, topic_s);
+    if (!s_binding_topic_is_valid(topic)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "topic \"%.*s\" is not a topic or pattern",
+                         MN_TOPIC_MAX, topic);
+        s_hint_topic(d);
+        goto out;
+    }
+    for (size_t i = 0; i < n_seen; i++) {
+        if (strcmp(seen[i].topic, topic) == 0) {
+            rc = mn_diag_set(d, MN_ECONFIG, where, "topic \"%s\" is bound twice", topic);
+            mn_diag_hint(d, "keep one binding per topic, with the sharing level it needs");
+            goto out;
+        }
+    }
+    s_where(where, sizeof where, path, sharing_s);
+    if (mn_sharing_parse(sharing, &out->sharing) != MN_OK) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "sharing \"%.*s\" is not a sharing level",
+                         MN_TOPIC_MAX, sharing);
+        s_hint_sharing(d, sharing);
+        goto out;
+    }
+    snprintf(out->topic, sizeof out->topic, "%s", topic);
 out:
-    if (dir)
-        closedir(dir);
-    free(list);
     return rc;
+}
+
+static int s_load_bindings(const config_setting_t *s, const char *path, gw_partner *out,
+                           mn_diag *d)
+{
+    char where[256];
+    int rc = MN_OK;
+
+    s_where(where, sizeof where, path, s);
+    if (!config_setting_is_list(s)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "bindings must be a list, not %s",
+                         s_type_name(config_setting_type(s)));
+        mn_diag_hint(d, "write bindings = ( { topic = \"police.acute\"; sharing = \"full\"; }, "
+                        "... ); with round brackets");
+        goto out;
+    }
+    int n = config_setting_length(s);
+    if (n < 1 || n > GW_BINDINGS_MAX) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "a partner has 1 to %d bindings, not %d",
+                         GW_BINDINGS_MAX, n);
+        mn_diag_hint(d, n < 1 ? "bind the partner to the topics it may receive"
+                              : "use patterns such as \"care.*\" to bind many topics at once");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        rc = s_load_binding(config_setting_get_elem(s, (unsigned)i), path, out->bindings,
+                            out->n_bindings, &out->bindings[out->n_bindings], d);
+        if (rc != MN_OK)
+            goto out;
+        out->n_bindings++;
+    }
+out:
+    return rc;
+}
+
+/* Load one partner file; stem is its file name without ".conf". */
+static int s_load_partner(const char *path, const char *stem, void *item, mn_diag *d)
+{
+    config_t lc;
+    char where[256];
+    char dir[GW_PATH_MAX];
+    const config_setting_t *name_s = NULL, *key_s = NULL, *kind_s = NULL, *bindings_s = NULL;
+    const char *name = NULL, *key = NULL, *kind = NULL;
+    gw_partner *out = item;
+    int rc;
+
+    config_init(&lc);
+    memset(out, 0, sizeof *out);
+    snprintf(out->source, sizeof out->source, "%s", path);
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    rc = s_read_config(&lc, path, slash ? dir : ".", d);
+    if (rc != MN_OK)
+        goto out;
+
+    const config_setting_t *root = config_root_setting(&lc);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *n = config_setting_name(s);
+        if (strcmp(n, "name") == 0) {
+            name_s = s;
+        } else if (strcmp(n, "key") == 0) {
+            key_s = s;
+        } else if (strcmp(n, "kind") == 0) {
+            kind_s = s;
+        } else if (strcmp(n, "bindings") == 0) {
+            bindings_s = s;
+        } else {
+            s_where(where, sizeof where, path, s);
+            rc = s_unknown(d, where, "partner setting", n, s_partner_keys, S_N_PARTNER_KEYS,
+                           "name, key, kind, bindings");
+            goto out;
+        }
+    }
+    if (!name_s || !key_s || !kind_s || !bindings_s) {
+        rc = mn_diag_set(d, MN_ECONFIG, path, "missing setting \"%s\"",
+                         !name_s ? "name" : !key_s ? "key" : !kind_s ? "kind" : "bindings");
+        mn_diag_hint(d, "a partner file holds: name = \"NAME\"; key = \"meldnet1 partner NAME "
+                        "...\"; kind = \"police\"; bindings = ( { topic = \"...\"; sharing = "
+                        "\"...\"; } ); (meldnetctl partner add writes one)");
+        goto out;
+    }
+    if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
+        (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
+        (rc = s_party_string(kind_s, path, &kind, d)) != MN_OK)
+        goto out;
+
+    s_where(where, sizeof where, path, name_s);
+    if (!mn_name_is_valid(name)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "partner name \"%.*s\" is not valid",
+                         MN_NAME_MAX, name);
+        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+        goto out;
+    }
+    if (strcmp(name, stem) != 0) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "partner name \"%s\" differs from the file name",
+                         name);
+        mn_diag_hint(d, "a partner called NAME lives in NAME.conf: rename the file to %s.conf "
+                        "or fix the name", name);
+        goto out;
+    }
+    if (strcmp(name, S_RESERVED_PARTNER) == 0) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "\"%s\" is reserved for the registry itself",
+                         name);
+        mn_diag_hint(d, "give the partner another name (its key line carries the name: make "
+                        "new keys with meldnet-partner keygen OTHER-NAME)");
+        goto out;
+    }
+    s_where(where, sizeof where, path, key_s);
+    rc = mn_pubkey_parse(key, &out->pub, d);
+    if (rc != MN_OK) {
+        if (d)
+            snprintf(d->where, sizeof d->where, "%s", where);
+        goto out;
+    }
+    if (out->pub.role != MN_ROLE_PARTNER) {
+        rc = mn_diag_set(d, MN_EKEY, where, "the key is of a%s %s, not of a partner",
+                         out->pub.role == MN_ROLE_AGENT ? "n" : "", mn_role_name(out->pub.role));
+        mn_diag_hint(d, "paste the public line the partner printed (meldnet-partner keygen); "
+                        "it starts with \"meldnet1 partner %s\"", name);
+        goto out;
+    }
+    if (strcmp(out->pub.name, name) != 0) {
+        rc = mn_diag_set(d, MN_EKEY, where, "the key line names \"%s\", the file names \"%s\"",
+                         out->pub.name, name);
+        mn_diag_hint(d, "each partner's key line carries its name: use the line of partner "
+                        "\"%s\", or rename the partner", name);
+        goto out;
+    }
+    s_where(where, sizeof where, path, kind_s);
+    if (gw_partner_kind_parse(kind, &out->kind) != MN_OK) {
+        const char *near = mn_suggest_closest(kind, s_kind_names, S_N_KINDS);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "kind \"%.*s\" is not a partner kind",
+                         MN_NAME_MAX, kind);
+        if (near)
+            mn_diag_hint(d, "did you mean \"%s\"? kinds: " S_KIND_LIST, near);
+        else
+            mn_diag_hint(d, "kinds: " S_KIND_LIST);
+        goto out;
+    }
+    rc = s_load_bindings(bindings_s, path, out, d);
+    if (rc != MN_OK)
+        goto out;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    rc = MN_OK;
+out:
+    config_destroy(&lc);
+    return rc;
+}
+
+static const struct s_party s_partners_kind = {"partner", "partners", "partners_dir",
+                                               sizeof(gw_partner), s_load_partner,
+                                               s_partner_by_name};
+
+int gw_config_load_partners(const char *partners_dir, gw_partner **partners, size_t *n,
+                            mn_diag *d)
+{
+    void *list = NULL;
+    size_t count = 0;
+    int rc = s_load_dir(partners_dir, &s_partners_kind, &list, &count, d);
+
+    *partners = NULL;
+    *n = 0;
+    if (rc == MN_OK)
+        rc = s_check_parties(NULL, 0, list, count, d);
+    if (rc != MN_OK) {
+        free(list);
+        return rc;
+    }
+    *partners = list;
+    *n = count;
+    return MN_OK;
 }
 
 /* --- load ----------------------------------------------------------------------------------- */
 
+/* cfg->rules from the "routes" list, else a copy of the default rules. */
+static int s_rules(gw_config *cfg, const char *path, const config_setting_t *routes, mn_diag *d)
+{
+    if (routes)
+        return gw_route_parse(routes, path, &cfg->rules, &cfg->n_rules, d);
+    size_t n = 0;
+    const gw_rule *defs = gw_route_defaults(&n);
+    cfg->rules = malloc((n ? n : 1) * sizeof *cfg->rules);
+    if (!cfg->rules)
+        return mn_diag_set(d, MN_ENOMEM, path, "out of memory copying the default rules");
+    memcpy(cfg->rules, defs, n * sizeof *cfg->rules);
+    cfg->n_rules = n;
+    return MN_OK;
+}
+
 int gw_config_load(const char *path, gw_config **out, mn_diag *d)
 {
+    static const char *const tops[] = {"gateway", "routes"};
     config_t lc;
     gw_config *cfg = NULL;
     char where[256];
@@ -685,13 +1181,17 @@ int gw_config_load(const char *path, gw_config **out, mn_diag *d)
     }
 
     const config_setting_t *root = config_root_setting(&lc);
-    const config_setting_t *group = NULL;
+    const config_setting_t *group = NULL, *routes = NULL;
     for (int i = 0; i < config_setting_length(root); i++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-        static const char *const tops[] = {"gateway"};
+        const char *name = config_setting_name(s);
         s_where(where, sizeof where, path, s);
-        if (strcmp(config_setting_name(s), "gateway") != 0) {
-            rc = s_unknown(d, where, "group", config_setting_name(s), tops, 1, "gateway");
+        if (strcmp(name, "routes") == 0) {
+            routes = s; /* gw_route_parse checks its shape */
+            continue;
+        }
+        if (strcmp(name, "gateway") != 0) {
+            rc = s_unknown(d, where, "group", name, tops, 2, "gateway, routes");
             goto out;
         }
         if (!config_setting_is_group(s)) {
@@ -707,7 +1207,32 @@ int gw_config_load(const char *path, gw_config **out, mn_diag *d)
         if (rc != MN_OK)
             goto out;
     }
+    if (strcmp(cfg->listen, cfg->delivery_listen) == 0) {
+        const config_setting_t *s = group ? config_setting_get_member(group, "delivery_listen")
+                                          : NULL;
+        if (!s && group)
+            s = config_setting_get_member(group, "listen");
+        if (s)
+            s_where(where, sizeof where, path, s);
+        else
+            snprintf(where, sizeof where, "%s", path);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "delivery_listen and listen are both \"%s\"",
+                         cfg->listen);
+        mn_diag_hint(d, "agents and partners need endpoints of their own: give delivery_listen "
+                        "another port, e.g. 7412 next to 7411");
+        goto out;
+    }
+    rc = s_rules(cfg, path, routes, d);
+    if (rc != MN_OK)
+        goto out;
     rc = gw_config_load_agents(cfg->agents_dir, &cfg->agents, &cfg->n_agents, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = gw_config_load_partners(cfg->partners_dir, &cfg->partners, &cfg->n_partners, d);
+    if (rc != MN_OK)
+        goto out;
+    /* a key that is both an agent's and a partner's would let one party act as the other */
+    rc = s_check_parties(cfg->agents, cfg->n_agents, cfg->partners, cfg->n_partners, d);
     if (rc != MN_OK)
         goto out;
     *out = cfg;
@@ -723,6 +1248,8 @@ void gw_config_destroy(gw_config **cfg_p)
     if (!cfg_p || !*cfg_p)
         return;
     free((*cfg_p)->agents);
+    free((*cfg_p)->partners);
+    free((*cfg_p)->rules);
     free(*cfg_p);
     *cfg_p = NULL;
 }
@@ -734,7 +1261,7 @@ const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name)
         return NULL;
     memset(&key, 0, sizeof key);
     snprintf(key.name, sizeof key.name, "%s", name);
-    return bsearch(&key, cfg->agents, cfg->n_agents, sizeof *cfg->agents, s_by_name);
+    return bsearch(&key, cfg->agents, cfg->n_agents, sizeof *cfg->agents, s_agent_by_name);
 }
 
 const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
@@ -746,7 +1273,59 @@ const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
     return NULL;
 }
 
+const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name)
+{
+    if (!cfg || !name || strlen(name) > MN_NAME_MAX || cfg->n_partners == 0)
+        return NULL;
+    /* by hand rather than bsearch: a gw_partner as the key would be 5 KiB on the stack */
+    for (size_t lo = 0, hi = cfg->n_partners; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(name, cfg->partners[mid].name);
+        if (cmp == 0)
+            return &cfg->partners[mid];
+        if (cmp < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
 /* --- write ---------------------------------------------------------------------------------- */
+
+/* path = dir/NAME.conf for a new party file: dir must be a folder, the file must not exist.
+ * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
+static int s_new_party_file(const char *dir, const struct s_party *kind, const char *name,
+                            char *path, size_t cap, mn_diag *d)
+{
+    struct stat st;
+    int rc = MN_OK;
+    int pn = snprintf(path, cap, "%s/%s.conf", dir, name);
+
+    if (pn < 0 || (size_t)pn >= cap) {
+        rc = mn_diag_set(d, MN_EINVAL, dir, "the %s folder path is too long", kind->plural);
+        goto out;
+    }
+    if (stat(dir, &st) != 0) {
+        rc = mn_diag_sys(d, dir, "cannot use the %s folder", kind->plural);
+        mn_diag_hint(d, "create it (mkdir -m 700 %s) or check %s in gateway.conf", dir,
+                     kind->setting);
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        rc = mn_diag_set(d, MN_EINVAL, dir, "the %s folder is not a folder", kind->plural);
+        mn_diag_hint(d, "check %s in gateway.conf", kind->setting);
+        goto out;
+    }
+    if (lstat(path, &st) == 0) {
+        rc = mn_diag_set(d, MN_EEXIST, path, "%s \"%s\" exists already", kind->noun, name);
+        mn_diag_hint(d, "to give it a new key, remove %s first, then add it again and reload",
+                     path);
+        goto out;
+    }
+out:
+    return rc;
+}
 
 int gw_config_write_agent(const char *agents_dir, const char *name, const char *region,
                           const mn_pubkey *pub, mn_diag *d)
@@ -754,7 +1333,6 @@ int gw_config_write_agent(const char *agents_dir, const char *name, const char *
     char path[GW_PATH_MAX];
     char line[MN_PUBLIC_LINE_MAX];
     char text[1024];
-    struct stat st;
     int rc;
 
     if (!region || !region[0])
@@ -779,40 +1357,111 @@ int gw_config_write_agent(const char *agents_dir, const char *name, const char *
                         "\"meldnet1 agent %s\"", name, name);
         goto out;
     }
-    int pn = snprintf(path, sizeof path, "%s/%s.conf", agents_dir, name);
-    if (pn < 0 || (size_t)pn >= sizeof path) {
-        rc = mn_diag_set(d, MN_EINVAL, agents_dir, "the agents folder path is too long");
+    rc = s_new_party_file(agents_dir, &s_agents_kind, name, path, sizeof path, d);
+    if (rc != MN_OK)
         goto out;
-    }
-    if (stat(agents_dir, &st) != 0) {
-        rc = mn_diag_sys(d, agents_dir, "cannot use the agents folder");
-        mn_diag_hint(d, "create it (mkdir -m 700 %s) or check agents_dir in gateway.conf",
-                     agents_dir);
-        goto out;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        rc = mn_diag_set(d, MN_EINVAL, agents_dir, "the agents folder is not a folder");
-        mn_diag_hint(d, "check agents_dir in gateway.conf");
-        goto out;
-    }
-    if (lstat(path, &st) == 0) {
-        rc = mn_diag_set(d, MN_EEXIST, path, "agent \"%s\" exists already", name);
-        mn_diag_hint(d, "to give it a new key, remove %s first, then add it again and reload",
-                     path);
-        goto out;
-    }
     mn_pubkey_format(pub, line, sizeof line);
-    pn = snprintf(text, sizeof text,
-                  "# agent %s - written by meldnetctl agent add\n"
-                  "name = \"%s\";\n"
-                  "key = \"%s\";\n"
-                  "region = \"%s\";\n",
-                  name, name, line, region);
+    int pn = snprintf(text, sizeof text,
+                      "# agent %s - written by meldnetctl agent add\n"
+                      "name = \"%s\";\n"
+                      "key = \"%s\";\n"
+                      "region = \"%s\";\n",
+                      name, name, line, region);
     if (pn < 0 || (size_t)pn >= sizeof text) {
         rc = mn_diag_set(d, MN_EINVAL, path, "the agent file would be too long");
         goto out;
     }
     rc = mn_file_write_atomic(path, text, (size_t)pn, 0644, d);
+out:
+    return rc;
+}
+
+int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_diag *d)
+{
+    char path[GW_PATH_MAX];
+    char line[MN_PUBLIC_LINE_MAX];
+    char text[4096];
+    size_t len = 0;
+    int rc, pn;
+
+    if (!mn_name_is_valid(p->name) || strcmp(p->name, S_RESERVED_PARTNER) == 0) {
+        rc = mn_diag_set(d, MN_EINVAL, "name", "partner name \"%.*s\" is not valid%s",
+                         MN_NAME_MAX, p->name,
+                         strcmp(p->name, S_RESERVED_PARTNER) == 0 ? " (reserved for the registry)"
+                                                                 : "");
+        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+        goto out;
+    }
+    if (p->pub.role != MN_ROLE_PARTNER || strcmp(p->pub.name, p->name) != 0) {
+        rc = mn_diag_set(d, MN_EINVAL, "key", "the key line is of %s \"%s\", not of partner "
+                         "\"%s\"", mn_role_name(p->pub.role), p->pub.name, p->name);
+        mn_diag_hint(d, "paste the public line partner \"%s\" printed; it starts with "
+                        "\"meldnet1 partner %s\"", p->name, p->name);
+        goto out;
+    }
+    if (p->kind < GW_PARTNER_POLICE || p->kind >= GW_PARTNER_POLICE + (int)S_N_KINDS) {
+        rc = mn_diag_set(d, MN_EINVAL, "kind", "not a partner kind (%d)", p->kind);
+        mn_diag_hint(d, "kinds: " S_KIND_LIST);
+        goto out;
+    }
+    if (p->n_bindings < 1 || p->n_bindings > GW_BINDINGS_MAX) {
+        rc = mn_diag_set(d, MN_EINVAL, "bindings", "a partner has 1 to %d bindings, not %zu",
+                         GW_BINDINGS_MAX, p->n_bindings);
+        mn_diag_hint(d, "bind the partner to the topics it may receive: --bind TOPIC=SHARING");
+        goto out;
+    }
+    for (size_t i = 0; i < p->n_bindings; i++) {
+        const gw_binding *b = &p->bindings[i];
+        if (!memchr(b->topic, 0, sizeof b->topic) || !s_binding_topic_is_valid(b->topic)) {
+            rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%.*s\" is not a topic or "
+                             "pattern", MN_TOPIC_MAX, b->topic);
+            s_hint_topic(d);
+            goto out;
+        }
+        int level = 0; /* a level is valid when its name parses back to it */
+        if (mn_sharing_parse(mn_sharing_name(b->sharing), &level) != MN_OK ||
+            level != b->sharing) {
+            rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%s\": sharing level %d is not "
+                             "one of " S_SHARING_LIST, b->topic, b->sharing);
+            goto out;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(p->bindings[k].topic, b->topic) == 0) {
+                rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%s\" is bound twice",
+                                 b->topic);
+                mn_diag_hint(d, "keep one binding per topic, with the sharing level it needs");
+                goto out;
+            }
+        }
+    }
+    rc = s_new_party_file(partners_dir, &s_partners_kind, p->name, path, sizeof path, d);
+    if (rc != MN_OK)
+        goto out;
+    mn_pubkey_format(&p->pub, line, sizeof line);
+    pn = snprintf(text, sizeof text,
+                  "# partner %s - written by meldnetctl partner add\n"
+                  "name = \"%s\";\n"
+                  "key = \"%s\";\n"
+                  "kind = \"%s\";\n"
+                  "bindings = (\n",
+                  p->name, p->name, line, gw_partner_kind_name(p->kind));
+    for (size_t i = 0; pn >= 0 && (size_t)pn < sizeof text - len && i < p->n_bindings; i++) {
+        len += (size_t)pn;
+        pn = snprintf(text + len, sizeof text - len,
+                      "    { topic = \"%s\"; sharing = \"%s\"; }%s\n", p->bindings[i].topic,
+                      mn_sharing_name(p->bindings[i].sharing),
+                      i + 1 < p->n_bindings ? "," : "");
+    }
+    if (pn >= 0 && (size_t)pn < sizeof text - len) {
+        len += (size_t)pn;
+        pn = snprintf(text + len, sizeof text - len, ");\n");
+    }
+    if (pn < 0 || (size_t)pn >= sizeof text - len) {
+        rc = mn_diag_set(d, MN_EINVAL, path, "the partner file would be too long");
+        goto out;
+    }
+    len += (size_t)pn;
+    rc = mn_file_write_atomic(path, text, len, 0644, d);
 out:
     return rc;
 }

@@ -97,7 +97,8 @@ typedef struct gw_route_target {
     const gw_partner *partner; /* borrowed */
     mn_topics topics;          /* the matched topics this partner is bound to */
     int sharing;               /* the most open sharing level among the matching bindings */
-    int overriding;            /* one of its topics came from a consent-overriding rule */
+    int overriding;            /* one of its topics came from a consent-overriding rule and
+                                  reaches it through a FULL binding */
     char rules[256];           /* comma-joined rule names */
 } gw_route_target;
 
@@ -113,7 +114,8 @@ void gw_route_recipient_key(const uint8_t master[32], const char *recipient, uin
 
 /* Build the redacted referral for one recipient (kind: enum gw_partner_kind; for the registry
  * GW_PARTNER_REGISTRY with sharing FULL). recipient_key from gw_route_recipient_key. Caller owns
- * *out (mn_referral_destroy). Returns MN_OK or MN_ENOMEM. */
+ * *out (mn_referral_destroy). Returns MN_OK, MN_ENOMEM, or MN_EDECODE when recipient is not a
+ * party name or a topic is not valid. */
 MN_NODISCARD int gw_route_redact(const mn_report *r, uint64_t registration,
                                  uint64_t accepted_ms, const char *recipient, int kind,
                                  int sharing, int overriding, const mn_topics *topics,

@@ -59,6 +59,7 @@
 #   MN_SRCDIR   the repository root
 #   MN_TMP      this script's temp dir (agents/NAME/, logs/, gw/, out/ live under it)
 #   MN_PORT     a free TCP port on 127.0.0.1, MN_ENDPOINT=tcp://127.0.0.1:$MN_PORT
+#   MN_DELIVERY_ENDPOINT  another free port: the gateway's delivery endpoint for partners
 #   MN_GWHOME   $MN_TMP/gw, the default gateway home
 #   MN_LOGS     $MN_TMP/logs; mn_spawn writes NAME.log there, set-up commands commands.log
 # After mn_start_gateway: MN_GW_PID, MN_GW_LOG. After mn_spawn: MN_LAST_PID, MN_LAST_LOG.
@@ -398,6 +399,10 @@ mn_setup() {
     mkdir -p "$MN_LOGS" "$MN_TMP/out" "$MN_TMP/agents" || mn_bail "set-up: mkdir in $MN_TMP"
     MN_PORT=$(mn_freeport) || mn_bail "set-up: no free TCP port on 127.0.0.1"
     MN_ENDPOINT=tcp://127.0.0.1:$MN_PORT
+    local dport
+    dport=$(mn_freeport) || mn_bail "set-up: no second free TCP port on 127.0.0.1"
+    [ "$dport" != "$MN_PORT" ] || dport=$(mn_freeport)
+    MN_DELIVERY_ENDPOINT=tcp://127.0.0.1:$dport
     echo "# temp dir $MN_TMP, endpoint $MN_ENDPOINT" >&2
 }
 
@@ -416,9 +421,54 @@ mn__quiet() {
     return "$rc"
 }
 
-# mn_init_gateway [HOME] [ENDPOINT]: meldnetctl init (defaults $MN_GWHOME, $MN_ENDPOINT).
+# mn_init_gateway [HOME] [ENDPOINT]: meldnetctl init (defaults $MN_GWHOME, $MN_ENDPOINT; the
+# delivery endpoint is $MN_DELIVERY_ENDPOINT).
 mn_init_gateway() {
-    mn__quiet "$MN_BIN/meldnetctl" init --home "${1:-$MN_GWHOME}" --listen "${2:-$MN_ENDPOINT}"
+    mn__quiet "$MN_BIN/meldnetctl" init --home "${1:-$MN_GWHOME}" --listen "${2:-$MN_ENDPOINT}" \
+        --delivery-listen "$MN_DELIVERY_ENDPOINT"
+}
+
+# mn_new_partner NAME KIND TOPIC=SHARING...: meldnet-partner keygen into $MN_TMP/partners/NAME
+# (pointed at $MN_DELIVERY_ENDPOINT), then meldnetctl partner add with those bindings.
+mn_new_partner() {
+    local name=${1:?mn_new_partner NAME KIND BINDING...} kind=${2:?kind} home line b
+    shift 2
+    home=$MN_TMP/partners/$name
+    mn__quiet "$MN_BIN/meldnet-partner" keygen "$name" --home "$home" \
+        --gateway "$MN_DELIVERY_ENDPOINT" --gateway-key "$MN_GWHOME/keys/gateway.pub" || return 1
+    line=$(grep -m1 '^meldnet1 partner ' "$home/keys/partner.pub" 2>/dev/null)
+    [ -n "$line" ] || { echo "lib.sh: no public line for partner $name" >&2; return 1; }
+    local args=()
+    for b in "$@"; do args+=(--bind "$b"); done
+    mn__quiet "$MN_BIN/meldnetctl" partner add "$name" "$line" --kind "$kind" "${args[@]}" \
+        --home "$MN_GWHOME"
+}
+
+# mn_partner NAME SUBCOMMAND [ARGS...]: meldnet-partner SUBCOMMAND ARGS --home $MN_TMP/partners/NAME.
+mn_partner() {
+    local name=$1
+    shift
+    "$MN_BIN/meldnet-partner" "$@" --home "$MN_TMP/partners/$name"
+}
+
+# mn_start_partner NAME [ARGS...]: meldnet-partner listen --out $MN_TMP/out-NAME in the
+# background (log $MN_LOGS/partner-NAME.log). Sets MN_LAST_PID.
+mn_start_partner() {
+    local name=$1
+    shift
+    mkdir -p "$MN_TMP/out-$name"
+    mn_spawn "partner-$name" "$MN_BIN/meldnet-partner" listen --out "$MN_TMP/out-$name" \
+        --home "$MN_TMP/partners/$name" "$@"
+}
+
+# mn_files NAME: how many referral files partner NAME has written.
+mn_files() {
+    find "$MN_TMP/out-$1" -maxdepth 1 -name 'MN-*.json' 2>/dev/null | wc -l
+}
+
+# mn_files_ge NAME N: at least N referral files (for mn_wait_until).
+mn_files_ge() {
+    [ "$(mn_files "$1")" -ge "$2" ]
 }
 
 # mn_start_gateway HOME [ARGS...]: start meldnet-gateway --home HOME ARGS in the background

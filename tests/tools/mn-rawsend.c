@@ -84,6 +84,7 @@ typedef struct s_opts {
     int mode_index;
     long timeout_ms;
     long count;
+    long window;
     size_t size;
     int unique;
     int verbose;
@@ -128,6 +129,8 @@ static void s_usage(FILE *to)
             "  --as-agent NAME      put NAME in envelope.agent (re-signed with our key)\n"
             "  --timeout-ms N       wait at most N ms for each reply (default 5000)\n"
             "  --count N            repeat the mode N times, fresh envelopes (default 1)\n"
+            "  --window N           with --count and mode valid: keep up to N envelopes in\n"
+            "                       flight and print one summary line at the end (load)\n"
             "  --size N             oversize: the limit to exceed (default %u)\n"
             "  --unique             add a random tag to the report's narrative for each\n"
             "                       envelope, so the gateway's content dedup sees new reports\n"
@@ -164,6 +167,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         {"as-agent", required_argument, NULL, 'a'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'c'},
+        {"window", required_argument, NULL, 'w'},
         {"size", required_argument, NULL, 's'},
         {"unique", no_argument, NULL, 'u'},
         {"verbose", no_argument, NULL, 'v'},
@@ -178,8 +182,9 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     o->mode_index = -1;
     o->timeout_ms = 5000;
     o->count = 1;
+    o->window = 1;
     o->size = MN_WIRE_DEFAULT_MAX_FRAME;
-    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:s:uvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:uvh", opts, NULL)) != -1) {
         switch (c) {
         case 'e': o->endpoint = optarg; break;
         case 'k': o->key_path = optarg; break;
@@ -199,6 +204,12 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 'c':
             if (s_parse_long(optarg, 1, 1000000, &o->count) != 0) {
                 fprintf(stderr, PROG ": --count: a number, 1..1000000\n");
+                return 2;
+            }
+            break;
+        case 'w':
+            if (s_parse_long(optarg, 1, 4096, &o->window) != 0) {
+                fprintf(stderr, PROG ": --window: a number, 1..4096\n");
                 return 2;
             }
             break;
@@ -706,6 +717,70 @@ static int s_load(s_ctx *cx)
     return rc;
 }
 
+/* --window: many valid envelopes, up to `window` in flight; replies are matched by count, and
+ * every receipt's signature is checked. Prints one summary line. */
+static int s_bulk(s_ctx *cx)
+{
+    long sent = 0, replies = 0, accepted = 0, duplicate = 0, rejected = 0, unverified = 0;
+    uint64_t deadline = mn_mono_ms() + (uint64_t)cx->o->timeout_ms;
+    int rc = MN_OK;
+    while (replies < cx->o->count && !cx->refused) {
+        while (sent < cx->o->count && sent - replies < cx->o->window) {
+            mn_envelope env;
+            int has_env = 0;
+            uint8_t *frame = NULL;
+            size_t len = 0;
+            memset(&env, 0, sizeof env);
+            rc = s_build(cx, S_VALID, (uint64_t)sent + 1, &env, &has_env, &frame, &len);
+            if (rc == MN_OK && zmq_send(cx->dealer, frame, len, 0) < 0)
+                rc = MN_EZMQ;
+            free(frame);
+            mn_envelope_clear(&env);
+            if (rc != MN_OK)
+                return rc;
+            sent++;
+        }
+        uint64_t now = mn_mono_ms();
+        if (now >= deadline) {
+            rc = MN_ETIMEOUT;
+            break;
+        }
+        zmq_pollitem_t items[2] = {{cx->dealer, 0, ZMQ_POLLIN, 0}, {cx->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, (long)(deadline - now)) < 0)
+            continue;
+        if (items[1].revents & ZMQ_POLLIN)
+            s_monitor_event(cx);
+        if (!(items[0].revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, cx->dealer, 0) >= 0) {
+            mn_from_gateway from;
+            if (mn_wire_decode_from_gateway(zmq_msg_data(&m), zmq_msg_size(&m),
+                                            MN_WIRE_DEFAULT_MAX_FRAME, &from, NULL) == MN_OK) {
+                replies++;
+                /* Progress resets the deadline: it bounds silence, not the whole run. */
+                deadline = mn_mono_ms() + (uint64_t)cx->o->timeout_ms;
+                if (from.kind == MN_FROM_REJECT)
+                    rejected++;
+                else if (mn_receipt_verify(&from.receipt, cx->gateway.sign) != MN_OK)
+                    unverified++;
+                else if (from.receipt.status == MN_RECEIPT_ACCEPTED)
+                    accepted++;
+                else
+                    duplicate++;
+            }
+        }
+        zmq_msg_close(&m);
+    }
+    printf("bulk sent=%ld replies=%ld accepted=%ld duplicate=%ld rejected=%ld unverified=%ld\n",
+           sent, replies, accepted, duplicate, rejected, unverified);
+    fflush(stdout);
+    if (rc == MN_OK && (rejected || unverified))
+        rc = MN_ECRYPTO;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     s_opts o;
@@ -720,10 +795,14 @@ int main(int argc, char **argv)
     cx.o = &o;
     if (s_load(&cx) != MN_OK || s_connect(&cx) != MN_OK)
         goto out;
-    for (long i = 0; i < o.count; i++) {
-        rc = s_iteration(&cx, (uint64_t)i + 1);
-        if (rc != MN_OK)
-            break;
+    if (o.window > 1 && s_modes[o.mode_index].mode == S_VALID) {
+        rc = s_bulk(&cx);
+    } else {
+        for (long i = 0; i < o.count; i++) {
+            rc = s_iteration(&cx, (uint64_t)i + 1);
+            if (rc != MN_OK)
+                break;
+        }
     }
     code = rc == MN_OK ? 0 : rc == MN_ETIMEOUT ? S_EXIT_NO_REPLY : 1;
 out:

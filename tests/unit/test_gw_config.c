@@ -1,8 +1,9 @@
-/* test_gw_config - gateway.conf and agent files: template, defaults, every error with file:line.
+/* test_gw_config - gateway.conf, agent and partner files, routes: template, defaults, every
+ * error with file:line.
  *
  * The source tree is found through $MN_SRCDIR (default "."): examples/gateway.conf must equal
  * gw_config_template() and load. It is loaded from a copy in a temporary home, because a
- * configuration needs its agents folder and examples/ ships none.
+ * configuration needs its agents and partners folders and examples/ ships neither.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,12 +19,15 @@
 #include <cmocka.h>
 
 #include "gw_config.h"
+#include "gw_route.h"
 #include "mn_key.h"
+#include "mn_referral.h"
 
 struct fixture {
     char root[64];
     char home[128];
     char agents[160];
+    char partners[160];
     char conf[160];
 };
 
@@ -39,8 +43,10 @@ static int s_setup(void **state)
     }
     snprintf(f->home, sizeof f->home, "%s/home", f->root);
     snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
+    snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
     snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0)
+    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 ||
+        mkdir(f->partners, 0700) != 0)
         return -1;
     *state = f;
     return 0;
@@ -125,6 +131,23 @@ static void s_check_defaults(const struct fixture *f, const gw_config *cfg)
     assert_int_equal(cfg->batch_max, 256);
     assert_string_equal(cfg->log_level, "info");
     assert_int_equal(cfg->n_agents, 0);
+    assert_string_equal(cfg->delivery_listen, "tcp://127.0.0.1:7412");
+    snprintf(want, sizeof want, "%s/keys/pseudonym.key", real);
+    assert_string_equal(cfg->pseudonym_key, want);
+    snprintf(want, sizeof want, "%s/partners", real);
+    assert_string_equal(cfg->partners_dir, want);
+    assert_int_equal(cfg->redelivery_ms, 30000);
+    assert_int_equal(cfg->max_nacks, 3);
+    assert_int_equal(cfg->max_item_age_hours, 168);
+    assert_int_equal(cfg->n_partners, 0);
+    /* no routes: a copy of the default rules */
+    size_t n_defaults = 0;
+    const gw_rule *defaults = gw_route_defaults(&n_defaults);
+    assert_true(n_defaults > 0);
+    assert_int_equal(cfg->n_rules, n_defaults);
+    assert_non_null(cfg->rules);
+    assert_ptr_not_equal(cfg->rules, defaults);
+    assert_string_equal(cfg->rules[0].name, defaults[0].name);
 }
 
 /* --- gateway.conf --------------------------------------------------------------------------- */
@@ -183,7 +206,16 @@ static void test_values_and_paths(void **state)
                      "  map_size_mb = 1048576;\n"
                      "  batch_max = 1;\n"
                      "  log_level = \"debug\";\n"
+                     "  delivery_listen = \"tcp://0.0.0.0:9001\";\n"
+                     "  pseudonym_key = \"/etc/meldnet/pseudo.key\";\n"
+                     "  partners_dir = \"recipients\";\n"
+                     "  redelivery_ms = 1000;\n"
+                     "  max_nacks = 100;\n"
+                     "  max_item_age_hours = 8760;\n"
                      "};\n");
+    char recipients[256];
+    snprintf(recipients, sizeof recipients, "%s/recipients", f->home);
+    assert_int_equal(mkdir(recipients, 0700), 0);
     /* a path with ".." and a relative file name both resolve to the home */
     snprintf(via, sizeof via, "%s/../home/gateway.conf", f->home);
     assert_int_equal(gw_config_load(via, &cfg, &d), MN_OK);
@@ -197,6 +229,13 @@ static void test_values_and_paths(void **state)
     assert_int_equal(cfg->map_size_mb, 1048576);
     assert_int_equal(cfg->batch_max, 1);
     assert_string_equal(cfg->log_level, "debug");
+    assert_string_equal(cfg->delivery_listen, "tcp://0.0.0.0:9001");
+    assert_string_equal(cfg->pseudonym_key, "/etc/meldnet/pseudo.key");
+    snprintf(want, sizeof want, "%s/recipients", real);
+    assert_string_equal(cfg->partners_dir, want);
+    assert_int_equal(cfg->redelivery_ms, 1000);
+    assert_int_equal(cfg->max_nacks, 100);
+    assert_int_equal(cfg->max_item_age_hours, 8760);
     gw_config_destroy(&cfg);
 
     char cwd[4096];
@@ -248,6 +287,29 @@ static void test_bad_settings(void **state)
         {"gateway = 5;\n", 1, "gateway must be a group", NULL},
         {"gateway: {\n  listen = \"tcp://a:1\";\n  batch_max = = 3;\n};\n", 3, "syntax error",
          NULL},
+        {"gateway: {\n  delivery_listen = \"7412\";\n};\n", 2,
+         "delivery_listen \"7412\" is not a ZeroMQ endpoint", NULL},
+        {"gateway: {\n  delivery_listn = \"tcp://a:1\";\n};\n", 2,
+         "unknown setting \"delivery_listn\"", "did you mean \"delivery_listen\""},
+        {"gateway: {\n  listen = \"tcp://127.0.0.1:7412\";\n};\n", 2,
+         "delivery_listen and listen are both", NULL},
+        {"gateway: {\n  listen = \"tcp://a:1\";\n\n  delivery_listen = \"tcp://a:1\";\n};\n", 4,
+         "delivery_listen and listen are both", NULL},
+        {"gateway: {\n  redelivery_ms = 999;\n};\n", 2, "out of bounds (1000 .. 3600000)", NULL},
+        {"gateway: {\n  redelivery_ms = 3600001;\n};\n", 2, "out of bounds", NULL},
+        {"gateway: {\n  max_nacks = 0;\n};\n", 2, "out of bounds (1 .. 100)", NULL},
+        {"gateway: {\n  max_nacks = 101;\n};\n", 2, "out of bounds", NULL},
+        {"gateway: {\n  max_item_age_hours = 0;\n};\n", 2, "out of bounds (1 .. 8760)", NULL},
+        {"gateway: {\n  max_item_age_hours = 8761;\n};\n", 2, "out of bounds", NULL},
+        {"gateway: {\n  max_item_age_hours = \"168\";\n};\n", 2, "must be a whole number",
+         NULL},
+        {"gateway: {\n  pseudonym_key = 1;\n};\n", 2, "pseudonym_key must be a string", NULL},
+        {"gateway: {\n  partners_dir = \"\";\n};\n", 2, "must not be empty", NULL},
+        {"gateway: { };\nrouts = ( );\n", 2, "unknown group \"routs\"",
+         "did you mean \"routes\""},
+        {"gateway: { };\n\nroutes = 5;\n", 3, "routes", NULL},
+        {"routes = (\n  { name = \"x\"; when = { acute = true; }; emit = [ \"police.acute\" ]; },"
+         "\n  { name = \"y\"; emit = [ \"Bad Topic\" ]; }\n);\n", 3, "Bad Topic", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_config *cfg = NULL;
@@ -289,6 +351,15 @@ static void test_missing_file_and_agents_dir(void **state)
     assert_non_null(strstr(d.where, "/parties"));
     assert_non_null(strstr(d.what, "does not exist"));
     assert_non_null(strstr(d.hint, "mkdir"));
+
+    s_write(f->conf, "gateway: {\n  partners_dir = \"recipients\";\n};\n");
+    assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_ECONFIG);
+    assert_null(cfg);
+    assert_non_null(strstr(d.where, "/recipients"));
+    assert_non_null(strstr(d.what, "the partners folder does not exist"));
+    assert_non_null(strstr(d.hint, "mkdir -m 700"));
+    assert_non_null(strstr(d.hint, "partners_dir"));
+    assert_non_null(strstr(d.hint, "meldnetctl init"));
 }
 
 /* --- agents --------------------------------------------------------------------------------- */
@@ -496,6 +567,442 @@ static void test_write_agent_then_load(void **state)
     free(list);
 }
 
+/* --- routes --------------------------------------------------------------------------------- */
+
+/* The template's commented "routes" example, uncommented, parses to the default rules. */
+static void test_template_routes_are_the_defaults(void **state)
+{
+    struct fixture *f = *state;
+    const char *t = gw_config_template();
+    const char *start = strstr(t, "# routes = (\n");
+    const char *end = start ? strstr(start, "# );\n") : NULL;
+    char text[8192];
+    size_t o = 0;
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+
+    assert_non_null(end);
+    end += strlen("# );\n");
+    for (const char *p = start; p < end;) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        assert_true(strncmp(p, "# ", 2) == 0);
+        size_t len = (size_t)(nl + 1 - (p + 2));
+        assert_true(o + len < sizeof text);
+        memcpy(text + o, p + 2, len);
+        o += len;
+        p = nl + 1;
+    }
+    text[o] = '\0';
+    s_write(f->conf, text);
+    if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
+        fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
+    size_t n = 0;
+    const gw_rule *def = gw_route_defaults(&n);
+    assert_int_equal(cfg->n_rules, n);
+    for (size_t i = 0; i < n; i++) {
+        const gw_rule *a = &cfg->rules[i], *b = &def[i];
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->acute, b->acute);
+        assert_int_equal(a->minor, b->minor);
+        assert_int_equal(a->online, b->online);
+        assert_int_equal(a->shelter, b->shelter);
+        assert_int_equal(a->forms, b->forms);
+        assert_int_equal(a->sexual, b->sexual);
+        assert_int_equal(a->reporter_types, b->reporter_types);
+        assert_int_equal(a->reporter_kinds, b->reporter_kinds);
+        assert_int_equal(a->n_regions, b->n_regions);
+        assert_int_equal(a->n_municipalities, b->n_municipalities);
+        assert_memory_equal(a->consent, b->consent, sizeof a->consent);
+        assert_int_equal(a->n_emit, b->n_emit);
+        for (size_t k = 0; k < a->n_emit; k++)
+            assert_string_equal(a->emit[k], b->emit[k]);
+        assert_int_equal(a->overrides_consent, b->overrides_consent);
+        assert_true(a->line > 0);
+    }
+    gw_config_destroy(&cfg);
+}
+
+static void test_routes_present(void **state)
+{
+    struct fixture *f = *state;
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+
+    s_write(f->conf, "gateway: { log_level = \"debug\"; };\n"
+                     "routes = (\n"
+                     "  { name = \"acute-only\"; when = { acute = true; };\n"
+                     "    emit = [ \"police.acute\" ]; overrides_consent = true; },\n"
+                     "  { name = \"everything\"; emit = [ \"hotline.{region}\" ]; }\n"
+                     ");\n");
+    if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
+        fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
+    assert_int_equal(cfg->n_rules, 2);
+    assert_string_equal(cfg->rules[0].name, "acute-only");
+    assert_int_equal(cfg->rules[0].acute, 1);
+    assert_int_equal(cfg->rules[0].overrides_consent, 1);
+    assert_int_equal(cfg->rules[0].line, 3);
+    assert_string_equal(cfg->rules[1].name, "everything");
+    assert_string_equal(cfg->rules[1].emit[0], "hotline.{region}");
+    assert_string_equal(cfg->log_level, "debug");
+    gw_config_destroy(&cfg);
+}
+
+/* --- partners ------------------------------------------------------------------------------- */
+
+static void s_partner_file(const struct fixture *f, const char *file, const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->partners, file);
+    s_write(path, body);
+}
+
+static void test_partner_kinds(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"police", "care", "research", "hotline", "shelter",
+                                        "other"};
+    for (size_t i = 0; i < 6; i++) {
+        int kind = 0;
+        assert_int_equal(gw_partner_kind_parse(names[i], &kind), MN_OK);
+        assert_int_equal(kind, GW_PARTNER_POLICE + (int)i);
+        assert_string_equal(gw_partner_kind_name(kind), names[i]);
+    }
+    int kind = 0;
+    assert_int_equal(gw_partner_kind_parse("registry", &kind), MN_EINVAL);
+    assert_int_equal(gw_partner_kind_parse("Police", &kind), MN_EINVAL);
+    assert_int_equal(gw_partner_kind_parse("", &kind), MN_EINVAL);
+    assert_int_equal(gw_partner_kind_parse(NULL, &kind), MN_EINVAL);
+    assert_string_equal(gw_partner_kind_name(GW_PARTNER_REGISTRY), "registry");
+    assert_string_equal(gw_partner_kind_name(0), "unknown");
+    assert_string_equal(gw_partner_kind_name(99), "unknown");
+}
+
+static void test_partners_load_sorted(void **state)
+{
+    struct fixture *f = *state;
+    char lp[MN_PUBLIC_LINE_MAX], lc[MN_PUBLIC_LINE_MAX], body[2048];
+    mn_pubkey pp, pc;
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+
+    s_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
+    s_line(MN_ROLE_PARTNER, "care.noord", lc, sizeof lc, &pc);
+    snprintf(body, sizeof body,
+             "# the police unit Midden-Nederland\n"
+             "name = \"police-midden\";\n"
+             "key = \"%s\";\n"
+             "kind = \"police\";\n"
+             "bindings = ( { topic = \"police.acute\"; sharing = \"full\"; },\n"
+             "             { topic = \"hotline.*\"; sharing = \"pseudonymous\"; } );\n", lp);
+    s_partner_file(f, "police-midden.conf", body);
+    snprintf(body, sizeof body,
+             "name = \"care.noord\";\nkey = \"%s\";\nkind = \"care\";\n"
+             "bindings = ( { sharing = \"statistics\"; topic = \"*\"; } );\n", lc);
+    s_partner_file(f, "care.noord.conf", body);
+    s_partner_file(f, "README", "not a partner file\n");
+    s_partner_file(f, ".police-midden.conf.tmp", "junk\n");
+    s_write(f->conf, "gateway: { };\n");
+
+    if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
+        fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
+    assert_int_equal(cfg->n_partners, 2);
+    const gw_partner *c = &cfg->partners[0], *p = &cfg->partners[1];
+    assert_string_equal(c->name, "care.noord");
+    assert_int_equal(c->kind, GW_PARTNER_CARE);
+    assert_int_equal(c->n_bindings, 1);
+    assert_string_equal(c->bindings[0].topic, "*");
+    assert_int_equal(c->bindings[0].sharing, MELDNET__SHARING_LEVEL__STATISTICS);
+    assert_string_equal(p->name, "police-midden");
+    assert_int_equal(p->kind, GW_PARTNER_POLICE);
+    assert_int_equal(p->n_bindings, 2);
+    assert_string_equal(p->bindings[0].topic, "police.acute");
+    assert_int_equal(p->bindings[0].sharing, MELDNET__SHARING_LEVEL__FULL);
+    assert_string_equal(p->bindings[1].topic, "hotline.*");
+    assert_int_equal(p->bindings[1].sharing, MELDNET__SHARING_LEVEL__PSEUDONYMOUS);
+    assert_memory_equal(p->pub.curve, pp.curve, MN_KEY_BYTES);
+    assert_memory_equal(p->pub.box, pp.box, MN_KEY_BYTES);
+    assert_int_equal(p->pub.role, MN_ROLE_PARTNER);
+    assert_non_null(strstr(p->source, "partners/police-midden.conf"));
+
+    assert_ptr_equal(gw_config_find_partner(cfg, "police-midden"), p);
+    assert_ptr_equal(gw_config_find_partner(cfg, "care.noord"), c);
+    assert_null(gw_config_find_partner(cfg, "police"));
+    assert_null(gw_config_find_partner(cfg, ""));
+    assert_null(gw_config_find_partner(NULL, "care.noord"));
+    assert_null(gw_config_find_agent(cfg, "police-midden")); /* partners are not agents */
+    gw_config_destroy(&cfg);
+
+    gw_partner *list = NULL;
+    size_t n = 0;
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[1].name, "police-midden");
+    free(list);
+}
+
+struct partner_case {
+    const char *file;
+    const char *body; /* @KEY@ = a public line */
+    mn_role role;
+    const char *line_name;
+    int code;
+    int line; /* 0: where is the file itself */
+    const char *what;
+    const char *hint; /* NULL: not checked */
+};
+
+#define S_BIND "bindings = ( { topic = \"police.acute\"; sharing = \"full\"; } );\n"
+
+static void test_partner_errors(void **state)
+{
+    struct fixture *f = *state;
+    static const struct partner_case cases[] = {
+        {"ann.conf", "name = \"bob\";\nkey = \"@KEY@\";\nkind = \"police\";\n" S_BIND,
+         MN_ROLE_PARTNER, "bob", MN_ECONFIG, 1, "differs from the file name", NULL},
+        {"cas.conf", "name = \"cas\";\nkey = \"@KEY@\";\nkind = \"police\";\n" S_BIND,
+         MN_ROLE_PARTNER, "dirk", MN_EKEY, 2, "the key line names \"dirk\"", NULL},
+        {"eva.conf", "name = \"eva\";\nkey = \"@KEY@\";\nkind = \"police\";\n" S_BIND,
+         MN_ROLE_AGENT, "eva", MN_EKEY, 2, "the key is of an agent, not of a partner",
+         "meldnet-partner keygen"},
+        {"fay.conf", "name = \"fay\";\nkey = \"@KEY@\";\nkind = \"police\";\nbindngs = ();\n",
+         MN_ROLE_PARTNER, "fay", MN_ECONFIG, 4, "unknown partner setting \"bindngs\"",
+         "did you mean \"bindings\""},
+        {"gus.conf", "name = \"gus\";\nkey = \"@KEY@\";\n" S_BIND, MN_ROLE_PARTNER, "gus",
+         MN_ECONFIG, 0, "missing setting \"kind\"", NULL},
+        {"hal.conf", "name = \"hal\";\nkey = \"@KEY@\";\nkind = \"police\";\n", MN_ROLE_PARTNER,
+         "hal", MN_ECONFIG, 0, "missing setting \"bindings\"", NULL},
+        {"ida.conf", "name = \"ida\";\nkey = \"@KEY@\";\n\nkind = \"polcie\";\n" S_BIND,
+         MN_ROLE_PARTNER, "ida", MN_ECONFIG, 4, "kind \"polcie\" is not a partner kind",
+         "did you mean \"police\""},
+        {"jan.conf", "name = \"jan\";\nkey = \"@KEY@\";\nkind = \"registry\";\n" S_BIND,
+         MN_ROLE_PARTNER, "jan", MN_ECONFIG, 3, "not a partner kind", NULL},
+        {"kim.conf", "name = \"kim\";\nkey = \"@KEY@\";\nkind = \"care\";\n"
+         "bindings = { topic = \"care.x\"; sharing = \"full\"; };\n", MN_ROLE_PARTNER, "kim",
+         MN_ECONFIG, 4, "bindings must be a list, not a group", NULL},
+        {"lex.conf", "name = \"lex\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = ( );\n",
+         MN_ROLE_PARTNER, "lex", MN_ECONFIG, 4, "a partner has 1 to 16 bindings, not 0", NULL},
+        {"max.conf", "name = \"max\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; sharing = \"full\"; },\n"
+         "  { topic = \"care.y\"; sharing = \"full\"; topc = 1; } );\n", MN_ROLE_PARTNER, "max",
+         MN_ECONFIG, 6, "unknown binding setting \"topc\"", "did you mean \"topic\""},
+        {"ned.conf", "name = \"ned\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"Care.X\"; sharing = \"full\"; } );\n", MN_ROLE_PARTNER, "ned",
+         MN_ECONFIG, 5, "topic \"Care.X\" is not a topic or pattern", "\"care.*\""},
+        {"oma.conf", "name = \"oma\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care*\"; sharing = \"full\"; } );\n", MN_ROLE_PARTNER, "oma",
+         MN_ECONFIG, 5, "not a topic or pattern", NULL},
+        {"pim.conf", "name = \"pim\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\";\n    sharing = \"ful\"; } );\n", MN_ROLE_PARTNER, "pim",
+         MN_ECONFIG, 6, "sharing \"ful\" is not a sharing level", "did you mean \"full\""},
+        {"rob.conf", "name = \"rob\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; sharing = \"full\"; },\n"
+         "  { topic = \"care.x\"; sharing = \"statistics\"; } );\n", MN_ROLE_PARTNER, "rob",
+         MN_ECONFIG, 6, "topic \"care.x\" is bound twice", NULL},
+        {"sam.conf", "name = \"sam\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; } );\n", MN_ROLE_PARTNER, "sam", MN_ECONFIG, 5,
+         "the binding has no sharing", NULL},
+        {"tom.conf", "name = \"tom\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  \"care.x\" );\n", MN_ROLE_PARTNER, "tom", MN_ECONFIG, 5,
+         "a binding must be a group, not a string", NULL},
+        {"registry.conf", "name = \"registry\";\nkey = \"@KEY@\";\nkind = \"other\";\n" S_BIND,
+         MN_ROLE_PARTNER, "registry", MN_ECONFIG, 1, "reserved for the registry", NULL},
+        {"uma.conf", "name = \"uma\";\nkey = \"@KEY@\";\nkind = 3;\n" S_BIND, MN_ROLE_PARTNER,
+         "uma", MN_ECONFIG, 3, "kind must be a string", NULL},
+        {"vic.conf", "name = \"vic\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; sharing = 1; } );\n", MN_ROLE_PARTNER, "vic", MN_ECONFIG, 5,
+         "sharing must be a string", NULL},
+        {"wim.conf", "name = \"wim\";\nkey = = \"@KEY@\";\n", MN_ROLE_PARTNER, "wim",
+         MN_ECONFIG, 2, "syntax error", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[MN_PUBLIC_LINE_MAX], body[2048], path[256], where[300];
+        gw_partner *list = NULL;
+        size_t n = 0;
+        mn_diag d = {0};
+        s_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
+        s_subst(body, sizeof body, cases[i].body, line);
+        s_partner_file(f, cases[i].file, body);
+        int rc = gw_config_load_partners(f->partners, &list, &n, &d);
+        snprintf(path, sizeof path, "%s/%s", f->partners, cases[i].file);
+        if (cases[i].line)
+            snprintf(where, sizeof where, "%s:%d", path, cases[i].line);
+        else
+            snprintf(where, sizeof where, "%s", path);
+        if (rc != cases[i].code || strcmp(d.where, where) != 0 || !strstr(d.what, cases[i].what))
+            fail_msg("case %zu: rc %d \"%s: %s\", want rc %d \"%s: ...%s...\"", i, rc, d.where,
+                     d.what, cases[i].code, where, cases[i].what);
+        if (cases[i].hint && !strstr(d.hint, cases[i].hint))
+            fail_msg("case %zu: hint \"%s\" lacks \"%s\"", i, d.hint, cases[i].hint);
+        assert_null(list);
+        assert_int_equal(n, 0);
+        assert_int_equal(unlink(path), 0);
+    }
+
+    /* 17 bindings are too many */
+    char line[MN_PUBLIC_LINE_MAX], body[4096];
+    size_t o;
+    s_line(MN_ROLE_PARTNER, "many", line, sizeof line, NULL);
+    o = (size_t)snprintf(body, sizeof body, "name = \"many\";\nkey = \"%s\";\nkind = \"other\";\n"
+                         "bindings = (", line);
+    for (int i = 0; i < 17; i++)
+        o += (size_t)snprintf(body + o, sizeof body - o, "%s{ topic = \"t%d\"; sharing = "
+                              "\"full\"; }", i ? ", " : "", i);
+    snprintf(body + o, sizeof body - o, ");\n");
+    s_partner_file(f, "many.conf", body);
+    gw_partner *list = NULL;
+    size_t n = 0;
+    mn_diag d = {0};
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_ECONFIG);
+    assert_non_null(strstr(d.what, "1 to 16 bindings, not 17"));
+    assert_null(list);
+}
+
+static void test_partner_duplicate_keys(void **state)
+{
+    struct fixture *f = *state;
+    char line[MN_PUBLIC_LINE_MAX], copy[MN_PUBLIC_LINE_MAX + 16], body[2048];
+    gw_partner *list = NULL;
+    size_t n = 0;
+    mn_diag d = {0};
+    gw_config *cfg = NULL;
+
+    /* two partners with one key */
+    s_line(MN_ROLE_PARTNER, "zorg-a", line, sizeof line, NULL);
+    snprintf(body, sizeof body, "name = \"zorg-a\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
+             line);
+    s_partner_file(f, "zorg-a.conf", body);
+    const char *rest = strstr(line, " curve=");
+    assert_non_null(rest);
+    snprintf(copy, sizeof copy, "meldnet1 partner zorg-b%s", rest);
+    snprintf(body, sizeof body, "name = \"zorg-b\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
+             copy);
+    s_partner_file(f, "zorg-b.conf", body);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_EKEY);
+    assert_null(list);
+    assert_non_null(strstr(d.what, "partners \"zorg-a\" and \"zorg-b\" have the same CURVE key"));
+    assert_non_null(strstr(d.where, "zorg-b.conf"));
+    assert_non_null(strstr(d.hint, "meldnet-partner keygen"));
+    s_write(f->conf, "gateway: { };\n");
+    assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
+    assert_null(cfg);
+
+    /* a partner with an agent's key: each alone loads, the configuration does not */
+    snprintf(body, sizeof body, "%s/zorg-b.conf", f->partners);
+    assert_int_equal(unlink(body), 0);
+    snprintf(copy, sizeof copy, "meldnet1 agent wijkteam%s", rest);
+    snprintf(body, sizeof body, "name = \"wijkteam\";\nkey = \"%s\";\n", copy);
+    s_agent_file(f, "wijkteam.conf", body);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    free(list);
+    gw_agent *agents = NULL;
+    assert_int_equal(gw_config_load_agents(f->agents, &agents, &n, &d), MN_OK);
+    free(agents);
+    assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
+    assert_null(cfg);
+    assert_non_null(strstr(d.what, "partner \"zorg-a\" has the CURVE key of agent \"wijkteam\""));
+    assert_non_null(strstr(d.where, "zorg-a.conf"));
+}
+
+static void test_write_partner_then_load(void **state)
+{
+    struct fixture *f = *state;
+    char line[MN_PUBLIC_LINE_MAX];
+    gw_partner p, bad;
+    gw_partner *list = NULL;
+    size_t n = 0;
+    mn_diag d = {0};
+    struct stat st;
+    char path[256];
+
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "onderzoek-ict");
+    s_line(MN_ROLE_PARTNER, "onderzoek-ict", line, sizeof line, &p.pub);
+    p.kind = GW_PARTNER_RESEARCH;
+    static const char *const topics[] = {"research.online", "police.*", "*"};
+    static const int levels[] = {MELDNET__SHARING_LEVEL__PSEUDONYMOUS,
+                                 MELDNET__SHARING_LEVEL__FULL,
+                                 MELDNET__SHARING_LEVEL__STATISTICS};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p.bindings[i].topic, sizeof p.bindings[i].topic, "%s", topics[i]);
+        p.bindings[i].sharing = levels[i];
+    }
+    p.n_bindings = 3;
+    assert_int_equal(gw_config_write_partner(f->partners, &p, &d), MN_OK);
+    snprintf(path, sizeof path, "%s/onderzoek-ict.conf", f->partners);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "onderzoek-ict");
+    assert_int_equal(list[0].kind, GW_PARTNER_RESEARCH);
+    assert_memory_equal(list[0].pub.curve, p.pub.curve, MN_KEY_BYTES);
+    assert_int_equal(list[0].n_bindings, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(list[0].bindings[i].topic, topics[i]);
+        assert_int_equal(list[0].bindings[i].sharing, levels[i]);
+    }
+    free(list);
+
+    /* never overwritten */
+    assert_int_equal(gw_config_write_partner(f->partners, &p, &d), MN_EEXIST);
+    assert_non_null(strstr(d.what, "partner \"onderzoek-ict\" exists already"));
+
+    /* refused input */
+    bad = p;
+    snprintf(bad.name, sizeof bad.name, "other"); /* the key names onderzoek-ict */
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    bad = p;
+    snprintf(bad.name, sizeof bad.name, "registry");
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    assert_non_null(strstr(d.what, "reserved"));
+    bad = p;
+    bad.kind = GW_PARTNER_REGISTRY;
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    bad = p;
+    bad.n_bindings = 0;
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    bad = p;
+    snprintf(bad.bindings[1].topic, sizeof bad.bindings[1].topic, "police*");
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    bad = p;
+    bad.bindings[0].sharing = 0;
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    bad = p;
+    snprintf(bad.bindings[2].topic, sizeof bad.bindings[2].topic, "police.*");
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    assert_non_null(strstr(d.what, "bound twice"));
+    bad = p;
+    s_line(MN_ROLE_AGENT, "onderzoek-ict", line, sizeof line, &bad.pub);
+    assert_int_equal(gw_config_write_partner(f->partners, &bad, &d), MN_EINVAL);
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s/none", f->root);
+    bad = p;
+    assert_int_equal(gw_config_write_partner(missing, &bad, &d), MN_ESYS);
+    assert_non_null(strstr(d.hint, "partners_dir"));
+
+    /* sixteen bindings, the longest topics: the file still fits and loads */
+    gw_partner big;
+    memset(&big, 0, sizeof big);
+    snprintf(big.name, sizeof big.name, "big");
+    s_line(MN_ROLE_PARTNER, "big", line, sizeof line, &big.pub);
+    big.kind = GW_PARTNER_OTHER;
+    for (size_t i = 0; i < GW_BINDINGS_MAX; i++) {
+        memset(big.bindings[i].topic, 'a' + (int)i, MN_TOPIC_MAX);
+        big.bindings[i].topic[MN_TOPIC_MAX] = '\0';
+        big.bindings[i].sharing = MELDNET__SHARING_LEVEL__PSEUDONYMOUS;
+    }
+    big.n_bindings = GW_BINDINGS_MAX;
+    assert_int_equal(gw_config_write_partner(f->partners, &big, &d), MN_OK);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].name, "big");
+    assert_int_equal(list[0].n_bindings, GW_BINDINGS_MAX);
+    assert_int_equal(strlen(list[0].bindings[15].topic), MN_TOPIC_MAX);
+    free(list);
+}
+
 static void test_template_has_every_setting(void **state)
 {
     (void)state;
@@ -505,7 +1012,10 @@ static void test_template_has_every_setting(void **state)
         "agents_dir = \"agents\";",           "data_dir = \"data\";",
         "run_dir = \"run\";",                 "max_frame_bytes = 3145728;",
         "map_size_mb = 1024;",                "batch_max = 256;",
-        "log_level = \"info\";",
+        "log_level = \"info\";",              "delivery_listen = \"tcp://127.0.0.1:7412\";",
+        "pseudonym_key = \"keys/pseudonym.key\";", "partners_dir = \"partners\";",
+        "redelivery_ms = 30000;",             "max_nacks = 3;",
+        "max_item_age_hours = 168;",          "# routes = (",
     };
     const char *t = gw_config_template();
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
@@ -533,6 +1043,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_duplicate_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_write_agent_then_load, s_setup, s_teardown),
         cmocka_unit_test(test_template_has_every_setting),
+        cmocka_unit_test_setup_teardown(test_template_routes_are_the_defaults, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_routes_present, s_setup, s_teardown),
+        cmocka_unit_test(test_partner_kinds),
+        cmocka_unit_test_setup_teardown(test_partners_load_sorted, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_partner_duplicate_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_write_partner_then_load, s_setup, s_teardown),
     };
     if (mn_crypto_init() != MN_OK)
         return 1;

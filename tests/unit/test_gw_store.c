@@ -1,9 +1,11 @@
-/* test_gw_store - the gateway's LMDB store: create, numbering, dedup lookups, durability, errors.
+/* test_gw_store - the gateway's LMDB store: create, numbering, dedup lookups, durability, errors,
+ * partner queues (lanes, bookkeeping, hold and release, unrouted topics).
  *
  * Fixtures for damaged stores are made without lmdb.h (gw_store.c is the only file that
  * includes it): a data.mdb of garbage bytes (MN_ESTORE), and a real store whose format value
  * is patched in the file (MN_EVERSION). LMDB keeps no checksums, so the patched store opens and
- * shows the other format, as a store written by a future meldnet would.
+ * shows the other format, as a store written by a future meldnet would. Damaged queue items are
+ * made the same way: a length or version inside a real item's value is patched in data.mdb.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -551,6 +554,673 @@ static void test_bad_arguments(void **state)
     assert_null(store);
 }
 
+/* --- partner queues ------------------------------------------------------------------------ */
+
+/* A queue item for partner with distinctive content derived from n. */
+static void s_item(gw_queue_item *it, const char *partner, uint64_t reg, int acute, unsigned n)
+{
+    memset(it, 0, sizeof *it);
+    snprintf(it->partner, sizeof it->partner, "%s", partner);
+    it->acute = acute;
+    it->registration = reg;
+    it->enqueued_ms = 1700000000000ull + n;
+    snprintf(it->topics, sizeof it->topics, "%s,hotline.regio-%u", acute ? "police.acute" :
+             "care.regio", n);
+    it->sealed_len = 40 + n;
+    it->sealed = malloc(it->sealed_len);
+    assert_non_null(it->sealed);
+    for (size_t i = 0; i < it->sealed_len; i++)
+        it->sealed[i] = (uint8_t)(n * 7 + i);
+    for (size_t i = 0; i < sizeof it->signature; i++) /* no item's is a shift of another's */
+        it->signature[i] = (uint8_t)(n * 37 + i * 11 + 0x5a);
+}
+
+/* Put one item in its own committed transaction; returns its tag. */
+static uint64_t s_put(gw_store *store, const char *partner, uint64_t reg, int acute, unsigned n)
+{
+    gw_store_txn *txn = NULL;
+    gw_queue_item it;
+    mn_diag d = {0};
+    s_item(&it, partner, reg, acute, n);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    uint64_t tag = it.tag;
+    gw_queue_item_clear(&it);
+    return tag;
+}
+
+/* got equals the item s_item made from (partner, reg, acute, n), sealed bytes included. */
+static void s_check_item(const gw_queue_item *got, const char *partner, uint64_t reg, int acute,
+                         unsigned n)
+{
+    gw_queue_item want;
+    s_item(&want, partner, reg, acute, n);
+    assert_string_equal(got->partner, want.partner);
+    assert_int_equal(got->acute, want.acute);
+    assert_int_equal(got->registration, want.registration);
+    assert_int_equal(got->enqueued_ms, want.enqueued_ms);
+    assert_string_equal(got->topics, want.topics);
+    assert_int_equal(got->sealed_len, want.sealed_len);
+    assert_non_null(got->sealed);
+    assert_memory_equal(got->sealed, want.sealed, want.sealed_len);
+    assert_memory_equal(got->signature, want.signature, sizeof want.signature);
+    gw_queue_item_clear(&want);
+}
+
+struct items_seen {
+    gw_queue_item items[16];
+    size_t n;
+    size_t stop_after;
+};
+
+/* Keep a copy of each item (the sealed bytes too: the callee must copy to keep). */
+static int s_items_cb(const gw_queue_item *item, void *arg)
+{
+    struct items_seen *e = arg;
+    assert_true(e->n < 16);
+    gw_queue_item *c = &e->items[e->n++];
+    *c = *item;
+    c->sealed = malloc(item->sealed_len);
+    assert_non_null(c->sealed);
+    memcpy(c->sealed, item->sealed, item->sealed_len);
+    return e->stop_after && e->n >= e->stop_after;
+}
+
+static void s_items_clear(struct items_seen *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        gw_queue_item_clear(&e->items[i]);
+    e->n = 0;
+}
+
+static void test_queue_put_each_order(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    gw_queue_item it[4];
+    struct items_seen *e = calloc(1, sizeof *e);
+
+    assert_non_null(e);
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    /* one batch: normal, acute, normal, acute for "police"; names that share a prefix */
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    for (unsigned i = 0; i < 4; i++) {
+        s_item(&it[i], "police", 10 + i, i % 2, i);
+        assert_int_equal(gw_store_queue_put(txn, &it[i], &d), MN_OK);
+        assert_int_equal(it[i].tag, i + 1);
+    }
+    gw_queue_item other, other2;
+    s_item(&other, "police-midden", 20, 1, 9);
+    s_item(&other2, "polic", 21, 0, 8);
+    assert_int_equal(gw_store_queue_put(txn, &other, &d), MN_OK);
+    assert_int_equal(gw_store_queue_put(txn, &other2, &d), MN_OK);
+    assert_int_equal(other.tag, 5);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    /* acute lane first (tags 2, 4), then normal (1, 3) */
+    assert_int_equal(gw_store_queue_each(store, "police", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 4);
+    static const unsigned order[] = {1, 3, 0, 2};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(e->items[i].tag, order[i] + 1);
+        s_check_item(&e->items[i], "police", 10 + order[i], order[i] % 2, order[i]);
+        assert_int_equal(e->items[i].attempts, 0);
+        assert_int_equal(e->items[i].next_try_ms, 0);
+        assert_string_equal(e->items[i].reason, "");
+    }
+    s_items_clear(e);
+    e->stop_after = 1;
+    assert_int_equal(gw_store_queue_each(store, "police", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 1);
+    assert_int_equal(e->items[0].tag, 2);
+    s_items_clear(e);
+    e->stop_after = 0;
+    assert_int_equal(gw_store_queue_each(store, "police-midden", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 1);
+    s_check_item(&e->items[0], "police-midden", 20, 1, 9);
+    s_items_clear(e);
+    assert_int_equal(gw_store_queue_each(store, "nobody", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 0);
+    assert_int_equal(gw_store_queue_each(store, "", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 0);
+
+    for (unsigned i = 0; i < 4; i++)
+        gw_queue_item_clear(&it[i]);
+    gw_queue_item_clear(&other);
+    gw_queue_item_clear(&other2);
+    gw_queue_item_clear(&other2); /* twice is harmless */
+    gw_queue_item_clear(NULL);
+    free(e);
+    gw_store_destroy(&store);
+}
+
+static void test_queue_bad_items(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    gw_queue_item it;
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    s_item(&it, "bad name", 1, 0, 1);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_EINVAL);
+    gw_queue_item_clear(&it);
+    s_item(&it, "", 1, 0, 1);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_EINVAL);
+    gw_queue_item_clear(&it);
+    s_item(&it, "police", 0, 0, 1);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_EINVAL);
+    gw_queue_item_clear(&it);
+    s_item(&it, "police", 1, 0, 1);
+    free(it.sealed);
+    it.sealed = NULL;
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_EINVAL);
+    gw_queue_item_clear(&it);
+    s_item(&it, "police", 1, 0, 1);
+    memset(it.reason, 'x', sizeof it.reason); /* not terminated */
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_EINVAL);
+    gw_queue_item_clear(&it);
+    /* the longest texts fit */
+    s_item(&it, "p", 1, 0, 1);
+    memset(it.topics, 't', sizeof it.topics - 1);
+    memset(it.reason, 'r', sizeof it.reason - 1);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_OK);
+    gw_queue_item got;
+    assert_int_equal(gw_store_queue_get(txn, "p", it.tag, &got), MN_OK);
+    assert_int_equal(strlen(got.topics), sizeof got.topics - 1);
+    assert_int_equal(strlen(got.reason), sizeof got.reason - 1);
+    gw_queue_item_clear(&got);
+    gw_queue_item_clear(&it);
+    gw_store_abort(&txn);
+    gw_store_destroy(&store);
+}
+
+static void test_queue_get_update_ack(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    gw_queue_item got;
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    uint64_t t1 = s_put(store, "care-noord", 5, 0, 1);
+    uint64_t t2 = s_put(store, "care-noord", 6, 1, 2);
+
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_get(txn, "care-noord", t2, &got), MN_OK);
+    assert_int_equal(got.tag, t2);
+    s_check_item(&got, "care-noord", 6, 1, 2);
+    got.attempts = 3;
+    got.nacks = 2;
+    got.next_try_ms = 1700000099999ull;
+    snprintf(got.reason, sizeof got.reason, "disk full at the partner");
+    got.registration = 999; /* not bookkeeping: not rewritten */
+    assert_int_equal(gw_store_queue_update(txn, &got, &d), MN_OK);
+    gw_queue_item_clear(&got);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_get(txn, "care-noord", t2, &got), MN_OK);
+    s_check_item(&got, "care-noord", 6, 1, 2);
+    assert_int_equal(got.attempts, 3);
+    assert_int_equal(got.nacks, 2);
+    assert_int_equal(got.next_try_ms, 1700000099999ull);
+    assert_string_equal(got.reason, "disk full at the partner");
+    gw_queue_item_clear(&got);
+
+    /* ack, and ack twice */
+    assert_int_equal(gw_store_queue_ack(txn, "care-noord", t1, &d), MN_OK);
+    assert_int_equal(gw_store_queue_ack(txn, "care-noord", t1, &d), MN_ENOTFOUND);
+    assert_int_equal(d.code, MN_ENOTFOUND);
+    assert_int_equal(gw_store_queue_get(txn, "care-noord", t1, &got), MN_ENOTFOUND);
+    assert_null(got.sealed);
+    /* the wrong partner, an unknown tag, an impossible name */
+    assert_int_equal(gw_store_queue_ack(txn, "care-zuid", t2, &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_queue_ack(txn, "care-noord", 77, &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_queue_get(txn, "", t2, &got), MN_ENOTFOUND);
+    gw_queue_item upd;
+    s_item(&upd, "care-noord", 6, 1, 2);
+    upd.tag = 77;
+    assert_int_equal(gw_store_queue_update(txn, &upd, &d), MN_ENOTFOUND);
+    gw_queue_item_clear(&upd);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    uint64_t count = 0, oldest = 0;
+    assert_int_equal(gw_store_queue_depth(store, "care-noord", &count, &oldest), MN_OK);
+    assert_int_equal(count, 1);
+    gw_store_destroy(&store);
+}
+
+static void test_hold_and_release(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    struct items_seen *e = calloc(1, sizeof *e);
+    gw_queue_item got;
+
+    assert_non_null(e);
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    uint64_t tn = s_put(store, "police", 1, 0, 1);
+    uint64_t ta = s_put(store, "police", 2, 1, 2);
+    uint64_t tz = s_put(store, "zorg", 3, 0, 3);
+
+    /* the acute one was nacked a few times, then held */
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_get(txn, "police", ta, &got), MN_OK);
+    got.attempts = 4;
+    got.nacks = 3;
+    got.next_try_ms = 5;
+    assert_int_equal(gw_store_queue_update(txn, &got, &d), MN_OK);
+    gw_queue_item_clear(&got);
+    uint64_t before = (uint64_t)time(NULL) * 1000 - 1000;
+    assert_int_equal(gw_store_queue_hold(txn, "police", ta, "nacked 3 times: bad key", &d),
+                     MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "zorg", tz, NULL, &d), MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "police", ta, "again", &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_queue_get(txn, "police", ta, &got), MN_ENOTFOUND);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_queue_each(store, "police", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 1);
+    assert_int_equal(e->items[0].tag, tn);
+    s_items_clear(e);
+
+    assert_int_equal(gw_store_hold_each(store, s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 2);
+    assert_string_equal(e->items[0].partner, "police");
+    assert_int_equal(e->items[0].tag, ta);
+    s_check_item(&e->items[0], "police", 2, 1, 2);
+    assert_string_equal(e->items[0].reason, "nacked 3 times: bad key");
+    assert_int_equal(e->items[0].attempts, 4);
+    assert_int_equal(e->items[0].nacks, 3);
+    assert_true(e->items[0].held_ms >= before);
+    assert_string_equal(e->items[1].partner, "zorg");
+    assert_string_equal(e->items[1].reason, "");
+    s_items_clear(e);
+    e->stop_after = 1;
+    assert_int_equal(gw_store_hold_each(store, s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 1);
+    s_items_clear(e);
+    e->stop_after = 0;
+
+    /* release: back in its own (acute) lane, attempts and nacks reset, due at once */
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_hold_release(txn, "police", ta, &d), MN_OK);
+    assert_int_equal(gw_store_hold_release(txn, "police", ta, &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_hold_release(txn, "police", tn, &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_hold_release(txn, "", ta, &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_queue_each(store, "police", s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 2);
+    assert_int_equal(e->items[0].tag, ta);
+    s_check_item(&e->items[0], "police", 2, 1, 2);
+    assert_int_equal(e->items[0].attempts, 0);
+    assert_int_equal(e->items[0].nacks, 0);
+    assert_int_equal(e->items[0].next_try_ms, 0);
+    assert_int_equal(e->items[0].held_ms, 0);
+    assert_int_equal(e->items[1].tag, tn);
+    s_items_clear(e);
+    assert_int_equal(gw_store_hold_each(store, s_items_cb, e), MN_OK);
+    assert_int_equal(e->n, 1);
+    assert_string_equal(e->items[0].partner, "zorg");
+    s_items_clear(e);
+    free(e);
+    gw_store_destroy(&store);
+}
+
+static void test_queue_depth_oldest(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    uint64_t count = 9, oldest = 9;
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(oldest, 0);
+
+    /* the oldest is in the normal lane, behind a newer acute item */
+    static const uint64_t when[] = {1500, 1300, 1400};
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    for (unsigned i = 0; i < 3; i++) {
+        gw_queue_item it;
+        s_item(&it, "police", 1 + i, i == 0, i);
+        it.enqueued_ms = when[i];
+        assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_OK);
+        gw_queue_item_clear(&it);
+    }
+    gw_queue_item it;
+    s_item(&it, "police-oost", 9, 0, 9);
+    it.enqueued_ms = 100;
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_OK);
+    gw_queue_item_clear(&it);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+    assert_int_equal(count, 3);
+    assert_int_equal(oldest, 1300);
+    assert_int_equal(gw_store_queue_depth(store, "police-oost", &count, &oldest), MN_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(oldest, 100);
+    assert_int_equal(gw_store_queue_depth(store, "nobody", &count, &oldest), MN_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(oldest, 0);
+
+    /* a held item no longer counts */
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "police", 2, "too old", &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(oldest, 1400);
+    gw_store_destroy(&store);
+}
+
+struct unrouted_seen {
+    gw_unrouted u[8];
+    size_t n;
+};
+
+static int s_unrouted_cb(const gw_unrouted *u, void *arg)
+{
+    struct unrouted_seen *e = arg;
+    assert_true(e->n < 8);
+    e->u[e->n++] = *u;
+    return 0;
+}
+
+static void s_unrouted_put(gw_store_txn *txn, uint64_t reg, const char *topic, uint64_t ms,
+                           const char *reason)
+{
+    gw_unrouted u;
+    mn_diag d = {0};
+    memset(&u, 0, sizeof u);
+    u.registration = reg;
+    snprintf(u.topic, sizeof u.topic, "%s", topic);
+    u.held_ms = ms;
+    snprintf(u.reason, sizeof u.reason, "%s", reason);
+    assert_int_equal(gw_store_unrouted_put(txn, &u, &d), MN_OK);
+}
+
+static void test_unrouted(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    struct unrouted_seen e = {0};
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_unrouted_each(store, s_unrouted_cb, &e), MN_OK);
+    assert_int_equal(e.n, 0);
+
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    s_unrouted_put(txn, 42, "hotline.friesland", 1000, "no partner is bound to this topic");
+    s_unrouted_put(txn, 7, "", 900, "no routing rule matched");
+    s_unrouted_put(txn, 42, "care.friesland", 1001, "no partner is bound to this topic");
+    s_unrouted_put(txn, 300, "shelter.coordination", 1002, "");
+    /* bad entries are refused */
+    gw_unrouted bad;
+    memset(&bad, 0, sizeof bad);
+    snprintf(bad.topic, sizeof bad.topic, "x");
+    assert_int_equal(gw_store_unrouted_put(txn, &bad, &d), MN_EINVAL);
+    bad.registration = 1;
+    memset(bad.reason, 'r', sizeof bad.reason);
+    assert_int_equal(gw_store_unrouted_put(txn, &bad, &d), MN_EINVAL);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_unrouted_each(store, s_unrouted_cb, &e), MN_OK);
+    assert_int_equal(e.n, 4);
+    assert_int_equal(e.u[0].registration, 7);
+    assert_string_equal(e.u[0].topic, "");
+    assert_string_equal(e.u[0].reason, "no routing rule matched");
+    assert_int_equal(e.u[0].held_ms, 900);
+    assert_int_equal(e.u[1].registration, 42);
+    assert_string_equal(e.u[1].topic, "care.friesland");
+    assert_string_equal(e.u[2].topic, "hotline.friesland");
+    assert_int_equal(e.u[2].held_ms, 1000);
+    assert_int_equal(e.u[3].registration, 300); /* numeric, not text order */
+    assert_string_equal(e.u[3].reason, "");
+
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_unrouted_remove(txn, 42, "hotline.friesland", &d), MN_OK);
+    assert_int_equal(gw_store_unrouted_remove(txn, 42, "hotline.friesland", &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_unrouted_remove(txn, 43, "care.friesland", &d), MN_ENOTFOUND);
+    assert_int_equal(gw_store_unrouted_remove(txn, 7, "", &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    e.n = 0;
+    assert_int_equal(gw_store_unrouted_each(store, s_unrouted_cb, &e), MN_OK);
+    assert_int_equal(e.n, 2);
+    assert_string_equal(e.u[0].topic, "care.friesland");
+    gw_store_destroy(&store);
+}
+
+static void test_queue_abort_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    gw_queue_item it;
+    uint64_t count = 9, oldest = 9;
+    struct unrouted_seen e = {0};
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    uint64_t held = s_put(store, "police", 1, 0, 1);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "police", held, "nacked", &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    s_item(&it, "police", 2, 1, 2);
+    assert_int_equal(gw_store_queue_put(txn, &it, &d), MN_OK);
+    assert_int_equal(it.tag, 2);
+    gw_queue_item_clear(&it);
+    assert_int_equal(gw_store_hold_release(txn, "police", held, &d), MN_OK);
+    s_unrouted_put(txn, 2, "hotline.zeeland", 5, "no partner");
+    gw_store_abort(&txn);
+
+    assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(gw_store_unrouted_each(store, s_unrouted_cb, &e), MN_OK);
+    assert_int_equal(e.n, 0);
+    struct items_seen *h = calloc(1, sizeof *h);
+    assert_non_null(h);
+    assert_int_equal(gw_store_hold_each(store, s_items_cb, h), MN_OK);
+    assert_int_equal(h->n, 1); /* still held */
+    s_items_clear(h);
+    free(h);
+    /* the aborted tag is handed out again */
+    assert_int_equal(s_put(store, "police", 3, 0, 3), 2);
+    gw_store_destroy(&store);
+}
+
+static void test_queue_reopen_keeps_all(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    struct items_seen *e = calloc(1, sizeof *e);
+    struct unrouted_seen u = {0};
+    uint64_t count = 0, oldest = 0;
+
+    assert_non_null(e);
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    s_register(store, 1, 2);
+    s_put(store, "police", 1, 1, 1);
+    uint64_t t2 = s_put(store, "police", 2, 0, 2);
+    s_put(store, "onderzoek", 2, 0, 3);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "police", t2, "too old", &d), MN_OK);
+    s_unrouted_put(txn, 2, "hotline.utrecht", 77, "no partner");
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    gw_store_destroy(&store);
+
+    for (int ro = 0; ro <= 1; ro++) {
+        assert_int_equal(gw_store_open(f->dir, ro ? 0 : 16, ro, &store, &d), MN_OK);
+        assert_int_equal(gw_store_queue_each(store, "police", s_items_cb, e), MN_OK);
+        assert_int_equal(e->n, 1);
+        s_check_item(&e->items[0], "police", 1, 1, 1);
+        s_items_clear(e);
+        assert_int_equal(gw_store_queue_depth(store, "onderzoek", &count, &oldest), MN_OK);
+        assert_int_equal(count, 1);
+        assert_int_equal(gw_store_hold_each(store, s_items_cb, e), MN_OK);
+        assert_int_equal(e->n, 1);
+        s_check_item(&e->items[0], "police", 2, 0, 2);
+        assert_string_equal(e->items[0].reason, "too old");
+        s_items_clear(e);
+        u.n = 0;
+        assert_int_equal(gw_store_unrouted_each(store, s_unrouted_cb, &u), MN_OK);
+        assert_int_equal(u.n, 1);
+        assert_string_equal(u.u[0].topic, "hotline.utrecht");
+        gw_store_destroy(&store);
+    }
+    /* tags go on where they were */
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(s_put(store, "police", 3, 0, 4), 4);
+    gw_store_destroy(&store);
+    free(e);
+}
+
+static void test_txn_registry_get(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    uint8_t *sealed = NULL;
+    size_t len = 0;
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    s_register(store, 1, 3);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_txn_registry_get(txn, 2, &sealed, &len), MN_OK);
+    assert_int_equal(len, 40);
+    assert_int_equal(sealed[0], 2);
+    free(sealed);
+    sealed = (uint8_t *)"x";
+    assert_int_equal(gw_store_txn_registry_get(txn, 4, &sealed, &len), MN_ENOTFOUND);
+    assert_null(sealed);
+    assert_int_equal(len, 0);
+    gw_store_abort(&txn);
+    gw_store_destroy(&store);
+}
+
+/* Patch data.mdb wherever the signature of s_item(n) appears: `at` bytes after its end
+ * (0: the topics length) get `bytes`. Returns how many places. */
+static int s_patch_item(const char *dir, unsigned n, long at, const uint8_t *bytes, size_t len)
+{
+    gw_queue_item it;
+    char path[256];
+    int count = 0;
+    s_item(&it, "x", 1, 0, n);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+    long size = ftell(fp);
+    uint8_t *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    rewind(fp);
+    assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+    for (long i = 0; i + 64 <= size; i++) {
+        long p = i + 64 + at;
+        if (p >= 0 && p + (long)len <= size && memcmp(buf + i, it.signature, 64) == 0) {
+            memcpy(buf + p, bytes, len);
+            count++;
+        }
+    }
+    rewind(fp);
+    assert_int_equal(fwrite(buf, 1, (size_t)size, fp), (size_t)size);
+    assert_int_equal(fclose(fp), 0);
+    free(buf);
+    gw_queue_item_clear(&it);
+    return count;
+}
+
+/* The length of the topics of s_item(n, normal lane) for n = 11 and 12. */
+#define S_TL 27
+
+/* A damaged item is MN_ESTORE everywhere it is read, never a read past its end. */
+static void test_damaged_items(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        long at; /* from the end of the signature */
+        uint8_t bytes[4];
+        size_t len;
+    } cases[] = {
+        {0, {0xff, 0xff}, 2},                   /* topics length past the end */
+        {0, {0x04, 0x4c}, 2},                   /* topics length 1100: over the limit */
+        {-64 - 42, {7}, 1},                     /* another version */
+        {-64 - 41, {0x80}, 1},                  /* unknown flag */
+        {2 + S_TL, {0xff, 0xff}, 2},            /* reason length past the end */
+        {2 + S_TL + 2, {0x7f, 0xff, 0xff, 0xff}, 4}, /* sealed length past the end */
+        {2 + S_TL + 2, {0, 0, 0, 0}, 4},        /* sealed length 0 */
+        {2 + 3, {0}, 1},                        /* a NUL inside the topics */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        gw_store *store = NULL;
+        gw_store_txn *txn = NULL;
+        mn_diag d = {0};
+        gw_queue_item got;
+        uint64_t count = 0, oldest = 0;
+        struct items_seen *e = calloc(1, sizeof *e);
+        char cmd[256];
+
+        assert_non_null(e);
+        s_item(&got, "x", 1, 0, 11);
+        assert_int_equal(strlen(got.topics), S_TL);
+        gw_queue_item_clear(&got);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+        uint64_t tag = s_put(store, "police", 1, 0, 11); /* topics "care.regio,hotline.regio-11" */
+        uint64_t held = s_put(store, "zorg", 1, 0, 12);
+        assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+        /* no reason: both items have the same layout */
+        assert_int_equal(gw_store_queue_hold(txn, "zorg", held, NULL, &d), MN_OK);
+        assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+        gw_store_destroy(&store);
+
+        if (s_patch_item(f->dir, 11, cases[c].at, cases[c].bytes, cases[c].len) < 1 ||
+            s_patch_item(f->dir, 12, cases[c].at, cases[c].bytes, cases[c].len) < 1)
+            fail_msg("case %zu: item not found in data.mdb", c);
+        assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+        if (gw_store_queue_each(store, "police", s_items_cb, e) != MN_ESTORE)
+            fail_msg("case %zu: queue_each did not see the damage", c);
+        assert_int_equal(e->n, 0);
+        assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_ESTORE);
+        assert_int_equal(gw_store_hold_each(store, s_items_cb, e), MN_ESTORE);
+        assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+        assert_int_equal(gw_store_queue_get(txn, "police", tag, &got), MN_ESTORE);
+        assert_null(got.sealed);
+        got.tag = tag;
+        snprintf(got.partner, sizeof got.partner, "police");
+        assert_int_equal(gw_store_queue_update(txn, &got, &d), MN_ESTORE);
+        assert_non_null(strstr(d.what, "damaged"));
+        assert_int_equal(gw_store_queue_hold(txn, "police", tag, "x", &d), MN_ESTORE);
+        assert_int_equal(gw_store_hold_release(txn, "zorg", held, &d), MN_ESTORE);
+        /* an ack needs no decoding: the damaged item can be removed */
+        assert_int_equal(gw_store_queue_ack(txn, "police", tag, &d), MN_OK);
+        gw_store_abort(&txn);
+        gw_store_destroy(&store);
+        free(e);
+    }
+}
+
 /* Child mode of test_reader_while_writing: open DIR read-only and check the count. */
 static int s_count_readonly(const char *dir, const char *want)
 {
@@ -586,6 +1256,16 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_other_format_version, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_map_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_put_each_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bad_items, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_get_update_ack, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_and_release, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_depth_oldest, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unrouted, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_abort_leaves_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_reopen_keeps_all, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_txn_registry_get, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_items, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("gw_store", tests, NULL, NULL);
 }

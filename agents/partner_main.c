@@ -1,0 +1,660 @@
+/* partner_main.c - meldnet-partner: argv and commands (keygen, listen, status); nothing else.
+ *
+ * The work is done by partner_config (home and partner.conf), partner_link (the connection to
+ * the gateway's delivery endpoint), partner_intake (verify, open and check a delivery),
+ * partner_sink (write it or run a command) and partner_state (delivery markers).
+ * Exit codes: 0 done or stopped, 1 failed (or the gateway refused the subscription), 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mn_delivery.h"
+#include "mn_envelope.h"
+#include "mn_error.h"
+#include "mn_key.h"
+#include "mn_log.h"
+#include "partner_config.h"
+#include "partner_intake.h"
+#include "partner_link.h"
+#include "partner_sink.h"
+#include "partner_state.h"
+
+#define PROG "meldnet-partner"
+#define EXIT_USAGE 2
+#define S_TICK_MS 250
+#define S_LOG "partner"
+#define S_TOPICS_TEXT (MN_TOPICS_MAX * (MN_TOPIC_MAX + 1) + 1)
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal; /* no SA_RESTART: a signal ends the wait in zmq_poll */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int s_usage_error(const char *cmd, const char *fmt, ...) MN_PRINTF(2, 3);
+
+static int s_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s%s%s: ", PROG, cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s: try '%s%s%s --help'\n", PROG, PROG, cmd ? " " : "", cmd ? cmd : "");
+    return EXIT_USAGE;
+}
+
+static int s_fail(const mn_diag *d)
+{
+    mn_diag_print(PROG, d);
+    return 1;
+}
+
+/* Parse a whole number in [min, max]. Returns 0 on success. */
+static int s_parse_uint(const char *text, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+    char *end = NULL;
+    if (!text || text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "2026-11-22T14:12:16.927Z" into buf. */
+static void s_format_time(uint64_t ms, char *buf, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char s[32];
+    gmtime_r(&t, &tm);
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%s.%03uZ", s, (unsigned)(ms % 1000));
+}
+
+/* --- the home ----------------------------------------------------------------------------- */
+
+typedef struct s_home {
+    partner_config cfg;
+    mn_key *key;
+    mn_pubkey gateway;
+} s_home;
+
+static void s_home_close(s_home *h)
+{
+    mn_key_destroy(&h->key);
+}
+
+/* Load partner.conf and, when need_keys, the identity and the gateway's public line. */
+static int s_home_open(const char *home, int need_keys, s_home *h, mn_diag *d)
+{
+    int rc;
+    memset(h, 0, sizeof *h);
+    if ((rc = partner_config_load(home, &h->cfg, d)) != MN_OK || !need_keys)
+        return rc;
+    if ((rc = mn_key_load(h->cfg.identity, &h->key, d)) != MN_OK)
+        return rc;
+    const mn_pubkey *me = mn_key_public(h->key);
+    if (me->role != MN_ROLE_PARTNER || strcmp(me->name, h->cfg.name) != 0) {
+        rc = mn_diag_set(d, MN_EKEY, h->cfg.identity,
+                         "this is the identity of %s \"%s\", partner.conf names partner \"%s\"",
+                         mn_role_name(me->role), me->name, h->cfg.name);
+        mn_diag_hint(d, "point 'identity' in partner.conf at this partner's own key");
+        return rc;
+    }
+    if ((rc = mn_pubkey_load(h->cfg.gateway_key, &h->gateway, d)) != MN_OK)
+        return rc;
+    if (h->gateway.role != MN_ROLE_GATEWAY) {
+        rc = mn_diag_set(d, MN_EKEY, h->cfg.gateway_key,
+                         "this is the public line of a %s, not of a gateway",
+                         mn_role_name(h->gateway.role));
+        mn_diag_hint(d, "copy keys/gateway.pub from the gateway's home (meldnetctl init)");
+        return rc;
+    }
+    return MN_OK;
+}
+
+static void s_set_log_level(const char *name, enum mn_log_level fallback)
+{
+    enum mn_log_level level = fallback;
+    if (name && mn_log_parse_level(name, &level) != MN_OK)
+        level = fallback;
+    mn_log_set_level(level);
+}
+
+/* --- keygen ------------------------------------------------------------------------------- */
+
+static const char s_keygen_help[] =
+    "usage: meldnet-partner keygen NAME --gateway ENDPOINT --gateway-key GATEWAY.pub\n"
+    "                              [--home DIR]\n"
+    "\n"
+    "Make a new partner home (0700; missing folders above it are made too): DIR/partner.conf,\n"
+    "DIR/keys/partner.key (secret, 0600), DIR/keys/partner.pub, DIR/keys/gateway.pub (a copy\n"
+    "of GATEWAY.pub) and DIR/state/.\n"
+    "Prints the partner's public line on stdout: give it to the gateway's operator, who runs\n"
+    "    meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=LEVEL ... --home GW-HOME\n"
+    "Referrals for this partner are sealed to the box key in that line: only this home can\n"
+    "read them.\n"
+    "\n"
+    "  NAME                     1-64 characters of A-Z a-z 0-9 . _ -\n"
+    "  --gateway ENDPOINT       the gateway's delivery endpoint (its delivery_listen),\n"
+    "                           e.g. tcp://gateway.example:7412\n"
+    "  --gateway-key FILE       the gateway's public line (its keys/gateway.pub)\n"
+    "  --home DIR               default $MELDNET_PARTNER_HOME, then ./meldnet-partner-home\n"
+    "  -h, --help               this text\n";
+
+/* out (PARTNER_PATH_MAX bytes) = dir/name. */
+static int s_join(char *out, const char *dir, const char *name, mn_diag *d)
+{
+    int n = snprintf(out, PARTNER_PATH_MAX, "%s/%s", dir, name);
+    if (n < 0 || n >= PARTNER_PATH_MAX)
+        return mn_diag_set(d, MN_EINVAL, dir, "the path is too long");
+    return MN_OK;
+}
+
+static int s_mkdir_private(const char *path, mn_diag *d)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return mn_diag_sys(d, path, "cannot create the directory");
+    return MN_OK;
+}
+
+/* Make the folders above `path` that are missing (mode 0755 less the umask), as mkdir -p. */
+static int s_mkdir_parents(const char *path, mn_diag *d)
+{
+    char buf[PARTNER_PATH_MAX];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
+        return mn_diag_set(d, MN_EINVAL, path, "the path is too long");
+    for (char *p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return mn_diag_sys(d, buf, "cannot create the directory");
+        *p = '/';
+    }
+    return MN_OK;
+}
+
+static int s_cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, 'H'},
+        {"gateway", required_argument, NULL, 'g'},
+        {"gateway-key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *home_arg = NULL, *endpoint = NULL, *gw_key_path = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home_arg = optarg; break;
+        case 'g': endpoint = optarg; break;
+        case 'k': gw_key_path = optarg; break;
+        case 'h': fputs(s_keygen_help, stdout); return 0;
+        default: return s_usage_error("keygen", "bad option (see above)");
+        }
+    }
+    if (optind != argc - 1)
+        return s_usage_error("keygen", "give exactly one NAME");
+    if (!endpoint || !gw_key_path)
+        return s_usage_error("keygen", "--gateway and --gateway-key are required");
+    const char *name = argv[optind];
+    if (!mn_name_is_valid(name))
+        return s_usage_error("keygen", "NAME \"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ -",
+                             name);
+    if (!partner_config_endpoint_is_valid(endpoint))
+        return s_usage_error("keygen", "--gateway \"%s\" is not an endpoint like "
+                             "tcp://HOST:PORT", endpoint);
+
+    const char *home = partner_config_home(home_arg);
+    mn_diag d = {0};
+    mn_key *key = NULL;
+    mn_pubkey gw;
+    partner_state *state = NULL;
+    char keys[PARTNER_PATH_MAX], key_path[PARTNER_PATH_MAX], pub_path[PARTNER_PATH_MAX];
+    char gw_copy[PARTNER_PATH_MAX], state_dir[PARTNER_PATH_MAX], conf[PARTNER_PATH_MAX];
+    char line[MN_PUBLIC_LINE_MAX];
+    struct stat st;
+    int rc;
+
+    if ((rc = s_join(keys, home, "keys", &d)) != MN_OK ||
+        (rc = s_join(key_path, keys, "partner.key", &d)) != MN_OK ||
+        (rc = s_join(pub_path, keys, "partner.pub", &d)) != MN_OK ||
+        (rc = s_join(gw_copy, keys, "gateway.pub", &d)) != MN_OK ||
+        (rc = s_join(state_dir, home, "state", &d)) != MN_OK ||
+        (rc = s_join(conf, home, "partner.conf", &d)) != MN_OK)
+        goto out;
+
+    if ((rc = mn_pubkey_load(gw_key_path, &gw, &d)) != MN_OK)
+        goto out;
+    if (gw.role != MN_ROLE_GATEWAY) {
+        rc = mn_diag_set(&d, MN_EKEY, gw_key_path, "this is the public line of a %s, not of a "
+                         "gateway", mn_role_name(gw.role));
+        mn_diag_hint(&d, "use keys/gateway.pub from the gateway's home (meldnetctl init)");
+        goto out;
+    }
+    if (stat(conf, &st) == 0 || stat(key_path, &st) == 0) {
+        rc = mn_diag_set(&d, MN_EEXIST, home, "this home has a partner already");
+        mn_diag_hint(&d, "choose another --home; to replace the partner, move the old home "
+                         "aside (its key is the only one that opens referrals still queued)");
+        goto out;
+    }
+    if ((rc = s_mkdir_parents(home, &d)) != MN_OK || (rc = s_mkdir_private(home, &d)) != MN_OK ||
+        (rc = s_mkdir_private(keys, &d)) != MN_OK)
+        goto out;
+    if ((rc = mn_key_generate(MN_ROLE_PARTNER, name, &key, &d)) != MN_OK ||
+        (rc = mn_key_save(key, key_path, pub_path, &d)) != MN_OK ||
+        (rc = mn_pubkey_save(&gw, gw_copy, &d)) != MN_OK ||
+        (rc = partner_state_open(state_dir, 1, &state, &d)) != MN_OK)
+        goto out;
+    /* Last, so a home with partner.conf is always complete. */
+    if ((rc = partner_config_write(home, name, endpoint, &d)) != MN_OK)
+        goto out;
+    mn_pubkey_format(mn_key_public(key), line, sizeof line);
+    printf("%s\n", line);
+    fprintf(stderr, "%s: made partner \"%s\" in %s\n"
+                    "%s: next: the gateway's operator runs: meldnetctl partner add %s \"LINE\" "
+                    "--kind KIND --bind TOPIC=LEVEL (LINE = the line above, also in %s)\n",
+            PROG, name, home, PROG, name, pub_path);
+out:
+    partner_state_destroy(&state);
+    mn_key_destroy(&key);
+    return rc == MN_OK ? 0 : s_fail(&d);
+}
+
+/* --- listen ------------------------------------------------------------------------------- */
+
+static const char s_listen_help[] =
+    "usage: meldnet-partner listen (--out DIR | --exec CMD) [--topics T[,T...]] [--credit N]\n"
+    "                              [--max-seconds N] [--exec-timeout S] [--home DIR]\n"
+    "\n"
+    "Subscribe at the gateway's delivery endpoint and take every referral for this partner:\n"
+    "check the gateway's signature, open it with this partner's key, check that it names this\n"
+    "partner and the delivery's registration, store it, then acknowledge it. A delivery that\n"
+    "cannot be checked or stored is nacked with a reason, and the gateway sends it again later.\n"
+    "Delivery is at least once; a registration delivered before (state/delivered/MN-...) is\n"
+    "acknowledged again without a second file or run. Reconnects by itself; SIGINT/SIGTERM\n"
+    "stop it cleanly (what is not acknowledged yet comes again). One log line per delivery on\n"
+    "stderr (registration, topics, attempt, outcome): never referral content.\n"
+    "\n"
+    "  --out DIR          write each referral as DIR/MN-00000042.json (0600; temp file, fsync,\n"
+    "                     rename, fsync of DIR); DIR is made (0700) when missing\n"
+    "  --exec CMD         run 'sh -c CMD' with the referral JSON on stdin and\n"
+    "                     MELDNET_REGISTRATION, MELDNET_TOPICS, MELDNET_ATTEMPT, MELDNET_ACUTE,\n"
+    "                     MELDNET_PARTNER in its environment; exit 0 = stored, otherwise\n"
+    "                     nacked (\"command exited N\"); it must be idempotent by registration\n"
+    "  --exec-timeout S   stop a command running longer than S seconds (default 300): nacked\n"
+    "  --topics T,T       subscribe to these bound topics or patterns only (default: every\n"
+    "                     bound topic); an unbound one ends listen with exit 1, naming the\n"
+    "                     bound ones\n"
+    "  --credit N         deliveries in flight, 1-1024 (default: credit in partner.conf, 16)\n"
+    "  --max-seconds N    stop after N seconds (exit 0)\n"
+    "  --home DIR         default $MELDNET_PARTNER_HOME, then ./meldnet-partner-home\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit: 0 stopped (signal or --max-seconds); 1 failed, or the gateway refused the\n"
+    "subscription; 2 usage.\n";
+
+typedef struct s_counts {
+    unsigned long stored, duplicates, refused;
+} s_counts;
+
+/* Handle one delivery: decide, answer, log. */
+static void s_on_delivery(const partner_intake *in, partner_link *link, int exec_mode,
+                          mn_delivery *dl, s_counts *counts)
+{
+    partner_intake_result res;
+    char reg[32], topics[S_TOPICS_TEXT], reason[2 * sizeof res.reason];
+    const char *outcome;
+    int sent = MN_OK;
+
+    partner_intake_handle(in, dl, &res);
+    mn_registration_format(dl->registration, reg, sizeof reg);
+    partner_topics_join(&dl->topics, ",", topics, sizeof topics);
+    switch (res.outcome) {
+    case PARTNER_SINK_STORED:
+        outcome = exec_mode ? "executed" : "written";
+        counts->stored++;
+        sent = partner_link_ack(link, dl->tag);
+        break;
+    case PARTNER_SINK_DUPLICATE:
+        outcome = "duplicate";
+        counts->duplicates++;
+        sent = partner_link_ack(link, dl->tag);
+        break;
+    case PARTNER_SINK_INTERRUPTED:
+        outcome = "interrupted";
+        break;
+    case PARTNER_SINK_REFUSED:
+    default:
+        outcome = "nacked";
+        counts->refused++;
+        sent = partner_link_nack(link, dl->tag, res.reason);
+        break;
+    }
+    partner_link_quote(res.reason, reason, sizeof reason);
+    if (res.outcome == PARTNER_SINK_REFUSED)
+        log_warn(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
+                 "reason=\"%s\"", reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no",
+                 outcome, reason);
+    else
+        log_info(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s", reg,
+                 topics, (unsigned)dl->attempt, res.acute ? "yes" : "no", outcome);
+    if (sent != MN_OK)
+        log_warn(S_LOG, "the %s for registration=%s could not be sent (no connection); the "
+                 "gateway sends the delivery again", res.outcome == PARTNER_SINK_REFUSED ? "nack"
+                                                                                      : "ack",
+                 reg);
+}
+
+/* Network text fit to print as a sentence: control and non-ASCII bytes become '?'. */
+static void s_printable(const char *text, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; text[i] && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    out[i] = '\0';
+}
+
+/* A PartnerError for the caller: 1 when listen must end. */
+static int s_on_error(const mn_to_partner *m, const partner_link *link, const char *name)
+{
+    char detail[2 * sizeof m->detail];
+    char topics[S_TOPICS_TEXT];
+    if (m->error == MN_PARTNER_UNBOUND_TOPIC) {
+        s_printable(m->detail, detail, sizeof detail);
+        fprintf(stderr, "%s: the gateway refused the subscription: %s\n", PROG,
+                detail[0] ? detail : "a topic is not bound to this partner");
+        fprintf(stderr, "%s: topics bound to %s: %s\n", PROG, name,
+                m->topics.n ? partner_topics_join(&m->topics, ", ", topics, sizeof topics)
+                            : "(none)");
+        fprintf(stderr, "%s: hint: subscribe only to bound topics (--topics), or leave --topics "
+                        "out to get every bound topic; the gateway's operator binds topics "
+                        "(meldnetctl partner add ... --bind TOPIC=LEVEL)\n", PROG);
+        return 1;
+    }
+    if (m->error == MN_PARTNER_BAD_REQUEST && !partner_link_was_subscribed(link)) {
+        s_printable(m->detail, detail, sizeof detail);
+        fprintf(stderr, "%s: the gateway refused the subscription as a bad request: %s\n", PROG,
+                detail);
+        fprintf(stderr, "%s: hint: check that the gateway speaks protocol version 1 and that "
+                        "partner.conf's gateway is its delivery endpoint\n", PROG);
+        return 1;
+    }
+    partner_link_quote(m->detail, detail, sizeof detail);
+    log_err(S_LOG, "the gateway reports an error code=%s detail=\"%s\"",
+            mn_partner_error_name(m->error), detail);
+    return 0;
+}
+
+static int s_cmd_listen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, 'H'},
+        {"out", required_argument, NULL, 'o'},
+        {"exec", required_argument, NULL, 'e'},
+        {"exec-timeout", required_argument, NULL, 'T'},
+        {"topics", required_argument, NULL, 't'},
+        {"credit", required_argument, NULL, 'c'},
+        {"max-seconds", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *home_arg = NULL, *out_dir = NULL, *command = NULL, *topics_arg = NULL;
+    unsigned long credit = 0, max_s = 0, exec_timeout = PARTNER_EXEC_TIMEOUT_DEFAULT_S;
+    mn_topics topics;
+    mn_diag d = {0};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home_arg = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 'e': command = optarg; break;
+        case 't': topics_arg = optarg; break;
+        case 'c':
+            if (s_parse_uint(optarg, 1, MN_CREDIT_MAX, &credit) != 0)
+                return s_usage_error("listen", "--credit \"%s\": give a number 1 to %d", optarg,
+                                     MN_CREDIT_MAX);
+            break;
+        case 'm':
+            if (s_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
+                return s_usage_error("listen", "--max-seconds \"%s\": give a number of seconds",
+                                     optarg);
+            break;
+        case 'T':
+            if (s_parse_uint(optarg, 1, 86400, &exec_timeout) != 0)
+                return s_usage_error("listen", "--exec-timeout \"%s\": give seconds, 1 to 86400",
+                                     optarg);
+            break;
+        case 'h': fputs(s_listen_help, stdout); return 0;
+        default: return s_usage_error("listen", "bad option (see above)");
+        }
+    }
+    if (optind != argc)
+        return s_usage_error("listen", "unexpected argument \"%s\"", argv[optind]);
+    if (!out_dir == !command)
+        return s_usage_error("listen", "give exactly one of --out DIR and --exec CMD");
+    if ((out_dir && !out_dir[0]) || (command && !command[0]))
+        return s_usage_error("listen", "--out and --exec must not be empty");
+    if (partner_topics_parse(topics_arg, &topics, &d) != MN_OK)
+        return s_usage_error("listen", "%s: %s (%s)", d.where, d.what, d.hint);
+
+    s_home h;
+    partner_state *state = NULL;
+    partner_sink *sink = NULL;
+    partner_link *link = NULL;
+    s_counts counts = {0, 0, 0};
+    mn_to_partner m;
+    char topics_text[S_TOPICS_TEXT];
+    int code = 1;
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    if ((rc = s_home_open(partner_config_home(home_arg), 1, &h, &d)) != MN_OK)
+        goto out;
+    s_set_log_level(h.cfg.log_level, MN_LOG_INFO);
+    s_catch_signals();
+    partner_sink_config sc = {
+        .mode = out_dir ? PARTNER_SINK_OUT : PARTNER_SINK_EXEC,
+        .out_dir = out_dir,
+        .command = command,
+        .partner = h.cfg.name,
+        .exec_timeout_s = (unsigned)exec_timeout,
+        .stop = &s_stop,
+    };
+    if ((rc = partner_state_open(h.cfg.state, 1, &state, &d)) != MN_OK ||
+        (rc = partner_state_lock(state, &d)) != MN_OK ||
+        (rc = partner_sink_new(&sc, state, &sink, &d)) != MN_OK)
+        goto out;
+    partner_link_config lc = {
+        .endpoint = h.cfg.gateway,
+        .identity = h.key,
+        .gateway = &h.gateway,
+        .topics = &topics,
+        .credit = credit ? (unsigned)credit : h.cfg.credit,
+        .max_frame_bytes = h.cfg.max_frame_bytes,
+    };
+    if ((rc = partner_link_new(&lc, &link, &d)) != MN_OK)
+        goto out;
+    partner_intake in = {.identity = h.key, .gateway_sign = h.gateway.sign, .sink = sink};
+    log_notice(S_LOG, "started name=%s gateway=%s topics=%s credit=%u %s=%s", h.cfg.name,
+               h.cfg.gateway,
+               topics.n ? partner_topics_join(&topics, ",", topics_text, sizeof topics_text)
+                        : "(all bound)",
+               lc.credit, out_dir ? "out" : "exec", out_dir ? out_dir : "(command)");
+    uint64_t deadline = max_s ? mn_mono_ms() + (uint64_t)max_s * 1000 : 0;
+    code = 0;
+    while (!s_stop) {
+        uint64_t now = mn_mono_ms();
+        if (deadline && now >= deadline)
+            break;
+        int tick = deadline && deadline - now < S_TICK_MS ? (int)(deadline - now) : S_TICK_MS;
+        int got = 0;
+        if ((rc = partner_link_recv(link, tick, &m, &got, &d)) != MN_OK) {
+            code = 1;
+            goto out;
+        }
+        if (!got)
+            continue;
+        if (m.kind == MN_TO_PARTNER_DELIVERY)
+            s_on_delivery(&in, link, command != NULL, &m.delivery, &counts);
+        else if (m.kind == MN_TO_PARTNER_ERROR && s_on_error(&m, link, h.cfg.name))
+            code = 1;
+        mn_delivery_clear(&m.delivery);
+        if (code)
+            break;
+    }
+    log_notice(S_LOG, "stopped%s stored=%lu duplicates=%lu refused=%lu", s_stop ? " by a signal"
+                                                                                : "",
+               counts.stored, counts.duplicates, counts.refused);
+    if (code == 0 && !partner_link_is_subscribed(link) && partner_link_problem(link))
+        log_warn(S_LOG, "%s", partner_link_problem(link));
+out:
+    mn_delivery_clear(&m.delivery);
+    partner_link_destroy(&link);
+    partner_sink_destroy(&sink);
+    partner_state_destroy(&state);
+    s_home_close(&h);
+    if (rc != MN_OK)
+        return s_fail(&d);
+    return code;
+}
+
+/* --- status ------------------------------------------------------------------------------- */
+
+static const char s_status_help[] =
+    "usage: meldnet-partner status [--home DIR]\n"
+    "\n"
+    "Print what listen has delivered, from the home's state folder:\n"
+    "    partner=NAME gateway=ENDPOINT\n"
+    "    delivered=N                       (registrations with a marker in state/delivered/)\n"
+    "    last_delivery registration=MN-... at=TIME attempt=N via=out|exec topics=T,T\n"
+    "    last_refusal registration=MN-... at=TIME attempt=N via=out|exec topics=T,T\n"
+    "        reason=\"...\"                  (the latest nack, if any; one line)\n"
+    "('-' when there is none). Times are UTC. Safe while listen runs.\n"
+    "\n"
+    "  --home DIR   default $MELDNET_PARTNER_HOME, then ./meldnet-partner-home\n"
+    "  -h, --help   this text\n";
+
+static void s_print_entry(const char *label, int has, const partner_state_entry *e)
+{
+    char reg[32], at[40], reason[2 * PARTNER_STATE_REASON_MAX];
+    if (!has) {
+        printf("%s -\n", label);
+        return;
+    }
+    mn_registration_format(e->registration, reg, sizeof reg);
+    s_format_time(e->at_ms, at, sizeof at);
+    printf("%s registration=%s at=%s attempt=%u via=%s topics=%s", label, reg, at,
+           (unsigned)e->attempt, e->via[0] ? e->via : "-", e->topics[0] ? e->topics : "-");
+    if (e->reason[0]) {
+        partner_link_quote(e->reason, reason, sizeof reason);
+        printf(" reason=\"%s\"", reason);
+    }
+    putchar('\n');
+}
+
+static int s_cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *home_arg = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home_arg = optarg; break;
+        case 'h': fputs(s_status_help, stdout); return 0;
+        default: return s_usage_error("status", "bad option (see above)");
+        }
+    }
+    if (optind != argc)
+        return s_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+
+    s_home h;
+    mn_diag d = {0};
+    partner_state *state = NULL;
+    partner_state_summary sum;
+    int rc;
+    mn_log_set_level(MN_LOG_WARN);
+    memset(&sum, 0, sizeof sum);
+    if ((rc = s_home_open(partner_config_home(home_arg), 0, &h, &d)) != MN_OK ||
+        (rc = partner_state_open(h.cfg.state, 0, &state, &d)) != MN_OK ||
+        (rc = partner_state_summarize(state, &sum, &d)) != MN_OK)
+        goto out;
+    printf("partner=%s gateway=%s\n", h.cfg.name, h.cfg.gateway);
+    printf("delivered=%llu\n", (unsigned long long)sum.delivered);
+    s_print_entry("last_delivery", sum.has_last, &sum.last);
+    s_print_entry("last_refusal", sum.has_refusal, &sum.refusal);
+out:
+    partner_state_destroy(&state);
+    s_home_close(&h);
+    return rc == MN_OK ? 0 : s_fail(&d);
+}
+
+/* --- main --------------------------------------------------------------------------------- */
+
+static const char s_help[] =
+    "usage: meldnet-partner COMMAND [OPTIONS]\n"
+    "\n"
+    "The partner subscriber of meldnet: takes the referrals the gateway routes to this partner\n"
+    "(police, care coordination, research, hotline), checks and opens them, and writes each to\n"
+    "a folder or hands it to a command, acknowledging it only once it is stored.\n"
+    "\n"
+    "  keygen NAME --gateway ENDPOINT --gateway-key FILE    make a new partner home\n"
+    "  listen (--out DIR | --exec CMD) [--topics T,T]        take deliveries until stopped\n"
+    "         [--credit N] [--max-seconds N]\n"
+    "  status                                               what has been delivered\n"
+    "\n"
+    "Every command takes --home DIR (default $MELDNET_PARTNER_HOME, then\n"
+    "./meldnet-partner-home) and --help. docs/OPERATING.md describes them.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return s_usage_error(NULL, "no command given");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(s_help, stdout);
+        return 0;
+    }
+    if (mn_crypto_init() != MN_OK) {
+        fprintf(stderr, "%s: libsodium does not initialise\n", PROG);
+        return 1;
+    }
+    if (strcmp(cmd, "keygen") == 0)
+        return s_cmd_keygen(argc - 1, argv + 1);
+    if (strcmp(cmd, "listen") == 0)
+        return s_cmd_listen(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return s_cmd_status(argc - 1, argv + 1);
+    return s_usage_error(NULL, "unknown command \"%s\" (keygen, listen, status)", cmd);
+}
