@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # test_no_cleartext.sh - after every example report went through, no victim name (nor any other
-# identifying text from the reports) is found in the gateway's data files, its logs or the
+# identifying text from the reports) is found in the gateway's data files — registry, dedup and
+# the partner queues, which hold a full referral for an offline partner — its logs or the
 # agent's spool files.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
 mn_new_agent hotline landelijk || mn_bail "agent hotline"
+# Bound to everything in full and never started: every referral stays queued on disk.
+mn_new_partner police police '*=full' || mn_bail "partner"
 mn_start_gateway "$MN_GWHOME" --log-level debug || mn_bail "gateway starts"
 
 n=0
@@ -15,6 +18,7 @@ for report in "$MN_SRCDIR"/examples/*.json; do
         mn_agent hotline submit "$report" --wait 20
 done
 check_eq "every example is registered" "$n" "$(mn_ctl registry count)"
+check_match "and queued for the offline partner" "^police $n item" mn_ctl queue list
 mn_stop_gateway
 
 # Distinctive identifying strings: every victim and contact name, phone numbers, e-mail
