@@ -159,7 +159,11 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, const s_change *c, 
         item.nacks++;
         snprintf(item.reason, sizeof item.reason, "%s", c->reason);
         if (item.nacks >= dl->deps.max_nacks) {
+            /* Keep the count with the held item, for the operator who looks at it. */
+            rc = gw_store_queue_update(txn, &item, d);
             gw_queue_item_clear(&item);
+            if (rc != MN_OK)
+                return rc;
             char why[GW_REASON_MAX];
             snprintf(why, sizeof why, "refused %u times by the partner, last: %.180s",
                      dl->deps.max_nacks, c->reason);

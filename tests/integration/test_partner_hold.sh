@@ -30,6 +30,8 @@ refusing=$MN_LAST_PID
 held() { mn_ctl hold list | grep -qE "police .*$acute"; }
 check "after three nacks the item is in the partner's hold queue" mn_wait_until 30 held
 check "the gateway counted the nacks" mn_wait_until 5 mn_status_ge nacks 3
+check_match "the held item shows its three refusals and the last reason" \
+    "police .*$acute.*nacks=3.*command exited 1" mn_ctl hold list
 mn_stop "$refusing"
 tag=$(mn_ctl hold list | grep -E "police .*$acute" | awk '{print $2}')
 check "the held item has a tag" test -n "$tag"
