@@ -27,35 +27,30 @@
 
 #include <stddef.h>
 
+#include "mn_conf.h"
 #include "mn_error.h"
 #include "mn_key.h"
 
-#define AGENT_PATH_MAX 4096
-#define AGENT_ENDPOINT_MAX 256
 #define AGENT_HOME_ENV "MELDNET_AGENT_HOME"
 #define AGENT_HOME_DEFAULT "./meldnet-agent-home"
 
 typedef struct agent_config {
-    char path[AGENT_PATH_MAX];        /* the agent.conf that was read */
-    char home[AGENT_PATH_MAX];        /* its folder */
+    char path[MN_CONF_PATH_MAX];        /* the agent.conf that was read */
+    char home[MN_CONF_PATH_MAX];        /* its folder */
     char name[MN_NAME_MAX + 1];
-    char gateway[AGENT_ENDPOINT_MAX]; /* endpoint */
-    char gateway_key[AGENT_PATH_MAX]; /* resolved against home */
-    char identity[AGENT_PATH_MAX];
-    char spool[AGENT_PATH_MAX];
+    char gateway[MN_CONF_ENDPOINT_MAX]; /* endpoint (mn_conf_endpoint_is_valid) */
+    char gateway_key[MN_CONF_PATH_MAX]; /* resolved against home */
+    char identity[MN_CONF_PATH_MAX];
+    char spool[MN_CONF_PATH_MAX];
     unsigned window;
     size_t spool_map_mb;
     size_t max_frame_bytes;
-    char log_level[16];
+    char log_level[MN_CONF_LOG_LEVEL_MAX];
 } agent_config;
 
 /* The home folder to use: `arg` when not NULL, else $MELDNET_AGENT_HOME when set and not
  * empty, else AGENT_HOME_DEFAULT. Borrowed; never NULL. */
 const char *agent_config_home(const char *arg);
-
-/* True when endpoint is a tcp:// or ipc:// endpoint of printable characters without quotes or
- * backslashes, shorter than AGENT_ENDPOINT_MAX. */
-int agent_config_endpoint_is_valid(const char *endpoint);
 
 /* Read and check HOME/agent.conf: defaults applied, bounds checked, paths resolved. Fills *out.
  * Returns MN_OK, MN_ECONFIG (diag "agent.conf:LINE" and what is wrong), MN_ESYS (cannot read;

@@ -6,23 +6,29 @@
  */
 #include "agent_link.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
+#include "mn_client.h"
 #include "mn_log.h"
 #include "mn_wire.h"
 
 #define S_LOG "agent"
 #define S_DRAIN_MAX 256          /* replies handled (and acknowledged in one txn) per round */
 #define S_WARN_PER_MINUTE 10
-#define S_MONITOR_EVENTS                                                                       \
-    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |                    \
-     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
-     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+static const mn_client_words s_words = {
+    .role = "agent",
+    .conf = "agent.conf",
+    .listen_setting = "listen",
+    .waiting_ask = "is meldnet-gateway running there?",
+    .no_answer_ask = "is meldnet-gateway running there? is the port open?",
+    .no_answer_plan = "reports stay queued and go out when it is back",
+    .lost_note = "",
+    .refused_check = NULL,
+};
 
 struct s_flight {
     uint64_t seq;
@@ -30,26 +36,17 @@ struct s_flight {
 };
 
 struct agent_link {
-    void *ctx;
-    void *sock;
-    void *mon;
+    mn_client *client;
     agent_spool *spool;
-    const mn_key *identity;
     mn_pubkey gateway;
-    char endpoint[256];
     unsigned window;
     uint64_t retry_min_ms;
     uint64_t retry_max_ms;
     struct s_flight *flight; /* window entries */
     size_t n_flight;
     int blocked;             /* a send found no ready connection: wait for POLLOUT */
-    int connected;           /* the last handshake succeeded and no disconnect since */
-    int down;                /* a connect, handshake or connection failed since the last
-                                success: a send now finds no gateway (still connecting: 0) */
-    int tcp_up;              /* a TCP connection was made since the last reconnect attempt */
     uint64_t only_sent_seq;  /* only_seq mode: the item this link has sent once */
     uint64_t rng;
-    char problem[512];
     mn_log_limit lim_reply;
     mn_log_limit lim_conn;
 };
@@ -64,28 +61,6 @@ void agent_link_format_id(const uint8_t id[MN_ENVELOPE_ID_BYTES], char out[AGENT
         out[2 * i + 1] = hex[id[i] & 15];
     }
     out[2 * MN_ENVELOPE_ID_BYTES] = '\0';
-}
-
-void agent_link_quote(const char *text, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (cap == 0)
-        return;
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
-        char buf[5];
-        size_t n;
-        if (*p == '"' || *p == '\\')
-            n = (size_t)snprintf(buf, sizeof buf, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f)
-            n = (size_t)snprintf(buf, sizeof buf, "\\x%02x", *p);
-        else
-            n = (size_t)snprintf(buf, sizeof buf, "%c", *p);
-        if (o + n >= cap)
-            break;
-        memcpy(out + o, buf, n);
-        o += n;
-    }
-    out[o] = '\0';
 }
 
 /* --- timing ------------------------------------------------------------------------------- */
@@ -149,19 +124,17 @@ size_t agent_link_in_flight(const agent_link *link)
 
 const char *agent_link_problem(const agent_link *link)
 {
-    return link->problem[0] ? link->problem : NULL;
+    return mn_client_problem(link->client);
 }
 
 /* --- set-up ------------------------------------------------------------------------------- */
 
-static int s_zmq_fail(mn_diag *d, const char *where, const char *doing)
+/* A new connection: sends wait for it no longer. */
+static void s_on_change(void *arg, int up)
 {
-    return mn_diag_set(d, MN_EZMQ, where, "%s: %s", doing, zmq_strerror(zmq_errno()));
-}
-
-static int s_setint(void *sock, int option, int value)
-{
-    return zmq_setsockopt(sock, option, &value, sizeof value);
+    agent_link *link = arg;
+    if (up)
+        link->blocked = 0;
 }
 
 int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link **out,
@@ -169,7 +142,6 @@ int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link 
 {
     int rc = MN_OK;
     agent_link *link = NULL;
-    char mon_ep[64];
 
     *out = NULL;
     if (!cfg || !cfg->endpoint || !cfg->identity || !cfg->gateway || !spool)
@@ -180,7 +152,6 @@ int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link 
     if (!link)
         return mn_diag_set(d, MN_ENOMEM, "", "no memory for the link");
     link->spool = spool;
-    link->identity = cfg->identity;
     link->gateway = *cfg->gateway;
     link->window = cfg->window ? cfg->window : AGENT_LINK_WINDOW;
     link->retry_min_ms = cfg->retry_min_ms ? cfg->retry_min_ms : AGENT_LINK_RETRY_MIN_MS;
@@ -188,60 +159,23 @@ int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link 
     if (link->retry_max_ms < link->retry_min_ms)
         link->retry_max_ms = link->retry_min_ms;
     link->rng = (mn_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)link) | 1;
-    snprintf(link->endpoint, sizeof link->endpoint, "%s", cfg->endpoint);
-    snprintf(link->problem, sizeof link->problem,
-             "no connection to the gateway at %s yet (is meldnet-gateway running there?)",
-             link->endpoint);
     link->flight = calloc(link->window, sizeof *link->flight);
     if (!link->flight) {
         rc = mn_diag_set(d, MN_ENOMEM, "", "no memory for the window");
         goto out;
     }
-
-    link->ctx = zmq_ctx_new();
-    if (!link->ctx) {
-        rc = s_zmq_fail(d, "", "cannot make a ZeroMQ context");
-        goto out;
-    }
-    link->sock = zmq_socket(link->ctx, ZMQ_DEALER);
-    if (!link->sock) {
-        rc = s_zmq_fail(d, "", "cannot make the DEALER socket");
-        goto out;
-    }
-    const mn_pubkey *me = mn_key_public(cfg->identity);
-    if (zmq_setsockopt(link->sock, ZMQ_CURVE_SERVERKEY, link->gateway.curve, MN_KEY_BYTES) ||
-        zmq_setsockopt(link->sock, ZMQ_CURVE_PUBLICKEY, me->curve, MN_KEY_BYTES) ||
-        zmq_setsockopt(link->sock, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(cfg->identity),
-                       MN_KEY_BYTES) ||
-        s_setint(link->sock, ZMQ_LINGER, 0) || s_setint(link->sock, ZMQ_IMMEDIATE, 1) ||
-        s_setint(link->sock, ZMQ_HEARTBEAT_IVL, 5000) ||
-        s_setint(link->sock, ZMQ_HEARTBEAT_TIMEOUT, 15000) ||
-        s_setint(link->sock, ZMQ_HEARTBEAT_TTL, 30000) ||
-        s_setint(link->sock, ZMQ_RECONNECT_IVL, 500) ||
-        s_setint(link->sock, ZMQ_RECONNECT_IVL_MAX, 30000) ||
-        s_setint(link->sock, ZMQ_CONNECT_TIMEOUT, 10000) ||
-        s_setint(link->sock, ZMQ_SNDHWM, (int)link->window * 2) ||
-        zmq_setsockopt(link->sock, ZMQ_MAXMSGSIZE, &(int64_t){AGENT_LINK_REPLY_MAX},
-                       sizeof(int64_t))) {
-        rc = s_zmq_fail(d, "", "cannot set the socket options (is libzmq built with CURVE?)");
-        goto out;
-    }
-    snprintf(mon_ep, sizeof mon_ep, "inproc://meldnet-agent-monitor-%p", (void *)link);
-    if (zmq_socket_monitor(link->sock, mon_ep, S_MONITOR_EVENTS) != 0) {
-        rc = s_zmq_fail(d, "", "cannot monitor the socket");
-        goto out;
-    }
-    link->mon = zmq_socket(link->ctx, ZMQ_PAIR);
-    if (!link->mon || s_setint(link->mon, ZMQ_LINGER, 0) || zmq_connect(link->mon, mon_ep)) {
-        rc = s_zmq_fail(d, "", "cannot connect the socket monitor");
-        goto out;
-    }
-    if (zmq_connect(link->sock, link->endpoint) != 0) {
-        rc = s_zmq_fail(d, link->endpoint, "cannot connect to the gateway");
-        mn_diag_hint(d, "check 'gateway' in agent.conf: tcp://HOST:PORT of the gateway's "
-                        "listen setting");
-        goto out;
-    }
+    mn_client_config cc = {
+        .endpoint = cfg->endpoint,
+        .identity = cfg->identity,
+        .gateway = cfg->gateway,
+        .max_msg_bytes = AGENT_LINK_REPLY_MAX,
+        .sndhwm = (int)link->window * 2,
+        .no_answer_after_failure = 0,
+        .on_change = s_on_change,
+        .arg = link,
+        .words = &s_words,
+    };
+    rc = mn_client_new(&cc, &link->client, d);
 out:
     if (rc == MN_OK)
         *out = link;
@@ -255,124 +189,10 @@ void agent_link_destroy(agent_link **link_p)
     if (!link_p || !*link_p)
         return;
     agent_link *link = *link_p;
-    if (link->sock && link->mon)
-        (void)zmq_socket_monitor(link->sock, NULL, 0);
-    if (link->mon)
-        zmq_close(link->mon);
-    if (link->sock)
-        zmq_close(link->sock);
-    if (link->ctx)
-        zmq_ctx_term(link->ctx);
+    mn_client_destroy(&link->client);
     free(link->flight);
     free(link);
     *link_p = NULL;
-}
-
-/* --- monitor ------------------------------------------------------------------------------ */
-
-static void s_on_event(agent_link *link, uint16_t event, uint32_t value)
-{
-    switch (event) {
-    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: {
-        char fp[MN_FINGERPRINT_CHARS + 1];
-        mn_pubkey_fingerprint(&link->gateway, fp, sizeof fp);
-        log_info(S_LOG, "connected to the gateway endpoint=%s gateway=%s key=%s",
-                 link->endpoint, link->gateway.name, fp);
-        link->connected = 1;
-        link->down = 0;
-        link->blocked = 0;
-        link->problem[0] = '\0';
-        break;
-    }
-    case ZMQ_EVENT_DISCONNECTED:
-        if (link->connected)
-            mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                               "gateway connection lost; reconnecting endpoint=%s",
-                               link->endpoint);
-        if (link->connected || !link->problem[0])
-            snprintf(link->problem, sizeof link->problem,
-                     "the connection to the gateway at %s was lost; reconnecting",
-                     link->endpoint);
-        link->connected = 0;
-        link->down = 1;
-        break;
-    case ZMQ_EVENT_CONNECTED:
-        link->tcp_up = 1;
-        break;
-    case ZMQ_EVENT_CONNECT_RETRIED:
-        /* After a handshake failure the reconnect is retried too: keep that reason unless the
-         * TCP connection itself failed this time. */
-        log_debug(S_LOG, "reconnecting endpoint=%s", link->endpoint);
-        if (!link->connected && !link->tcp_up) {
-            if (!link->down)
-                mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                                   "gateway does not answer; reports stay queued and go out "
-                                   "when it is back endpoint=%s", link->endpoint);
-            snprintf(link->problem, sizeof link->problem,
-                     "the gateway at %s does not answer (is meldnet-gateway running there? "
-                     "is the port open?)", link->endpoint);
-        }
-        link->tcp_up = 0;
-        link->down = 1;
-        break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        snprintf(link->problem, sizeof link->problem,
-                 "the gateway refused this agent's key (status %u): give the line in "
-                 "keys/agent.pub to the gateway's operator for 'meldnetctl agent add'",
-                 (unsigned)value);
-        mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_ERR, S_LOG,
-                           "gateway refused this agent's key status=%u endpoint=%s",
-                           (unsigned)value, link->endpoint);
-        link->connected = 0;
-        link->down = 1;
-        break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        snprintf(link->problem, sizeof link->problem,
-                 "the secure handshake with the gateway at %s failed: check that "
-                 "keys/gateway.pub is the gateway's current public line", link->endpoint);
-        mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                           "handshake with the gateway failed event=0x%x endpoint=%s",
-                           (unsigned)event, link->endpoint);
-        link->connected = 0;
-        link->down = 1;
-        break;
-    default:
-        break;
-    }
-}
-
-/* Read every pending monitor event: frame 1 = u16 event | u32 value (host order), frame 2 =
- * the endpoint. */
-static void s_drain_monitor(agent_link *link)
-{
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, link->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            return;
-        }
-        int more = zmq_msg_more(&msg);
-        if (zmq_msg_size(&msg) >= 6) {
-            const uint8_t *p = zmq_msg_data(&msg);
-            uint16_t event;
-            uint32_t value;
-            memcpy(&event, p, sizeof event);
-            memcpy(&value, p + 2, sizeof value);
-            s_on_event(link, event, value);
-        }
-        zmq_msg_close(&msg);
-        while (more) { /* the endpoint frame */
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, link->mon, 0) < 0) {
-                zmq_msg_close(&msg);
-                return;
-            }
-            more = zmq_msg_more(&msg);
-            zmq_msg_close(&msg);
-        }
-    }
 }
 
 /* --- sending ------------------------------------------------------------------------------ */
@@ -413,11 +233,11 @@ static int s_send(agent_link *link, uint64_t only_seq, agent_spool_item *items, 
     for (size_t i = 0; i < n; i++) {
         if (s_flight_has(link, items[i].seq))
             continue;
-        if (zmq_send(link->sock, items[i].frame, items[i].frame_len, ZMQ_DONTWAIT) < 0) {
-            int err = zmq_errno();
-            if (err == EAGAIN) {
+        int err;
+        if (mn_client_send(link->client, items[i].frame, items[i].frame_len, &err) != MN_OK) {
+            if (err == MN_CLIENT_NO_PEER) {
                 link->blocked = 1; /* no ready connection: wait for one */
-                if (!link->connected) {
+                if (!mn_client_is_connected(link->client)) {
                     /* A try that found no gateway counts as an attempt (status shows the
                      * agent is trying), once per outage; the item stays due, so it goes out
                      * as soon as a connection is back (a claimed one keeps its claim). */
@@ -429,11 +249,12 @@ static int s_send(agent_link *link, uint64_t only_seq, agent_spool_item *items, 
                               "attempt=%u", (unsigned long long)items[i].seq,
                               (unsigned)items[i].attempts + 1);
                 }
-            } else if (err == ETERM || err == ENOTSOCK) {
-                rc = s_zmq_fail(d, link->endpoint, "the socket is closed");
-            } else if (err != EINTR) {
+            } else if (err == MN_CLIENT_CLOSED) {
+                rc = mn_diag_set(d, MN_EZMQ, mn_client_endpoint(link->client),
+                                 "the socket is closed: %s", mn_client_error(link->client));
+            } else if (err != MN_CLIENT_INTERRUPTED) {
                 mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                                   "send failed error=\"%s\"", zmq_strerror(err));
+                                   "send failed error=\"%s\"", mn_client_error(link->client));
             }
             break;
         }
@@ -470,9 +291,8 @@ static int s_on_receipt(agent_link *link, const mn_receipt *r, agent_spool_ack *
     agent_spool_item it;
     agent_link_format_id(r->id, hex);
     if (mn_receipt_verify(r, link->gateway.sign) != MN_OK) {
-        snprintf(link->problem, sizeof link->problem,
-                 "a receipt from the gateway did not verify with keys/gateway.pub (is it the "
-                 "gateway's current public line?)");
+        mn_client_set_problem(link->client, "a receipt from the gateway did not verify with "
+                              "keys/gateway.pub (is it the gateway's current public line?)");
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "receipt signature does not verify; ignored id=%s", hex);
         return MN_OK;
@@ -507,7 +327,7 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     char detail[2 * sizeof r->detail];
     agent_spool_item it;
     const char *reason = mn_reject_reason_name(r->reason);
-    agent_link_quote(r->detail, detail, sizeof detail);
+    mn_log_quote(r->detail, detail, sizeof detail);
     if (!r->has_id) {
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "gateway refused a frame it could not read reason=%s detail=\"%s\"",
@@ -531,8 +351,9 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
         uint64_t delay = s_backoff(link, it.attempts ? it.attempts : 1);
         rc = agent_spool_mark_retry(link->spool, it.seq, r->reason, r->detail,
                                     mn_now_ms() + delay, d);
-        snprintf(link->problem, sizeof link->problem,
-                 "the gateway asks to send again later (%s); it is tried again", reason);
+        mn_client_set_problem(link->client,
+                              "the gateway asks to send again later (%s); it is tried again",
+                              reason);
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "gateway asks to retry seq=%llu id=%s reason=%s retry_in_ms=%llu",
                            (unsigned long long)it.seq, hex, reason, (unsigned long long)delay);
@@ -572,32 +393,20 @@ static int s_drain_replies(agent_link *link, mn_diag *d)
     size_t n_acks = 0;
     int rc = MN_OK;
     for (int i = 0; i < S_DRAIN_MAX && rc == MN_OK; i++) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, link->sock, ZMQ_DONTWAIT) < 0) {
-            int err = zmq_errno();
-            zmq_msg_close(&msg);
-            if (err == ETERM || err == ENOTSOCK)
-                rc = s_zmq_fail(d, link->endpoint, "the socket is closed");
-            break;
-        }
-        if (zmq_msg_more(&msg)) {
-            /* Not ours: the protocol is one frame per message. Drop all its parts. */
-            int more = 1;
-            while (more) {
-                zmq_msg_close(&msg);
-                zmq_msg_init(&msg);
-                if (zmq_msg_recv(&msg, link->sock, 0) < 0)
-                    break;
-                more = zmq_msg_more(&msg);
-            }
-            zmq_msg_close(&msg);
+        const uint8_t *buf;
+        size_t len;
+        int got = mn_client_recv(link->client, &buf, &len, d);
+        if (got == MN_EDECODE) {
             mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                                "a multi-frame reply from the gateway; ignored");
             continue;
         }
-        rc = s_on_reply(link, zmq_msg_data(&msg), zmq_msg_size(&msg), acks, &n_acks, d);
-        zmq_msg_close(&msg);
+        if (got != MN_OK) {
+            if (got != MN_ENOTFOUND)
+                rc = got;
+            break;
+        }
+        rc = s_on_reply(link, buf, len, acks, &n_acks, d);
     }
     if (n_acks == 0)
         return rc;
@@ -620,28 +429,21 @@ static int s_drain_replies(agent_link *link, mn_diag *d)
 
 static int s_wait(agent_link *link, int wait_ms, mn_diag *d)
 {
-    zmq_pollitem_t pi[2] = {
-        {link->sock, 0, (short)(ZMQ_POLLIN | (link->blocked ? ZMQ_POLLOUT : 0)), 0},
-        {link->mon, 0, ZMQ_POLLIN, 0},
-    };
     long timeout = wait_ms < 0 ? 0 : wait_ms;
     uint64_t now = mn_now_ms();
+    int readable, writable;
     for (size_t i = 0; i < link->n_flight; i++) {
         uint64_t dl = link->flight[i].deadline_ms;
         long left = dl > now ? (long)(dl - now) : 0;
         if (left < timeout)
             timeout = left;
     }
-    if (zmq_poll(pi, 2, timeout) < 0) {
-        if (zmq_errno() == EINTR)
-            return MN_OK;
-        return s_zmq_fail(d, link->endpoint, "waiting for the gateway failed");
-    }
-    if (pi[1].revents & ZMQ_POLLIN)
-        s_drain_monitor(link);
-    if (pi[0].revents & ZMQ_POLLOUT)
+    int rc = mn_client_wait(link->client, link->blocked, timeout, &readable, &writable, d);
+    if (rc != MN_OK)
+        return rc;
+    if (writable)
         link->blocked = 0;
-    if (pi[0].revents & ZMQ_POLLIN)
+    if (readable)
         return s_drain_replies(link, d);
     return MN_OK;
 }
@@ -655,7 +457,9 @@ int agent_link_step(agent_link *link, uint64_t only_seq, int wait_ms, mn_diag *d
 
     s_flight_expire(link, now);
     /* While the first connection is still being made, sends would only find no gateway. */
-    if (!link->blocked && (link->connected || link->down) && link->n_flight < link->window) {
+    if (!link->blocked &&
+        (mn_client_is_connected(link->client) || mn_client_is_down(link->client)) &&
+        link->n_flight < link->window) {
         if ((rc = s_collect(link, only_seq, now, &items, &n, d)) != MN_OK)
             goto out;
         if ((rc = s_send(link, only_seq, items, n, now, d)) != MN_OK)

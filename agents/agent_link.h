@@ -1,10 +1,10 @@
 /* agent_link.h - the agent's connection to the gateway: send spooled envelopes, take receipts.
  *
- * One ZeroMQ DEALER socket, CURVE client (server key = the gateway's curve key), ZMTP
- * heartbeats, reconnect with backoff, ZMQ_IMMEDIATE so nothing is queued towards a gateway that
- * is not connected. Each message is one frame: the ToGateway bytes from the spool out, one
- * FromGateway back. A socket monitor reports the handshake, so an agent whose key the gateway
- * refuses says so instead of waiting silently.
+ * The connection is an mn_client (mn_client.h): DEALER, CURVE client, heartbeats, reconnect
+ * with backoff, ZMQ_IMMEDIATE so nothing is queued towards a gateway that is not connected, and
+ * a socket monitor, so an agent whose key the gateway refuses says so instead of waiting
+ * silently. Each message is one frame: the ToGateway bytes from the spool out, one FromGateway
+ * back.
  *
  * The spool holds the state; the link only keeps which of its own sends are in flight. An item
  * is sent when due (agent_spool_due), at most `window` at once; on a send, its next_try_ms
@@ -72,9 +72,5 @@ const char *agent_link_problem(const agent_link *link);
 
 /* The envelope id as 32 lowercase hex digits, NUL-terminated. */
 void agent_link_format_id(const uint8_t id[MN_ENVELOPE_ID_BYTES], char out[AGENT_ID_HEX]);
-
-/* Copy text that came from the network into out (cap bytes) fit to print between double quotes:
- * '"' and '\' escaped, control and non-ASCII bytes as \xNN, cut to fit. */
-void agent_link_quote(const char *text, char *out, size_t cap);
 
 #endif

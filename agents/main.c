@@ -1,87 +1,35 @@
 /* main.c - meldnet-agent: argv and commands (keygen, submit, run, status); nothing else.
  *
  * The work is done by agent_config (home and agent.conf), agent_spool (the durable outbox) and
- * agent_link (the connection to the gateway). Exit codes: 0 done, 1 failed or rejected, 2 usage,
- * 3 queued but not (yet) acknowledged: it stays in the spool and `run` delivers it.
+ * agent_link (the connection to the gateway); what meldnet-partner does the same way (the
+ * command table, keygen, the keys of a home) is in mn_cli and mn_home. Exit codes:
+ * 0 done, 1 failed or rejected, 2 usage, 3 queued but not (yet) acknowledged: it stays in the
+ * spool and `run` delivers it.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agent_config.h"
 #include "agent_link.h"
 #include "agent_spool.h"
+#include "mn_cli.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
+#include "mn_home.h"
 #include "mn_key.h"
 #include "mn_log.h"
 #include "mn_report.h"
 #include "mn_wire.h"
 
 #define PROG "meldnet-agent"
-#define EXIT_USAGE 2
 #define EXIT_PENDING 3
 #define S_TICK_MS 250
 /* How long `submit` keeps `run` from sending the item it sends itself. */
 #define S_SUBMIT_CLAIM_MS 10000
 
 static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-static void s_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: a signal ends the wait in zmq_poll */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static int s_usage_error(const char *cmd, const char *fmt, ...) MN_PRINTF(2, 3);
-
-static int s_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s%s%s: ", PROG, cmd ? " " : "", cmd ? cmd : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s: try '%s%s%s --help'\n", PROG, PROG, cmd ? " " : "", cmd ? cmd : "");
-    return EXIT_USAGE;
-}
-
-static int s_fail(const mn_diag *d)
-{
-    mn_diag_print(PROG, d);
-    return 1;
-}
-
-/* Parse a whole number in [min, max]. Returns 0 on success. */
-static int s_parse_uint(const char *text, unsigned long min, unsigned long max,
-                        unsigned long *out)
-{
-    char *end = NULL;
-    if (!text || text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long v = strtoul(text, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* --- the home ----------------------------------------------------------------------------- */
 
@@ -103,38 +51,12 @@ static int s_home_open(const char *home, int need_keys, s_home *h, mn_diag *d)
 {
     int rc;
     memset(h, 0, sizeof *h);
-    if ((rc = agent_config_load(home, &h->cfg, d)) != MN_OK)
+    if ((rc = agent_config_load(home, &h->cfg, d)) != MN_OK ||
+        (need_keys && (rc = mn_home_load_keys(h->cfg.identity, h->cfg.gateway_key,
+                                              MN_ROLE_AGENT, h->cfg.name, "agent.conf", &h->key,
+                                              &h->gateway, d)) != MN_OK))
         return rc;
-    if (need_keys) {
-        if ((rc = mn_key_load(h->cfg.identity, &h->key, d)) != MN_OK)
-            return rc;
-        const mn_pubkey *me = mn_key_public(h->key);
-        if (me->role != MN_ROLE_AGENT || strcmp(me->name, h->cfg.name) != 0) {
-            rc = mn_diag_set(d, MN_EKEY, h->cfg.identity,
-                             "this is the identity of %s \"%s\", agent.conf names agent \"%s\"",
-                             mn_role_name(me->role), me->name, h->cfg.name);
-            mn_diag_hint(d, "point 'identity' in agent.conf at this agent's own key");
-            return rc;
-        }
-        if ((rc = mn_pubkey_load(h->cfg.gateway_key, &h->gateway, d)) != MN_OK)
-            return rc;
-        if (h->gateway.role != MN_ROLE_GATEWAY) {
-            rc = mn_diag_set(d, MN_EKEY, h->cfg.gateway_key,
-                             "this is the public line of a %s, not of a gateway",
-                             mn_role_name(h->gateway.role));
-            mn_diag_hint(d, "copy keys/gateway.pub from the gateway's home (meldnetctl init)");
-            return rc;
-        }
-    }
     return agent_spool_open(h->cfg.spool, h->cfg.spool_map_mb, &h->spool, d);
-}
-
-static void s_set_log_level(const char *name, enum mn_log_level fallback)
-{
-    enum mn_log_level level = fallback;
-    if (name && mn_log_parse_level(name, &level) != MN_OK)
-        level = fallback;
-    mn_log_set_level(level);
 }
 
 static int s_make_link(s_home *h, agent_link **out, mn_diag *d)
@@ -164,108 +86,30 @@ static const char s_keygen_help[] =
     "  --home DIR               default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
     "  -h, --help               this text\n";
 
-/* out (AGENT_PATH_MAX bytes) = dir/name. */
-static int s_join(char *out, const char *dir, const char *name, mn_diag *d)
+/* The spool, made empty. */
+static int s_make_spool(const char *dir, mn_diag *d)
 {
-    int n = snprintf(out, AGENT_PATH_MAX, "%s/%s", dir, name);
-    if (n < 0 || n >= AGENT_PATH_MAX)
-        return mn_diag_set(d, MN_EINVAL, dir, "the path is too long");
-    return MN_OK;
-}
-
-static int s_mkdir_private(const char *path, mn_diag *d)
-{
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return mn_diag_sys(d, path, "cannot create the directory");
-    return MN_OK;
+    agent_spool *spool = NULL;
+    int rc = agent_spool_open(dir, 0, &spool, d);
+    agent_spool_destroy(&spool);
+    return rc;
 }
 
 static int s_cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"gateway", required_argument, NULL, 'g'},
-        {"gateway-key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const mn_cli_keygen_spec spec = {
+        .role = MN_ROLE_AGENT,
+        .conf = "agent.conf",
+        .data = "spool",
+        .make_parents = 0,
+        .taken_hint = "choose another --home; to replace the agent, first deliver its spool "
+                      "('meldnet-agent status'), then move the old home aside",
+        .add_options = "",
+        .home = agent_config_home,
+        .make_data = s_make_spool,
+        .write_conf = agent_config_write,
     };
-    const char *home_arg = NULL, *endpoint = NULL, *gw_key_path = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home_arg = optarg; break;
-        case 'g': endpoint = optarg; break;
-        case 'k': gw_key_path = optarg; break;
-        case 'h': fputs(s_keygen_help, stdout); return 0;
-        default: return s_usage_error("keygen", "bad option (see above)");
-        }
-    }
-    if (optind != argc - 1)
-        return s_usage_error("keygen", "give exactly one NAME");
-    if (!endpoint || !gw_key_path)
-        return s_usage_error("keygen", "--gateway and --gateway-key are required");
-    const char *name = argv[optind];
-    if (!mn_name_is_valid(name))
-        return s_usage_error("keygen", "NAME \"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ -",
-                             name);
-    if (!agent_config_endpoint_is_valid(endpoint))
-        return s_usage_error("keygen", "--gateway \"%s\" is not an endpoint like "
-                             "tcp://HOST:PORT", endpoint);
-
-    const char *home = agent_config_home(home_arg);
-    mn_diag d = {0};
-    mn_key *key = NULL;
-    mn_pubkey gw;
-    agent_spool *spool = NULL;
-    char keys[AGENT_PATH_MAX], key_path[AGENT_PATH_MAX], pub_path[AGENT_PATH_MAX];
-    char gw_copy[AGENT_PATH_MAX], spool_dir[AGENT_PATH_MAX], conf[AGENT_PATH_MAX];
-    char line[MN_PUBLIC_LINE_MAX];
-    struct stat st;
-    int rc;
-
-    if ((rc = s_join(keys, home, "keys", &d)) != MN_OK ||
-        (rc = s_join(key_path, keys, "agent.key", &d)) != MN_OK ||
-        (rc = s_join(pub_path, keys, "agent.pub", &d)) != MN_OK ||
-        (rc = s_join(gw_copy, keys, "gateway.pub", &d)) != MN_OK ||
-        (rc = s_join(spool_dir, home, "spool", &d)) != MN_OK ||
-        (rc = s_join(conf, home, "agent.conf", &d)) != MN_OK)
-        goto out;
-
-    if ((rc = mn_pubkey_load(gw_key_path, &gw, &d)) != MN_OK)
-        goto out;
-    if (gw.role != MN_ROLE_GATEWAY) {
-        rc = mn_diag_set(&d, MN_EKEY, gw_key_path, "this is the public line of a %s, not of a "
-                         "gateway", mn_role_name(gw.role));
-        mn_diag_hint(&d, "use keys/gateway.pub from the gateway's home (meldnetctl init)");
-        goto out;
-    }
-    if (stat(conf, &st) == 0 || stat(key_path, &st) == 0) {
-        rc = mn_diag_set(&d, MN_EEXIST, home, "this home has an agent already");
-        mn_diag_hint(&d, "choose another --home; to replace the agent, first deliver its spool "
-                         "('meldnet-agent status'), then move the old home aside");
-        goto out;
-    }
-    if ((rc = s_mkdir_private(home, &d)) != MN_OK || (rc = s_mkdir_private(keys, &d)) != MN_OK)
-        goto out;
-    if ((rc = mn_key_generate(MN_ROLE_AGENT, name, &key, &d)) != MN_OK ||
-        (rc = mn_key_save(key, key_path, pub_path, &d)) != MN_OK ||
-        (rc = mn_pubkey_save(&gw, gw_copy, &d)) != MN_OK ||
-        (rc = agent_spool_open(spool_dir, 0, &spool, &d)) != MN_OK)
-        goto out;
-    agent_spool_destroy(&spool);
-    /* Last, so a home with agent.conf is always complete. */
-    if ((rc = agent_config_write(home, name, endpoint, &d)) != MN_OK)
-        goto out;
-    mn_pubkey_format(mn_key_public(key), line, sizeof line);
-    printf("%s\n", line);
-    fprintf(stderr, "%s: made agent \"%s\" in %s\n"
-                    "%s: next: the gateway's operator runs: meldnetctl agent add %s \"LINE\" "
-                    "(LINE = the line above, also in %s)\n",
-            PROG, name, home, PROG, name, pub_path);
-out:
-    agent_spool_destroy(&spool);
-    mn_key_destroy(&key);
-    return rc == MN_OK ? 0 : s_fail(&d);
+    return mn_cli_run_keygen(PROG, s_keygen_help, &spec, argc, argv);
 }
 
 /* --- submit ------------------------------------------------------------------------------- */
@@ -351,7 +195,7 @@ static int s_print_outcome(const agent_spool_item *it)
         return 0;
     }
     char detail[4 * AGENT_SPOOL_DETAIL_MAX];
-    agent_link_quote(it->reject_detail, detail, sizeof detail);
+    mn_log_quote(it->reject_detail, detail, sizeof detail);
     printf("rejected reason=%s detail=\"%s\"\n", mn_reject_reason_name(it->reject_reason),
            detail);
     return 1;
@@ -373,16 +217,18 @@ static int s_cmd_submit(int argc, char **argv)
         switch (c) {
         case 'H': home_arg = optarg; break;
         case 'w':
-            if (s_parse_uint(optarg, 0, 86400, &wait_s) != 0)
-                return s_usage_error("submit", "--wait \"%s\": give seconds, 0 to 86400", optarg);
+            if (mn_cli_parse_uint(optarg, 0, 86400, &wait_s) != 0)
+                return mn_cli_usage_error(PROG, "submit",
+                                          "--wait \"%s\": give seconds, 0 to 86400", optarg);
             break;
         case 'v': verbose = 1; break;
         case 'h': fputs(s_submit_help, stdout); return 0;
-        default: return s_usage_error("submit", "bad option (see above)");
+        default: return mn_cli_usage_error(PROG, "submit", "bad option (see above)");
         }
     }
     if (optind != argc - 1)
-        return s_usage_error("submit", "give exactly one report FILE (or - for stdin)");
+        return mn_cli_usage_error(PROG, "submit",
+                                  "give exactly one report FILE (or - for stdin)");
     const char *path = argv[optind];
 
     s_home h;
@@ -398,7 +244,7 @@ static int s_cmd_submit(int argc, char **argv)
     memset(&it, 0, sizeof it);
     if ((rc = s_home_open(agent_config_home(home_arg), 1, &h, &d)) != MN_OK)
         goto out;
-    s_set_log_level(verbose ? h.cfg.log_level : "warn", MN_LOG_WARN);
+    mn_cli_set_log_level(verbose ? h.cfg.log_level : "warn", MN_LOG_WARN);
     uint64_t claim = wait_s > 0 ? mn_now_ms() + S_SUBMIT_CLAIM_MS : 0;
     if ((rc = s_queue_report(&h, path, claim, &seq, id, &d)) != MN_OK)
         goto out;
@@ -411,15 +257,14 @@ static int s_cmd_submit(int argc, char **argv)
         goto out;
     }
 
-    s_catch_signals();
+    mn_cli_catch_signals(&s_stop);
     if ((rc = s_make_link(&h, &link, &d)) != MN_OK)
         goto out;
-    uint64_t deadline = mn_mono_ms() + (uint64_t)wait_s * 1000;
+    uint64_t deadline = mn_cli_deadline(wait_s);
     while (!s_stop) {
-        uint64_t now = mn_mono_ms();
-        if (now >= deadline)
+        int tick = mn_cli_tick(deadline, S_TICK_MS);
+        if (tick < 0)
             break;
-        int tick = deadline - now < S_TICK_MS ? (int)(deadline - now) : S_TICK_MS;
         if ((rc = agent_link_step(link, seq, tick, &d)) != MN_OK)
             goto out;
         agent_spool_item_clear(&it);
@@ -490,16 +335,17 @@ static int s_cmd_run(int argc, char **argv)
         case 'H': home_arg = optarg; break;
         case 'u': until_empty = 1; break;
         case 'm':
-            if (s_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
-                return s_usage_error("run", "--max-seconds \"%s\": give a number of seconds",
-                                     optarg);
+            if (mn_cli_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
+                return mn_cli_usage_error(PROG, "run",
+                                          "--max-seconds \"%s\": give a number of seconds",
+                                          optarg);
             break;
         case 'h': fputs(s_run_help, stdout); return 0;
-        default: return s_usage_error("run", "bad option (see above)");
+        default: return mn_cli_usage_error(PROG, "run", "bad option (see above)");
         }
     }
     if (optind != argc)
-        return s_usage_error("run", "unexpected argument \"%s\"", argv[optind]);
+        return mn_cli_usage_error(PROG, "run", "unexpected argument \"%s\"", argv[optind]);
 
     s_home h;
     mn_diag d = {0};
@@ -510,23 +356,22 @@ static int s_cmd_run(int argc, char **argv)
 
     if ((rc = s_home_open(agent_config_home(home_arg), 1, &h, &d)) != MN_OK)
         goto out;
-    s_set_log_level(h.cfg.log_level, MN_LOG_INFO);
-    s_catch_signals();
+    mn_cli_set_log_level(h.cfg.log_level, MN_LOG_INFO);
+    mn_cli_catch_signals(&s_stop);
     if ((rc = agent_spool_queued(h.spool, &queued, &d)) != MN_OK ||
         (rc = s_make_link(&h, &link, &d)) != MN_OK)
         goto out;
     log_notice("agent", "started name=%s gateway=%s queued=%llu window=%u", h.cfg.name,
                h.cfg.gateway, (unsigned long long)queued, h.cfg.window);
-    uint64_t deadline = max_s ? mn_mono_ms() + (uint64_t)max_s * 1000 : 0;
+    uint64_t deadline = mn_cli_deadline(max_s);
     while (!s_stop) {
         if ((rc = agent_spool_queued(h.spool, &queued, &d)) != MN_OK)
             goto out;
         if (until_empty && queued == 0)
             break;
-        uint64_t now = mn_mono_ms();
-        if (deadline && now >= deadline)
+        int tick = mn_cli_tick(deadline, S_TICK_MS);
+        if (tick < 0)
             break;
-        int tick = deadline && deadline - now < S_TICK_MS ? (int)(deadline - now) : S_TICK_MS;
         if ((rc = agent_link_step(link, 0, tick, &d)) != MN_OK)
             goto out;
     }
@@ -542,7 +387,7 @@ out:
     agent_link_destroy(&link);
     s_home_close(&h);
     if (rc != MN_OK)
-        return s_fail(&d);
+        return mn_cli_fail(PROG, &d);
     return queued > 0 && (until_empty || max_s) ? EXIT_PENDING : 0;
 }
 
@@ -574,7 +419,7 @@ static int s_print_item(const agent_spool_item *it, void *arg)
                it->receipt_status == MN_RECEIPT_DUPLICATE ? "duplicate" : "accepted");
     else if (it->reject_reason) {
         char detail[4 * AGENT_SPOOL_DETAIL_MAX];
-        agent_link_quote(it->reject_detail, detail, sizeof detail);
+        mn_log_quote(it->reject_detail, detail, sizeof detail);
         printf(" reason=%s detail=\"%s\"", mn_reject_reason_name(it->reject_reason), detail);
     }
     putchar('\n');
@@ -583,22 +428,10 @@ static int s_print_item(const agent_spool_item *it, void *arg)
 
 static int s_cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *home_arg = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home_arg = optarg; break;
-        case 'h': fputs(s_status_help, stdout); return 0;
-        default: return s_usage_error("status", "bad option (see above)");
-        }
-    }
-    if (optind != argc)
-        return s_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+    const char *home_arg;
+    int code = mn_cli_parse_home(PROG, "status", s_status_help, argc, argv, &home_arg);
+    if (code != MN_CLI_GO_ON)
+        return code;
 
     s_home h;
     mn_diag d = {0};
@@ -613,7 +446,7 @@ static int s_cmd_status(int argc, char **argv)
     rc = agent_spool_each(h.spool, s_print_item, NULL, &d);
 out:
     s_home_close(&h);
-    return rc == MN_OK ? 0 : s_fail(&d);
+    return rc == MN_OK ? 0 : mn_cli_fail(PROG, &d);
 }
 
 /* --- main --------------------------------------------------------------------------------- */
@@ -634,24 +467,12 @@ static const char s_help[] =
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return s_usage_error(NULL, "no command given");
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(s_help, stdout);
-        return 0;
-    }
-    if (mn_crypto_init() != MN_OK) {
-        fprintf(stderr, "%s: libsodium does not initialise\n", PROG);
-        return 1;
-    }
-    if (strcmp(cmd, "keygen") == 0)
-        return s_cmd_keygen(argc - 1, argv + 1);
-    if (strcmp(cmd, "submit") == 0)
-        return s_cmd_submit(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0)
-        return s_cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "status") == 0)
-        return s_cmd_status(argc - 1, argv + 1);
-    return s_usage_error(NULL, "unknown command \"%s\" (keygen, submit, run, status)", cmd);
+    static const mn_cli_command cmds[] = {
+        {"keygen", s_cmd_keygen},
+        {"submit", s_cmd_submit},
+        {"run", s_cmd_run},
+        {"status", s_cmd_status},
+    };
+    return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0],
+                       "keygen, submit, run, status", argc, argv);
 }

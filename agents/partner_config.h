@@ -26,37 +26,32 @@
 
 #include <stddef.h>
 
+#include "mn_conf.h"
 #include "mn_delivery.h"
 #include "mn_error.h"
 #include "mn_key.h"
 
-#define PARTNER_PATH_MAX 4096
-#define PARTNER_ENDPOINT_MAX 256
 #define PARTNER_HOME_ENV "MELDNET_PARTNER_HOME"
 #define PARTNER_HOME_DEFAULT "./meldnet-partner-home"
 #define PARTNER_CREDIT_DEFAULT 16
 #define PARTNER_FRAME_DEFAULT (16u * 1024 * 1024)
 
 typedef struct partner_config {
-    char path[PARTNER_PATH_MAX];        /* the partner.conf that was read */
-    char home[PARTNER_PATH_MAX];        /* its folder */
+    char path[MN_CONF_PATH_MAX];        /* the partner.conf that was read */
+    char home[MN_CONF_PATH_MAX];        /* its folder */
     char name[MN_NAME_MAX + 1];
-    char gateway[PARTNER_ENDPOINT_MAX]; /* endpoint */
-    char gateway_key[PARTNER_PATH_MAX]; /* resolved against home */
-    char identity[PARTNER_PATH_MAX];
-    char state[PARTNER_PATH_MAX];
+    char gateway[MN_CONF_ENDPOINT_MAX]; /* endpoint (mn_conf_endpoint_is_valid) */
+    char gateway_key[MN_CONF_PATH_MAX]; /* resolved against home */
+    char identity[MN_CONF_PATH_MAX];
+    char state[MN_CONF_PATH_MAX];
     unsigned credit;
     size_t max_frame_bytes;
-    char log_level[16];
+    char log_level[MN_CONF_LOG_LEVEL_MAX];
 } partner_config;
 
 /* The home folder to use: `arg` when not NULL, else $MELDNET_PARTNER_HOME when set and not
  * empty, else PARTNER_HOME_DEFAULT. Borrowed; never NULL. */
 const char *partner_config_home(const char *arg);
-
-/* True when endpoint is a tcp:// or ipc:// endpoint of printable characters without quotes or
- * backslashes, shorter than PARTNER_ENDPOINT_MAX. */
-int partner_config_endpoint_is_valid(const char *endpoint);
 
 /* Read and check HOME/partner.conf: defaults applied, bounds checked, paths resolved. Fills
  * *out. Returns MN_OK, MN_ECONFIG (diag "partner.conf:LINE" and what is wrong), MN_ESYS (cannot
@@ -68,17 +63,10 @@ MN_NODISCARD int partner_config_load(const char *home, partner_config *out, mn_d
 MN_NODISCARD int partner_config_write(const char *home, const char *name, const char *endpoint,
                                       mn_diag *d);
 
-/* True when `pattern` may be subscribed: a topic (mn_topic_is_valid), "*", or a topic followed
- * by ".*" ("care.*"). */
-int partner_topic_pattern_is_valid(const char *pattern);
-
 /* Parse a comma-separated list of topics or patterns ("police.acute,care.*"); blanks around
  * items are ignored. Fills *out (n == 0 for an empty list: every bound topic).
  * Returns MN_OK or MN_EINVAL (an empty item, a bad topic, a duplicate, more than
  * MN_TOPICS_MAX), with the diag naming the item and a hint. */
 MN_NODISCARD int partner_topics_parse(const char *list, mn_topics *out, mn_diag *d);
-
-/* Join topics with `sep` into buf (cap bytes, cut to fit); "" for none. Returns buf. */
-char *partner_topics_join(const mn_topics *t, const char *sep, char *buf, size_t cap);
 
 #endif

@@ -1,13 +1,13 @@
 /* partner_link.h - the partner's connection to the gateway's delivery endpoint: subscribe, take
  * deliveries, send acks and nacks.
  *
- * One ZeroMQ DEALER socket, CURVE client (server key = the gateway's curve key), ZMTP
- * heartbeats, reconnect with backoff (0.5 s up to 30 s), ZMQ_LINGER 0 and ZMQ_IMMEDIATE, so
- * nothing is queued towards a connection that is gone: an ack that cannot be sent is dropped and
- * the gateway sends that delivery again, which the partner then acknowledges as a duplicate.
- * A socket monitor follows the handshake: after every successful handshake (the first and each
- * reconnect) the link sends Subscribe{topics, credit}, because a new connection is a new session
- * for the gateway. A refused key, a failed handshake or a gateway that does not answer is logged
+ * The connection is an mn_client (mn_client.h): DEALER, CURVE client, heartbeats, reconnect
+ * with backoff (0.5 s up to 30 s), ZMQ_LINGER 0 and ZMQ_IMMEDIATE, so nothing is queued towards
+ * a connection that is gone: an ack that cannot be sent is dropped and the gateway sends that
+ * delivery again, which the partner then acknowledges as a duplicate. Its socket monitor
+ * follows the handshake: after every successful handshake (the first and each reconnect) the
+ * link sends Subscribe{topics, credit}, because a new connection is a new session for the
+ * gateway. A refused key, a failed handshake or a gateway that does not answer is logged
  * (rate-limited; "does not answer" once per outage) and kept as the link's "problem" for the
  * operator.
  *
@@ -25,9 +25,6 @@
 #include "mn_delivery.h"
 #include "mn_error.h"
 #include "mn_key.h"
-
-#define PARTNER_LINK_RECONNECT_MIN_MS 500
-#define PARTNER_LINK_RECONNECT_MAX_MS 30000
 
 typedef struct partner_link partner_link;
 
@@ -72,9 +69,5 @@ int partner_link_was_subscribed(const partner_link *link);
 /* Why nothing may be arriving, for a person ("the gateway refused this partner's key ..."), or
  * NULL while subscribed. Borrowed: valid until the next call on the link. */
 const char *partner_link_problem(const partner_link *link);
-
-/* Copy text that came from the network into out (cap bytes) fit to print between double quotes:
- * '"' and '\' escaped, control and non-ASCII bytes as \xNN, cut to fit. */
-void partner_link_quote(const char *text, char *out, size_t cap);
 
 #endif

@@ -2,22 +2,21 @@
  *
  * The work is done by partner_config (home and partner.conf), partner_link (the connection to
  * the gateway's delivery endpoint), partner_intake (verify, open and check a delivery),
- * partner_sink (write it or run a command) and partner_state (delivery markers).
+ * partner_sink (write it or run a command) and partner_state (delivery markers); what
+ * meldnet-agent does the same way (the command table, keygen, the keys of a home) is
+ * in mn_cli and mn_home.
  * Exit codes: 0 done or stopped, 1 failed (or the gateway refused the subscription), 2 usage.
  */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
+#include "mn_cli.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
+#include "mn_home.h"
 #include "mn_key.h"
 #include "mn_log.h"
 #include "partner_config.h"
@@ -27,74 +26,11 @@
 #include "partner_state.h"
 
 #define PROG "meldnet-partner"
-#define EXIT_USAGE 2
 #define S_TICK_MS 250
 #define S_LOG "partner"
 #define S_TOPICS_TEXT (MN_TOPICS_MAX * (MN_TOPIC_MAX + 1) + 1)
 
 static volatile sig_atomic_t s_stop;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-}
-
-static void s_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal; /* no SA_RESTART: a signal ends the wait in zmq_poll */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static int s_usage_error(const char *cmd, const char *fmt, ...) MN_PRINTF(2, 3);
-
-static int s_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s%s%s: ", PROG, cmd ? " " : "", cmd ? cmd : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s: try '%s%s%s --help'\n", PROG, PROG, cmd ? " " : "", cmd ? cmd : "");
-    return EXIT_USAGE;
-}
-
-static int s_fail(const mn_diag *d)
-{
-    mn_diag_print(PROG, d);
-    return 1;
-}
-
-/* Parse a whole number in [min, max]. Returns 0 on success. */
-static int s_parse_uint(const char *text, unsigned long min, unsigned long max,
-                        unsigned long *out)
-{
-    char *end = NULL;
-    if (!text || text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    unsigned long v = strtoul(text, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "2026-11-22T14:12:16.927Z" into buf. */
-static void s_format_time(uint64_t ms, char *buf, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    char s[32];
-    gmtime_r(&t, &tm);
-    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, cap, "%s.%03uZ", s, (unsigned)(ms % 1000));
-}
 
 /* --- the home ----------------------------------------------------------------------------- */
 
@@ -116,34 +52,8 @@ static int s_home_open(const char *home, int need_keys, s_home *h, mn_diag *d)
     memset(h, 0, sizeof *h);
     if ((rc = partner_config_load(home, &h->cfg, d)) != MN_OK || !need_keys)
         return rc;
-    if ((rc = mn_key_load(h->cfg.identity, &h->key, d)) != MN_OK)
-        return rc;
-    const mn_pubkey *me = mn_key_public(h->key);
-    if (me->role != MN_ROLE_PARTNER || strcmp(me->name, h->cfg.name) != 0) {
-        rc = mn_diag_set(d, MN_EKEY, h->cfg.identity,
-                         "this is the identity of %s \"%s\", partner.conf names partner \"%s\"",
-                         mn_role_name(me->role), me->name, h->cfg.name);
-        mn_diag_hint(d, "point 'identity' in partner.conf at this partner's own key");
-        return rc;
-    }
-    if ((rc = mn_pubkey_load(h->cfg.gateway_key, &h->gateway, d)) != MN_OK)
-        return rc;
-    if (h->gateway.role != MN_ROLE_GATEWAY) {
-        rc = mn_diag_set(d, MN_EKEY, h->cfg.gateway_key,
-                         "this is the public line of a %s, not of a gateway",
-                         mn_role_name(h->gateway.role));
-        mn_diag_hint(d, "copy keys/gateway.pub from the gateway's home (meldnetctl init)");
-        return rc;
-    }
-    return MN_OK;
-}
-
-static void s_set_log_level(const char *name, enum mn_log_level fallback)
-{
-    enum mn_log_level level = fallback;
-    if (name && mn_log_parse_level(name, &level) != MN_OK)
-        level = fallback;
-    mn_log_set_level(level);
+    return mn_home_load_keys(h->cfg.identity, h->cfg.gateway_key, MN_ROLE_PARTNER, h->cfg.name,
+                             "partner.conf", &h->key, &h->gateway, d);
 }
 
 /* --- keygen ------------------------------------------------------------------------------- */
@@ -167,123 +77,30 @@ static const char s_keygen_help[] =
     "  --home DIR               default $MELDNET_PARTNER_HOME, then ./meldnet-partner-home\n"
     "  -h, --help               this text\n";
 
-/* out (PARTNER_PATH_MAX bytes) = dir/name. */
-static int s_join(char *out, const char *dir, const char *name, mn_diag *d)
+/* The state folder, made empty. */
+static int s_make_state(const char *dir, mn_diag *d)
 {
-    int n = snprintf(out, PARTNER_PATH_MAX, "%s/%s", dir, name);
-    if (n < 0 || n >= PARTNER_PATH_MAX)
-        return mn_diag_set(d, MN_EINVAL, dir, "the path is too long");
-    return MN_OK;
-}
-
-static int s_mkdir_private(const char *path, mn_diag *d)
-{
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return mn_diag_sys(d, path, "cannot create the directory");
-    return MN_OK;
-}
-
-/* Make the folders above `path` that are missing (mode 0755 less the umask), as mkdir -p. */
-static int s_mkdir_parents(const char *path, mn_diag *d)
-{
-    char buf[PARTNER_PATH_MAX];
-    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
-        return mn_diag_set(d, MN_EINVAL, path, "the path is too long");
-    for (char *p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return mn_diag_sys(d, buf, "cannot create the directory");
-        *p = '/';
-    }
-    return MN_OK;
+    partner_state *state = NULL;
+    int rc = partner_state_open(dir, 1, &state, d);
+    partner_state_destroy(&state);
+    return rc;
 }
 
 static int s_cmd_keygen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"gateway", required_argument, NULL, 'g'},
-        {"gateway-key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    static const mn_cli_keygen_spec spec = {
+        .role = MN_ROLE_PARTNER,
+        .conf = "partner.conf",
+        .data = "state",
+        .make_parents = 1,
+        .taken_hint = "choose another --home; to replace the partner, move the old home aside "
+                      "(its key is the only one that opens referrals still queued)",
+        .add_options = " --kind KIND --bind TOPIC=LEVEL",
+        .home = partner_config_home,
+        .make_data = s_make_state,
+        .write_conf = partner_config_write,
     };
-    const char *home_arg = NULL, *endpoint = NULL, *gw_key_path = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home_arg = optarg; break;
-        case 'g': endpoint = optarg; break;
-        case 'k': gw_key_path = optarg; break;
-        case 'h': fputs(s_keygen_help, stdout); return 0;
-        default: return s_usage_error("keygen", "bad option (see above)");
-        }
-    }
-    if (optind != argc - 1)
-        return s_usage_error("keygen", "give exactly one NAME");
-    if (!endpoint || !gw_key_path)
-        return s_usage_error("keygen", "--gateway and --gateway-key are required");
-    const char *name = argv[optind];
-    if (!mn_name_is_valid(name))
-        return s_usage_error("keygen", "NAME \"%s\" must be 1-64 characters of A-Z a-z 0-9 . _ -",
-                             name);
-    if (!partner_config_endpoint_is_valid(endpoint))
-        return s_usage_error("keygen", "--gateway \"%s\" is not an endpoint like "
-                             "tcp://HOST:PORT", endpoint);
-
-    const char *home = partner_config_home(home_arg);
-    mn_diag d = {0};
-    mn_key *key = NULL;
-    mn_pubkey gw;
-    partner_state *state = NULL;
-    char keys[PARTNER_PATH_MAX], key_path[PARTNER_PATH_MAX], pub_path[PARTNER_PATH_MAX];
-    char gw_copy[PARTNER_PATH_MAX], state_dir[PARTNER_PATH_MAX], conf[PARTNER_PATH_MAX];
-    char line[MN_PUBLIC_LINE_MAX];
-    struct stat st;
-    int rc;
-
-    if ((rc = s_join(keys, home, "keys", &d)) != MN_OK ||
-        (rc = s_join(key_path, keys, "partner.key", &d)) != MN_OK ||
-        (rc = s_join(pub_path, keys, "partner.pub", &d)) != MN_OK ||
-        (rc = s_join(gw_copy, keys, "gateway.pub", &d)) != MN_OK ||
-        (rc = s_join(state_dir, home, "state", &d)) != MN_OK ||
-        (rc = s_join(conf, home, "partner.conf", &d)) != MN_OK)
-        goto out;
-
-    if ((rc = mn_pubkey_load(gw_key_path, &gw, &d)) != MN_OK)
-        goto out;
-    if (gw.role != MN_ROLE_GATEWAY) {
-        rc = mn_diag_set(&d, MN_EKEY, gw_key_path, "this is the public line of a %s, not of a "
-                         "gateway", mn_role_name(gw.role));
-        mn_diag_hint(&d, "use keys/gateway.pub from the gateway's home (meldnetctl init)");
-        goto out;
-    }
-    if (stat(conf, &st) == 0 || stat(key_path, &st) == 0) {
-        rc = mn_diag_set(&d, MN_EEXIST, home, "this home has a partner already");
-        mn_diag_hint(&d, "choose another --home; to replace the partner, move the old home "
-                         "aside (its key is the only one that opens referrals still queued)");
-        goto out;
-    }
-    if ((rc = s_mkdir_parents(home, &d)) != MN_OK || (rc = s_mkdir_private(home, &d)) != MN_OK ||
-        (rc = s_mkdir_private(keys, &d)) != MN_OK)
-        goto out;
-    if ((rc = mn_key_generate(MN_ROLE_PARTNER, name, &key, &d)) != MN_OK ||
-        (rc = mn_key_save(key, key_path, pub_path, &d)) != MN_OK ||
-        (rc = mn_pubkey_save(&gw, gw_copy, &d)) != MN_OK ||
-        (rc = partner_state_open(state_dir, 1, &state, &d)) != MN_OK)
-        goto out;
-    /* Last, so a home with partner.conf is always complete. */
-    if ((rc = partner_config_write(home, name, endpoint, &d)) != MN_OK)
-        goto out;
-    mn_pubkey_format(mn_key_public(key), line, sizeof line);
-    printf("%s\n", line);
-    fprintf(stderr, "%s: made partner \"%s\" in %s\n"
-                    "%s: next: the gateway's operator runs: meldnetctl partner add %s \"LINE\" "
-                    "--kind KIND --bind TOPIC=LEVEL (LINE = the line above, also in %s)\n",
-            PROG, name, home, PROG, name, pub_path);
-out:
-    partner_state_destroy(&state);
-    mn_key_destroy(&key);
-    return rc == MN_OK ? 0 : s_fail(&d);
+    return mn_cli_run_keygen(PROG, s_keygen_help, &spec, argc, argv);
 }
 
 /* --- listen ------------------------------------------------------------------------------- */
@@ -334,7 +151,7 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
 
     partner_intake_handle(in, dl, &res);
     mn_registration_format(dl->registration, reg, sizeof reg);
-    partner_topics_join(&dl->topics, ",", topics, sizeof topics);
+    mn_topics_join(&dl->topics, ",", topics, sizeof topics);
     switch (res.outcome) {
     case PARTNER_SINK_STORED:
         outcome = exec_mode ? "executed" : "written";
@@ -356,7 +173,7 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
         sent = partner_link_nack(link, dl->tag, res.reason);
         break;
     }
-    partner_link_quote(res.reason, reason, sizeof reason);
+    mn_log_quote(res.reason, reason, sizeof reason);
     if (res.outcome == PARTNER_SINK_REFUSED)
         log_warn(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
                  "reason=\"%s\"", reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no",
@@ -392,7 +209,7 @@ static int s_on_error(const mn_to_partner *m, const partner_link *link, const ch
         fprintf(stderr, "%s: the gateway refused the subscription: %s\n", PROG,
                 detail[0] ? detail : "a topic is not bound to this partner");
         fprintf(stderr, "%s: topics bound to %s: %s\n", PROG, name,
-                m->topics.n ? partner_topics_join(&m->topics, ", ", topics, sizeof topics)
+                m->topics.n ? mn_topics_join(&m->topics, ", ", topics, sizeof topics)
                             : "(none)");
         fprintf(stderr, "%s: hint: subscribe only to bound topics (--topics), or leave --topics "
                         "out to get every bound topic; the gateway's operator binds topics "
@@ -407,7 +224,7 @@ static int s_on_error(const mn_to_partner *m, const partner_link *link, const ch
                         "partner.conf's gateway is its delivery endpoint\n", PROG);
         return 1;
     }
-    partner_link_quote(m->detail, detail, sizeof detail);
+    mn_log_quote(m->detail, detail, sizeof detail);
     log_err(S_LOG, "the gateway reports an error code=%s detail=\"%s\"",
             mn_partner_error_name(m->error), detail);
     return 0;
@@ -438,32 +255,36 @@ static int s_cmd_listen(int argc, char **argv)
         case 'e': command = optarg; break;
         case 't': topics_arg = optarg; break;
         case 'c':
-            if (s_parse_uint(optarg, 1, MN_CREDIT_MAX, &credit) != 0)
-                return s_usage_error("listen", "--credit \"%s\": give a number 1 to %d", optarg,
-                                     MN_CREDIT_MAX);
+            if (mn_cli_parse_uint(optarg, 1, MN_CREDIT_MAX, &credit) != 0)
+                return mn_cli_usage_error(PROG, "listen",
+                                          "--credit \"%s\": give a number 1 to %d", optarg,
+                                          MN_CREDIT_MAX);
             break;
         case 'm':
-            if (s_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
-                return s_usage_error("listen", "--max-seconds \"%s\": give a number of seconds",
-                                     optarg);
+            if (mn_cli_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
+                return mn_cli_usage_error(PROG, "listen",
+                                          "--max-seconds \"%s\": give a number of seconds",
+                                          optarg);
             break;
         case 'T':
-            if (s_parse_uint(optarg, 1, 86400, &exec_timeout) != 0)
-                return s_usage_error("listen", "--exec-timeout \"%s\": give seconds, 1 to 86400",
-                                     optarg);
+            if (mn_cli_parse_uint(optarg, 1, 86400, &exec_timeout) != 0)
+                return mn_cli_usage_error(PROG, "listen",
+                                          "--exec-timeout \"%s\": give seconds, 1 to 86400",
+                                          optarg);
             break;
         case 'h': fputs(s_listen_help, stdout); return 0;
-        default: return s_usage_error("listen", "bad option (see above)");
+        default: return mn_cli_usage_error(PROG, "listen", "bad option (see above)");
         }
     }
     if (optind != argc)
-        return s_usage_error("listen", "unexpected argument \"%s\"", argv[optind]);
+        return mn_cli_usage_error(PROG, "listen", "unexpected argument \"%s\"", argv[optind]);
     if (!out_dir == !command)
-        return s_usage_error("listen", "give exactly one of --out DIR and --exec CMD");
+        return mn_cli_usage_error(PROG, "listen",
+                                  "give exactly one of --out DIR and --exec CMD");
     if ((out_dir && !out_dir[0]) || (command && !command[0]))
-        return s_usage_error("listen", "--out and --exec must not be empty");
+        return mn_cli_usage_error(PROG, "listen", "--out and --exec must not be empty");
     if (partner_topics_parse(topics_arg, &topics, &d) != MN_OK)
-        return s_usage_error("listen", "%s: %s (%s)", d.where, d.what, d.hint);
+        return mn_cli_usage_error(PROG, "listen", "%s: %s (%s)", d.where, d.what, d.hint);
 
     s_home h;
     partner_state *state = NULL;
@@ -478,8 +299,8 @@ static int s_cmd_listen(int argc, char **argv)
     memset(&m, 0, sizeof m);
     if ((rc = s_home_open(partner_config_home(home_arg), 1, &h, &d)) != MN_OK)
         goto out;
-    s_set_log_level(h.cfg.log_level, MN_LOG_INFO);
-    s_catch_signals();
+    mn_cli_set_log_level(h.cfg.log_level, MN_LOG_INFO);
+    mn_cli_catch_signals(&s_stop);
     partner_sink_config sc = {
         .mode = out_dir ? PARTNER_SINK_OUT : PARTNER_SINK_EXEC,
         .out_dir = out_dir,
@@ -505,16 +326,15 @@ static int s_cmd_listen(int argc, char **argv)
     partner_intake in = {.identity = h.key, .gateway_sign = h.gateway.sign, .sink = sink};
     log_notice(S_LOG, "started name=%s gateway=%s topics=%s credit=%u %s=%s", h.cfg.name,
                h.cfg.gateway,
-               topics.n ? partner_topics_join(&topics, ",", topics_text, sizeof topics_text)
+               topics.n ? mn_topics_join(&topics, ",", topics_text, sizeof topics_text)
                         : "(all bound)",
                lc.credit, out_dir ? "out" : "exec", out_dir ? out_dir : "(command)");
-    uint64_t deadline = max_s ? mn_mono_ms() + (uint64_t)max_s * 1000 : 0;
+    uint64_t deadline = mn_cli_deadline(max_s);
     code = 0;
     while (!s_stop) {
-        uint64_t now = mn_mono_ms();
-        if (deadline && now >= deadline)
+        int tick = mn_cli_tick(deadline, S_TICK_MS);
+        if (tick < 0)
             break;
-        int tick = deadline && deadline - now < S_TICK_MS ? (int)(deadline - now) : S_TICK_MS;
         int got = 0;
         if ((rc = partner_link_recv(link, tick, &m, &got, &d)) != MN_OK) {
             code = 1;
@@ -542,7 +362,7 @@ out:
     partner_state_destroy(&state);
     s_home_close(&h);
     if (rc != MN_OK)
-        return s_fail(&d);
+        return mn_cli_fail(PROG, &d);
     return code;
 }
 
@@ -570,11 +390,11 @@ static void s_print_entry(const char *label, int has, const partner_state_entry 
         return;
     }
     mn_registration_format(e->registration, reg, sizeof reg);
-    s_format_time(e->at_ms, at, sizeof at);
+    mn_time_format_ms(e->at_ms, at, sizeof at);
     printf("%s registration=%s at=%s attempt=%u via=%s topics=%s", label, reg, at,
            (unsigned)e->attempt, e->via[0] ? e->via : "-", e->topics[0] ? e->topics : "-");
     if (e->reason[0]) {
-        partner_link_quote(e->reason, reason, sizeof reason);
+        mn_log_quote(e->reason, reason, sizeof reason);
         printf(" reason=\"%s\"", reason);
     }
     putchar('\n');
@@ -582,22 +402,10 @@ static void s_print_entry(const char *label, int has, const partner_state_entry 
 
 static int s_cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *home_arg = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H': home_arg = optarg; break;
-        case 'h': fputs(s_status_help, stdout); return 0;
-        default: return s_usage_error("status", "bad option (see above)");
-        }
-    }
-    if (optind != argc)
-        return s_usage_error("status", "unexpected argument \"%s\"", argv[optind]);
+    const char *home_arg;
+    int code = mn_cli_parse_home(PROG, "status", s_status_help, argc, argv, &home_arg);
+    if (code != MN_CLI_GO_ON)
+        return code;
 
     s_home h;
     mn_diag d = {0};
@@ -617,7 +425,7 @@ static int s_cmd_status(int argc, char **argv)
 out:
     partner_state_destroy(&state);
     s_home_close(&h);
-    return rc == MN_OK ? 0 : s_fail(&d);
+    return rc == MN_OK ? 0 : mn_cli_fail(PROG, &d);
 }
 
 /* --- main --------------------------------------------------------------------------------- */
@@ -639,22 +447,11 @@ static const char s_help[] =
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return s_usage_error(NULL, "no command given");
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(s_help, stdout);
-        return 0;
-    }
-    if (mn_crypto_init() != MN_OK) {
-        fprintf(stderr, "%s: libsodium does not initialise\n", PROG);
-        return 1;
-    }
-    if (strcmp(cmd, "keygen") == 0)
-        return s_cmd_keygen(argc - 1, argv + 1);
-    if (strcmp(cmd, "listen") == 0)
-        return s_cmd_listen(argc - 1, argv + 1);
-    if (strcmp(cmd, "status") == 0)
-        return s_cmd_status(argc - 1, argv + 1);
-    return s_usage_error(NULL, "unknown command \"%s\" (keygen, listen, status)", cmd);
+    static const mn_cli_command cmds[] = {
+        {"keygen", s_cmd_keygen},
+        {"listen", s_cmd_listen},
+        {"status", s_cmd_status},
+    };
+    return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0], "keygen, listen, status",
+                       argc, argv);
 }

@@ -38,7 +38,7 @@ extern char **environ;
 
 struct partner_sink {
     partner_sink_mode mode;
-    char out_dir[PARTNER_PATH_MAX];
+    char out_dir[MN_CONF_PATH_MAX];
     char *command;
     char partner[MN_NAME_MAX + 1];
     unsigned exec_timeout_s;
@@ -144,7 +144,7 @@ static int s_out_path(const partner_sink *sink, uint64_t reg, char *buf, size_t 
 
 int partner_sink_has(const partner_sink *sink, uint64_t registration)
 {
-    char path[PARTNER_PATH_MAX + PARTNER_FILE_NAME_MAX];
+    char path[MN_CONF_PATH_MAX + PARTNER_FILE_NAME_MAX];
     struct stat sb;
     if (partner_state_has(sink->state, registration))
         return 1;
@@ -161,7 +161,7 @@ static void s_entry(const partner_sink *sink, const partner_sink_item *it,
     e->at_ms = mn_now_ms();
     e->attempt = it->attempt;
     snprintf(e->via, sizeof e->via, "%s", sink->mode == PARTNER_SINK_OUT ? "out" : "exec");
-    partner_topics_join(it->topics, ",", e->topics, sizeof e->topics);
+    mn_topics_join(it->topics, ",", e->topics, sizeof e->topics);
 }
 
 /* Write the marker; a failure is logged, not returned: the output exists already, so the
@@ -196,7 +196,7 @@ void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it,
 static partner_sink_outcome s_put_file(partner_sink *sink, const partner_sink_item *it,
                                        const char *json, size_t len, char *reason, size_t cap)
 {
-    char path[PARTNER_PATH_MAX + PARTNER_FILE_NAME_MAX];
+    char path[MN_CONF_PATH_MAX + PARTNER_FILE_NAME_MAX];
     mn_diag d = {0};
     if (s_out_path(sink, it->registration, path, sizeof path) != 0) {
         snprintf(reason, cap, "the output path is too long");
@@ -240,7 +240,7 @@ static int s_build_env(const partner_sink *sink, const partner_sink_item *it,
         if (!s_is_ours(*e))
             envp[k++] = *e;
     mn_registration_format(it->registration, reg, sizeof reg);
-    partner_topics_join(it->topics, ",", topics, sizeof topics);
+    mn_topics_join(it->topics, ",", topics, sizeof topics);
     snprintf(vars[0], sizeof vars[0], "MELDNET_REGISTRATION=%s", reg);
     snprintf(vars[1], sizeof vars[1], "MELDNET_TOPICS=%s", topics);
     snprintf(vars[2], sizeof vars[2], "MELDNET_ATTEMPT=%u", (unsigned)it->attempt);

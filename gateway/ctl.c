@@ -23,7 +23,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <dirent.h>
-#include <time.h>
 
 #include "gw_config.h"
 #include "gw_dispatch.h"
@@ -451,6 +450,23 @@ static int s_options(int argc, char **argv, const char *cmd, const char *usage,
     return s_options_multi(argc, argv, cmd, usage, opts, NULL, n_operands, operands_error);
 }
 
+/* The start of a command whose only option is --home: its options and operands (as
+ * s_options), then the home's configuration into *cfg (caller destroys it). Returns S_GO_ON,
+ * else the exit status, after saying what is wrong. */
+static int s_home_command(int argc, char **argv, const char *cmd, const char *usage,
+                          int n_operands, const char *operands_error, gw_config **cfg)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    mn_diag d = {0};
+    int rc = s_options(argc, argv, cmd, usage, opts, n_operands, operands_error);
+    if (rc != S_GO_ON)
+        return rc;
+    if (s_load_config(s_home(home), cfg, &d) != MN_OK)
+        return s_fail(&d);
+    return S_GO_ON;
+}
+
 /* A command or subcommand: its name, what runs it, and the argv[0] it runs with. */
 typedef struct s_command {
     const char *name;
@@ -769,6 +785,33 @@ out:
 
 /* --- agent ---------------------------------------------------------------------------------- */
 
+/* LINE of `meldnetctl ROLE add NAME "LINE"`: the public line of the `role` party called name,
+ * into *pub. */
+static int s_parse_line(const char *line, mn_role role, const char *name, mn_pubkey *pub,
+                        mn_diag *d)
+{
+    const char *noun = mn_role_name(role);
+    int rc = mn_pubkey_parse(line, pub, d);
+    if (rc != MN_OK)
+        return rc;
+    if (pub->role != role) {
+        rc = mn_diag_set(d, MN_EKEY, "LINE", "this is the public line of a%s %s, not of a%s %s",
+                         pub->role == MN_ROLE_AGENT ? "n" : "", mn_role_name(pub->role),
+                         role == MN_ROLE_AGENT ? "n" : "", noun);
+        mn_diag_hint(d, "paste the line the %s printed (meldnet-%s keygen); it starts with "
+                        "\"meldnet1 %s %s\"", noun, noun, noun, name);
+        return rc;
+    }
+    if (strcmp(pub->name, name) != 0) {
+        rc = mn_diag_set(d, MN_EKEY, "LINE", "the line is of %s \"%s\", not \"%s\"", noun,
+                         pub->name, name);
+        mn_diag_hint(d, "add it as `meldnetctl %s add %s ...`, or paste %s %s's own line", noun,
+                     pub->name, noun, name);
+        return rc;
+    }
+    return MN_OK;
+}
+
 static int s_agent_add(int argc, char **argv)
 {
     const char *home = NULL, *region = NULL;
@@ -787,23 +830,8 @@ static int s_agent_add(int argc, char **argv)
     if (!mn_name_is_valid(name))
         return s_usage_error("agent add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . _ -",
                              name);
-    if (mn_pubkey_parse(line, &pub, &d) != MN_OK)
-        goto out;
-    if (pub.role != MN_ROLE_AGENT) {
-        mn_diag_set(&d, MN_EKEY, "LINE", "this is the public line of a %s, not of an agent",
-                    mn_role_name(pub.role));
-        mn_diag_hint(&d, "paste the line the agent printed; it starts with \"meldnet1 agent %s\"",
-                     name);
-        goto out;
-    }
-    if (strcmp(pub.name, name) != 0) {
-        mn_diag_set(&d, MN_EKEY, "LINE", "the line is of agent \"%s\", not \"%s\"", pub.name,
-                    name);
-        mn_diag_hint(&d, "add it as `meldnetctl agent add %s ...`, or paste agent %s's own line",
-                     pub.name, name);
-        goto out;
-    }
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+    if (s_parse_line(line, MN_ROLE_AGENT, name, &pub, &d) != MN_OK ||
+        s_load_config(s_home(home), &cfg, &d) != MN_OK)
         goto out;
     const gw_agent *same = gw_config_find_agent(cfg, name);
     if (same) {
@@ -834,17 +862,12 @@ out:
 
 static int s_agent_list(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     char fp[MN_FINGERPRINT_CHARS + 1];
     gw_config *cfg = NULL;
-    mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "agent list", s_usage_agent_list, opts, 0, NULL);
+    int rc = s_home_command(argc, argv, "agent list", s_usage_agent_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
-        return s_fail(&d);
     printf("%-24s %-24s %s\n", "NAME", "REGION", "FINGERPRINT");
     for (size_t i = 0; i < cfg->n_agents; i++) {
         mn_pubkey_fingerprint(&cfg->agents[i].pub, fp, sizeof fp);
@@ -875,7 +898,6 @@ static int s_bind_parse(const char *text, gw_binding *b, char *why, size_t cap)
 {
     const char *eq = strchr(text, '=');
     char topic[MN_TOPIC_MAX + 1];
-    char prefix[MN_TOPIC_MAX + 1];
 
     if (!eq || eq == text || !eq[1]) {
         snprintf(why, cap, "--bind \"%s\": write TOPIC=SHARING, e.g. police.acute=full", text);
@@ -889,15 +911,7 @@ static int s_bind_parse(const char *text, gw_binding *b, char *why, size_t cap)
     }
     memcpy(topic, text, n);
     topic[n] = '\0';
-    int valid = strcmp(topic, "*") == 0;
-    if (!valid && n > 2 && topic[n - 2] == '.' && topic[n - 1] == '*') {
-        memcpy(prefix, topic, n - 2);
-        prefix[n - 2] = '\0';
-        valid = mn_topic_is_valid(prefix);
-    } else if (!valid) {
-        valid = mn_topic_is_valid(topic);
-    }
-    if (!valid) {
+    if (!mn_topic_pattern_is_valid(topic)) {
         snprintf(why, cap, "--bind \"%s\": \"%s\" is not a topic (a-z 0-9 . _ -, e.g. "
                  "police.acute) or pattern (care.*, *)", text, topic);
         return MN_EINVAL;
@@ -977,23 +991,8 @@ static int s_partner_add(int argc, char **argv)
     p->n_bindings = bind.n;
     rc = S_EXIT_FAIL;
     snprintf(p->name, sizeof p->name, "%s", name);
-    if (mn_pubkey_parse(line, &p->pub, &d) != MN_OK)
-        goto out;
-    if (p->pub.role != MN_ROLE_PARTNER) {
-        mn_diag_set(&d, MN_EKEY, "LINE", "this is the public line of a%s %s, not of a partner",
-                    p->pub.role == MN_ROLE_AGENT ? "n" : "", mn_role_name(p->pub.role));
-        mn_diag_hint(&d, "paste the line the partner printed (meldnet-partner keygen); it "
-                         "starts with \"meldnet1 partner %s\"", name);
-        goto out;
-    }
-    if (strcmp(p->pub.name, name) != 0) {
-        mn_diag_set(&d, MN_EKEY, "LINE", "the line is of partner \"%s\", not \"%s\"",
-                    p->pub.name, name);
-        mn_diag_hint(&d, "add it as `meldnetctl partner add %s ...`, or paste partner %s's own "
-                         "line", p->pub.name, name);
-        goto out;
-    }
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+    if (s_parse_line(line, MN_ROLE_PARTNER, name, &p->pub, &d) != MN_OK ||
+        s_load_config(s_home(home), &cfg, &d) != MN_OK)
         goto out;
     const gw_partner *same = gw_config_find_partner(cfg, name);
     if (same) {
@@ -1037,17 +1036,12 @@ out:
 
 static int s_partner_list(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     char fp[MN_FINGERPRINT_CHARS + 1], list[GW_BINDINGS_MAX * 96];
     gw_config *cfg = NULL;
-    mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "partner list", s_usage_partner_list, opts, 0, NULL);
+    int rc = s_home_command(argc, argv, "partner list", s_usage_partner_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
-        return s_fail(&d);
     printf("%-24s %-10s %-16s %s\n", "NAME", "KIND", "FINGERPRINT", "BINDINGS");
     for (size_t i = 0; i < cfg->n_partners; i++) {
         const gw_partner *p = &cfg->partners[i];
@@ -1077,30 +1071,25 @@ static int s_cmd_partner(int argc, char **argv)
 /* Today's date in UTC, YYYY-MM-DD (the routing rules' "minor" test). */
 static void s_today(char out[11])
 {
-    time_t now = time(NULL);
-    struct tm tm;
-    if (!gmtime_r(&now, &tm) || strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+    if (!mn_time_format_day(mn_now_ms(), out, 11))
         snprintf(out, 11, "1970-01-01");
 }
 
 static int s_route_test(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     gw_config *cfg = NULL;
     mn_secret32 *key = NULL;
     mn_report *report = NULL;
     char today[11];
     mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "route test", s_usage_route_test, opts, 1,
-                       "give one report FILE.json (\"-\": stdin)");
+    int rc = s_home_command(argc, argv, "route test", s_usage_route_test, 1,
+                            "give one report FILE.json (\"-\": stdin)", &cfg);
     if (rc != S_GO_ON)
         return rc;
     rc = S_EXIT_FAIL;
     const char *file = argv[optind];
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
-        mn_secret32_load(cfg->pseudonym_key, &key, &d) != MN_OK)
+    if (mn_secret32_load(cfg->pseudonym_key, &key, &d) != MN_OK)
         goto out;
     int lrc = mn_report_load_json(file, &report, &d);
     if (lrc == MN_OK)
@@ -1143,19 +1132,16 @@ static int s_cmd_route(int argc, char **argv)
 
 static int s_registry_count(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     gw_config *cfg = NULL;
     gw_store *store = NULL;
     uint64_t count = 0;
     mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "registry count", s_usage_registry_count, opts, 0, NULL);
+    int rc = s_home_command(argc, argv, "registry count", s_usage_registry_count, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
     rc = S_EXIT_FAIL;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
-        gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
+    if (gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
         goto out;
     if (gw_store_registry_count(store, &count) != MN_OK) {
         mn_diag_set(&d, MN_ESTORE, cfg->data_dir, "cannot count the registrations");
@@ -1171,12 +1157,8 @@ out:
 
 static void s_time_iso(uint64_t ms, char *buf, size_t cap)
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    char base[32];
-    if (!gmtime_r(&secs, &tm) || strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        snprintf(base, sizeof base, "invalid");
-    snprintf(buf, cap, "%s.%03uZ", base, (unsigned)(ms % 1000));
+    if (!mn_time_format_ms(ms, buf, cap))
+        snprintf(buf, cap, "invalid");
 }
 
 /* Print the report JSON as the value of "report": every line after the first indented. */
@@ -1556,8 +1538,6 @@ static int s_read_holds(gw_store *store, const char *data_dir, s_list *unrouted,
 
 static int s_hold_list(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     s_list unrouted = {NULL, 0, 0, sizeof(gw_unrouted), 0};
     s_list held = {NULL, 0, 0, sizeof(s_held), 0};
     gw_config *cfg = NULL;
@@ -1565,12 +1545,11 @@ static int s_hold_list(int argc, char **argv)
     char regtext[32], when[48];
     mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "hold list", s_usage_hold_list, opts, 0, NULL);
+    int rc = s_home_command(argc, argv, "hold list", s_usage_hold_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
     rc = S_EXIT_FAIL;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
-        gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK ||
+    if (gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK ||
         s_read_holds(store, cfg->data_dir, &unrouted, &held, &d) != MN_OK)
         goto out;
     printf("unrouted: %zu\n", unrouted.n);
@@ -1847,20 +1826,17 @@ static int s_count_held(const gw_queue_item *item, void *arg)
 
 static int s_queue_list(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
     s_list rows = {NULL, 0, 0, sizeof(s_queue_row), 0};
     gw_config *cfg = NULL;
     gw_store *store = NULL;
     char age[32];
     mn_diag d = {0};
 
-    int rc = s_options(argc, argv, "queue list", s_usage_queue_list, opts, 0, NULL);
+    int rc = s_home_command(argc, argv, "queue list", s_usage_queue_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
     rc = S_EXIT_FAIL;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
-        gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
+    if (gw_store_open(cfg->data_dir, 0, 1, &store, &d) != MN_OK)
         goto out;
     for (size_t i = 0; i < cfg->n_partners; i++) {
         s_queue_row *r = s_list_add(&rows);

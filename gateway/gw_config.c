@@ -8,7 +8,8 @@
  * copied in, so cfg->rules is always owned and never empty.
  * Agents and partners are not in gateway.conf: each is one small file agents_dir/NAME.conf or
  * partners_dir/NAME.conf, so adding or revoking one is a file operation plus a reload. Both
- * folders are read by one loader (s_load_dir) that differs only in the file parser.
+ * folders are read by one loader (s_load_dir) that differs only in the file parser, and the two
+ * parsers share what they check alike (s_party_*: settings, name, key).
  *
  * Invariants: a loaded gw_config has every setting within its bounds, absolute paths, agents
  * and partners each sorted by name with unique names and unique CURVE keys, each of its own
@@ -711,91 +712,146 @@ static int s_party_string(const config_setting_t *s, const char *path, const cha
     return MN_OK;
 }
 
+/* Start reading a party file: source = path; relative @include paths resolve against its
+ * folder. */
+static int s_party_read(config_t *lc, const char *path, char *source, size_t cap, mn_diag *d)
+{
+    char dir[GW_PATH_MAX];
+    snprintf(source, cap, "%s", path);
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    return s_read_config(lc, path, slash ? dir : ".", d);
+}
+
+/* Sort a party file's settings by name: found[i] is the one called keys[i], NULL when absent.
+ * Any other name is an unknown `what` ("agent setting"; `list` names them all); the first
+ * n_required keys must be there (`missing_hint` says what such a file holds). */
+static int s_party_settings(const config_t *lc, const char *path, const char *what,
+                            const char *const *keys, size_t n, size_t n_required,
+                            const char *list, const char *missing_hint,
+                            const config_setting_t **found, mn_diag *d)
+{
+    char where[256];
+    const config_setting_t *root = config_root_setting(lc);
+
+    for (size_t j = 0; j < n; j++)
+        found[j] = NULL;
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *name = config_setting_name(s);
+        size_t j = 0;
+        while (j < n && strcmp(name, keys[j]) != 0)
+            j++;
+        if (j == n) {
+            s_where(where, sizeof where, path, s);
+            return s_unknown(d, where, what, name, keys, n, list);
+        }
+        found[j] = s;
+    }
+    for (size_t j = 0; j < n_required; j++) {
+        if (!found[j]) {
+            int rc = mn_diag_set(d, MN_ECONFIG, path, "missing setting \"%s\"", keys[j]);
+            mn_diag_hint(d, "%s", missing_hint);
+            return rc;
+        }
+    }
+    return MN_OK;
+}
+
+/* "an agent", "a partner". */
+static const char *s_article(mn_role role)
+{
+    return role == MN_ROLE_AGENT ? "an" : "a";
+}
+
+/* A party file's name setting: a valid name, the same as the file's stem. */
+static int s_party_name(mn_role role, const char *name, const char *stem, const char *path,
+                        const config_setting_t *name_s, mn_diag *d)
+{
+    const char *noun = mn_role_name(role);
+    char where[256];
+    int rc;
+
+    s_where(where, sizeof where, path, name_s);
+    if (!mn_name_is_valid(name)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "%s name \"%.*s\" is not valid", noun,
+                         MN_NAME_MAX, name);
+        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+        return rc;
+    }
+    if (strcmp(name, stem) != 0) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "%s name \"%s\" differs from the file name", noun,
+                         name);
+        mn_diag_hint(d, "%s %s called NAME lives in NAME.conf: rename the file to %s.conf or "
+                        "fix the name", s_article(role), noun, name);
+        return rc;
+    }
+    return MN_OK;
+}
+
+/* A party file's key setting: the public line of the `role` party called name, into *pub. */
+static int s_party_key(mn_role role, const char *key, const char *name, const char *path,
+                       const config_setting_t *key_s, mn_pubkey *pub, mn_diag *d)
+{
+    const char *noun = mn_role_name(role);
+    char where[256];
+    int rc;
+
+    s_where(where, sizeof where, path, key_s);
+    rc = mn_pubkey_parse(key, pub, d);
+    if (rc != MN_OK) {
+        /* keep mn_key's what and hint, but point at the line */
+        if (d)
+            snprintf(d->where, sizeof d->where, "%s", where);
+        return rc;
+    }
+    if (pub->role != role) {
+        rc = mn_diag_set(d, MN_EKEY, where, "the key is of %s %s, not of %s %s",
+                         s_article(pub->role), mn_role_name(pub->role), s_article(role), noun);
+        mn_diag_hint(d, "paste the public line the %s printed (meldnet-%s keygen); it starts "
+                        "with \"meldnet1 %s %s\"", noun, noun, noun, name);
+        return rc;
+    }
+    if (strcmp(pub->name, name) != 0) {
+        rc = mn_diag_set(d, MN_EKEY, where, "the key line names \"%s\", the file names \"%s\"",
+                         pub->name, name);
+        mn_diag_hint(d, "each %s's key line carries its name: use the line of %s \"%s\", or "
+                        "rename the %s", noun, noun, name, noun);
+        return rc;
+    }
+    return MN_OK;
+}
+
 /* Load one agent file; stem is its file name without ".conf". */
 static int s_load_agent(const char *path, const char *stem, void *item, mn_diag *d)
 {
     config_t lc;
     char where[256];
-    char dir[GW_PATH_MAX];
-    const config_setting_t *name_s = NULL, *key_s = NULL, *region_s = NULL;
+    const config_setting_t *set[S_N_AGENT_KEYS];
     const char *name = NULL, *key = NULL, *region = S_DEFAULT_REGION;
     gw_agent *out = item;
     int rc;
 
     config_init(&lc);
     memset(out, 0, sizeof *out);
-    snprintf(out->source, sizeof out->source, "%s", path);
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    rc = s_read_config(&lc, path, slash ? dir : ".", d);
-    if (rc != MN_OK)
+    if ((rc = s_party_read(&lc, path, out->source, sizeof out->source, d)) != MN_OK ||
+        (rc = s_party_settings(&lc, path, "agent setting", s_agent_keys, S_N_AGENT_KEYS, 2,
+                               "name, key, region",
+                               "an agent file holds: name = \"NAME\"; key = \"meldnet1 agent "
+                               "NAME ...\"; region = \"REGION\"; (meldnetctl agent add writes "
+                               "one)", set, d)) != MN_OK)
         goto out;
-
-    const config_setting_t *root = config_root_setting(&lc);
-    for (int i = 0; i < config_setting_length(root); i++) {
-        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-        const char *n = config_setting_name(s);
-        if (strcmp(n, "name") == 0) {
-            name_s = s;
-        } else if (strcmp(n, "key") == 0) {
-            key_s = s;
-        } else if (strcmp(n, "region") == 0) {
-            region_s = s;
-        } else {
-            s_where(where, sizeof where, path, s);
-            rc = s_unknown(d, where, "agent setting", n, s_agent_keys, S_N_AGENT_KEYS,
-                           "name, key, region");
-            goto out;
-        }
-    }
-    if (!name_s || !key_s) {
-        rc = mn_diag_set(d, MN_ECONFIG, path, "missing setting \"%s\"", !name_s ? "name" : "key");
-        mn_diag_hint(d, "an agent file holds: name = \"NAME\"; key = \"meldnet1 agent NAME "
-                        "...\"; region = \"REGION\"; (meldnetctl agent add writes one)");
-        goto out;
-    }
+    const config_setting_t *name_s = set[0], *key_s = set[1], *region_s = set[2];
     if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
         (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
         (region_s && (rc = s_party_string(region_s, path, &region, d)) != MN_OK))
         goto out;
 
-    s_where(where, sizeof where, path, name_s);
-    if (!mn_name_is_valid(name)) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "agent name \"%s\" is not valid", name);
-        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+    if ((rc = s_party_name(MN_ROLE_AGENT, name, stem, path, name_s, d)) != MN_OK ||
+        (rc = s_party_key(MN_ROLE_AGENT, key, name, path, key_s, &out->pub, d)) != MN_OK)
         goto out;
-    }
-    if (strcmp(name, stem) != 0) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "agent name \"%s\" differs from the file name",
-                         name);
-        mn_diag_hint(d, "an agent called NAME lives in NAME.conf: rename the file to %s.conf "
-                        "or fix the name", name);
-        goto out;
-    }
-    s_where(where, sizeof where, path, key_s);
-    rc = mn_pubkey_parse(key, &out->pub, d);
-    if (rc != MN_OK) {
-        /* keep mn_key's what and hint, but point at the line */
-        if (d)
-            snprintf(d->where, sizeof d->where, "%s", where);
-        goto out;
-    }
-    if (out->pub.role != MN_ROLE_AGENT) {
-        rc = mn_diag_set(d, MN_EKEY, where, "the key is of a %s, not of an agent",
-                         mn_role_name(out->pub.role));
-        mn_diag_hint(d, "paste the public line the agent printed (meldnet-agent keygen); it "
-                        "starts with \"meldnet1 agent %s\"", name);
-        goto out;
-    }
-    if (strcmp(out->pub.name, name) != 0) {
-        rc = mn_diag_set(d, MN_EKEY, where, "the key line names \"%s\", the file names \"%s\"",
-                         out->pub.name, name);
-        mn_diag_hint(d, "each agent's key line carries its name: use the line of agent \"%s\", "
-                        "or rename the agent", name);
-        goto out;
-    }
     if (region_s && !s_region_is_valid(region)) {
         s_where(where, sizeof where, path, region_s);
         rc = mn_diag_set(d, MN_ECONFIG, where, "region is empty, too long or has quotes or "
@@ -815,23 +871,24 @@ out:
 static const struct s_party s_agents_kind = {"agent", "agents", "agents_dir", sizeof(gw_agent),
                                              s_load_agent, s_agent_by_name};
 
+/* What a load returns: list when rc is MN_OK, else NULL with list freed and *n 0. */
+static void *s_loaded(int rc, void *list, size_t *n)
+{
+    if (rc == MN_OK)
+        return list;
+    free(list);
+    *n = 0;
+    return NULL;
+}
+
 int gw_config_load_agents(const char *agents_dir, gw_agent **agents, size_t *n, mn_diag *d)
 {
     void *list = NULL;
-    size_t count = 0;
-    int rc = s_load_dir(agents_dir, &s_agents_kind, &list, &count, d);
-
-    *agents = NULL;
-    *n = 0;
+    int rc = s_load_dir(agents_dir, &s_agents_kind, &list, n, d);
     if (rc == MN_OK)
-        rc = s_check_parties(list, count, NULL, 0, d);
-    if (rc != MN_OK) {
-        free(list);
-        return rc;
-    }
-    *agents = list;
-    *n = count;
-    return MN_OK;
+        rc = s_check_parties(list, *n, NULL, 0, d);
+    *agents = s_loaded(rc, list, n);
+    return rc;
 }
 
 /* --- partners ------------------------------------------------------------------------------- */
@@ -854,23 +911,6 @@ int gw_partner_kind_parse(const char *text, int *kind)
         }
     }
     return MN_EINVAL;
-}
-
-/* A binding's topic: a topic, a prefix pattern "x.*" (x a topic) or "*". */
-static int s_binding_topic_is_valid(const char *t)
-{
-    size_t n = strnlen(t, MN_TOPIC_MAX + 1);
-    char prefix[MN_TOPIC_MAX + 1];
-    if (n > MN_TOPIC_MAX)
-        return 0;
-    if (strcmp(t, "*") == 0)
-        return 1;
-    if (n > 2 && t[n - 2] == '.' && t[n - 1] == '*') {
-        memcpy(prefix, t, n - 2);
-        prefix[n - 2] = '\0';
-        return mn_topic_is_valid(prefix);
-    }
-    return mn_topic_is_valid(t);
 }
 
 static void s_hint_topic(mn_diag *d)
@@ -929,7 +969,7 @@ static int s_load_binding(const config_setting_t *b, const char *path, const gw_
         (rc = s_party_string(sharing_s, path, &sharing, d)) != MN_OK)
         goto out;
     s_where(where, sizeof where, path, topic_s);
-    if (!s_binding_topic_is_valid(topic)) {
+    if (!mn_topic_pattern_is_valid(topic)) {
         rc = mn_diag_set(d, MN_ECONFIG, where, "topic \"%.*s\" is not a topic or pattern",
                          MN_TOPIC_MAX, topic);
         s_hint_topic(d);
@@ -992,97 +1032,40 @@ static int s_load_partner(const char *path, const char *stem, void *item, mn_dia
 {
     config_t lc;
     char where[256];
-    char dir[GW_PATH_MAX];
-    const config_setting_t *name_s = NULL, *key_s = NULL, *kind_s = NULL, *bindings_s = NULL;
+    const config_setting_t *set[S_N_PARTNER_KEYS];
     const char *name = NULL, *key = NULL, *kind = NULL;
     gw_partner *out = item;
     int rc;
 
     config_init(&lc);
     memset(out, 0, sizeof *out);
-    snprintf(out->source, sizeof out->source, "%s", path);
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    rc = s_read_config(&lc, path, slash ? dir : ".", d);
-    if (rc != MN_OK)
+    if ((rc = s_party_read(&lc, path, out->source, sizeof out->source, d)) != MN_OK ||
+        (rc = s_party_settings(&lc, path, "partner setting", s_partner_keys, S_N_PARTNER_KEYS,
+                               S_N_PARTNER_KEYS, "name, key, kind, bindings",
+                               "a partner file holds: name = \"NAME\"; key = \"meldnet1 partner "
+                               "NAME ...\"; kind = \"police\"; bindings = ( { topic = \"...\"; "
+                               "sharing = \"...\"; } ); (meldnetctl partner add writes one)",
+                               set, d)) != MN_OK)
         goto out;
-
-    const config_setting_t *root = config_root_setting(&lc);
-    for (int i = 0; i < config_setting_length(root); i++) {
-        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-        const char *n = config_setting_name(s);
-        if (strcmp(n, "name") == 0) {
-            name_s = s;
-        } else if (strcmp(n, "key") == 0) {
-            key_s = s;
-        } else if (strcmp(n, "kind") == 0) {
-            kind_s = s;
-        } else if (strcmp(n, "bindings") == 0) {
-            bindings_s = s;
-        } else {
-            s_where(where, sizeof where, path, s);
-            rc = s_unknown(d, where, "partner setting", n, s_partner_keys, S_N_PARTNER_KEYS,
-                           "name, key, kind, bindings");
-            goto out;
-        }
-    }
-    if (!name_s || !key_s || !kind_s || !bindings_s) {
-        rc = mn_diag_set(d, MN_ECONFIG, path, "missing setting \"%s\"",
-                         !name_s ? "name" : !key_s ? "key" : !kind_s ? "kind" : "bindings");
-        mn_diag_hint(d, "a partner file holds: name = \"NAME\"; key = \"meldnet1 partner NAME "
-                        "...\"; kind = \"police\"; bindings = ( { topic = \"...\"; sharing = "
-                        "\"...\"; } ); (meldnetctl partner add writes one)");
-        goto out;
-    }
+    const config_setting_t *name_s = set[0], *key_s = set[1], *kind_s = set[2];
+    const config_setting_t *bindings_s = set[3];
     if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
         (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
         (rc = s_party_string(kind_s, path, &kind, d)) != MN_OK)
         goto out;
 
-    s_where(where, sizeof where, path, name_s);
-    if (!mn_name_is_valid(name)) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "partner name \"%.*s\" is not valid",
-                         MN_NAME_MAX, name);
-        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+    if ((rc = s_party_name(MN_ROLE_PARTNER, name, stem, path, name_s, d)) != MN_OK)
         goto out;
-    }
-    if (strcmp(name, stem) != 0) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "partner name \"%s\" differs from the file name",
-                         name);
-        mn_diag_hint(d, "a partner called NAME lives in NAME.conf: rename the file to %s.conf "
-                        "or fix the name", name);
-        goto out;
-    }
     if (strcmp(name, S_RESERVED_PARTNER) == 0) {
+        s_where(where, sizeof where, path, name_s);
         rc = mn_diag_set(d, MN_ECONFIG, where, "\"%s\" is reserved for the registry itself",
                          name);
         mn_diag_hint(d, "give the partner another name (its key line carries the name: make "
                         "new keys with meldnet-partner keygen OTHER-NAME)");
         goto out;
     }
-    s_where(where, sizeof where, path, key_s);
-    rc = mn_pubkey_parse(key, &out->pub, d);
-    if (rc != MN_OK) {
-        if (d)
-            snprintf(d->where, sizeof d->where, "%s", where);
+    if ((rc = s_party_key(MN_ROLE_PARTNER, key, name, path, key_s, &out->pub, d)) != MN_OK)
         goto out;
-    }
-    if (out->pub.role != MN_ROLE_PARTNER) {
-        rc = mn_diag_set(d, MN_EKEY, where, "the key is of a%s %s, not of a partner",
-                         out->pub.role == MN_ROLE_AGENT ? "n" : "", mn_role_name(out->pub.role));
-        mn_diag_hint(d, "paste the public line the partner printed (meldnet-partner keygen); "
-                        "it starts with \"meldnet1 partner %s\"", name);
-        goto out;
-    }
-    if (strcmp(out->pub.name, name) != 0) {
-        rc = mn_diag_set(d, MN_EKEY, where, "the key line names \"%s\", the file names \"%s\"",
-                         out->pub.name, name);
-        mn_diag_hint(d, "each partner's key line carries its name: use the line of partner "
-                        "\"%s\", or rename the partner", name);
-        goto out;
-    }
     s_where(where, sizeof where, path, kind_s);
     if (gw_partner_kind_parse(kind, &out->kind) != MN_OK) {
         const char *near = mn_suggest_closest(kind, s_kind_names, S_N_KINDS);
@@ -1112,20 +1095,11 @@ int gw_config_load_partners(const char *partners_dir, gw_partner **partners, siz
                             mn_diag *d)
 {
     void *list = NULL;
-    size_t count = 0;
-    int rc = s_load_dir(partners_dir, &s_partners_kind, &list, &count, d);
-
-    *partners = NULL;
-    *n = 0;
+    int rc = s_load_dir(partners_dir, &s_partners_kind, &list, n, d);
     if (rc == MN_OK)
-        rc = s_check_parties(NULL, 0, list, count, d);
-    if (rc != MN_OK) {
-        free(list);
-        return rc;
-    }
-    *partners = list;
-    *n = count;
-    return MN_OK;
+        rc = s_check_parties(NULL, 0, list, *n, d);
+    *partners = s_loaded(rc, list, n);
+    return rc;
 }
 
 /* --- load ----------------------------------------------------------------------------------- */
@@ -1412,7 +1386,7 @@ int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_di
     }
     for (size_t i = 0; i < p->n_bindings; i++) {
         const gw_binding *b = &p->bindings[i];
-        if (!memchr(b->topic, 0, sizeof b->topic) || !s_binding_topic_is_valid(b->topic)) {
+        if (!memchr(b->topic, 0, sizeof b->topic) || !mn_topic_pattern_is_valid(b->topic)) {
             rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%.*s\" is not a topic or "
                              "pattern", MN_TOPIC_MAX, b->topic);
             s_hint_topic(d);

@@ -10,22 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
-#include <time.h>
 
 #include "gw_route.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
+#include "mn_message.h"
 #include "mn_referral.h"
 
 #define REGISTRY_RECIPIENT "registry"
-
-static void s_today(char out[11])
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
-}
 
 /* RegistryRecord around the registry's own redacted view, sealed to the registry. */
 static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
@@ -61,13 +53,10 @@ static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
     rec.withheld = view->withheld;
     rec.has_sharing = 1;
     rec.sharing = view->sharing;
-    plain_len = meldnet__registry_record__get_packed_size(&rec);
-    plain = malloc(plain_len ? plain_len : 1);
-    if (!plain) {
+    if (mn_message_pack(&rec.base, &plain, &plain_len) != MN_OK) {
         rc = mn_diag_set(d, MN_ENOMEM, "registry", "no memory for the registry record");
         goto out;
     }
-    meldnet__registry_record__pack(&rec, plain);
     rc = mn_box_seal(deps->registry->box, plain, plain_len, sealed, sealed_len);
     if (rc != MN_OK)
         mn_diag_set(d, rc, "registry", "cannot seal the registry record");
@@ -75,18 +64,6 @@ out:
     mn_plain_free(plain, plain_len);
     mn_referral_destroy(&view);
     return rc;
-}
-
-static void s_join_topics(const mn_topics *t, char *out, size_t cap)
-{
-    size_t o = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < t->n; i++) {
-        int n = snprintf(out + o, cap - o, "%s%s", i ? "," : "", t->name[i]);
-        if (n < 0 || (size_t)n >= cap - o)
-            break;
-        o += (size_t)n;
-    }
 }
 
 /* One partner's item: redact, seal to the partner, sign the delivery input, queue. */
@@ -126,7 +103,7 @@ static int s_queue_target(gw_store_txn *txn, const gw_dispatch_deps *deps, const
     item.acute = r->has_acute_danger && r->acute_danger;
     item.registration = registration;
     item.enqueued_ms = mn_now_ms();
-    s_join_topics(&t->topics, item.topics, sizeof item.topics);
+    mn_topics_join(&t->topics, ",", item.topics, sizeof item.topics);
     item.sealed = dl.sealed;
     item.sealed_len = dl.sealed_len;
     memcpy(item.signature, dl.signature, sizeof item.signature);
@@ -201,7 +178,7 @@ int gw_dispatch_register(gw_store_txn *txn, const gw_dispatch_deps *deps, const 
     if (rc != MN_OK)
         return rc;
 
-    s_today(today);
+    mn_time_format_day(mn_now_ms(), today, sizeof today);
     gw_route_evaluate(deps->cfg->rules, deps->cfg->n_rules, r, today, &m);
     if (m.topics.n == 0)
         return s_unrouted(txn, info->registration, "", "no routing rule matched", res, d);

@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "mn_envelope.h"
 #include "mn_suggest.h"
@@ -1107,14 +1106,7 @@ static const char *s_no_consent_reason(int kind)
 /* YYYY-MM-DD (UTC) of ms since the epoch; NULL (today) for 0. */
 static const char *s_day(uint64_t ms, char buf[11])
 {
-    time_t t;
-    struct tm tm;
-    if (ms == 0)
-        return NULL;
-    t = (time_t)(ms / 1000);
-    if (!gmtime_r(&t, &tm) || strftime(buf, 11, "%Y-%m-%d", &tm) != 10)
-        return NULL;
-    return buf;
+    return ms ? mn_time_format_day(ms, buf, 11) : NULL;
 }
 
 static const char *s_age_band(int age)

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mn_bytes.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
 
@@ -75,30 +76,6 @@ struct gw_store_txn {
 };
 
 /* --- helpers -------------------------------------------------------------------------------- */
-
-static void s_put_u32be(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t s_get_u32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void s_put_u64be(uint8_t *p, uint64_t v)
-{
-    s_put_u32be(p, (uint32_t)(v >> 32));
-    s_put_u32be(p + 4, (uint32_t)v);
-}
-
-static uint64_t s_get_u64be(const uint8_t *p)
-{
-    return (uint64_t)s_get_u32be(p) << 32 | s_get_u32be(p + 4);
-}
 
 /* Turn an LMDB error into our code and a diag a person can act on. */
 static int s_fail(gw_store *store, mn_diag *d, int rc, const char *doing)
@@ -144,14 +121,42 @@ static int s_read_begin(gw_store *store, MDB_txn **txn)
     return rc;
 }
 
+/* A read transaction with a cursor on dbi, for the _each walks. MN_OK, or MN_ESTORE with
+ * nothing left open. s_cursor_end ends both. */
+static int s_cursor_begin(gw_store *store, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **cur)
+{
+    *txn = NULL;
+    *cur = NULL;
+    if (s_read_begin(store, txn) != 0) {
+        *txn = NULL;
+        return MN_ESTORE;
+    }
+    if (mdb_cursor_open(*txn, dbi, cur) != 0) {
+        *cur = NULL;
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        return MN_ESTORE;
+    }
+    return MN_OK;
+}
+
+/* NULL-safe for either. */
+static void s_cursor_end(MDB_txn *txn, MDB_cursor *cur)
+{
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+}
+
 /* A registration value: u64be registration | u64be accepted_ms. */
 static int s_decode_reg(const MDB_val *v, gw_registration *out)
 {
     if (v->mv_size != 16)
         return MN_ESTORE;
     const uint8_t *p = v->mv_data;
-    out->registration = s_get_u64be(p);
-    out->accepted_ms = s_get_u64be(p + 8);
+    out->registration = mn_bytes_get_u64be(p);
+    out->accepted_ms = mn_bytes_get_u64be(p + 8);
     return MN_OK;
 }
 
@@ -223,8 +228,8 @@ static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
             goto out;
         }
         uint8_t fmt[4], next[8];
-        s_put_u32be(fmt, GW_STORE_FORMAT);
-        s_put_u64be(next, 1);
+        mn_bytes_put_u32be(fmt, GW_STORE_FORMAT);
+        mn_bytes_put_u64be(next, 1);
         MDB_val fv = {sizeof fmt, fmt};
         MDB_val nk = {sizeof S_KEY_NEXT - 1, (void *)S_KEY_NEXT};
         MDB_val nv = {sizeof next, next};
@@ -245,7 +250,7 @@ static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
         mn_diag_hint(d, "restore the data directory from backup");
         goto out;
     }
-    uint32_t found = s_get_u32be(v.mv_data);
+    uint32_t found = mn_bytes_get_u32be(v.mv_data);
     if (found != GW_STORE_FORMAT) {
         rc = mn_diag_set(d, MN_EVERSION, store->dir,
                          "the store has format %u; this meldnet reads format %u", found,
@@ -454,12 +459,12 @@ int gw_store_next_registration(gw_store_txn *txn, uint64_t *reg_out)
         rc = MN_ESTORE;
         goto out;
     }
-    uint64_t next = s_get_u64be(v.mv_data);
+    uint64_t next = mn_bytes_get_u64be(v.mv_data);
     if (next == 0 || next == UINT64_MAX) {
         rc = MN_ESTORE;
         goto out;
     }
-    s_put_u64be(buf, next + 1);
+    mn_bytes_put_u64be(buf, next + 1);
     MDB_val nv = {sizeof buf, buf};
     if (mdb_put(txn->txn, txn->store->meta, &k, &nv, 0) != 0) {
         rc = MN_ESTORE;
@@ -475,8 +480,8 @@ static int s_put_reg(gw_store_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t 
                      const gw_registration *reg, const char *what, mn_diag *d)
 {
     uint8_t buf[16];
-    s_put_u64be(buf, reg->registration);
-    s_put_u64be(buf + 8, reg->accepted_ms);
+    mn_bytes_put_u64be(buf, reg->registration);
+    mn_bytes_put_u64be(buf + 8, reg->accepted_ms);
     MDB_val k = {key_len, (void *)key};
     MDB_val v = {sizeof buf, buf};
     int rc = mdb_put(txn->txn, dbi, &k, &v, MDB_NOOVERWRITE);
@@ -507,7 +512,7 @@ int gw_store_put_registration(gw_store_txn *txn, const uint8_t id[16], const uin
     rc = s_put_reg(txn, txn->store->by_digest, digest, 32, reg, "content digest", d);
     if (rc != MN_OK)
         goto out;
-    s_put_u64be(key, reg->registration);
+    mn_bytes_put_u64be(key, reg->registration);
     MDB_val k = {sizeof key, key};
     MDB_val v = {sealed_len, (void *)sealed};
     int mrc = mdb_put(txn->txn, txn->store->registry, &k, &v, MDB_NOOVERWRITE);
@@ -588,43 +593,39 @@ out:
     return rc;
 }
 
-int gw_store_registry_get(gw_store *store, uint64_t reg, uint8_t **sealed, size_t *len)
+/* Copy registration reg's sealed record out of dbi within txn. */
+static int s_registry_copy(MDB_txn *txn, MDB_dbi dbi, uint64_t reg, uint8_t **sealed,
+                           size_t *len)
 {
-    MDB_txn *txn = NULL;
     uint8_t key[8];
     MDB_val k = {sizeof key, key};
     MDB_val v;
-    int rc;
 
     *sealed = NULL;
     *len = 0;
-    s_put_u64be(key, reg);
-    rc = s_read_begin(store, &txn);
-    if (rc != 0) {
-        txn = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
-    rc = mdb_get(txn, store->registry, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        rc = MN_ENOTFOUND;
-        goto out;
-    }
-    if (rc != 0 || v.mv_size == 0) {
-        rc = MN_ESTORE;
-        goto out;
-    }
+    mn_bytes_put_u64be(key, reg);
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return MN_ENOTFOUND;
+    if (rc != 0 || v.mv_size == 0)
+        return MN_ESTORE;
     *sealed = malloc(v.mv_size);
-    if (!*sealed) {
-        rc = MN_ENOMEM;
-        goto out;
-    }
+    if (!*sealed)
+        return MN_ENOMEM;
     memcpy(*sealed, v.mv_data, v.mv_size);
     *len = v.mv_size;
-    rc = MN_OK;
-out:
-    if (txn)
-        mdb_txn_abort(txn);
+    return MN_OK;
+}
+
+int gw_store_registry_get(gw_store *store, uint64_t reg, uint8_t **sealed, size_t *len)
+{
+    MDB_txn *txn = NULL;
+    *sealed = NULL;
+    *len = 0;
+    if (s_read_begin(store, &txn) != 0)
+        return MN_ESTORE;
+    int rc = s_registry_copy(txn, store->registry, reg, sealed, len);
+    mdb_txn_abort(txn);
     return rc;
 }
 
@@ -633,65 +634,28 @@ int gw_store_registry_each(gw_store *store, int (*fn)(uint64_t reg, void *arg), 
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = s_read_begin(store, &txn);
-    if (rc != 0) {
-        txn = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
-    if (mdb_cursor_open(txn, store->registry, &cur) != 0) {
-        cur = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
+    int rc = s_cursor_begin(store, store->registry, &txn, &cur);
+    if (rc != MN_OK)
+        return rc;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == 0) {
         if (k.mv_size != 8) {
             rc = MN_ESTORE;
             goto out;
         }
-        if (fn(s_get_u64be(k.mv_data), arg) != 0)
+        if (fn(mn_bytes_get_u64be(k.mv_data), arg) != 0)
             break;
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     rc = (mrc == 0 || mrc == MDB_NOTFOUND) ? MN_OK : MN_ESTORE;
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
+    s_cursor_end(txn, cur);
     return rc;
 }
 
 int gw_store_txn_registry_get(gw_store_txn *txn, uint64_t reg, uint8_t **sealed, size_t *len)
 {
-    uint8_t key[8];
-    MDB_val k = {sizeof key, key};
-    MDB_val v;
-    int rc;
-
-    *sealed = NULL;
-    *len = 0;
-    s_put_u64be(key, reg);
-    rc = mdb_get(txn->txn, txn->store->registry, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        rc = MN_ENOTFOUND;
-        goto out;
-    }
-    if (rc != 0 || v.mv_size == 0) {
-        rc = MN_ESTORE;
-        goto out;
-    }
-    *sealed = malloc(v.mv_size);
-    if (!*sealed) {
-        rc = MN_ENOMEM;
-        goto out;
-    }
-    memcpy(*sealed, v.mv_data, v.mv_size);
-    *len = v.mv_size;
-    rc = MN_OK;
-out:
-    return rc;
+    return s_registry_copy(txn->txn, txn->store->registry, reg, sealed, len);
 }
 
 /* --- partner queues: keys and item values ---------------------------------------------------- */
@@ -710,17 +674,6 @@ out:
 /* ... then u16be len(topics) | topics | u16be len(reason) | reason | u32be len(sealed) | sealed */
 #define S_ITEM_MIN (S_ITEM_FIXED + 2 + 2 + 4 + 1)
 
-static void s_put_u16be(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static uint16_t s_get_u16be(const uint8_t *p)
-{
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
 /* "partner NUL [lane] tag" into buf (S_QKEY_MAX); lane < 0 leaves it out (the hold's key).
  * Returns the length, 0 for a partner name that cannot be a key. */
 static size_t s_qkey(uint8_t *buf, const char *partner, int lane, uint64_t tag)
@@ -732,7 +685,7 @@ static size_t s_qkey(uint8_t *buf, const char *partner, int lane, uint64_t tag)
     buf[n++] = 0;
     if (lane >= 0)
         buf[n++] = (uint8_t)lane;
-    s_put_u64be(buf + n, tag);
+    mn_bytes_put_u64be(buf + n, tag);
     return n + 8;
 }
 
@@ -751,7 +704,7 @@ static int s_qkey_parse(const MDB_val *k, int with_lane, gw_queue_item *out, int
     *lane = with_lane ? p[n + 1] : -1;
     if (with_lane && *lane != S_LANE_ACUTE && *lane != S_LANE_NORMAL)
         return MN_ESTORE;
-    out->tag = s_get_u64be(p + k->mv_size - 8);
+    out->tag = mn_bytes_get_u64be(p + k->mv_size - 8);
     return MN_OK;
 }
 
@@ -775,22 +728,31 @@ static void s_item_write(uint8_t *p, const gw_queue_item *it)
     size_t tl = strlen(it->topics), rl = strlen(it->reason);
     p[0] = S_ITEM_VERSION;
     p[1] = it->acute ? S_ITEM_FLAG_ACUTE : 0;
-    s_put_u64be(p + 2, it->registration);
-    s_put_u64be(p + 10, it->enqueued_ms);
-    s_put_u32be(p + 18, it->attempts);
-    s_put_u32be(p + 22, it->nacks);
-    s_put_u64be(p + 26, it->next_try_ms);
-    s_put_u64be(p + 34, it->held_ms);
+    mn_bytes_put_u64be(p + 2, it->registration);
+    mn_bytes_put_u64be(p + 10, it->enqueued_ms);
+    mn_bytes_put_u32be(p + 18, it->attempts);
+    mn_bytes_put_u32be(p + 22, it->nacks);
+    mn_bytes_put_u64be(p + 26, it->next_try_ms);
+    mn_bytes_put_u64be(p + 34, it->held_ms);
     memcpy(p + 42, it->signature, 64);
     p += S_ITEM_FIXED;
-    s_put_u16be(p, (uint16_t)tl);
-    memcpy(p + 2, it->topics, tl);
-    p += 2 + tl;
-    s_put_u16be(p, (uint16_t)rl);
-    memcpy(p + 2, it->reason, rl);
-    p += 2 + rl;
-    s_put_u32be(p, (uint32_t)it->sealed_len);
-    memcpy(p + 4, it->sealed, it->sealed_len);
+    p = mn_bytes_put(mn_bytes_put_u16be(p, (uint16_t)tl), it->topics, tl);
+    p = mn_bytes_put(mn_bytes_put_u16be(p, (uint16_t)rl), it->reason, rl);
+    mn_bytes_put(mn_bytes_put_u32be(p, (uint32_t)it->sealed_len), it->sealed, it->sealed_len);
+}
+
+/* A u16be length and that many bytes of text (no NUL, shorter than cap), followed by at least
+ * `after` more bytes: into dst, NUL-terminated; *p and *left move past it. */
+static int s_get_text(const uint8_t **p, size_t *left, size_t after, char *dst, size_t cap)
+{
+    size_t n = mn_bytes_get_u16be(*p);
+    if (n >= cap || *left < 2 + n + after || memchr(*p + 2, 0, n))
+        return MN_ESTORE;
+    memcpy(dst, *p + 2, n);
+    dst[n] = '\0';
+    *p += 2 + n;
+    *left -= 2 + n;
+    return MN_OK;
 }
 
 /* Decode a value into out (partner and tag are the caller's, from the key). copy_sealed 0:
@@ -800,40 +762,27 @@ static int s_item_decode(const MDB_val *v, gw_queue_item *out, int copy_sealed)
 {
     const uint8_t *p = v->mv_data;
     size_t left = v->mv_size;
-    size_t tl, rl, sl;
+    size_t sl;
 
     if (left < S_ITEM_MIN || p[0] != S_ITEM_VERSION || (p[1] & ~S_ITEM_FLAG_ACUTE) != 0)
         return MN_ESTORE;
     out->acute = (p[1] & S_ITEM_FLAG_ACUTE) != 0;
-    out->registration = s_get_u64be(p + 2);
-    out->enqueued_ms = s_get_u64be(p + 10);
-    out->attempts = s_get_u32be(p + 18);
-    out->nacks = s_get_u32be(p + 22);
-    out->next_try_ms = s_get_u64be(p + 26);
-    out->held_ms = s_get_u64be(p + 34);
+    out->registration = mn_bytes_get_u64be(p + 2);
+    out->enqueued_ms = mn_bytes_get_u64be(p + 10);
+    out->attempts = mn_bytes_get_u32be(p + 18);
+    out->nacks = mn_bytes_get_u32be(p + 22);
+    out->next_try_ms = mn_bytes_get_u64be(p + 26);
+    out->held_ms = mn_bytes_get_u64be(p + 34);
     memcpy(out->signature, p + 42, 64);
     if (out->registration == 0)
         return MN_ESTORE;
     p += S_ITEM_FIXED;
     left -= S_ITEM_FIXED;
 
-    tl = s_get_u16be(p);
-    if (tl >= sizeof out->topics || left < 2 + tl + 2 || memchr(p + 2, 0, tl))
+    if (s_get_text(&p, &left, 2, out->topics, sizeof out->topics) != MN_OK ||
+        s_get_text(&p, &left, 4, out->reason, sizeof out->reason) != MN_OK)
         return MN_ESTORE;
-    memcpy(out->topics, p + 2, tl);
-    out->topics[tl] = '\0';
-    p += 2 + tl;
-    left -= 2 + tl;
-
-    rl = s_get_u16be(p);
-    if (rl >= sizeof out->reason || left < 2 + rl + 4 || memchr(p + 2, 0, rl))
-        return MN_ESTORE;
-    memcpy(out->reason, p + 2, rl);
-    out->reason[rl] = '\0';
-    p += 2 + rl;
-    left -= 2 + rl;
-
-    sl = s_get_u32be(p);
+    sl = mn_bytes_get_u32be(p);
     if (sl == 0 || left - 4 != sl)
         return MN_ESTORE;
     out->sealed_len = sl;
@@ -894,7 +843,7 @@ static int s_next_tag(gw_store_txn *txn, uint64_t *tag, mn_diag *d)
     int rc = mdb_get(txn->txn, txn->store->meta, &k, &v);
 
     if (rc == 0) {
-        if (v.mv_size != 8 || (next = s_get_u64be(v.mv_data)) == 0 || next == UINT64_MAX) {
+        if (v.mv_size != 8 || (next = mn_bytes_get_u64be(v.mv_data)) == 0 || next == UINT64_MAX) {
             rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "the tag counter is damaged");
             mn_diag_hint(d, "restore the data directory from backup");
             goto out;
@@ -903,7 +852,7 @@ static int s_next_tag(gw_store_txn *txn, uint64_t *tag, mn_diag *d)
         rc = s_fail(txn->store, d, rc, "reading the tag counter");
         goto out;
     }
-    s_put_u64be(buf, next + 1);
+    mn_bytes_put_u64be(buf, next + 1);
     MDB_val nv = {sizeof buf, buf};
     rc = mdb_put(txn->txn, txn->store->meta, &k, &nv, 0);
     if (rc != 0) {
@@ -943,6 +892,49 @@ static int s_not_queued(gw_store_txn *txn, mn_diag *d, const char *where, const 
     mn_diag_set(d, MN_ENOTFOUND, txn->store->dir, "no item %llu in %s of partner \"%s\"",
                 (unsigned long long)tag, where, partner ? partner : "");
     return MN_ENOTFOUND;
+}
+
+/* s_queue_find for an operation on the item: the diag says what is missing. MN_OK,
+ * MN_ENOTFOUND or MN_ESTORE. */
+static int s_queue_locate(gw_store_txn *txn, const char *partner, uint64_t tag, uint8_t *key,
+                          size_t *key_len, MDB_val *v, mn_diag *d)
+{
+    int rc = s_queue_find(txn, partner, tag, key, key_len, v);
+    if (rc == MN_ENOTFOUND)
+        return s_not_queued(txn, d, "the queue", partner, tag);
+    if (rc != MN_OK)
+        return mn_diag_set(d, MN_ESTORE, txn->store->dir, "cannot read a queue item");
+    return MN_OK;
+}
+
+/* Decode the value of partner's item `tag` into out, sealed bytes copied (caller clears out);
+ * `what` ("queue item", "held item") names it when it is damaged. MN_OK, MN_ESTORE,
+ * MN_ENOMEM. */
+static int s_item_load(gw_store_txn *txn, const MDB_val *v, const char *what,
+                       const char *partner, uint64_t tag, gw_queue_item *out, mn_diag *d)
+{
+    int rc = s_item_decode(v, out, 1);
+    if (rc == MN_ENOMEM)
+        return mn_diag_set(d, rc, txn->store->dir, "out of memory");
+    if (rc != MN_OK)
+        return s_damaged(txn->store, d, what, partner, tag);
+    snprintf(out->partner, sizeof out->partner, "%s", partner);
+    out->tag = tag;
+    return MN_OK;
+}
+
+/* Move it between the queue and the hold: store it under to_key of `to` (never over another
+ * item), then delete from_key of `from`. `doing` names the move in a diag. */
+static int s_item_move(gw_store_txn *txn, const gw_queue_item *it, MDB_dbi to,
+                       const uint8_t *to_key, size_t to_len, MDB_dbi from,
+                       const uint8_t *from_key, size_t from_len, const char *doing, mn_diag *d)
+{
+    int rc = s_item_put(txn, to, to_key, to_len, it, MDB_NOOVERWRITE, d);
+    if (rc != MN_OK)
+        return rc;
+    MDB_val k = {from_len, (void *)from_key};
+    int mrc = mdb_del(txn->txn, from, &k, NULL);
+    return mrc == 0 ? MN_OK : s_fail(txn->store, d, mrc, doing);
 }
 
 /* --- partner queues: operations -------------------------------------------------------------- */
@@ -1003,24 +995,10 @@ int gw_store_queue_update(gw_store_txn *txn, const gw_queue_item *item, mn_diag 
         rc = mn_diag_set(d, MN_EINVAL, txn->store->dir, "the item's reason is not terminated");
         goto out;
     }
-    rc = s_queue_find(txn, item->partner, item->tag, key, &key_len, &v);
-    if (rc == MN_ENOTFOUND) {
-        rc = s_not_queued(txn, d, "the queue", item->partner, item->tag);
-        goto out;
-    }
-    if (rc != MN_OK) {
-        rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "cannot read a queue item");
-        goto out;
-    }
     /* a copy: the put below may reuse the space v points into */
-    rc = s_item_decode(&v, &cur, 1);
-    if (rc != MN_OK) {
-        rc = rc == MN_ENOMEM ? mn_diag_set(d, rc, txn->store->dir, "out of memory")
-                             : s_damaged(txn->store, d, "queue item", item->partner, item->tag);
+    if ((rc = s_queue_locate(txn, item->partner, item->tag, key, &key_len, &v, d)) != MN_OK ||
+        (rc = s_item_load(txn, &v, "queue item", item->partner, item->tag, &cur, d)) != MN_OK)
         goto out;
-    }
-    snprintf(cur.partner, sizeof cur.partner, "%s", item->partner);
-    cur.tag = item->tag;
     cur.attempts = item->attempts;
     cur.nacks = item->nacks;
     cur.next_try_ms = item->next_try_ms;
@@ -1036,12 +1014,10 @@ int gw_store_queue_ack(gw_store_txn *txn, const char *partner, uint64_t tag, mn_
     uint8_t key[S_QKEY_MAX];
     size_t key_len = 0;
     MDB_val v;
-    int rc = s_queue_find(txn, partner, tag, key, &key_len, &v);
+    int rc = s_queue_locate(txn, partner, tag, key, &key_len, &v, d);
 
-    if (rc == MN_ENOTFOUND)
-        return s_not_queued(txn, d, "the queue", partner, tag);
     if (rc != MN_OK)
-        return mn_diag_set(d, MN_ESTORE, txn->store->dir, "cannot read a queue item");
+        return rc;
     MDB_val k = {key_len, key};
     rc = mdb_del(txn->txn, txn->store->queue, &k, NULL);
     return rc == 0 ? MN_OK : s_fail(txn->store, d, rc, "removing an acknowledged item");
@@ -1057,33 +1033,14 @@ int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag, co
     int rc;
 
     memset(&it, 0, sizeof it);
-    rc = s_queue_find(txn, partner, tag, key, &key_len, &v);
-    if (rc == MN_ENOTFOUND) {
-        rc = s_not_queued(txn, d, "the queue", partner, tag);
+    if ((rc = s_queue_locate(txn, partner, tag, key, &key_len, &v, d)) != MN_OK ||
+        (rc = s_item_load(txn, &v, "queue item", partner, tag, &it, d)) != MN_OK)
         goto out;
-    }
-    if (rc != MN_OK) {
-        rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "cannot read a queue item");
-        goto out;
-    }
-    rc = s_item_decode(&v, &it, 1);
-    if (rc != MN_OK) {
-        rc = rc == MN_ENOMEM ? mn_diag_set(d, rc, txn->store->dir, "out of memory")
-                             : s_damaged(txn->store, d, "queue item", partner, tag);
-        goto out;
-    }
-    snprintf(it.partner, sizeof it.partner, "%s", partner);
-    it.tag = tag;
     snprintf(it.reason, sizeof it.reason, "%s", reason ? reason : "");
     it.held_ms = mn_now_ms();
     size_t hn = s_qkey(hkey, partner, -1, tag);
-    rc = s_item_put(txn, txn->store->hold, hkey, hn, &it, MDB_NOOVERWRITE, d);
-    if (rc != MN_OK)
-        goto out;
-    MDB_val k = {key_len, key};
-    int mrc = mdb_del(txn->txn, txn->store->queue, &k, NULL);
-    if (mrc != 0)
-        rc = s_fail(txn->store, d, mrc, "moving an item to the hold queue");
+    rc = s_item_move(txn, &it, txn->store->hold, hkey, hn, txn->store->queue, key, key_len,
+                     "moving an item to the hold queue", d);
 out:
     gw_queue_item_clear(&it);
     return rc;
@@ -1108,26 +1065,16 @@ int gw_store_hold_release(gw_store_txn *txn, const char *partner, uint64_t tag, 
         rc = s_fail(txn->store, d, mrc, "reading a held item");
         goto out;
     }
-    rc = s_item_decode(&v, &it, 1);
-    if (rc != MN_OK) {
-        rc = rc == MN_ENOMEM ? mn_diag_set(d, rc, txn->store->dir, "out of memory")
-                             : s_damaged(txn->store, d, "held item", partner, tag);
+    if ((rc = s_item_load(txn, &v, "held item", partner, tag, &it, d)) != MN_OK)
         goto out;
-    }
-    snprintf(it.partner, sizeof it.partner, "%s", partner);
-    it.tag = tag;
     it.attempts = 0;
     it.nacks = 0;
     it.next_try_ms = 0;
     it.held_ms = 0;
     it.reason[0] = '\0';
     size_t n = s_qkey(key, partner, it.acute ? S_LANE_ACUTE : S_LANE_NORMAL, tag);
-    rc = s_item_put(txn, txn->store->queue, key, n, &it, MDB_NOOVERWRITE, d);
-    if (rc != MN_OK)
-        goto out;
-    mrc = mdb_del(txn->txn, txn->store->hold, &hk, NULL);
-    if (mrc != 0)
-        rc = s_fail(txn->store, d, mrc, "releasing a held item");
+    rc = s_item_move(txn, &it, txn->store->queue, key, n, txn->store->hold, hkey, hn,
+                     "releasing a held item", d);
 out:
     gw_queue_item_clear(&it);
     return rc;
@@ -1154,16 +1101,8 @@ static int s_items_each(gw_store *store, MDB_dbi dbi, int with_lane, const uint8
     it = calloc(1, sizeof *it); /* ~1.5 KiB: not on the caller's stack */
     if (!it)
         return MN_ENOMEM;
-    if (s_read_begin(store, &txn) != 0) {
-        txn = NULL;
-        rc = MN_ESTORE;
+    if ((rc = s_cursor_begin(store, dbi, &txn, &cur)) != MN_OK)
         goto out;
-    }
-    if (mdb_cursor_open(txn, dbi, &cur) != 0) {
-        cur = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
     mrc = prefix_len ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
                      : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == 0) {
@@ -1194,10 +1133,7 @@ out:
     if (it)
         gw_queue_item_clear(it);
     free(it);
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
+    s_cursor_end(txn, cur);
     return rc;
 }
 
@@ -1249,7 +1185,7 @@ static size_t s_ukey(uint8_t *buf, uint64_t registration, const char *topic)
     size_t n = strnlen(topic, S_TOPIC_MAX + 1);
     if (n > S_TOPIC_MAX)
         return 0;
-    s_put_u64be(buf, registration);
+    mn_bytes_put_u64be(buf, registration);
     memcpy(buf + 8, topic, n);
     return 8 + n;
 }
@@ -1269,7 +1205,7 @@ int gw_store_unrouted_put(gw_store_txn *txn, const gw_unrouted *u, mn_diag *d)
         mn_diag_hint(d, "this is a bug in the gateway: the entry was not stored");
         goto out;
     }
-    s_put_u64be(val, u->held_ms);
+    mn_bytes_put_u64be(val, u->held_ms);
     memcpy(val + 8, u->reason, rl);
     MDB_val k = {kn, key};
     MDB_val v = {8 + rl, val};
@@ -1292,16 +1228,8 @@ int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void
 
     if (!store->has_queues)
         return MN_OK;
-    if (s_read_begin(store, &txn) != 0) {
-        txn = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
-    if (mdb_cursor_open(txn, store->unrouted, &cur) != 0) {
-        cur = NULL;
-        rc = MN_ESTORE;
-        goto out;
-    }
+    if ((rc = s_cursor_begin(store, store->unrouted, &txn, &cur)) != MN_OK)
+        return rc;
     mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == 0) {
         size_t tl = k.mv_size - 8, rl = v.mv_size - 8;
@@ -1312,9 +1240,9 @@ int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void
             goto out;
         }
         memset(&u, 0, sizeof u);
-        u.registration = s_get_u64be(k.mv_data);
+        u.registration = mn_bytes_get_u64be(k.mv_data);
         memcpy(u.topic, (uint8_t *)k.mv_data + 8, tl);
-        u.held_ms = s_get_u64be(v.mv_data);
+        u.held_ms = mn_bytes_get_u64be(v.mv_data);
         memcpy(u.reason, (uint8_t *)v.mv_data + 8, rl);
         if (fn(&u, arg) != 0)
             break;
@@ -1322,10 +1250,7 @@ int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void
     }
     rc = (mrc == 0 || mrc == MDB_NOTFOUND) ? MN_OK : MN_ESTORE;
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
+    s_cursor_end(txn, cur);
     return rc;
 }
 

@@ -8,16 +8,19 @@
  * attempt.
  *
  * Topics are [a-z0-9._-]{1,64}. Patterns ("prefix.*", "*") are only meaningful to
- * mn_topic_matches; mn_topic_is_valid refuses them, and the wire decoder accepts them only where
- * the protocol allows them.
+ * mn_topic_matches; mn_topic_is_valid refuses them, and mn_topic_pattern_is_valid accepts them
+ * for the places where the protocol allows them (subscriptions, bindings).
  */
 #include "mn_delivery.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+
+#include "mn_bytes.h"
 
 static const char s_delivery_tag[] = "meldnet-delivery-v1"; /* 19 bytes without the NUL */
 #define S_DELIVERY_TAG_BYTES (sizeof s_delivery_tag - 1)
@@ -40,6 +43,39 @@ int mn_topic_is_valid(const char *topic)
         if (n >= MN_TOPIC_MAX || !s_topic_char_ok(topic[n]))
             return 0;
     return n > 0;
+}
+
+int mn_topic_pattern_is_valid(const char *pattern)
+{
+    char prefix[MN_TOPIC_MAX + 1];
+    size_t n;
+
+    if (!pattern)
+        return 0;
+    if (strcmp(pattern, "*") == 0)
+        return 1;
+    n = strnlen(pattern, MN_TOPIC_MAX + 1);
+    if (n > 2 && n <= MN_TOPIC_MAX && pattern[n - 2] == '.' && pattern[n - 1] == '*') {
+        memcpy(prefix, pattern, n - 2);
+        prefix[n - 2] = '\0';
+        return mn_topic_is_valid(prefix);
+    }
+    return mn_topic_is_valid(pattern);
+}
+
+char *mn_topics_join(const mn_topics *t, const char *sep, char *buf, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; t && i < t->n; i++) {
+        int n = snprintf(buf + o, cap - o, "%s%s", i ? sep : "", t->name[i]);
+        if (n < 0 || (size_t)n >= cap - o)
+            break; /* snprintf cut it and ended it with a NUL */
+        o += (size_t)n;
+    }
+    return buf;
 }
 
 int mn_topic_matches(const char *pattern, const char *topic)
@@ -68,28 +104,6 @@ void mn_delivery_clear(mn_delivery *d)
         return;
     free(d->sealed);
     memset(d, 0, sizeof *d);
-}
-
-static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-static uint8_t *s_put_u64(uint8_t *p, uint64_t v)
-{
-    p = s_put_u32(p, (uint32_t)(v >> 32));
-    return s_put_u32(p, (uint32_t)v);
-}
-
-static uint8_t *s_put_bytes(uint8_t *p, const void *data, size_t n)
-{
-    if (n > 0)
-        memcpy(p, data, n);
-    return p + n;
 }
 
 int mn_delivery_signing_input(const mn_delivery *dl, const char *partner, uint8_t **out,
@@ -122,17 +136,17 @@ int mn_delivery_signing_input(const mn_delivery *dl, const char *partner, uint8_
     if (!buf)
         return MN_ENOMEM;
     p = buf;
-    p = s_put_bytes(p, s_delivery_tag, S_DELIVERY_TAG_BYTES);
-    p = s_put_u32(p, (uint32_t)partner_len);
-    p = s_put_bytes(p, partner, partner_len);
-    p = s_put_u64(p, dl->registration);
-    p = s_put_u32(p, (uint32_t)dl->topics.n);
+    p = mn_bytes_put(p, s_delivery_tag, S_DELIVERY_TAG_BYTES);
+    p = mn_bytes_put_u32be(p, (uint32_t)partner_len);
+    p = mn_bytes_put(p, partner, partner_len);
+    p = mn_bytes_put_u64be(p, dl->registration);
+    p = mn_bytes_put_u32be(p, (uint32_t)dl->topics.n);
     for (size_t i = 0; i < dl->topics.n; i++) {
-        p = s_put_u32(p, (uint32_t)topic_len[i]);
-        p = s_put_bytes(p, dl->topics.name[i], topic_len[i]);
+        p = mn_bytes_put_u32be(p, (uint32_t)topic_len[i]);
+        p = mn_bytes_put(p, dl->topics.name[i], topic_len[i]);
     }
-    p = s_put_u32(p, (uint32_t)dl->sealed_len);
-    p = s_put_bytes(p, dl->sealed, dl->sealed_len);
+    p = mn_bytes_put_u32be(p, (uint32_t)dl->sealed_len);
+    p = mn_bytes_put(p, dl->sealed, dl->sealed_len);
     assert((size_t)(p - buf) == total);
     *out = buf;
     *len = total;

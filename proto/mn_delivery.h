@@ -26,6 +26,10 @@
 /* True when `topic` is 1-MN_TOPIC_MAX characters of [a-z0-9._-]. */
 int mn_topic_is_valid(const char *topic);
 
+/* True when `pattern` may be subscribed or bound: a topic (mn_topic_is_valid), "*", or a topic
+ * followed by ".*" ("care.*"), MN_TOPIC_MAX characters in all. */
+int mn_topic_pattern_is_valid(const char *pattern);
+
 /* True when `pattern` (a topic, or a prefix ending in ".*", or "*") matches `topic`. */
 int mn_topic_matches(const char *pattern, const char *topic);
 
@@ -33,6 +37,10 @@ typedef struct mn_topics {
     size_t n;
     char name[MN_TOPICS_MAX][MN_TOPIC_MAX + 1];
 } mn_topics;
+
+/* Join t's topics (t may be NULL) with `sep` into buf (cap bytes, cut to fit); "" for none.
+ * Returns buf. */
+char *mn_topics_join(const mn_topics *t, const char *sep, char *buf, size_t cap);
 
 typedef struct mn_delivery {
     uint64_t tag;

@@ -1,4 +1,5 @@
-/* mn_envelope.c - envelope seal+sign / verify+open, receipt sign/verify, padded sealed boxes.
+/* mn_envelope.c - envelope seal+sign / verify+open, receipt sign/verify, padded sealed boxes;
+ * registration numbers, clocks and times as text.
  *
  * Padding: a plaintext of len bytes is padded with sodium_pad to its bucket, the smallest power
  * of two >= max(len + 1, MN_PAD_MIN_BUCKET), and the bucket is sealed whole. So a sealed box is
@@ -23,39 +24,17 @@
 
 #include <sodium.h>
 
+#include "mn_bytes.h"
+
 static const char s_envelope_tag[] = "meldnet-envelope-v1"; /* 19 bytes without the NUL */
 static const char s_receipt_tag[] = "meldnet-receipt-v1";   /* 18 bytes without the NUL */
 #define S_ENVELOPE_TAG_BYTES (sizeof s_envelope_tag - 1)
 #define S_RECEIPT_TAG_BYTES (sizeof s_receipt_tag - 1)
+#define S_LAST_SECOND_9999 253402300799ull /* 9999-12-31T23:59:59Z */
 
 /* Largest plaintext mn_box_seal takes: registry records wrap a whole report (which may be
  * MN_REPORT_MAX_BYTES) with some metadata, so allow headroom above a report. */
 #define S_BOX_MAX_BYTES (4 * (size_t)MN_REPORT_MAX_BYTES)
-
-/* ---------------------------------------------------------------------------------------------
- * Byte writers */
-
-static uint8_t *s_put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-static uint8_t *s_put_u64(uint8_t *p, uint64_t v)
-{
-    p = s_put_u32(p, (uint32_t)(v >> 32));
-    return s_put_u32(p, (uint32_t)v);
-}
-
-static uint8_t *s_put_bytes(uint8_t *p, const void *data, size_t n)
-{
-    if (n > 0)
-        memcpy(p, data, n);
-    return p + n;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Padded sealed boxes */
@@ -219,16 +198,16 @@ int mn_envelope_signing_input(const mn_envelope *env, uint8_t **out, size_t *len
     if (!buf)
         return MN_ENOMEM;
     p = buf;
-    p = s_put_bytes(p, s_envelope_tag, S_ENVELOPE_TAG_BYTES);
-    p = s_put_u32(p, env->version);
-    p = s_put_u32(p, MN_ENVELOPE_ID_BYTES);
-    p = s_put_bytes(p, env->id, MN_ENVELOPE_ID_BYTES);
-    p = s_put_u32(p, (uint32_t)agent_len);
-    p = s_put_bytes(p, env->agent, agent_len);
-    p = s_put_u64(p, env->seq);
-    p = s_put_u64(p, env->created_ms);
-    p = s_put_u32(p, (uint32_t)env->sealed_len);
-    p = s_put_bytes(p, env->sealed, env->sealed_len);
+    p = mn_bytes_put(p, s_envelope_tag, S_ENVELOPE_TAG_BYTES);
+    p = mn_bytes_put_u32be(p, env->version);
+    p = mn_bytes_put_u32be(p, MN_ENVELOPE_ID_BYTES);
+    p = mn_bytes_put(p, env->id, MN_ENVELOPE_ID_BYTES);
+    p = mn_bytes_put_u32be(p, (uint32_t)agent_len);
+    p = mn_bytes_put(p, env->agent, agent_len);
+    p = mn_bytes_put_u64be(p, env->seq);
+    p = mn_bytes_put_u64be(p, env->created_ms);
+    p = mn_bytes_put_u32be(p, (uint32_t)env->sealed_len);
+    p = mn_bytes_put(p, env->sealed, env->sealed_len);
     assert((size_t)(p - buf) == fixed + env->sealed_len);
     *out = buf;
     *len = fixed + env->sealed_len;
@@ -321,12 +300,12 @@ void mn_receipt_signing_input(const mn_receipt *r, uint8_t *buf, size_t cap, siz
     *len = 0;
     if (cap < MN_RECEIPT_INPUT_BYTES)
         return;
-    p = s_put_bytes(p, s_receipt_tag, S_RECEIPT_TAG_BYTES);
-    p = s_put_u32(p, MN_ENVELOPE_ID_BYTES);
-    p = s_put_bytes(p, r->id, MN_ENVELOPE_ID_BYTES);
-    p = s_put_u32(p, (uint32_t)r->status);
-    p = s_put_u64(p, r->registration);
-    p = s_put_u64(p, r->accepted_ms);
+    p = mn_bytes_put(p, s_receipt_tag, S_RECEIPT_TAG_BYTES);
+    p = mn_bytes_put_u32be(p, MN_ENVELOPE_ID_BYTES);
+    p = mn_bytes_put(p, r->id, MN_ENVELOPE_ID_BYTES);
+    p = mn_bytes_put_u32be(p, (uint32_t)r->status);
+    p = mn_bytes_put_u64be(p, r->registration);
+    p = mn_bytes_put_u64be(p, r->accepted_ms);
     *len = (size_t)(p - buf);
     assert(*len == MN_RECEIPT_INPUT_BYTES);
 }
@@ -399,4 +378,34 @@ uint64_t mn_now_ms(void)
 uint64_t mn_mono_ms(void)
 {
     return s_clock_ms(CLOCK_MONOTONIC);
+}
+
+/* The ISO text of ms in UTC, with the time of day when `with_time`; NULL (buf "") past
+ * 9999-12-31T23:59:59Z, where dates would get a fifth year digit. */
+static const char *s_iso(uint64_t ms, int with_time, char *buf, size_t cap)
+{
+    struct tm tm;
+    time_t secs = (time_t)(ms / 1000);
+    if (cap == 0)
+        return NULL;
+    buf[0] = '\0';
+    if (ms / 1000 > S_LAST_SECOND_9999 || !gmtime_r(&secs, &tm))
+        return NULL;
+    if (with_time)
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(ms % 1000));
+    else
+        snprintf(buf, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return buf;
+}
+
+const char *mn_time_format_ms(uint64_t ms, char *buf, size_t cap)
+{
+    return s_iso(ms, 1, buf, cap);
+}
+
+const char *mn_time_format_day(uint64_t ms, char *buf, size_t cap)
+{
+    return s_iso(ms, 0, buf, cap);
 }

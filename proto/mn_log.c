@@ -89,3 +89,25 @@ void mn_log_ratelimited(mn_log_limit *lim, unsigned per_minute, enum mn_log_leve
     s_vlog(level, component, suffix, fmt, ap);
     va_end(ap);
 }
+
+void mn_log_quote(const char *text, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        char buf[5];
+        size_t n;
+        if (*p == '"' || *p == '\\')
+            n = (size_t)snprintf(buf, sizeof buf, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f)
+            n = (size_t)snprintf(buf, sizeof buf, "\\x%02x", *p);
+        else
+            n = (size_t)snprintf(buf, sizeof buf, "%c", *p);
+        if (o + n >= cap)
+            break;
+        memcpy(out + o, buf, n);
+        o += n;
+    }
+    out[o] = '\0';
+}

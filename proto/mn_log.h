@@ -1,10 +1,13 @@
 /* mn_log.h - one-line structured logging to stderr: "time level component: message key=value".
  *
  * Never log keys, payloads or report fields. Warnings a peer can cause go through
- * mn_log_ratelimited() so a hostile peer cannot flood the log.
+ * mn_log_ratelimited() so a hostile peer cannot flood the log, and text a peer wrote goes
+ * through mn_log_quote() so it can neither break the line nor drive the terminal.
  */
 #ifndef MN_LOG_H
 #define MN_LOG_H
+
+#include <stddef.h>
 
 #include "mn_error.h"
 
@@ -27,6 +30,11 @@ typedef struct mn_log_limit {
 } mn_log_limit;
 void mn_log_ratelimited(mn_log_limit *lim, unsigned per_minute, enum mn_log_level level,
                         const char *component, const char *fmt, ...) MN_PRINTF(5, 6);
+
+/* Copy text that came from the network into out (cap bytes) fit to print between double quotes
+ * in a log line or a status line: '"' and '\' escaped, control and non-ASCII bytes as \xNN, cut
+ * to fit. text may be NULL (""). */
+void mn_log_quote(const char *text, char *out, size_t cap);
 
 #define log_err(c, ...) mn_log(MN_LOG_ERR, c, __VA_ARGS__)
 #define log_warn(c, ...) mn_log(MN_LOG_WARN, c, __VA_ARGS__)

@@ -23,15 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_message.h"
 #include "mn_report.h"
 
 #define S_REFERRAL_VERSION 1
-#define S_LAST_SECOND_9999 253402300799ull /* 9999-12-31T23:59:59Z */
 
 static const char *const s_sharing_names[] = {
     [MELDNET__SHARING_LEVEL__FULL] = "full",
@@ -63,19 +62,8 @@ int mn_sharing_parse(const char *text, int *level)
 
 int mn_referral_encode(const mn_referral *r, uint8_t **out, size_t *len)
 {
-    size_t n;
-    uint8_t *buf;
-
     assert(r && out && len);
-    *out = NULL;
-    *len = 0;
-    n = meldnet__referral__get_packed_size(r);
-    buf = malloc(n ? n : 1);
-    if (!buf)
-        return MN_ENOMEM;
-    *len = meldnet__referral__pack(r, buf);
-    *out = buf;
-    return MN_OK;
+    return mn_message_pack(&r->base, out, len);
 }
 
 static int s_check(const mn_referral *r, mn_diag *d)
@@ -106,23 +94,15 @@ static int s_check(const mn_referral *r, mn_diag *d)
 int mn_referral_decode(const uint8_t *buf, size_t len, size_t max_len, mn_referral **out,
                        mn_diag *d)
 {
-    int rc = MN_OK;
+    ProtobufCMessage *m = NULL;
     mn_referral *r = NULL;
 
     assert(out);
     *out = NULL;
-    if (len > max_len)
-        return mn_diag_set(d, MN_ETOOBIG, "referral",
-                           "the referral is %zu bytes, over the limit of %zu bytes", len, max_len);
-    if (!buf && len > 0)
-        return mn_diag_set(d, MN_EDECODE, "referral", "there are no referral bytes");
-    r = meldnet__referral__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
-    if (!r) {
-        rc = mn_diag_set(d, MN_EDECODE, "referral",
-                         "the bytes are not a protobuf Referral (damaged, or another message)");
-        goto out;
-    }
-    if ((rc = s_check(r, d)) != MN_OK)
+    int rc = mn_message_unpack(&meldnet__referral__descriptor, buf, len, max_len, "referral", &m,
+                               d);
+    r = (mn_referral *)m; /* the generated struct starts with its base */
+    if (rc != MN_OK || (rc = s_check(r, d)) != MN_OK)
         goto out;
     *out = r;
     r = NULL;
@@ -135,8 +115,7 @@ void mn_referral_destroy(mn_referral **r_p)
 {
     if (!r_p || !*r_p)
         return;
-    mn_message_wipe(&(*r_p)->base);
-    meldnet__referral__free_unpacked(*r_p, NULL);
+    mn_message_free(&(*r_p)->base);
     *r_p = NULL;
 }
 
@@ -199,22 +178,6 @@ static json_t *s_enum_value(const ProtobufCEnumDescriptor *desc, int value)
 {
     const char *name = mn_report_enum_name(desc, value);
     return name ? json_string(name) : json_integer(value);
-}
-
-/* "2026-11-22T14:12:16.927Z" into buf (at least 25 bytes; 80 quiets format-truncation). */
-static int s_iso_ms(uint64_t ms, char *buf, size_t cap)
-{
-    struct tm tm;
-    time_t secs;
-
-    if (ms / 1000 > S_LAST_SECOND_9999)
-        return MN_EINVAL;
-    secs = (time_t)(ms / 1000);
-    if (!gmtime_r(&secs, &tm))
-        return MN_EINVAL;
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
-    return MN_OK;
 }
 
 static int s_json_withheld(json_t *root, const mn_referral *r)
@@ -299,7 +262,7 @@ int mn_referral_to_json(const mn_referral *r, char **out)
     json_t *report = NULL;
     json_t *root = NULL;
     char *text;
-    char buf[80]; /* a registration, or an ISO time (gcc sizes %d at 11 characters) */
+    char buf[MN_TIME_TEXT_MAX]; /* a registration, or an ISO time */
     char hex[2 * MN_PSEUDONYM_BYTES + 1];
 
     assert(r && out);
@@ -325,7 +288,7 @@ int mn_referral_to_json(const mn_referral *r, char **out)
         (rc = s_put_text(root, "sharing", mn_sharing_name((int)r->sharing))) != MN_OK ||
         (rc = s_put(root, "acute", json_boolean(r->has_acute && r->acute))) != MN_OK ||
         (rc = s_put_texts(root, "rules", r->rules, r->n_rules)) != MN_OK ||
-        (rc = s_iso_ms(r->accepted_ms, buf, sizeof buf)) != MN_OK ||
+        (rc = mn_time_format_ms(r->accepted_ms, buf, sizeof buf) ? MN_OK : MN_EINVAL) != MN_OK ||
         (rc = s_put_text(root, "accepted_at", buf)) != MN_OK)
         goto out;
     if (r->has_victim_pseudonym) {

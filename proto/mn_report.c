@@ -40,6 +40,7 @@
 #endif
 
 #include "mn_envelope.h"
+#include "mn_message.h"
 #include "mn_suggest.h"
 
 #define S_JSON_MAX_BYTES (8u * 1024 * 1024) /* JSON text accepted by from_json / load_json */
@@ -1840,36 +1841,18 @@ out:
 
 int mn_report_encode(const mn_report *r, uint8_t **out, size_t *len)
 {
-    size_t n;
-    uint8_t *buf;
-
     assert(r && out && len);
-    *out = NULL;
-    *len = 0;
-    n = meldnet__report__get_packed_size(r);
-    buf = malloc(n ? n : 1);
-    if (!buf)
-        return MN_ENOMEM;
-    *len = meldnet__report__pack(r, buf);
-    *out = buf;
-    return MN_OK;
+    return mn_message_pack(&r->base, out, len);
 }
 
 int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report **out,
                      mn_diag *d)
 {
+    ProtobufCMessage *m = NULL;
     assert(out);
-    *out = NULL;
-    if (len > max_len)
-        return mn_diag_set(d, MN_ETOOBIG, "report",
-                           "the report is %zu bytes, over the limit of %zu bytes", len, max_len);
-    if (!buf && len > 0)
-        return mn_diag_set(d, MN_EDECODE, "report", "there are no report bytes");
-    *out = meldnet__report__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
-    if (!*out)
-        return mn_diag_set(d, MN_EDECODE, "report",
-                           "the bytes are not a protobuf Report (damaged, or another message)");
-    return MN_OK;
+    int rc = mn_message_unpack(&meldnet__report__descriptor, buf, len, max_len, "report", &m, d);
+    *out = (mn_report *)m; /* the generated struct starts with its base */
+    return rc;
 }
 
 int mn_report_digest(const mn_report *r, const uint8_t key[32], uint8_t out[32])
@@ -1885,102 +1868,13 @@ int mn_report_digest(const mn_report *r, const uint8_t key[32], uint8_t out[32])
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Wiping, driven by the protobuf-c descriptors so every field of every message is covered. */
-
-static size_t s_scalar_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    default:
-        return 0;
-    }
-}
-
-static void s_wipe_message(ProtobufCMessage *m);
-
-static void s_wipe_value(const ProtobufCFieldDescriptor *f, void *p)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        char *s = *(char **)p;
-        if (s && s != (const char *)f->default_value)
-            sodium_memzero(s, strlen(s));
-        break;
-    }
-    case PROTOBUF_C_TYPE_BYTES: {
-        ProtobufCBinaryData *b = p;
-        const ProtobufCBinaryData *def = f->default_value;
-        if (b->data && (!def || b->data != def->data))
-            sodium_memzero(b->data, b->len);
-        break;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        ProtobufCMessage *sub = *(ProtobufCMessage **)p;
-        if (sub)
-            s_wipe_message(sub);
-        break;
-    }
-    default:
-        sodium_memzero(p, s_scalar_size(f->type));
-        break;
-    }
-}
-
-static void s_wipe_message(ProtobufCMessage *m)
-{
-    const ProtobufCMessageDescriptor *desc = m->descriptor;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &desc->fields[i];
-        char *member = (char *)m + f->offset;
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(size_t *)((char *)m + f->quantifier_offset);
-            char *arr = *(char **)member;
-            size_t elem = f->type == PROTOBUF_C_TYPE_STRING ? sizeof(char *)
-                          : f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData)
-                          : f->type == PROTOBUF_C_TYPE_MESSAGE ? sizeof(ProtobufCMessage *)
-                                                               : s_scalar_size(f->type);
-            for (size_t k = 0; arr && k < n; k++)
-                s_wipe_value(f, arr + k * elem);
-            continue;
-        }
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(uint32_t *)((char *)m + f->quantifier_offset) != f->id)
-            continue;
-        s_wipe_value(f, member);
-    }
-    for (unsigned i = 0; i < m->n_unknown_fields; i++)
-        if (m->unknown_fields[i].data)
-            sodium_memzero(m->unknown_fields[i].data, m->unknown_fields[i].len);
-}
-
-void mn_message_wipe(ProtobufCMessage *m)
-{
-    if (m)
-        s_wipe_message(m);
-}
+/* Destroy */
 
 void mn_report_destroy(mn_report **r_p)
 {
     if (!r_p || !*r_p)
         return;
-    s_wipe_message(&(*r_p)->base);
-    meldnet__report__free_unpacked(*r_p, NULL);
+    mn_message_free(&(*r_p)->base);
     *r_p = NULL;
 }
 
@@ -2019,8 +1913,6 @@ int mn_record_encode(const mn_record_info *info, const mn_report *r, uint8_t **o
 {
     Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
     char agent[sizeof info->agent];
-    size_t n;
-    uint8_t *buf;
 
     assert(info && r && out && len);
     *out = NULL;
@@ -2035,13 +1927,7 @@ int mn_record_encode(const mn_record_info *info, const mn_report *r, uint8_t **o
     rec.accepted_ms = info->accepted_ms;
     rec.created_ms = info->created_ms;
     rec.report = (mn_report *)r; /* packed only, never changed */
-    n = meldnet__registry_record__get_packed_size(&rec);
-    buf = malloc(n ? n : 1);
-    if (!buf)
-        return MN_ENOMEM;
-    *len = meldnet__registry_record__pack(&rec, buf);
-    *out = buf;
-    return MN_OK;
+    return mn_message_pack(&rec.base, out, len);
 }
 
 int mn_record_decode(const uint8_t *buf, size_t len, mn_record_info *info, mn_report **report,
@@ -2084,9 +1970,7 @@ int mn_record_decode(const uint8_t *buf, size_t len, mn_record_info *info, mn_re
     }
     rc = MN_OK;
 out:
-    if (rec) {
-        s_wipe_message(&rec->base);
-        meldnet__registry_record__free_unpacked(rec, NULL);
-    }
+    if (rec)
+        mn_message_free(&rec->base);
     return rc;
 }

@@ -61,10 +61,6 @@ void mn_report_destroy(mn_report **r_p);
  * it; NULL for another descriptor or a value without a name. */
 const char *mn_report_enum_name(const ProtobufCEnumDescriptor *desc, int value);
 
-/* Wipe every field of an unpacked protobuf-c message and its sub-messages (strings, bytes,
- * numbers, unknown fields), driven by the descriptors; does not free. NULL-safe. */
-void mn_message_wipe(ProtobufCMessage *m);
-
 /* Age in whole years on `today` (YYYY-MM-DD) from date_of_birth or age_years; -1 if unknown. */
 int mn_report_victim_age(const mn_report *r, const char *today);
 

@@ -1,4 +1,5 @@
-/* mn_wire.c - ToGateway / FromGateway frames: the only place that packs the wrappers.
+/* mn_wire.c - ToGateway / FromGateway and FromPartner / ToPartner frames: the only place that
+ * fills and reads the wrappers (mn_message packs them).
  *
  * Every decode checks the frame length against its limit before protobuf-c allocates anything,
  * and checks versions and fixed-size fields before the caller sees the message.
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "meldnet.pb-c.h"
+#include "mn_message.h"
 
 static const char *const s_reason_names[] = {
     [0] = "UNSPECIFIED",
@@ -57,18 +59,6 @@ static void s_reject_fill(mn_reject *rj, int reason, const char *detail)
     snprintf(rj->detail, sizeof rj->detail, "%s", detail);
 }
 
-/* Pack any protobuf-c message into a fresh malloc buffer. */
-static int s_pack(const ProtobufCMessage *msg, uint8_t **out, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = malloc(n ? n : 1);
-    if (!buf)
-        return MN_ENOMEM;
-    *len = protobuf_c_message_pack(msg, buf);
-    *out = buf;
-    return MN_OK;
-}
-
 int mn_wire_encode_envelope(const mn_envelope *env, uint8_t **out, size_t *len)
 {
     Meldnet__Envelope e = MELDNET__ENVELOPE__INIT;
@@ -86,7 +76,7 @@ int mn_wire_encode_envelope(const mn_envelope *env, uint8_t **out, size_t *len)
     msg.version = MN_PROTOCOL_VERSION;
     msg.body_case = MELDNET__TO_GATEWAY__BODY_ENVELOPE;
     msg.envelope = &e;
-    return s_pack(&msg.base, out, len);
+    return mn_message_pack(&msg.base, out, len);
 }
 
 int mn_wire_decode_to_gateway(const uint8_t *buf, size_t len, size_t max_len, mn_envelope *env,
@@ -178,7 +168,7 @@ int mn_wire_encode_receipt(const mn_receipt *r, uint8_t **out, size_t *len)
     msg.version = MN_PROTOCOL_VERSION;
     msg.body_case = MELDNET__FROM_GATEWAY__BODY_RECEIPT;
     msg.receipt = &rc;
-    return s_pack(&msg.base, out, len);
+    return mn_message_pack(&msg.base, out, len);
 }
 
 int mn_wire_encode_reject(const mn_reject *r, uint8_t **out, size_t *len)
@@ -196,7 +186,7 @@ int mn_wire_encode_reject(const mn_reject *r, uint8_t **out, size_t *len)
     msg.version = MN_PROTOCOL_VERSION;
     msg.body_case = MELDNET__FROM_GATEWAY__BODY_REJECT;
     msg.reject = &rj;
-    return s_pack(&msg.base, out, len);
+    return mn_message_pack(&msg.base, out, len);
 }
 
 int mn_wire_decode_from_gateway(const uint8_t *buf, size_t len, size_t max_len,
@@ -259,29 +249,26 @@ out:
  * truncated to their buffer, with control characters replaced, because they end up in logs.
  */
 
-/* A plain topic, or "*", or a valid topic followed by ".*" (MN_TOPIC_MAX in all). */
-static int s_pattern_is_valid(const char *p)
+/* Point a protobuf string array (view, MN_TOPICS_MAX entries) at our topics, for packing only:
+ * *n and *topics are the message's fields. MN_OK, or MN_EINVAL for too many topics. */
+static int s_topics_view(const mn_topics *t, char **view, size_t *n, char ***topics)
 {
-    char prefix[MN_TOPIC_MAX + 1];
-    size_t n;
-
-    if (!p)
-        return 0;
-    if (mn_topic_is_valid(p) || strcmp(p, "*") == 0)
-        return 1;
-    n = strnlen(p, MN_TOPIC_MAX + 1);
-    if (n < 3 || n > MN_TOPIC_MAX || p[n - 1] != '*' || p[n - 2] != '.')
-        return 0;
-    memcpy(prefix, p, n - 2);
-    prefix[n - 2] = '\0';
-    return mn_topic_is_valid(prefix);
-}
-
-/* Point a protobuf string array at our topics (borrowed for packing only). */
-static void s_topics_view(const mn_topics *t, char **view)
-{
+    if (t->n > MN_TOPICS_MAX)
+        return MN_EINVAL;
     for (size_t i = 0; i < t->n; i++)
         view[i] = (char *)t->name[i];
+    *n = t->n;
+    *topics = view;
+    return MN_OK;
+}
+
+/* Our fixed-size text (src, cap bytes, maybe unterminated) terminated in buf for packing; NULL
+ * for an empty one, which leaves the optional field out. */
+static char *s_text_view(const char *src, char *buf, size_t cap)
+{
+    memcpy(buf, src, cap);
+    buf[cap - 1] = '\0';
+    return buf[0] ? buf : NULL;
 }
 
 /* Copy and check `n` wire topics. `what` names the field for the diag. */
@@ -293,7 +280,7 @@ static int s_topics_copy(char *const *src, size_t n, int patterns, mn_topics *ds
         return mn_diag_set(d, MN_EDECODE, where, "%s has %zu topics; at most %d are allowed",
                            what, n, MN_TOPICS_MAX);
     for (size_t i = 0; i < n; i++) {
-        int ok = patterns ? s_pattern_is_valid(src[i]) : mn_topic_is_valid(src[i]);
+        int ok = patterns ? mn_topic_pattern_is_valid(src[i]) : mn_topic_is_valid(src[i]);
         if (!ok)
             return mn_diag_set(d, MN_EDECODE, where,
                                "%s: topic %zu is not %s of 1-%d characters [a-z0-9._-]", what,
@@ -324,6 +311,39 @@ static int s_credit_check(uint32_t credit, const char *where, const char *what, 
     return MN_OK;
 }
 
+/* Unpack a frame of at most max_len bytes (buf may be NULL when len is 0) as a desc message
+ * from `where` ("partner", "gateway"). Caller frees *out (protobuf_c_message_free_unpacked). */
+static int s_unpack_frame(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                          size_t len, size_t max_len, const char *where, ProtobufCMessage **out,
+                          mn_diag *d)
+{
+    *out = NULL;
+    if (len > max_len)
+        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
+                           len, max_len);
+    *out = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!*out)
+        return mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet %s message",
+                           desc->short_name);
+    return MN_OK;
+}
+
+/* The version `where` speaks must be ours; `self` names this side for the diag. */
+static int s_version_check(uint32_t version, const char *where, const char *self, mn_diag *d)
+{
+    if (version != MN_PROTOCOL_VERSION)
+        return mn_diag_set(d, MN_EVERSION, where,
+                           "%s speaks protocol version %u; this %s speaks version %d", where,
+                           version, self, MN_PROTOCOL_VERSION);
+    return MN_OK;
+}
+
+/* A body the oneof names must be there. */
+static int s_present(const void *body, const char *where, const char *name, mn_diag *d)
+{
+    return body ? MN_OK : mn_diag_set(d, MN_EDECODE, where, "%s is empty", name);
+}
+
 int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t *len)
 {
     Meldnet__FromPartner msg = MELDNET__FROM_PARTNER__INIT;
@@ -339,11 +359,8 @@ int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t 
     msg.version = MN_PROTOCOL_VERSION;
     switch (m->kind) {
     case MN_FROM_PARTNER_SUBSCRIBE:
-        if (m->topics.n > MN_TOPICS_MAX)
+        if (s_topics_view(&m->topics, topics, &sub.n_topics, &sub.topics) != MN_OK)
             return MN_EINVAL;
-        s_topics_view(&m->topics, topics);
-        sub.n_topics = m->topics.n;
-        sub.topics = topics;
         sub.credit = m->credit;
         msg.body_case = MELDNET__FROM_PARTNER__BODY_SUBSCRIBE;
         msg.subscribe = &sub;
@@ -360,47 +377,31 @@ int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t 
         break;
     case MN_FROM_PARTNER_NACK:
         nack.tag = m->tag;
-        memcpy(reason, m->reason, sizeof reason);
-        reason[sizeof reason - 1] = '\0';
-        nack.reason = reason[0] ? reason : NULL;
+        nack.reason = s_text_view(m->reason, reason, sizeof reason);
         msg.body_case = MELDNET__FROM_PARTNER__BODY_NACK;
         msg.nack = &nack;
         break;
     default:
         return MN_EINVAL;
     }
-    return s_pack(&msg.base, out, len);
+    return mn_message_pack(&msg.base, out, len);
 }
 
 int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
                                 mn_from_partner *m, mn_diag *d)
 {
     static const char where[] = "partner";
-    int rc = MN_OK;
-    Meldnet__FromPartner *msg = NULL;
+    ProtobufCMessage *pm = NULL;
 
     memset(m, 0, sizeof *m);
-    if (len > max_len)
-        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
-                           len, max_len);
-    msg = meldnet__from_partner__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
-    if (!msg) {
-        rc = mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet FromPartner message");
+    int rc = s_unpack_frame(&meldnet__from_partner__descriptor, buf, len, max_len, where, &pm, d);
+    const Meldnet__FromPartner *msg = (const Meldnet__FromPartner *)pm;
+    if (rc != MN_OK || (rc = s_version_check(msg->version, where, "gateway", d)) != MN_OK)
         goto out;
-    }
-    if (msg->version != MN_PROTOCOL_VERSION) {
-        rc = mn_diag_set(d, MN_EVERSION, where,
-                         "partner speaks protocol version %u; this gateway speaks version %d",
-                         msg->version, MN_PROTOCOL_VERSION);
-        goto out;
-    }
     switch (msg->body_case) {
     case MELDNET__FROM_PARTNER__BODY_SUBSCRIBE:
-        if (!msg->subscribe) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "subscribe is empty");
-            goto out;
-        }
-        if ((rc = s_topics_copy(msg->subscribe->topics, msg->subscribe->n_topics, 1, &m->topics,
+        if ((rc = s_present(msg->subscribe, where, "subscribe", d)) != MN_OK ||
+            (rc = s_topics_copy(msg->subscribe->topics, msg->subscribe->n_topics, 1, &m->topics,
                                 where, "subscribe", d)) != MN_OK ||
             (rc = s_credit_check(msg->subscribe->credit, where, "subscribe", d)) != MN_OK)
             goto out;
@@ -408,28 +409,21 @@ int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
         m->credit = msg->subscribe->credit;
         break;
     case MELDNET__FROM_PARTNER__BODY_CREDIT:
-        if (!msg->credit) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "credit is empty");
-            goto out;
-        }
-        if ((rc = s_credit_check(msg->credit->credit, where, "credit message", d)) != MN_OK)
+        if ((rc = s_present(msg->credit, where, "credit", d)) != MN_OK ||
+            (rc = s_credit_check(msg->credit->credit, where, "credit message", d)) != MN_OK)
             goto out;
         m->kind = MN_FROM_PARTNER_CREDIT;
         m->credit = msg->credit->credit;
         break;
     case MELDNET__FROM_PARTNER__BODY_ACK:
-        if (!msg->ack) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "ack is empty");
+        if ((rc = s_present(msg->ack, where, "ack", d)) != MN_OK)
             goto out;
-        }
         m->kind = MN_FROM_PARTNER_ACK;
         m->tag = msg->ack->tag;
         break;
     case MELDNET__FROM_PARTNER__BODY_NACK:
-        if (!msg->nack) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "nack is empty");
+        if ((rc = s_present(msg->nack, where, "nack", d)) != MN_OK)
             goto out;
-        }
         m->kind = MN_FROM_PARTNER_NACK;
         m->tag = msg->nack->tag;
         s_text_copy(m->reason, sizeof m->reason, msg->nack->reason);
@@ -442,8 +436,8 @@ int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
 out:
     if (rc != MN_OK)
         memset(m, 0, sizeof *m);
-    if (msg)
-        meldnet__from_partner__free_unpacked(msg, NULL);
+    if (pm)
+        protobuf_c_message_free_unpacked(pm, NULL);
     return rc;
 }
 
@@ -461,23 +455,18 @@ int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len
     msg.version = MN_PROTOCOL_VERSION;
     switch (m->kind) {
     case MN_TO_PARTNER_SUBSCRIBED:
-        if (m->topics.n > MN_TOPICS_MAX)
+        if (s_topics_view(&m->topics, topics, &sub.n_topics, &sub.topics) != MN_OK)
             return MN_EINVAL;
-        s_topics_view(&m->topics, topics);
-        sub.n_topics = m->topics.n;
-        sub.topics = topics;
         sub.credit = m->credit;
         msg.body_case = MELDNET__TO_PARTNER__BODY_SUBSCRIBED;
         msg.subscribed = &sub;
         break;
     case MN_TO_PARTNER_DELIVERY: {
         const mn_delivery *src = &m->delivery;
-        if (src->topics.n > MN_TOPICS_MAX || (!src->sealed && src->sealed_len > 0))
+        if ((!src->sealed && src->sealed_len > 0) ||
+            s_topics_view(&src->topics, topics, &dl.n_topics, &dl.topics) != MN_OK)
             return MN_EINVAL;
-        s_topics_view(&src->topics, topics);
         dl.tag = src->tag;
-        dl.n_topics = src->topics.n;
-        dl.topics = topics;
         dl.registration = src->registration;
         dl.attempt = src->attempt;
         dl.sealed_referral.data = src->sealed;
@@ -491,22 +480,17 @@ int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len
         break;
     }
     case MN_TO_PARTNER_ERROR:
-        if (m->topics.n > MN_TOPICS_MAX)
+        if (s_topics_view(&m->topics, topics, &err.n_bound_topics, &err.bound_topics) != MN_OK)
             return MN_EINVAL;
-        s_topics_view(&m->topics, topics);
         err.code = (Meldnet__PartnerErrorCode)m->error;
-        memcpy(detail, m->detail, sizeof detail);
-        detail[sizeof detail - 1] = '\0';
-        err.detail = detail[0] ? detail : NULL;
-        err.n_bound_topics = m->topics.n;
-        err.bound_topics = topics;
+        err.detail = s_text_view(m->detail, detail, sizeof detail);
         msg.body_case = MELDNET__TO_PARTNER__BODY_ERROR;
         msg.error = &err;
         break;
     default:
         return MN_EINVAL;
     }
-    return s_pack(&msg.base, out, len);
+    return mn_message_pack(&msg.base, out, len);
 }
 
 static int s_delivery_copy(const Meldnet__Delivery *src, mn_delivery *dst, const char *where,
@@ -539,31 +523,17 @@ int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len, mn
                               mn_diag *d)
 {
     static const char where[] = "gateway";
-    int rc = MN_OK;
-    Meldnet__ToPartner *msg = NULL;
+    ProtobufCMessage *pm = NULL;
 
     memset(m, 0, sizeof *m);
-    if (len > max_len)
-        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
-                           len, max_len);
-    msg = meldnet__to_partner__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
-    if (!msg) {
-        rc = mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet ToPartner message");
+    int rc = s_unpack_frame(&meldnet__to_partner__descriptor, buf, len, max_len, where, &pm, d);
+    const Meldnet__ToPartner *msg = (const Meldnet__ToPartner *)pm;
+    if (rc != MN_OK || (rc = s_version_check(msg->version, where, "partner", d)) != MN_OK)
         goto out;
-    }
-    if (msg->version != MN_PROTOCOL_VERSION) {
-        rc = mn_diag_set(d, MN_EVERSION, where,
-                         "gateway speaks protocol version %u; this partner speaks version %d",
-                         msg->version, MN_PROTOCOL_VERSION);
-        goto out;
-    }
     switch (msg->body_case) {
     case MELDNET__TO_PARTNER__BODY_SUBSCRIBED:
-        if (!msg->subscribed) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "subscribed is empty");
-            goto out;
-        }
-        if ((rc = s_topics_copy(msg->subscribed->topics, msg->subscribed->n_topics, 1,
+        if ((rc = s_present(msg->subscribed, where, "subscribed", d)) != MN_OK ||
+            (rc = s_topics_copy(msg->subscribed->topics, msg->subscribed->n_topics, 1,
                                 &m->topics, where, "subscribed", d)) != MN_OK)
             goto out;
         if (msg->subscribed->credit > MN_CREDIT_MAX) {
@@ -575,20 +545,14 @@ int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len, mn
         m->credit = msg->subscribed->credit;
         break;
     case MELDNET__TO_PARTNER__BODY_DELIVERY:
-        if (!msg->delivery) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "delivery is empty");
-            goto out;
-        }
-        if ((rc = s_delivery_copy(msg->delivery, &m->delivery, where, d)) != MN_OK)
+        if ((rc = s_present(msg->delivery, where, "delivery", d)) != MN_OK ||
+            (rc = s_delivery_copy(msg->delivery, &m->delivery, where, d)) != MN_OK)
             goto out;
         m->kind = MN_TO_PARTNER_DELIVERY;
         break;
     case MELDNET__TO_PARTNER__BODY_ERROR:
-        if (!msg->error) {
-            rc = mn_diag_set(d, MN_EDECODE, where, "error is empty");
-            goto out;
-        }
-        if ((rc = s_topics_copy(msg->error->bound_topics, msg->error->n_bound_topics, 1,
+        if ((rc = s_present(msg->error, where, "error", d)) != MN_OK ||
+            (rc = s_topics_copy(msg->error->bound_topics, msg->error->n_bound_topics, 1,
                                 &m->topics, where, "error", d)) != MN_OK)
             goto out;
         m->kind = MN_TO_PARTNER_ERROR;
@@ -604,7 +568,7 @@ out:
         mn_delivery_clear(&m->delivery);
         memset(m, 0, sizeof *m);
     }
-    if (msg)
-        meldnet__to_partner__free_unpacked(msg, NULL);
+    if (pm)
+        protobuf_c_message_free_unpacked(pm, NULL);
     return rc;
 }

@@ -1,7 +1,9 @@
-/* mn_wire.h - one-frame messages between agents and the gateway: encode/decode with limits.
+/* mn_wire.h - one-frame messages between clients (agents, partners) and the gateway:
+ * encode/decode with limits.
  *
- * The only module that packs and unpacks the transport wrappers (ToGateway, FromGateway); the
- * rest of the code sees mn_envelope, mn_receipt and mn_reject.
+ * The only module that packs and unpacks the transport wrappers (ToGateway, FromGateway,
+ * FromPartner, ToPartner); the rest of the code sees mn_envelope, mn_receipt, mn_reject and the
+ * partner structs of mn_delivery.h.
  */
 #ifndef MN_WIRE_H
 #define MN_WIRE_H

@@ -1,5 +1,5 @@
-/* test_mn_delivery.c - unit tests for mn_delivery: topics, the canonical delivery input,
- * delivery signatures, partner error names.
+/* test_mn_delivery.c - unit tests for mn_delivery: topics, patterns and lists of them, the
+ * canonical delivery input, delivery signatures, partner error names.
  *
  * The signing input is checked against bytes written out by hand from the layout in
  * mn_delivery.h, so a change to the signed bytes cannot slip through as a "round trip still
@@ -152,6 +152,47 @@ static void test_topic_matches(void **state)
 
 /* ---------------------------------------------------------------------------------------------
  * Signing input */
+
+static void test_topic_pattern_is_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern;
+        int valid;
+    } cases[] = {
+        {"police.acute", 1}, {"care.*", 1},  {"*", 1},        {"a.*", 1},
+        {"", 0},             {".*", 0},      {"*.acute", 0},  {"care*", 0},
+        {"**", 0},           {"care.*.x", 0}, {"Care.*", 0},  {"care .*", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (mn_topic_pattern_is_valid(cases[i].pattern) != cases[i].valid)
+            fail_msg("mn_topic_pattern_is_valid(\"%s\") should be %d", cases[i].pattern,
+                     cases[i].valid);
+    assert_false(mn_topic_pattern_is_valid(NULL));
+    char longest[MN_TOPIC_MAX + 2];
+    memset(longest, 'a', sizeof longest);
+    memcpy(longest + MN_TOPIC_MAX - 2, ".*", 3); /* 64 characters */
+    assert_true(mn_topic_pattern_is_valid(longest));
+    memset(longest, 'a', sizeof longest);
+    memcpy(longest + MN_TOPIC_MAX - 1, ".*", 3); /* 65 characters */
+    assert_false(mn_topic_pattern_is_valid(longest));
+}
+
+static void test_topics_join(void **state)
+{
+    (void)state;
+    mn_topics t = {0};
+    char buf[64], tiny[8];
+    assert_string_equal(mn_topics_join(&t, ",", buf, sizeof buf), "");
+    assert_string_equal(mn_topics_join(NULL, ",", buf, sizeof buf), "");
+    s_topic_add(&t, "police.acute");
+    assert_string_equal(mn_topics_join(&t, ",", buf, sizeof buf), "police.acute");
+    s_topic_add(&t, "care.*");
+    assert_string_equal(mn_topics_join(&t, ", ", buf, sizeof buf), "police.acute, care.*");
+    /* cut to fit, always terminated */
+    assert_string_equal(mn_topics_join(&t, ",", tiny, sizeof tiny), "police.");
+    assert_ptr_equal(mn_topics_join(&t, ",", tiny, 0), tiny);
+}
 
 static void test_signing_input_vector(void **state)
 {
@@ -353,6 +394,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_is_valid),
         cmocka_unit_test(test_topic_matches),
+        cmocka_unit_test(test_topic_pattern_is_valid),
+        cmocka_unit_test(test_topics_join),
         cmocka_unit_test(test_signing_input_vector),
         cmocka_unit_test(test_signing_input_empty),
         cmocka_unit_test(test_sign_verify),

@@ -1,4 +1,5 @@
-/* test_mn_envelope.c - unit tests for mn_envelope: seal+sign, verify+open, padding, receipts.
+/* test_mn_envelope.c - unit tests for mn_envelope: seal+sign, verify+open, padding, receipts,
+ * registration numbers, clocks and time text.
  *
  * The canonical signing inputs are checked against byte strings written out by hand from the
  * layout in mn_envelope.h (and cross-checked with an independent Python encoder), so a change
@@ -665,6 +666,25 @@ static void test_clocks(void **state)
     assert_true(b >= a);
 }
 
+static void test_time_format(void **state)
+{
+    (void)state;
+    char buf[MN_TIME_TEXT_MAX], day[11], tiny[8];
+    assert_ptr_equal(mn_time_format_ms(1795356736927ull, buf, sizeof buf), buf);
+    assert_string_equal(buf, "2026-11-22T14:12:16.927Z");
+    assert_string_equal(mn_time_format_ms(0, buf, sizeof buf), "1970-01-01T00:00:00.000Z");
+    assert_string_equal(mn_time_format_day(1795356736927ull, day, sizeof day), "2026-11-22");
+    /* 9999-12-31T23:59:59.999Z is the last time with four year digits */
+    assert_string_equal(mn_time_format_ms(253402300799999ull, buf, sizeof buf),
+                        "9999-12-31T23:59:59.999Z");
+    assert_null(mn_time_format_ms(253402300800000ull, buf, sizeof buf));
+    assert_string_equal(buf, "");
+    assert_null(mn_time_format_day(UINT64_MAX, day, sizeof day));
+    assert_string_equal(day, "");
+    assert_string_equal(mn_time_format_ms(0, tiny, sizeof tiny), "1970-01"); /* cut to fit */
+    assert_null(mn_time_format_day(0, tiny, 0));
+}
+
 int main(void)
 {
     if (mn_crypto_init() != MN_OK)
@@ -683,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_receipt_sign_verify_tamper),
         cmocka_unit_test(test_registration_numbers),
         cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_time_format),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "mn_envelope.h"
+#include "mn_message.h"
 #include "mn_referral.h"
 #include "mn_report.h"
 

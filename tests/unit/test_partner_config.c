@@ -118,14 +118,14 @@ static void test_topics_refused(void **state)
 static void test_topic_patterns(void **state)
 {
     (void)state;
-    assert_true(partner_topic_pattern_is_valid("*"));
-    assert_true(partner_topic_pattern_is_valid("care.*"));
-    assert_true(partner_topic_pattern_is_valid("care.utrecht"));
-    assert_false(partner_topic_pattern_is_valid(""));
-    assert_false(partner_topic_pattern_is_valid(NULL));
-    assert_false(partner_topic_pattern_is_valid("care*"));
-    assert_false(partner_topic_pattern_is_valid("**"));
-    assert_false(partner_topic_pattern_is_valid("care.*.x"));
+    assert_true(mn_topic_pattern_is_valid("*"));
+    assert_true(mn_topic_pattern_is_valid("care.*"));
+    assert_true(mn_topic_pattern_is_valid("care.utrecht"));
+    assert_false(mn_topic_pattern_is_valid(""));
+    assert_false(mn_topic_pattern_is_valid(NULL));
+    assert_false(mn_topic_pattern_is_valid("care*"));
+    assert_false(mn_topic_pattern_is_valid("**"));
+    assert_false(mn_topic_pattern_is_valid("care.*.x"));
 }
 
 static void test_topics_join(void **state)
@@ -135,24 +135,24 @@ static void test_topics_join(void **state)
     char buf[64];
     char tiny[8];
     assert_int_equal(partner_topics_parse("a.b,c,d", &t, NULL), MN_OK);
-    assert_string_equal(partner_topics_join(&t, ",", buf, sizeof buf), "a.b,c,d");
-    assert_string_equal(partner_topics_join(&t, ", ", buf, sizeof buf), "a.b, c, d");
-    partner_topics_join(&t, ",", tiny, 4);
+    assert_string_equal(mn_topics_join(&t, ",", buf, sizeof buf), "a.b,c,d");
+    assert_string_equal(mn_topics_join(&t, ", ", buf, sizeof buf), "a.b, c, d");
+    mn_topics_join(&t, ",", tiny, 4);
     assert_true(strlen(tiny) < 4);
     t.n = 0;
-    assert_string_equal(partner_topics_join(&t, ",", buf, sizeof buf), "");
+    assert_string_equal(mn_topics_join(&t, ",", buf, sizeof buf), "");
 }
 
 static void test_endpoints(void **state)
 {
     (void)state;
-    assert_true(partner_config_endpoint_is_valid("tcp://127.0.0.1:7412"));
-    assert_true(partner_config_endpoint_is_valid("ipc:///run/meldnet/delivery"));
-    assert_false(partner_config_endpoint_is_valid("tcp://"));
-    assert_false(partner_config_endpoint_is_valid("udp://x:1"));
-    assert_false(partner_config_endpoint_is_valid("tcp://a b:1"));
-    assert_false(partner_config_endpoint_is_valid("tcp://\"x\":1"));
-    assert_false(partner_config_endpoint_is_valid(NULL));
+    assert_true(mn_conf_endpoint_is_valid("tcp://127.0.0.1:7412"));
+    assert_true(mn_conf_endpoint_is_valid("ipc:///run/meldnet/delivery"));
+    assert_false(mn_conf_endpoint_is_valid("tcp://"));
+    assert_false(mn_conf_endpoint_is_valid("udp://x:1"));
+    assert_false(mn_conf_endpoint_is_valid("tcp://a b:1"));
+    assert_false(mn_conf_endpoint_is_valid("tcp://\"x\":1"));
+    assert_false(mn_conf_endpoint_is_valid(NULL));
 }
 
 /* --- partner.conf ------------------------------------------------------------------------- */
