@@ -50,6 +50,10 @@ typedef enum {
     S_BAD_ID,
     S_INVALID_REPORT,
     S_UNDECODABLE_REPORT,
+    S_TRUNCATED,
+    S_MULTI_FRAME,
+    S_ABSURD_LENGTH,
+    S_REPLAY,
 } s_mode;
 
 static const struct {
@@ -72,6 +76,11 @@ static const struct {
      "a signed envelope whose Report decodes but fails validation (no form)"},
     {"undecodable-report", S_UNDECODABLE_REPORT, 0,
      "a signed envelope whose sealed bytes are no Report"},
+    {"truncated", S_TRUNCATED, 1, "a valid frame cut off halfway"},
+    {"multi-frame", S_MULTI_FRAME, 1, "a valid envelope followed by a second frame"},
+    {"absurd-length", S_ABSURD_LENGTH, 0, "protobuf claiming a 4 GiB envelope field"},
+    {"replay", S_REPLAY, 1,
+     "an envelope made and signed by the agent of --other-key, sent on our connection"},
 };
 #define S_N_MODES (sizeof s_modes / sizeof s_modes[0])
 
@@ -81,6 +90,7 @@ typedef struct s_opts {
     const char *gateway_key_path;
     const char *report_path;
     const char *as_agent;
+    const char *other_key_path;
     int mode_index;
     long timeout_ms;
     long count;
@@ -94,6 +104,7 @@ typedef struct s_opts {
 typedef struct s_ctx {
     const s_opts *o;
     mn_key *agent;
+    mn_key *other; /* --other-key: the agent whose envelope is replayed */
     mn_pubkey gateway;
     mn_report *parsed;   /* the --report file, kept for --unique */
     char *narrative;     /* its narrative as loaded (owned), for --unique */
@@ -127,6 +138,7 @@ static void s_usage(FILE *to)
             "  --gateway-key FILE   the gateway's public line (keys/gateway.pub)\n"
             "  --report FILE        report JSON to seal (modes that send a report)\n"
             "  --as-agent NAME      put NAME in envelope.agent (re-signed with our key)\n"
+            "  --other-key FILE     with --mode replay: the agent that made the envelope\n"
             "  --timeout-ms N       wait at most N ms for each reply (default 5000)\n"
             "  --count N            repeat the mode N times, fresh envelopes (default 1)\n"
             "  --window N           with --count and mode valid: keep up to N envelopes in\n"
@@ -167,6 +179,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         {"as-agent", required_argument, NULL, 'a'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'c'},
+        {"other-key", required_argument, NULL, 'O'},
         {"window", required_argument, NULL, 'w'},
         {"size", required_argument, NULL, 's'},
         {"unique", no_argument, NULL, 'u'},
@@ -184,7 +197,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     o->count = 1;
     o->window = 1;
     o->size = MN_WIRE_DEFAULT_MAX_FRAME;
-    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:uvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:O:uvh", opts, NULL)) != -1) {
         switch (c) {
         case 'e': o->endpoint = optarg; break;
         case 'k': o->key_path = optarg; break;
@@ -192,6 +205,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 'r': o->report_path = optarg; break;
         case 'm': mode = optarg; break;
         case 'a': o->as_agent = optarg; break;
+        case 'O': o->other_key_path = optarg; break;
         case 'u': o->unique = 1; break;
         case 'v': o->verbose = 1; break;
         case 'h': s_usage(stdout); return 1;
@@ -241,6 +255,10 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     }
     if (s_modes[o->mode_index].needs_report && !o->report_path) {
         fprintf(stderr, PROG ": mode %s needs --report FILE.json\n", mode);
+        return 2;
+    }
+    if (s_modes[o->mode_index].mode == S_REPLAY && !o->other_key_path) {
+        fprintf(stderr, PROG ": --mode replay needs --other-key AGENT.key\n");
         return 2;
     }
     if (s_modes[o->mode_index].mode == S_AGENT_MISMATCH && !o->as_agent) {
@@ -344,7 +362,8 @@ static int s_make_envelope(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *en
         plain = cx->report;
         plain_len = cx->report_len;
     }
-    rc = mn_envelope_seal(cx->agent, cx->gateway.box, plain, plain_len, seq, mn_now_ms(), env, &d);
+    rc = mn_envelope_seal(mode == S_REPLAY ? cx->other : cx->agent, cx->gateway.box, plain,
+                          plain_len, seq, mn_now_ms(), env, &d);
     free(made);
     if (rc != MN_OK) {
         mn_diag_print(PROG, &d);
@@ -413,6 +432,16 @@ static int s_build(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *env, int *
         return s_random_frame(cx->o->size + 1, 0, frame, len);
     if (mode == S_GARBAGE)
         return s_random_frame(1 + randombytes_uniform(S_GARBAGE_MAX), 1, frame, len);
+    if (mode == S_ABSURD_LENGTH) {
+        /* version = 1, then field 2 (envelope) with a length of 2^32 - 1 and no bytes. */
+        static const uint8_t absurd[] = {0x08, 0x01, 0x12, 0xff, 0xff, 0xff, 0xff, 0x0f};
+        *frame = malloc(sizeof absurd);
+        if (!*frame)
+            return MN_ENOMEM;
+        memcpy(*frame, absurd, sizeof absurd);
+        *len = sizeof absurd;
+        return MN_OK;
+    }
 
     rc = s_make_envelope(cx, mode, seq, env);
     if (rc != MN_OK)
@@ -433,6 +462,8 @@ static int s_build(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *env, int *
         rc = s_repack(frame, len, s_set_version_2);
     else if (mode == S_BAD_ID)
         rc = s_repack(frame, len, s_short_id);
+    else if (mode == S_TRUNCATED)
+        *len /= 2;
     return rc;
 }
 
@@ -653,7 +684,9 @@ static int s_send(s_ctx *cx, const uint8_t *frame, size_t len, const mn_envelope
         fprintf(stderr, PROG ": sending %s frame of %zu bytes id=%s\n",
                 s_modes[cx->o->mode_index].name, len, hex);
     }
-    if (zmq_send(cx->dealer, frame, len, 0) < 0) {
+    int multi = s_modes[cx->o->mode_index].mode == S_MULTI_FRAME;
+    if (zmq_send(cx->dealer, frame, len, multi ? ZMQ_SNDMORE : 0) < 0 ||
+        (multi && zmq_send(cx->dealer, "x", 1, 0) < 0)) {
         fprintf(stderr, PROG ": cannot send: %s\n", zmq_strerror(zmq_errno()));
         return zmq_errno() == EAGAIN ? MN_ETIMEOUT : MN_EZMQ;
     }
@@ -700,6 +733,8 @@ static int s_load(s_ctx *cx)
         return MN_ECRYPTO;
     }
     rc = mn_key_load(cx->o->key_path, &cx->agent, &d);
+    if (rc == MN_OK && cx->o->other_key_path)
+        rc = mn_key_load(cx->o->other_key_path, &cx->other, &d);
     if (rc == MN_OK)
         rc = mn_pubkey_load(cx->o->gateway_key_path, &cx->gateway, &d);
     if (rc == MN_OK && s_modes[cx->o->mode_index].needs_report) {
@@ -812,5 +847,6 @@ out:
         mn_plain_free((uint8_t *)cx.narrative, strlen(cx.narrative));
     mn_report_destroy(&cx.parsed);
     mn_key_destroy(&cx.agent);
+    mn_key_destroy(&cx.other);
     return code;
 }
