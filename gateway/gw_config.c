@@ -64,13 +64,17 @@ static const struct s_setting s_settings[] = {
     {"redelivery_ms", S_INT, NULL, 30000, 1000, 3600000},
     {"max_nacks", S_INT, NULL, 3, 1, 100},
     {"max_item_age_hours", S_INT, NULL, 168, 1, 8760},
+    {"agent_rate_per_s", S_INT, NULL, 1000, 0, 1000000},
+    {"agent_burst", S_INT, NULL, 5000, 1, 1000000},
+    {"min_free_mb", S_INT, NULL, 64, 0, 1048576},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
 static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
-    "partners_dir, redelivery_ms, max_nacks, max_item_age_hours";
+    "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
+    "min_free_mb";
 
 static const char *const s_agent_keys[] = {"name", "key", "region"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
@@ -183,6 +187,20 @@ static const char s_template[] =
     "    # Hours an item may stay undelivered before it moves to the hold queue.\n"
     "    # Default 168 (a week), bounds 1 .. 8760.\n"
     "    max_item_age_hours = 168;\n"
+    "\n"
+    "    # Envelopes per second one agent may send (a token bucket of agent_burst); beyond it\n"
+    "    # the agent gets a retryable RATE_LIMITED reject, so one flooding agent cannot starve\n"
+    "    # the others. 0 turns the limit off. Default 1000, bounds 0 .. 1000000.\n"
+    "    agent_rate_per_s = 1000;\n"
+    "\n"
+    "    # How many envelopes an agent may send at once after a quiet spell.\n"
+    "    # Default 5000, bounds 1 .. 1000000.\n"
+    "    agent_burst = 5000;\n"
+    "\n"
+    "    # Free space (MiB) the data folder must keep; below it new envelopes get a retryable\n"
+    "    # OVERLOADED reject instead of filling the disk. 0 turns the check off.\n"
+    "    # Default 64, bounds 0 .. 1048576.\n"
+    "    min_free_mb = 64;\n"
     "};\n"
     "\n"
     "# Routing rules: which topics a report reaches (partners bind to topics). Rules are tried in\n"
@@ -380,6 +398,12 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->max_nacks = (unsigned)ival;
     else if (strcmp(n, "max_item_age_hours") == 0)
         cfg->max_item_age_hours = (unsigned)ival;
+    else if (strcmp(n, "agent_rate_per_s") == 0)
+        cfg->agent_rate_per_s = (unsigned)ival;
+    else if (strcmp(n, "agent_burst") == 0)
+        cfg->agent_burst = (unsigned)ival;
+    else if (strcmp(n, "min_free_mb") == 0)
+        cfg->min_free_mb = (unsigned)ival;
     return MN_OK;
 }
 

@@ -32,6 +32,9 @@
  *                                 growing with the item's age, with jitter
  *   max_nacks           3         (1 .. 100) nacks before an item goes to the partner's hold
  *   max_item_age_hours  168       (1 .. 8760) older undelivered items go to the hold queue
+ *   agent_rate_per_s    1000      (0 .. 1000000) per-agent token bucket rate; 0: no limit
+ *   agent_burst         5000      (1 .. 1000000) the bucket's size
+ *   min_free_mb         64        (0 .. 1048576) free space the data folder keeps; 0: off
  * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
  * default rules apply (gw_route_defaults).
  *
@@ -112,6 +115,9 @@ typedef struct gw_config {
     unsigned redelivery_ms;
     unsigned max_nacks;
     unsigned max_item_age_hours;
+    unsigned agent_rate_per_s;
+    unsigned agent_burst;
+    unsigned min_free_mb;
     gw_partner *partners; /* owned array, sorted by name */
     size_t n_partners;
     struct gw_rule *rules; /* owned array, in order (the defaults when "routes" is absent) */

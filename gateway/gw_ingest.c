@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <zmq.h>
 
 #include "gw_auth.h"
@@ -31,11 +32,23 @@ typedef struct s_item {
     mn_receipt receipt;
 } s_item;
 
+/* Per-agent token bucket, parallel to the agents array. */
+typedef struct s_bucket {
+    double tokens;
+    uint64_t last_ms;
+} s_bucket;
+
+/* How often the free-space floor is looked at. */
+#define FREE_SPACE_CHECK_MS 1000
+
 struct gw_ingest {
     void *socket;
     gw_ingest_deps deps;
     gw_agent *agents; /* sorted by name */
+    s_bucket *buckets;
     size_t n_agents;
+    uint64_t free_checked_ms;
+    int disk_low;
     s_item *batch;
     mn_log_limit reject_limit;
 };
@@ -60,15 +73,67 @@ static int s_by_name(const void *a, const void *b)
 int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n)
 {
     gw_agent *copy = calloc(n ? n : 1, sizeof *copy);
-    if (!copy)
+    s_bucket *buckets = calloc(n ? n : 1, sizeof *buckets);
+    if (!copy || !buckets) {
+        free(copy);
+        free(buckets);
         return MN_ENOMEM;
+    }
     if (n)
         memcpy(copy, agents, n * sizeof *copy);
     qsort(copy, n, sizeof *copy, s_by_name);
+    uint64_t now = mn_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        buckets[i].tokens = ing->deps.agent_burst;
+        buckets[i].last_ms = now;
+    }
     free(ing->agents);
+    free(ing->buckets);
     ing->agents = copy;
+    ing->buckets = buckets;
     ing->n_agents = n;
     return MN_OK;
+}
+
+/* Take one token from the agent's bucket; 0 when it is empty (the agent sends too fast). */
+static int s_take_token(gw_ingest *ing, const gw_agent *agent)
+{
+    if (ing->deps.agent_rate_per_s == 0)
+        return 1;
+    s_bucket *b = &ing->buckets[agent - ing->agents];
+    uint64_t now = mn_mono_ms();
+    b->tokens += (double)(now - b->last_ms) * ing->deps.agent_rate_per_s / 1000.0;
+    if (b->tokens > ing->deps.agent_burst)
+        b->tokens = ing->deps.agent_burst;
+    b->last_ms = now;
+    if (b->tokens < 1.0)
+        return 0;
+    b->tokens -= 1.0;
+    return 1;
+}
+
+/* Whether the data folder is under its free-space floor (looked at once a second). */
+static int s_disk_low(gw_ingest *ing)
+{
+    if (ing->deps.min_free_mb == 0 || !ing->deps.data_dir)
+        return 0;
+    uint64_t now = mn_mono_ms();
+    if (now - ing->free_checked_ms < FREE_SPACE_CHECK_MS && ing->free_checked_ms)
+        return ing->disk_low;
+    ing->free_checked_ms = now;
+    struct statvfs sv;
+    if (statvfs(ing->deps.data_dir, &sv) != 0)
+        return ing->disk_low;
+    uint64_t free_mb = (uint64_t)sv.f_bavail * sv.f_frsize / (1024 * 1024);
+    int low = free_mb < ing->deps.min_free_mb;
+    if (low && !ing->disk_low)
+        log_err("ingest", "free space in %s is %llu MiB, under min_free_mb=%u: refusing new "
+                "reports (OVERLOADED) until there is room", ing->deps.data_dir,
+                (unsigned long long)free_mb, ing->deps.min_free_mb);
+    else if (!low && ing->disk_low)
+        log_notice("ingest", "free space in %s is back above min_free_mb", ing->deps.data_dir);
+    ing->disk_low = low;
+    return low;
 }
 
 int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps, gw_ingest **out,
@@ -126,6 +191,7 @@ void gw_ingest_destroy(gw_ingest **ing_p)
     if (ing->socket)
         zmq_close(ing->socket);
     free(ing->agents);
+    free(ing->buckets);
     free(ing->batch);
     free(ing);
     *ing_p = NULL;
@@ -238,6 +304,18 @@ static int s_receive_one(gw_ingest *ing, s_item *it)
     if (!agent) {
         /* Admitted by ZAP but removed from the table since: treat as revoked. */
         s_reject_set(&rj, &it->env, MN_REJECT_NOT_PERMITTED, "agent is no longer configured");
+        s_send_reject(ing, &it->route, &rj, peer);
+        goto answered;
+    }
+    if (!s_take_token(ing, agent)) {
+        s_reject_set(&rj, &it->env, MN_REJECT_RATE_LIMITED,
+                     "this agent sends faster than agent_rate_per_s; send again after a pause");
+        s_send_reject(ing, &it->route, &rj, peer);
+        goto answered;
+    }
+    if (s_disk_low(ing)) {
+        s_reject_set(&rj, &it->env, MN_REJECT_OVERLOADED,
+                     "the gateway's disk is nearly full; send again later");
         s_send_reject(ing, &it->route, &rj, peer);
         goto answered;
     }

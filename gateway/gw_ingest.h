@@ -9,6 +9,10 @@
  * signed Receipts are sent only after that transaction has committed (fsync). If the commit
  * fails, each gets a retryable STORE_FAILED reject.
  *
+ * Flow control: an agent over its rate (a token bucket) gets a retryable RATE_LIMITED reject
+ * before its signature is checked, so a flood costs little; when the data folder's free space
+ * is under the floor, every new envelope gets a retryable OVERLOADED reject.
+ *
  * Invariant: a Receipt leaves the gateway only for a registration that is on disk. A crash at
  * any point therefore loses only unacknowledged envelopes, which the agents send again.
  */
@@ -35,6 +39,10 @@ typedef struct gw_ingest_deps {
     gw_stats *stats;
     size_t max_frame_bytes;
     unsigned batch_max;
+    unsigned agent_rate_per_s;  /* token bucket per agent; 0: no limit */
+    unsigned agent_burst;
+    unsigned min_free_mb;       /* below this free space in data_dir: OVERLOADED; 0: no check */
+    const char *data_dir;
     /* Called after a batch that queued partner items has committed (may be NULL). */
     void (*on_queued)(void *arg);
     void *on_queued_arg;

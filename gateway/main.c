@@ -171,6 +171,10 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .stats = &gw->stats,
         .max_frame_bytes = gw->cfg->max_frame_bytes,
         .batch_max = gw->cfg->batch_max,
+        .agent_rate_per_s = gw->cfg->agent_rate_per_s,
+        .agent_burst = gw->cfg->agent_burst,
+        .min_free_mb = gw->cfg->min_free_mb,
+        .data_dir = gw->cfg->data_dir,
         .on_queued = s_on_queued,
         .on_queued_arg = gw->deliver,
     };
