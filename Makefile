@@ -152,6 +152,12 @@ valgrind: test-bins
 	        --error-exitcode=1 $$t >/dev/null || exit 1; \
 	done; echo "valgrind: clean"
 
+# Crash torture: SIGKILL the gateway (TORTURE_KILLS, default 30) under load, then check that
+# nothing was lost, duplicated or left undelivered (scripts/torture.sh; docs/OPERATING.md).
+.PHONY: torture
+torture: $(PROGRAMS) $(BIN)/mn-freeport
+	@MN_BIN=$(BIN) scripts/torture.sh
+
 install: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/meldnet/examples
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -162,3 +168,45 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- fuzzing (tests/fuzz/, docs/FUZZING.md) ------------------------------------------------
+# Each tests/fuzz/fuzz_<target>.c is a libFuzzer target. `make check` replays the committed
+# corpora tests/fuzz/corpus/<target>/ through $(BUILD)/tests/fuzzreplay_<target> (plain cc, no
+# libFuzzer; sanitized under `make asan`). `make fuzz` builds the targets with clang and
+# -fsanitize=fuzzer,address,undefined into $(FUZZ_BUILD)/ and runs each for FUZZ_SECONDS;
+# only it needs clang (scripts/deps.sh --fuzz).
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_common.c,\
+                $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzzreplay_%)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_COMMON  := $(BUILD)/tests/fuzz/fuzz_common.o
+# The config target needs the gateway modules; the others only the library.
+s_fuzz_objs   = $(BUILD)/tests/fuzz/fuzz_$(1).o $(FUZZ_COMMON) $(if $(filter config,$(1)),$(GW_LIB_OBJ))
+
+.PHONY: fuzz fuzz-bins
+test-bins: $(FUZZ_REPLAY)
+
+.SECONDEXPANSION:
+$(BUILD)/tests/fuzzreplay_%: $$(call s_fuzz_objs,$$*) $(BUILD)/tests/fuzz/replay.o $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# Only inside the sub-make of `make fuzz` (CC=clang, SAN with fuzzer-no-link).
+$(BUILD)/fuzz/fuzz_%: $$(call s_fuzz_objs,$$*) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	@scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-bins
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+clean: fuzz-clean
+.PHONY: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)

@@ -64,8 +64,11 @@ void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
     }
     res->acute = ref->has_acute && ref->acute;
     it.acute = res->acute;
-    if (mn_referral_to_json(ref, &json) != MN_OK) {
-        snprintf(res->reason, sizeof res->reason, "no memory for the referral's JSON");
+    if ((rc = mn_referral_to_json(ref, &json)) != MN_OK) {
+        /* mn_referral_decode does not check text; to_json refuses what is not UTF-8. */
+        snprintf(res->reason, sizeof res->reason, "%s",
+                 rc == MN_EINVAL ? "referral holds text that is not UTF-8"
+                                 : "no memory for the referral's JSON");
         goto out;
     }
     mn_referral_destroy(&ref);

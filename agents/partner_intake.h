@@ -10,7 +10,9 @@
  *   4. referral.registration == delivery.registration and
  *      referral.recipient == this partner's name             ["referral is for …"]
  *   5. its JSON form (mn_referral_to_json) goes to the sink (partner_sink.h), which decides
- *      stored / duplicate (ack), refused (nack) or interrupted (neither).
+ *      stored / duplicate (ack), refused (nack) or interrupted (neither); text that is not
+ *      UTF-8 has no JSON form                                ["referral holds text that is
+ *                                                              not UTF-8"]
  * The plaintext (referral bytes, the decoded referral, the JSON) lives only in memory during the
  * call and is wiped before it returns. Reasons never hold referral content.
  */

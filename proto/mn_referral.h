@@ -33,7 +33,8 @@ MN_NODISCARD int mn_referral_decode(const uint8_t *buf, size_t len, size_t max_l
                                     mn_referral **out, mn_diag *d);
 
 /* JSON text as described above (indented). Caller owns *out (mn_plain_free with strlen).
- * Returns MN_OK or MN_ENOMEM. */
+ * Returns MN_OK, MN_EINVAL (a string, of the referral or its report, is not UTF-8: decode does
+ * not check text) or MN_ENOMEM. */
 MN_NODISCARD int mn_referral_to_json(const mn_referral *r, char **out);
 
 /* Free an unpacked referral (strings and bytes wiped first). NULL-safe. */

@@ -100,6 +100,7 @@ typedef struct spec {
     const mn_key *seal_to;     /* (NULL: f->me) */
     const mn_key *signer;      /* (NULL: f->gateway) */
     int garbage;               /* seal bytes that are not a Referral */
+    const char *region;        /* figures.region (NULL: "midden-nederland") */
 } spec;
 
 /* Build a delivery the way the gateway does. Caller: mn_delivery_clear. */
@@ -119,7 +120,7 @@ static void s_build(fixture *f, const spec *s, mn_delivery *dl)
     r.recipient = (char *)(s->recipient ? s->recipient : S_ME);
     r.sharing = MELDNET__SHARING_LEVEL__STATISTICS;
     fig.municipality_code = "GM0344";
-    fig.region = "midden-nederland";
+    fig.region = (char *)(s->region ? s->region : "midden-nederland");
     r.figures = &fig;
     r.n_rules = 1;
     r.rules = rules;
@@ -294,6 +295,15 @@ static void test_recipient_mismatch(void **state)
     s_assert_refused(f, &s, "referral is for another recipient");
 }
 
+/* Found by fuzz_referral: decode accepts any bytes as text, to_json refuses what is not UTF-8,
+ * and the nack said "no memory". */
+static void test_not_utf8(void **state)
+{
+    fixture *f = *state;
+    spec s = {.registration = 59, .region = "midden-nederla\xce" "d"};
+    s_assert_refused(f, &s, "referral holds text that is not UTF-8");
+}
+
 /* --- docs/PROTOCOL.md §13.9 ------------------------------------------------------------------ */
 
 static const char *const GATEWAY_SECRET =
@@ -421,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_a_referral, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_registration_mismatch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recipient_mismatch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_not_utf8, s_setup, s_teardown),
         cmocka_unit_test(test_protocol_doc_vector),
     };
     if (mn_crypto_init() != MN_OK)

@@ -1,0 +1,3 @@
+
+police.acute
+care

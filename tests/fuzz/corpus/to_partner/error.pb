@@ -1,0 +1,1 @@
+"!topic not boundcare.utrecht

@@ -1,0 +1,2 @@
+
+police.acute@
