@@ -13,6 +13,24 @@
 #include "mn_envelope.h"
 #include "mn_referral.h"
 
+int partner_intake_init(partner_intake *in, const mn_key *identity, const uint8_t *gateway_sign,
+                        partner_sink *sink)
+{
+    memset(in, 0, sizeof *in);
+    in->identity = identity;
+    in->gateway_sign = gateway_sign;
+    in->sink = sink;
+    return mn_box_opener_new(identity, &in->opener);
+}
+
+void partner_intake_clear(partner_intake *in)
+{
+    if (!in)
+        return;
+    mn_box_opener_destroy(&in->opener);
+    memset(in, 0, sizeof *in);
+}
+
 void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
                            partner_intake_result *res)
 {
@@ -37,8 +55,11 @@ void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
         snprintf(res->reason, sizeof res->reason, "signature does not verify");
         goto out;
     }
-    int rc = mn_box_open(in->identity, dl->sealed, dl->sealed_len, PARTNER_REFERRAL_MAX, &plain,
-                         &plain_len);
+    /* Deliveries of one gateway batch share an ephemeral key: the opener does its X25519 once. */
+    int rc = in->opener ? mn_box_opener_open(in->opener, dl->sealed, dl->sealed_len,
+                                             PARTNER_REFERRAL_MAX, &plain, &plain_len)
+                        : mn_box_open(in->identity, dl->sealed, dl->sealed_len,
+                                      PARTNER_REFERRAL_MAX, &plain, &plain_len);
     if (rc != MN_OK) {
         snprintf(res->reason, sizeof res->reason, "referral does not open with this partner's "
                  "key (%s)", mn_err_name(rc));

@@ -230,9 +230,10 @@ static int s_on_message(partner_link *link, mn_to_partner *m)
         return 0;
     }
     if (m->error == MN_PARTNER_UNKNOWN_TAG) {
-        mn_log_ratelimited(&link->lim_msg, S_WARN_PER_MINUTE, MN_LOG_INFO, S_LOG,
-                           "the gateway did not know an acknowledged tag (a delivery of an "
-                           "earlier connection; it comes again) detail=\"%s\"", detail);
+        mn_log_ratelimited(&link->lim_msg, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "the gateway says it never gave us a tag we answered; nothing "
+                           "changed, it delivers the item again if it is ours "
+                           "detail=\"%s\"", detail);
         return 0;
     }
     link->awaiting = 0; /* UNBOUND_TOPIC, BAD_REQUEST: the answer to the Subscribe */

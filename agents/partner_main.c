@@ -292,11 +292,13 @@ static int s_cmd_listen(int argc, char **argv)
     partner_link *link = NULL;
     s_counts counts = {0, 0, 0};
     mn_to_partner m;
+    partner_intake in;
     char topics_text[S_TOPICS_TEXT];
     int code = 1;
     int rc;
 
     memset(&m, 0, sizeof m);
+    memset(&in, 0, sizeof in);
     if ((rc = s_home_open(partner_config_home(home_arg), 1, &h, &d)) != MN_OK)
         goto out;
     mn_cli_set_log_level(h.cfg.log_level, MN_LOG_INFO);
@@ -323,7 +325,11 @@ static int s_cmd_listen(int argc, char **argv)
     };
     if ((rc = partner_link_new(&lc, &link, &d)) != MN_OK)
         goto out;
-    partner_intake in = {.identity = h.key, .gateway_sign = h.gateway.sign, .sink = sink};
+    /* One intake for the session: it keeps the shared key of each batch's ephemeral key. */
+    if ((rc = partner_intake_init(&in, h.key, h.gateway.sign, sink)) != MN_OK) {
+        mn_diag_set(&d, rc, "partner", "no memory to open referrals");
+        goto out;
+    }
     log_notice(S_LOG, "started name=%s gateway=%s topics=%s credit=%u %s=%s", h.cfg.name,
                h.cfg.gateway,
                topics.n ? mn_topics_join(&topics, ",", topics_text, sizeof topics_text)
@@ -356,6 +362,7 @@ static int s_cmd_listen(int argc, char **argv)
     if (code == 0 && !partner_link_is_subscribed(link) && partner_link_problem(link))
         log_warn(S_LOG, "%s", partner_link_problem(link));
 out:
+    partner_intake_clear(&in);
     mn_delivery_clear(&m.delivery);
     partner_link_destroy(&link);
     partner_sink_destroy(&sink);

@@ -1716,7 +1716,7 @@ static int s_release_unrouted(const char *home, uint64_t reg, const char *topic,
     rc = s_record_open(regkey, key_path, reg, sealed, sealed_len, &info, &report, NULL, d);
     if (rc != MN_OK)
         goto out;
-    gw_dispatch_deps deps = {cfg, gateway, &registry_pub, mn_secret32_bytes(pseudonym)};
+    gw_dispatch_deps deps = {cfg, gateway, &registry_pub, mn_secret32_bytes(pseudonym), NULL};
     rc = gw_dispatch_reroute(txn, &deps, report, reg, info.accepted_ms, topic, &res, d);
     if (rc == MN_ENOTFOUND) {
         mn_diag_set(d, MN_ENOTFOUND, topic, "no partner in %s is bound to this topic yet",

@@ -67,6 +67,8 @@ static const struct s_setting s_settings[] = {
     {"agent_rate_per_s", S_INT, NULL, 1000, 0, 1000000},
     {"agent_burst", S_INT, NULL, 5000, 1, 1000000},
     {"min_free_mb", S_INT, NULL, 64, 0, 1048576},
+    {"workers", S_INT, NULL, 0, 0, 64},
+    {"inflight_max", S_INT, NULL, 4096, 16, 1000000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -74,7 +76,7 @@ static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
     "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
-    "min_free_mb";
+    "min_free_mb, workers, inflight_max";
 
 static const char *const s_agent_keys[] = {"name", "key", "region"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
@@ -201,6 +203,14 @@ static const char s_template[] =
     "    # OVERLOADED reject instead of filling the disk. 0 turns the check off.\n"
     "    # Default 64, bounds 0 .. 1048576.\n"
     "    min_free_mb = 64;\n"
+    "\n"
+    "    # Threads that verify and open envelopes. 0: one per core. Default 0, bounds 0 .. 64.\n"
+    "    workers = 0;\n"
+    "\n"
+    "    # Envelopes between receipt of the frame and the receipt sent back, at most; beyond it\n"
+    "    # new envelopes get a retryable OVERLOADED reject, so memory stays bounded under any\n"
+    "    # load. Default 4096, bounds 16 .. 1000000.\n"
+    "    inflight_max = 4096;\n"
     "};\n"
     "\n"
     "# Routing rules: which topics a report reaches (partners bind to topics). Rules are tried in\n"
@@ -404,6 +414,10 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->agent_burst = (unsigned)ival;
     else if (strcmp(n, "min_free_mb") == 0)
         cfg->min_free_mb = (unsigned)ival;
+    else if (strcmp(n, "workers") == 0)
+        cfg->workers = (unsigned)ival;
+    else if (strcmp(n, "inflight_max") == 0)
+        cfg->inflight_max = (unsigned)ival;
     return MN_OK;
 }
 

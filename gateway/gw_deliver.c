@@ -6,9 +6,19 @@
  * store before the next round, so after a crash or a lost connection the item is due again.
  * Acks of one round are committed in one transaction before more is sent.
  *
+ * Acks and nacks of tags the partner was never given are answered with UNKNOWN_TAG, counted
+ * and change nothing; the session goes on. "Never given" is decided in the flush transaction
+ * (s_check_given): a tag is given when it is in flight on the partner's session, or in its queue
+ * and delivered at least once (attempts > 0, durable). A tag gone from its queue is an ack
+ * repeated after the item was acked (or held), and harmless, unless it is 0, above the highest
+ * tag this process has seen for the partner (delivered to it, or in its queue or hold at start),
+ * or in another partner's queue (tags are unique per store).
+ *
  * Caveats: a session ends when its partner subscribes again (a reconnect), when a send finds
  * the connection gone, or when the partner is removed from the configuration. In-flight items of
- * an ended session are made due at once.
+ * an ended session are made due at once. The highest tag seen is kept per process: an ack of an
+ * item acked before a gateway restart, repeated after it, and above every tag the new process
+ * has seen for the partner, is answered UNKNOWN_TAG (harmless: the partner only logs it).
  */
 #include "gw_deliver.h"
 
@@ -31,6 +41,7 @@
 #define S_IDLE_RESCAN_MS 1000    /* pump at least this often while sessions exist */
 #define S_NACK_FIRST_DELAY_MS 500
 #define S_AGE_GROWTH_CAP_MS (3600u * 1000)
+#define S_WARN_PER_MINUTE 30
 
 typedef struct s_flight {
     uint64_t tag;
@@ -54,7 +65,19 @@ typedef struct s_change {
     enum { S_SENT, S_DUE_NOW, S_HOLD, S_ACK, S_NACK } what;
     uint64_t next_try_ms;
     char reason[GW_REASON_MAX];
+    /* S_ACK and S_NACK: the connection it came on (to answer an unknown tag) */
+    uint8_t rid[S_ROUTE_ID_MAX];
+    size_t rid_len;
+    int in_flight; /* the tag was in flight on the partner's session when the answer came */
+    int unknown;   /* s_change_apply found a tag the partner was never given: nothing changed */
 } s_change;
+
+/* The highest tag this process has seen for a partner: delivered to it, or in its queue or hold
+ * when the partner was first configured. One per partner ever configured since start. */
+typedef struct s_given {
+    char partner[MN_NAME_MAX + 1];
+    uint64_t max_tag;
+} s_given;
 
 struct gw_deliver {
     void *socket;
@@ -66,11 +89,14 @@ struct gw_deliver {
     size_t n_sessions;
     s_change *changes;
     size_t n_changes, cap_changes;
+    s_given *given;
+    size_t n_given;
     int dirty;            /* something changed since the last pump */
     uint64_t next_due_ms; /* earliest timed work the last pump saw (0: none) */
     uint64_t last_pump_ms;
     uint64_t rng;
     mn_log_limit lim;
+    mn_log_limit lim_tags; /* unknown tags: their own budget, so they hide no other warning */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -102,14 +128,36 @@ static const gw_partner *s_partner(const gw_deliver *dl, const char *name)
     return NULL;
 }
 
-static int s_change_add(gw_deliver *dl, const char *partner, uint64_t tag, int what,
-                        uint64_t next_try_ms, const char *reason)
+static s_given *s_given_find(gw_deliver *dl, const char *partner)
+{
+    for (size_t i = 0; i < dl->n_given; i++)
+        if (strcmp(dl->given[i].partner, partner) == 0)
+            return &dl->given[i];
+    return NULL;
+}
+
+/* Raise partner's highest seen tag to `tag` (partners without a record are not configured). */
+static void s_given_note(gw_deliver *dl, const char *partner, uint64_t tag)
+{
+    s_given *g = s_given_find(dl, partner);
+    if (g && tag > g->max_tag)
+        g->max_tag = tag;
+}
+
+static int s_note_item(const gw_queue_item *item, void *arg)
+{
+    s_given_note(arg, item->partner, item->tag);
+    return 0;
+}
+
+static s_change *s_change_add(gw_deliver *dl, const char *partner, uint64_t tag, int what,
+                              uint64_t next_try_ms, const char *reason)
 {
     if (dl->n_changes == dl->cap_changes) {
         size_t cap = dl->cap_changes ? dl->cap_changes * 2 : 64;
         s_change *c = realloc(dl->changes, cap * sizeof *c);
         if (!c)
-            return MN_ENOMEM;
+            return NULL;
         dl->changes = c;
         dl->cap_changes = cap;
     }
@@ -120,14 +168,73 @@ static int s_change_add(gw_deliver *dl, const char *partner, uint64_t tag, int w
     c->what = what;
     c->next_try_ms = next_try_ms;
     snprintf(c->reason, sizeof c->reason, "%s", reason ? reason : "");
-    return MN_OK;
+    return c;
 }
 
-/* Apply one collected change inside txn. A vanished item (acked meanwhile) is not an error. */
-static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, const s_change *c, mn_diag *d)
+/* An ack or nack from connection rid: checked against what the partner was given when applied. */
+static void s_answer_add(gw_deliver *dl, const char *partner, uint64_t tag, int what,
+                         const char *reason, const uint8_t *rid, size_t rid_len, int in_flight)
+{
+    s_change *c = s_change_add(dl, partner, tag, what, 0, reason);
+    if (!c)
+        return; /* out of memory: the item is delivered again */
+    memcpy(c->rid, rid, rid_len);
+    c->rid_len = rid_len;
+    c->in_flight = in_flight;
+}
+
+/* Decide inside txn whether the ack or nack c names a tag its partner was never given; sets
+ * c->unknown (see the top of this file for the rule). Returns MN_OK or a store error. */
+static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c)
+{
+    gw_queue_item item;
+    if (c->in_flight)
+        return MN_OK;
+    int rc = gw_store_queue_get(txn, c->partner, c->tag, &item);
+    if (rc == MN_OK) {
+        /* In its queue but never delivered: not the partner's to answer yet. */
+        c->unknown = item.attempts == 0;
+        gw_queue_item_clear(&item);
+        return MN_OK;
+    }
+    if (rc != MN_ENOTFOUND)
+        return rc;
+    const s_given *g = s_given_find(dl, c->partner);
+    if (c->tag == 0 || !g || c->tag > g->max_tag) {
+        c->unknown = 1;
+        return MN_OK;
+    }
+    for (size_t i = 0; i < dl->n_partners; i++) {
+        if (strcmp(dl->partners[i].name, c->partner) == 0)
+            continue;
+        rc = gw_store_queue_get(txn, dl->partners[i].name, c->tag, &item);
+        if (rc == MN_OK) {
+            gw_queue_item_clear(&item);
+            c->unknown = 1;
+            return MN_OK;
+        }
+        if (rc != MN_ENOTFOUND)
+            return rc;
+    }
+    return MN_OK; /* acked (or held) already: a repeated answer, harmless */
+}
+
+/* Apply one collected change inside txn. A vanished item (acked meanwhile) is not an error; an
+ * ack or nack of a tag the partner was never given changes nothing (c->unknown). */
+static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_diag *d)
 {
     gw_queue_item item;
     int rc;
+    if (c->what == S_ACK || c->what == S_NACK) {
+        rc = s_check_given(dl, txn, c);
+        if (rc != MN_OK)
+            return mn_diag_set(d, MN_ESTORE, c->partner, "cannot look up tag %llu",
+                               (unsigned long long)c->tag);
+        if (c->unknown)
+            return MN_OK;
+        if (c->what == S_NACK)
+            atomic_fetch_add(&dl->deps.stats->nacks, 1);
+    }
     if (c->what == S_ACK) {
         rc = gw_store_queue_ack(txn, c->partner, c->tag, d);
         if (rc == MN_OK)
@@ -188,7 +295,9 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, const s_change *c, 
     return rc;
 }
 
-/* Write every collected change in one transaction. */
+static void s_unknown_tag(gw_deliver *dl, const s_change *c);
+
+/* Write every collected change in one transaction; then answer the unknown tags it found. */
 static int s_flush(gw_deliver *dl)
 {
     if (dl->n_changes == 0)
@@ -206,6 +315,10 @@ static int s_flush(gw_deliver *dl)
     if (rc != MN_OK)
         log_err(S_LOG, "cannot record %zu delivery changes: %s: %s", dl->n_changes, d.where,
                 d.what);
+    /* An unknown tag changed nothing, so its answer holds even when the commit failed. */
+    for (size_t i = 0; i < dl->n_changes; i++)
+        if (dl->changes[i].unknown)
+            s_unknown_tag(dl, &dl->changes[i]);
     dl->n_changes = 0;
     return rc;
 }
@@ -246,8 +359,8 @@ static int s_in_flight(const gw_deliver *dl, const char *partner, uint64_t tag)
     return 0;
 }
 
-/* Drop `tag` from whichever session of `partner` has it in flight. */
-static void s_land(gw_deliver *dl, const char *partner, uint64_t tag)
+/* Drop `tag` from whichever session of `partner` has it in flight; 1 when one had it. */
+static int s_land(gw_deliver *dl, const char *partner, uint64_t tag)
 {
     for (size_t i = 0; i < dl->n_sessions; i++) {
         s_session *s = &dl->sessions[i];
@@ -256,10 +369,11 @@ static void s_land(gw_deliver *dl, const char *partner, uint64_t tag)
         for (size_t k = 0; k < s->n_flight; k++) {
             if (s->flight[k].tag == tag) {
                 s->flight[k] = s->flight[--s->n_flight];
-                return;
+                return 1;
             }
         }
     }
+    return 0;
 }
 
 /* Does binding pattern b allow subscribing to t (a topic or a pattern)? */
@@ -298,21 +412,43 @@ static int s_send(gw_deliver *dl, const uint8_t *rid, size_t rid_len, const mn_t
     return rc;
 }
 
-static void s_send_error(gw_deliver *dl, const uint8_t *rid, size_t rid_len, int code,
-                         const char *detail, const gw_partner *bound)
+/* Count and send one PartnerError; the caller logs it. */
+static void s_error_out(gw_deliver *dl, const uint8_t *rid, size_t rid_len, int code,
+                        const char *detail, const gw_partner *bound)
 {
     mn_to_partner m;
     memset(&m, 0, sizeof m);
     m.kind = MN_TO_PARTNER_ERROR;
     m.error = code;
-    snprintf(m.detail, sizeof m.detail, "%s", detail);
+    snprintf(m.detail, sizeof m.detail, "%.*s", (int)sizeof m.detail - 1, detail);
     for (size_t i = 0; bound && i < bound->n_bindings && i < MN_TOPICS_MAX; i++)
         snprintf(m.topics.name[m.topics.n++], sizeof m.topics.name[0], "%s",
                  bound->bindings[i].topic);
     atomic_fetch_add(&dl->deps.stats->partner_errors, 1);
-    mn_log_ratelimited(&dl->lim, 30, MN_LOG_WARN, S_LOG, "partner error code=%s detail=\"%s\"",
-                       mn_partner_error_name(code), detail);
     (void)s_send(dl, rid, rid_len, &m);
+}
+
+static void s_send_error(gw_deliver *dl, const uint8_t *rid, size_t rid_len, int code,
+                         const char *detail, const gw_partner *bound)
+{
+    mn_log_ratelimited(&dl->lim, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                       "partner error code=%s detail=\"%s\"", mn_partner_error_name(code), detail);
+    s_error_out(dl, rid, rid_len, code, detail, bound);
+}
+
+/* An ack or nack of a tag the partner was never given: counted, logged, answered; the session
+ * goes on and nothing in the queue changed. */
+static void s_unknown_tag(gw_deliver *dl, const s_change *c)
+{
+    const char *what = c->what == S_ACK ? "ack" : "nack";
+    char detail[160];
+    atomic_fetch_add(&dl->deps.stats->partner_unknown_acks, 1);
+    mn_log_ratelimited(&dl->lim_tags, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                       "%s of a tag never given to the partner, ignored partner=%s tag=%llu "
+                       "reason=UNKNOWN_TAG", what, c->partner, (unsigned long long)c->tag);
+    snprintf(detail, sizeof detail, "%s of tag %llu: this partner was never given that tag; "
+             "nothing was changed", what, (unsigned long long)c->tag);
+    s_error_out(dl, c->rid, c->rid_len, MN_PARTNER_UNKNOWN_TAG, detail, NULL);
 }
 
 /* Does an item (comma-joined topics) match the session's subscription? */
@@ -391,6 +527,7 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
     s->flight[s->n_flight].deadline_ms = deadline;
     s->n_flight++;
     atomic_fetch_add(&dl->deps.stats->deliveries, 1);
+    s_given_note(dl, item->partner, item->tag);
     (void)s_change_add(dl, item->partner, item->tag, S_SENT, deadline, NULL);
     log_debug(S_LOG, "delivered partner=%s tag=%llu attempt=%u acute=%d", item->partner,
               (unsigned long long)item->tag, (unsigned)m.delivery.attempt, item->acute);
@@ -483,14 +620,13 @@ static void s_on_message(gw_deliver *dl, zmq_msg_t *rid, zmq_msg_t *payload)
         s->credit = m.credit;
         break;
     case MN_FROM_PARTNER_ACK:
-        /* An ack of an item delivered on an earlier connection is as good: the partner has it. */
-        s_land(dl, partner, m.tag);
-        (void)s_change_add(dl, partner, m.tag, S_ACK, 0, NULL);
+        /* An ack of an item delivered on an earlier connection is as good: the partner has it.
+         * One of a tag it was never given is found out when the ack is applied (s_flush). */
+        s_answer_add(dl, partner, m.tag, S_ACK, NULL, r, rlen, s_land(dl, partner, m.tag));
         break;
     case MN_FROM_PARTNER_NACK:
-        s_land(dl, partner, m.tag);
-        atomic_fetch_add(&dl->deps.stats->nacks, 1);
-        (void)s_change_add(dl, partner, m.tag, S_NACK, 0, m.reason[0] ? m.reason : "nacked");
+        s_answer_add(dl, partner, m.tag, S_NACK, m.reason[0] ? m.reason : "nacked", r, rlen,
+                     s_land(dl, partner, m.tag));
         break;
     default:
         break;
@@ -606,13 +742,44 @@ void *gw_deliver_socket(gw_deliver *dl)
 static int s_clear_old_flights(const gw_queue_item *item, void *arg)
 {
     gw_deliver *dl = arg;
+    s_given_note(dl, item->partner, item->tag);
     if (item->nacks == 0 && item->next_try_ms > mn_now_ms())
         (void)s_change_add(dl, item->partner, item->tag, S_DUE_NOW, 0, NULL);
     return 0;
 }
 
+/* A record of the highest tag seen for every configured partner; a partner new to the table
+ * starts from the highest tag in its queue (the hold is read by the caller). Kept for partners
+ * removed since, in case they come back. Returns MN_OK or MN_ENOMEM. */
+static int s_given_update(gw_deliver *dl, const gw_partner *partners, size_t n)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < n; i++)
+        fresh += s_given_find(dl, partners[i].name) == NULL;
+    if (fresh == 0)
+        return MN_OK;
+    s_given *grown = realloc(dl->given, (dl->n_given + fresh) * sizeof *grown);
+    if (!grown)
+        return MN_ENOMEM;
+    dl->given = grown;
+    for (size_t i = 0; i < n; i++) {
+        if (s_given_find(dl, partners[i].name))
+            continue;
+        s_given *g = &dl->given[dl->n_given++];
+        memset(g, 0, sizeof *g);
+        snprintf(g->partner, sizeof g->partner, "%s", partners[i].name);
+        /* At the first call s_clear_old_flights reads every queue anyway. */
+        if (dl->partners_seen &&
+            gw_store_queue_each(dl->deps.store, g->partner, s_note_item, dl) != MN_OK)
+            log_warn(S_LOG, "cannot scan the queue of partner=%s", g->partner);
+    }
+    return MN_OK;
+}
+
 int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n)
 {
+    if (s_given_update(dl, partners, n) != MN_OK)
+        return MN_ENOMEM;
     gw_partner *copy = calloc(n ? n : 1, sizeof *copy);
     if (!copy)
         return MN_ENOMEM;
@@ -630,6 +797,8 @@ int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n
             if (gw_store_queue_each(dl->deps.store, copy[i].name, s_clear_old_flights, dl) != MN_OK)
                 log_warn(S_LOG, "cannot scan the queue of partner=%s", copy[i].name);
     }
+    if (gw_store_hold_each(dl->deps.store, s_note_item, dl) != MN_OK)
+        log_warn(S_LOG, "cannot scan the hold queues");
     dl->dirty = 1;
     return s_flush(dl) == MN_OK ? MN_OK : MN_ESTORE;
 }
@@ -690,6 +859,7 @@ void gw_deliver_destroy(gw_deliver **dl_p)
     free(dl->partners);
     free(dl->sessions);
     free(dl->changes);
+    free(dl->given);
     free(dl);
     *dl_p = NULL;
 }

@@ -8,6 +8,10 @@
  * due again later, with a delay that grows with the item's age (plus jitter); max_nacks nacks
  * or an age over max_item_age_hours move it to the partner's hold queue. A new Subscribe from
  * the same partner (a reconnect) ends its older sessions: their in-flight items are due at once.
+ * An ack or nack of a tag the partner was never given (not delivered to it, another partner's,
+ * above any it got) changes nothing: it is counted (partner_unknown_acks), logged rate-limited
+ * and answered with PartnerError UNKNOWN_TAG, and the session goes on. One of an item acked
+ * already is ignored.
  */
 #ifndef GW_DELIVER_H
 #define GW_DELIVER_H

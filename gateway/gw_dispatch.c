@@ -19,6 +19,55 @@
 
 #define REGISTRY_RECIPIENT "registry"
 
+/* The registry and each partner: a handful of recipients per batch, found by a linear scan. */
+struct gw_dispatch_sealers {
+    mn_box_sealer **sealer;
+    size_t n;
+    size_t cap;
+};
+
+int gw_dispatch_sealers_new(gw_dispatch_sealers **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? MN_OK : MN_ENOMEM;
+}
+
+void gw_dispatch_sealers_destroy(gw_dispatch_sealers **s_p)
+{
+    if (!s_p || !*s_p)
+        return;
+    gw_dispatch_sealers *s = *s_p;
+    for (size_t i = 0; i < s->n; i++)
+        mn_box_sealer_destroy(&s->sealer[i]);
+    free(s->sealer);
+    free(s);
+    *s_p = NULL;
+}
+
+/* Seal to box_pub with this batch's sealer for it (made on first use), or alone. */
+static int s_seal(const gw_dispatch_deps *deps, const uint8_t box_pub[MN_KEY_BYTES],
+                  const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len)
+{
+    gw_dispatch_sealers *s = deps->sealers;
+    if (!s)
+        return mn_box_seal(box_pub, plain, len, out, out_len);
+    for (size_t i = 0; i < s->n; i++)
+        if (memcmp(mn_box_sealer_recipient(s->sealer[i]), box_pub, MN_KEY_BYTES) == 0)
+            return mn_box_sealer_seal(s->sealer[i], plain, len, out, out_len);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        mn_box_sealer **grown = realloc(s->sealer, cap * sizeof *grown);
+        if (!grown)
+            return MN_ENOMEM;
+        s->sealer = grown;
+        s->cap = cap;
+    }
+    int rc = mn_box_sealer_new(box_pub, &s->sealer[s->n]);
+    if (rc != MN_OK)
+        return rc;
+    return mn_box_sealer_seal(s->sealer[s->n++], plain, len, out, out_len);
+}
+
 /* RegistryRecord around the registry's own redacted view, sealed to the registry. */
 static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
                              const mn_record_info *info, uint8_t **sealed, size_t *sealed_len,
@@ -57,7 +106,7 @@ static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
         rc = mn_diag_set(d, MN_ENOMEM, "registry", "no memory for the registry record");
         goto out;
     }
-    rc = mn_box_seal(deps->registry->box, plain, plain_len, sealed, sealed_len);
+    rc = s_seal(deps, deps->registry->box, plain, plain_len, sealed, sealed_len);
     if (rc != MN_OK)
         mn_diag_set(d, rc, "registry", "cannot seal the registry record");
 out:
@@ -87,7 +136,7 @@ static int s_queue_target(gw_store_txn *txn, const gw_dispatch_deps *deps, const
     if (rc == MN_OK)
         rc = mn_referral_encode(ref, &plain, &plain_len);
     if (rc == MN_OK)
-        rc = mn_box_seal(t->partner->pub.box, plain, plain_len, &dl.sealed, &dl.sealed_len);
+        rc = s_seal(deps, t->partner->pub.box, plain, plain_len, &dl.sealed, &dl.sealed_len);
     if (rc != MN_OK) {
         mn_diag_set(d, rc, t->partner->name, "cannot build the referral");
         goto out;

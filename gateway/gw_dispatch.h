@@ -16,12 +16,21 @@
 #include "mn_key.h"
 #include "mn_report.h"
 
+/* One ephemeral key per recipient for a whole batch (mn_box_sealer): the writer makes one set
+ * per transaction and destroys it (wiping the keys) after the commit. */
+typedef struct gw_dispatch_sealers gw_dispatch_sealers;
+
+/* Caller owns *out. Returns MN_OK or MN_ENOMEM. */
+MN_NODISCARD int gw_dispatch_sealers_new(gw_dispatch_sealers **out);
+void gw_dispatch_sealers_destroy(gw_dispatch_sealers **s_p);
+
 /* What dispatch works with; all borrowed. */
 typedef struct gw_dispatch_deps {
     const gw_config *cfg;           /* rules and partners */
     const mn_key *gateway;          /* signs deliveries */
     const mn_pubkey *registry;      /* registry records are sealed to registry->box */
     const uint8_t *pseudonym_key;   /* 32 bytes: master key of the victim pseudonyms */
+    gw_dispatch_sealers *sealers;   /* this batch's; NULL: a fresh ephemeral key per box */
 } gw_dispatch_deps;
 
 typedef struct gw_dispatch_result {

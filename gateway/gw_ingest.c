@@ -1,36 +1,38 @@
-/* gw_ingest.c - receive, verify, register in one transaction per batch, acknowledge after commit.
+/* gw_ingest.c - the receive thread's checks, the worker and writer threads, reply forwarding.
  *
- * Plaintext reports exist only inside one batch, in memory, and are wiped when it ends.
  * Nothing a peer sends can stop the loop: every failure becomes a Reject (counted, logged with
  * rate limiting and without content) and the next frame is read.
  */
 #include "gw_ingest.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "gw_auth.h"
+#include "gw_job.h"
+#include "gw_queue.h"
+#include "gw_verify.h"
+#include "gw_writer.h"
 #include "mn_envelope.h"
 #include "mn_log.h"
-#include "mn_report.h"
 #include "mn_wire.h"
 
 /* Frames up to this multiple of the limit are read and answered with TOO_LARGE; anything larger
  * makes libzmq drop the connection, so a peer cannot make the gateway buffer unbounded input. */
 #define HARD_FRAME_FACTOR 2
-
-typedef struct s_item {
-    zmq_msg_t route;
-    mn_envelope env;
-    mn_report *report;
-    uint8_t digest[32];
-    mn_receipt receipt;
-} s_item;
+/* Frames read per gw_ingest_handle, so replies and partners get their turn under a flood. */
+#define RECEIVE_BURST 512
+/* How often the free-space floor is looked at. */
+#define FREE_SPACE_CHECK_MS 1000
+#define WORKERS_MAX 64
 
 /* Per-agent token bucket, parallel to the agents array. */
 typedef struct s_bucket {
@@ -38,19 +40,28 @@ typedef struct s_bucket {
     uint64_t last_ms;
 } s_bucket;
 
-/* How often the free-space floor is looked at. */
-#define FREE_SPACE_CHECK_MS 1000
-
 struct gw_ingest {
     void *socket;
     gw_ingest_deps deps;
-    gw_agent *agents; /* sorted by name */
+    gw_verify_deps verify;
+    gw_writer_deps writer;
+    gw_agent *agents; /* sorted by name; the receive thread's alone */
     s_bucket *buckets;
     size_t n_agents;
     uint64_t free_checked_ms;
     int disk_low;
-    s_item *batch;
-    mn_log_limit reject_limit;
+    gw_queue *work;    /* receive -> workers */
+    gw_queue *write;   /* workers -> writer, acute in the urgent lane */
+    gw_queue *replies; /* workers, writer -> receive */
+    pthread_t worker[WORKERS_MAX];
+    unsigned n_workers;
+    pthread_t writer_thread;
+    int writer_started;
+    gw_link **batch_links; /* the writer's */
+    gw_job **batch_jobs;
+    atomic_uint workers_left;
+    atomic_uint_fast64_t queued_unannounced; /* partner items committed, not yet told */
+    int stopped;
 };
 
 static int s_agent_cmp(const void *key, const void *elem)
@@ -136,6 +147,243 @@ static int s_disk_low(gw_ingest *ing)
     return low;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Worker and writer threads */
+
+static void *s_worker_main(void *arg)
+{
+    gw_ingest *ing = arg;
+    gw_link *l;
+    while ((l = gw_queue_pop(ing->work)) != NULL) {
+        gw_job *job = gw_job_of(l);
+        uint64_t t0 = gw_mono_ns();
+        int rc = gw_verify_job(&ing->verify, job);
+        gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
+        if (rc == MN_OK)
+            gw_queue_push(ing->write, &job->link, job->acute);
+        else
+            gw_queue_push(ing->replies, &job->link, 0);
+    }
+    /* The last worker out tells the writer that nothing more will come. */
+    if (atomic_fetch_sub(&ing->workers_left, 1) == 1)
+        gw_queue_close(ing->write);
+    return NULL;
+}
+
+static void *s_writer_main(void *arg)
+{
+    gw_ingest *ing = arg;
+    size_t n;
+    while ((n = gw_queue_pop_batch(ing->write, ing->batch_links, ing->deps.batch_max)) > 0) {
+        for (size_t i = 0; i < n; i++)
+            ing->batch_jobs[i] = gw_job_of(ing->batch_links[i]);
+        gw_writer_result res;
+        gw_writer_commit(&ing->writer, ing->batch_jobs, n, &res);
+        if (res.queued)
+            atomic_fetch_add(&ing->queued_unannounced, res.queued);
+        for (size_t i = 0; i < n; i++)
+            gw_queue_push(ing->replies, &ing->batch_jobs[i]->link, 0);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Receive thread */
+
+/* Send [route][payload] without waiting: a peer that has gone away or does not read is not
+ * worth more than a debug line (it sends again and gets a DUPLICATE receipt). */
+static void s_send(gw_ingest *ing, zmq_msg_t *route, const uint8_t *buf, size_t len)
+{
+    if (zmq_send(ing->socket, zmq_msg_data(route), zmq_msg_size(route),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(ing->socket, buf, len, ZMQ_DONTWAIT) < 0)
+        log_debug("ingest", "reply not sent: %s", zmq_strerror(zmq_errno()));
+}
+
+/* Refuse at once. The envelope is decoded only here, on this rare path, so the reject can name
+ * its id (the agent matches rejects to its spool by id). */
+static void s_refuse(gw_ingest *ing, gw_job *job, int reason, const char *detail)
+{
+    mn_reject ignored;
+    if (mn_wire_decode_to_gateway(zmq_msg_data(&job->payload), zmq_msg_size(&job->payload),
+                                  ing->deps.max_frame_bytes, &job->env, &ignored) != MN_OK)
+        mn_envelope_clear(&job->env);
+    gw_job_reject(job, ing->deps.stats, reason, detail);
+    if (job->reply)
+        s_send(ing, &job->route, job->reply, job->reply_len);
+}
+
+/* Read one [route][payload] message and hand it on or refuse it. Returns 0 when there was
+ * nothing to read, 1 otherwise. */
+static int s_receive_one(gw_ingest *ing)
+{
+    gw_job *job = NULL;
+    if (gw_job_new(&job) != MN_OK)
+        return 0; /* no memory: leave the frames in libzmq's queue for now */
+    if (zmq_msg_recv(&job->route, ing->socket, ZMQ_DONTWAIT) < 0) {
+        gw_job_free(&job);
+        return 0;
+    }
+    if (!zmq_msg_more(&job->route) || zmq_msg_recv(&job->payload, ing->socket, 0) < 0)
+        goto done;
+    atomic_fetch_add(&ing->deps.stats->frames_received, 1);
+
+    const char *user_id = zmq_msg_gets(&job->payload, "User-Id");
+    if (user_id)
+        snprintf(job->agent, sizeof job->agent, "%s", user_id);
+    if (zmq_msg_more(&job->payload)) {
+        /* One frame per message: drain the rest and refuse the whole message. */
+        while (zmq_msg_more(&job->payload)) {
+            zmq_msg_close(&job->payload);
+            zmq_msg_init(&job->payload);
+            if (zmq_msg_recv(&job->payload, ing->socket, 0) < 0)
+                break;
+        }
+        zmq_msg_close(&job->payload);
+        zmq_msg_init(&job->payload);
+        s_refuse(ing, job, MN_REJECT_MALFORMED, "a message must be exactly one frame");
+        goto done;
+    }
+    if (!user_id || !*user_id) {
+        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "connection is not authenticated");
+        goto done;
+    }
+    const gw_agent *agent = s_find_agent(ing, job->agent);
+    if (!agent) {
+        /* Admitted by ZAP but removed from the table since: treat as revoked. */
+        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "agent is no longer configured");
+        goto done;
+    }
+    if (!s_take_token(ing, agent)) {
+        s_refuse(ing, job, MN_REJECT_RATE_LIMITED,
+                 "this agent sends faster than agent_rate_per_s; send again after a pause");
+        goto done;
+    }
+    if (s_disk_low(ing)) {
+        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+                 "the gateway's disk is nearly full; send again later");
+        goto done;
+    }
+    if (atomic_load(&ing->deps.stats->inflight) >= ing->deps.inflight_max) {
+        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+                 "the gateway is saturated; send again after a pause");
+        goto done;
+    }
+    memcpy(job->agent_sign, agent->pub.sign, sizeof job->agent_sign);
+    atomic_fetch_add(&ing->deps.stats->inflight, 1);
+    gw_queue_push(ing->work, &job->link, 0);
+    return 1;
+done:
+    gw_job_free(&job);
+    return 1;
+}
+
+int gw_ingest_handle(gw_ingest *ing)
+{
+    if (ing->stopped)
+        return MN_OK;
+    uint64_t t0 = gw_mono_ns();
+    size_t frames = 0;
+    while (frames < RECEIVE_BURST && s_receive_one(ing))
+        frames++;
+    if (frames)
+        gw_stats_stage(ing->deps.stats, GW_STAGE_RECEIVE, gw_mono_ns() - t0, frames);
+    return MN_OK;
+}
+
+void gw_ingest_flush(gw_ingest *ing)
+{
+    gw_link *l;
+    while ((l = gw_queue_try_pop(ing->replies)) != NULL) {
+        gw_job *job = gw_job_of(l);
+        if (job->reply)
+            s_send(ing, &job->route, job->reply, job->reply_len);
+        gw_job_free(&job);
+        atomic_fetch_sub(&ing->deps.stats->inflight, 1);
+    }
+    if (atomic_exchange(&ing->queued_unannounced, 0) > 0 && ing->deps.on_queued)
+        ing->deps.on_queued(ing->deps.on_queued_arg);
+}
+
+void *gw_ingest_socket(gw_ingest *ing)
+{
+    return ing->socket;
+}
+
+int gw_ingest_reply_fd(gw_ingest *ing)
+{
+    return gw_queue_fd(ing->replies);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Life cycle */
+
+static int s_socket_setup(gw_ingest *ing, void *zmq_ctx, const char *listen, mn_diag *d)
+{
+    ing->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (!ing->socket)
+        return mn_diag_set(d, MN_EZMQ, listen, "cannot create the ingest socket: %s",
+                           zmq_strerror(zmq_errno()));
+    int rc = gw_auth_secure_server(ing->socket, mn_key_curve_secret(ing->deps.gateway),
+                                   GW_AUTH_DOMAIN, d);
+    if (rc != MN_OK)
+        return rc;
+    int linger = 0, one = 1;
+    int64_t hard_max = (int64_t)ing->deps.max_frame_bytes * HARD_FRAME_FACTOR;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    if (zmq_setsockopt(ing->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(ing->socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(ing->socket, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) != 0 ||
+        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0)
+        return mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
+                           zmq_strerror(zmq_errno()));
+    if (zmq_bind(ing->socket, listen) != 0) {
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen: %s", zmq_strerror(zmq_errno()));
+        mn_diag_hint(d, "is another gateway running on this port? change 'listen' in the "
+                        "configuration or stop the other process");
+        return rc;
+    }
+    return MN_OK;
+}
+
+static unsigned s_worker_count(unsigned want)
+{
+    if (want == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        want = cores > 0 ? (unsigned)cores : 1;
+    }
+    return want > WORKERS_MAX ? WORKERS_MAX : want;
+}
+
+static int s_threads_start(gw_ingest *ing, mn_diag *d)
+{
+    unsigned want = s_worker_count(ing->deps.workers);
+    atomic_store(&ing->workers_left, want);
+    for (unsigned i = 0; i < want; i++) {
+        int err = pthread_create(&ing->worker[i], NULL, s_worker_main, ing);
+        if (err != 0) {
+            /* The ones not started will not count down. */
+            atomic_fetch_sub(&ing->workers_left, want - i);
+            if (i == 0)
+                gw_queue_close(ing->write);
+            errno = err;
+            return mn_diag_set(d, MN_ESYS, "ingest", "cannot start a verify thread: %s",
+                               strerror(err));
+        }
+        ing->n_workers++;
+    }
+    int err = pthread_create(&ing->writer_thread, NULL, s_writer_main, ing);
+    if (err != 0) {
+        errno = err;
+        return mn_diag_set(d, MN_ESYS, "ingest", "cannot start the writer thread: %s",
+                           strerror(err));
+    }
+    ing->writer_started = 1;
+    return MN_OK;
+}
+
 int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps, gw_ingest **out,
                   mn_diag *d)
 {
@@ -144,38 +392,35 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
     if (!ing)
         goto fail;
     ing->deps = *deps;
-    ing->batch = calloc(deps->batch_max, sizeof *ing->batch);
-    if (!ing->batch)
-        goto fail;
-    ing->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
-    if (!ing->socket) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot create the ingest socket: %s",
-                         zmq_strerror(zmq_errno()));
+    if (ing->deps.batch_max == 0)
+        ing->deps.batch_max = 1;
+    if (ing->deps.inflight_max == 0)
+        ing->deps.inflight_max = 4096;
+    ing->verify = (gw_verify_deps){.gateway = deps->gateway,
+                                   .digest_key = deps->digest_key,
+                                   .stats = deps->stats,
+                                   .max_frame_bytes = deps->max_frame_bytes};
+    ing->writer = (gw_writer_deps){.gateway = deps->gateway,
+                                   .dispatch = deps->dispatch,
+                                   .store = deps->store,
+                                   .stats = deps->stats};
+    ing->batch_links = calloc(ing->deps.batch_max, sizeof *ing->batch_links);
+    ing->batch_jobs = calloc(ing->deps.batch_max, sizeof *ing->batch_jobs);
+    if (!ing->batch_links || !ing->batch_jobs || gw_queue_new(0, &ing->work) != MN_OK ||
+        gw_queue_new(0, &ing->write) != MN_OK) {
+        rc = mn_diag_set(d, MN_ENOMEM, "ingest", "no memory for the pipeline");
         goto fail;
     }
-    rc = gw_auth_secure_server(ing->socket, mn_key_curve_secret(deps->gateway), GW_AUTH_DOMAIN,
-                               d);
+    rc = gw_queue_new(1, &ing->replies);
+    if (rc != MN_OK) {
+        rc = mn_diag_set(d, rc, "ingest", "cannot make the reply queue (eventfd)");
+        goto fail;
+    }
+    rc = s_socket_setup(ing, zmq_ctx, listen, d);
+    if (rc == MN_OK)
+        rc = s_threads_start(ing, d);
     if (rc != MN_OK)
         goto fail;
-    int linger = 0, one = 1;
-    int64_t hard_max = (int64_t)deps->max_frame_bytes * HARD_FRAME_FACTOR;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
-    if (zmq_setsockopt(ing->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
-                         zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    if (zmq_bind(ing->socket, listen) != 0) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen: %s", zmq_strerror(zmq_errno()));
-        mn_diag_hint(d, "is another gateway running on this port? change 'listen' in the "
-                        "configuration or stop the other process");
-        goto fail;
-    }
     *out = ing;
     return MN_OK;
 fail:
@@ -183,303 +428,53 @@ fail:
     return rc;
 }
 
+void gw_ingest_stop(gw_ingest *ing)
+{
+    if (!ing || ing->stopped)
+        return;
+    ing->stopped = 1;
+    /* Workers finish the queue, the last one closes the writer's queue, the writer commits
+     * what it holds: everything received is answered. */
+    if (ing->work)
+        gw_queue_close(ing->work);
+    for (unsigned i = 0; i < ing->n_workers; i++)
+        pthread_join(ing->worker[i], NULL);
+    if (ing->n_workers == 0 && ing->write)
+        gw_queue_close(ing->write);
+    if (ing->writer_started)
+        pthread_join(ing->writer_thread, NULL);
+    if (ing->replies && ing->socket)
+        gw_ingest_flush(ing);
+}
+
+/* Jobs still queued when the threads could not start: free them. */
+static void s_drain(gw_queue *q)
+{
+    gw_link *l;
+    while (q && (l = gw_queue_try_pop(q)) != NULL) {
+        gw_job *job = gw_job_of(l);
+        gw_job_free(&job);
+    }
+}
+
 void gw_ingest_destroy(gw_ingest **ing_p)
 {
     if (!ing_p || !*ing_p)
         return;
     gw_ingest *ing = *ing_p;
+    gw_ingest_stop(ing);
+    s_drain(ing->work);
+    s_drain(ing->write);
+    s_drain(ing->replies);
+    gw_queue_destroy(&ing->work);
+    gw_queue_destroy(&ing->write);
+    gw_queue_destroy(&ing->replies);
     if (ing->socket)
         zmq_close(ing->socket);
     free(ing->agents);
     free(ing->buckets);
-    free(ing->batch);
+    free(ing->batch_links);
+    free(ing->batch_jobs);
     free(ing);
     *ing_p = NULL;
-}
-
-/* Send [route][payload]; a peer that has gone away is not an error worth more than a debug line. */
-static void s_reply(gw_ingest *ing, zmq_msg_t *route, const uint8_t *buf, size_t len)
-{
-    if (zmq_send(ing->socket, zmq_msg_data(route), zmq_msg_size(route), ZMQ_SNDMORE) < 0 ||
-        zmq_send(ing->socket, buf, len, 0) < 0)
-        log_debug("ingest", "reply not sent: %s", zmq_strerror(zmq_errno()));
-}
-
-static void s_send_reject(gw_ingest *ing, zmq_msg_t *route, mn_reject *rj, const char *peer)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    gw_stats_count_reject(ing->deps.stats, rj->reason);
-    mn_log_ratelimited(&ing->reject_limit, 60, MN_LOG_WARN, "ingest",
-                       "rejected envelope peer=%s reason=%s detail=\"%s\"", peer,
-                       mn_reject_reason_name(rj->reason), rj->detail);
-    if (mn_wire_encode_reject(rj, &buf, &len) != MN_OK)
-        return;
-    s_reply(ing, route, buf, len);
-    free(buf);
-}
-
-static void s_reject_set(mn_reject *rj, const mn_envelope *env, int reason, const char *detail)
-{
-    memset(rj, 0, sizeof *rj);
-    if (env) {
-        rj->has_id = 1;
-        memcpy(rj->id, env->id, sizeof rj->id);
-    }
-    rj->reason = reason;
-    rj->retryable = mn_reject_reason_is_retryable(reason);
-    /* Details are cut to the wire field's size on purpose. */
-    size_t n = strnlen(detail, sizeof rj->detail - 1);
-    memcpy(rj->detail, detail, n);
-    rj->detail[n] = '\0';
-}
-
-static void s_item_clear(s_item *it)
-{
-    zmq_msg_close(&it->route);
-    mn_envelope_clear(&it->env);
-    mn_report_destroy(&it->report);
-    memset(it->digest, 0, sizeof it->digest);
-}
-
-/* Read one [route][payload] message and check it up to the point of registration. Returns 1 when
- * the item is ready for the transaction, 0 when it was answered (rejected) or dropped, -1 when
- * there was nothing to read. */
-static int s_receive_one(gw_ingest *ing, s_item *it)
-{
-    zmq_msg_t payload;
-    mn_reject rj;
-    mn_diag d;
-    char detail[sizeof d.where + sizeof d.what + 8];
-    int ready = 0;
-    uint8_t *plain = NULL;
-    size_t plain_len = 0;
-
-    zmq_msg_init(&it->route);
-    zmq_msg_init(&payload);
-    memset(&it->env, 0, sizeof it->env);
-    it->report = NULL;
-    if (zmq_msg_recv(&it->route, ing->socket, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&it->route);
-        zmq_msg_close(&payload);
-        return -1;
-    }
-    if (!zmq_msg_more(&it->route) || zmq_msg_recv(&payload, ing->socket, 0) < 0)
-        goto dropped;
-    atomic_fetch_add(&ing->deps.stats->frames_received, 1);
-
-    const char *user_id = zmq_msg_gets(&payload, "User-Id");
-    const char *peer = user_id && *user_id ? user_id : "?";
-    if (zmq_msg_more(&payload)) {
-        /* One frame per message: drain the rest and refuse the whole message. */
-        while (zmq_msg_more(&payload)) {
-            zmq_msg_close(&payload);
-            zmq_msg_init(&payload);
-            if (zmq_msg_recv(&payload, ing->socket, 0) < 0)
-                break;
-        }
-        s_reject_set(&rj, NULL, MN_REJECT_MALFORMED, "a message must be exactly one frame");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (!user_id || !*user_id) {
-        s_reject_set(&rj, NULL, MN_REJECT_NOT_PERMITTED, "connection is not authenticated");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (mn_wire_decode_to_gateway(zmq_msg_data(&payload), zmq_msg_size(&payload),
-                                  ing->deps.max_frame_bytes, &it->env, &rj) != MN_OK) {
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (strcmp(it->env.agent, user_id) != 0) {
-        snprintf(detail, sizeof detail,
-                 "envelope names agent \"%s\" but this connection is authenticated as \"%s\"",
-                 it->env.agent, user_id);
-        s_reject_set(&rj, &it->env, MN_REJECT_AGENT_MISMATCH, detail);
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    const gw_agent *agent = s_find_agent(ing, user_id);
-    if (!agent) {
-        /* Admitted by ZAP but removed from the table since: treat as revoked. */
-        s_reject_set(&rj, &it->env, MN_REJECT_NOT_PERMITTED, "agent is no longer configured");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (!s_take_token(ing, agent)) {
-        s_reject_set(&rj, &it->env, MN_REJECT_RATE_LIMITED,
-                     "this agent sends faster than agent_rate_per_s; send again after a pause");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (s_disk_low(ing)) {
-        s_reject_set(&rj, &it->env, MN_REJECT_OVERLOADED,
-                     "the gateway's disk is nearly full; send again later");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (mn_envelope_verify(&it->env, agent->pub.sign) != MN_OK) {
-        s_reject_set(&rj, &it->env, MN_REJECT_BAD_SIGNATURE,
-                     "signature does not verify with the agent's configured signing key");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    mn_diag_clear(&d);
-    if (mn_envelope_open(&it->env, ing->deps.gateway, MN_REPORT_MAX_BYTES, &plain, &plain_len,
-                         &d) != MN_OK) {
-        s_reject_set(&rj, &it->env, MN_REJECT_CANNOT_OPEN,
-                     "sealed report does not open with this gateway's envelope key; check the "
-                     "agent's copy of gateway.pub");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (mn_report_decode(plain, plain_len, MN_REPORT_MAX_BYTES, &it->report, &d) != MN_OK ||
-        mn_report_validate(it->report, &d) != MN_OK) {
-        snprintf(detail, sizeof detail, "%s%s%s", d.where, d.where[0] ? ": " : "", d.what);
-        s_reject_set(&rj, &it->env, MN_REJECT_INVALID_REPORT, detail);
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    if (mn_report_digest(it->report, mn_secret32_bytes(ing->deps.digest_key), it->digest) !=
-        MN_OK) {
-        s_reject_set(&rj, &it->env, MN_REJECT_OVERLOADED, "gateway out of memory");
-        s_send_reject(ing, &it->route, &rj, peer);
-        goto answered;
-    }
-    ready = 1;
-    goto out;
-answered:
-dropped:
-    zmq_msg_close(&it->route);
-    mn_envelope_clear(&it->env);
-    mn_report_destroy(&it->report);
-out:
-    mn_plain_free(plain, plain_len);
-    zmq_msg_close(&payload);
-    return ready;
-}
-
-/* Decide one item inside the batch transaction: duplicate by id, by digest, or new. */
-static int s_register(gw_ingest *ing, gw_store_txn *txn, s_item *it, size_t *queued,
-                      mn_diag *d)
-{
-    gw_registration reg;
-    int rc = gw_store_find_id(txn, it->env.id, &reg);
-    if (rc == MN_OK) {
-        it->receipt.status = MN_RECEIPT_DUPLICATE;
-        goto fill;
-    }
-    if (rc != MN_ENOTFOUND)
-        return mn_diag_set(d, rc, "store", "lookup by envelope id failed");
-    rc = gw_store_find_digest(txn, it->digest, &reg);
-    if (rc == MN_OK) {
-        /* Same content under a new id: one registration, and this id answers with it too. */
-        it->receipt.status = MN_RECEIPT_DUPLICATE;
-        rc = gw_store_put_alias(txn, it->env.id, &reg, d);
-        if (rc != MN_OK)
-            return rc;
-        goto fill;
-    }
-    if (rc != MN_ENOTFOUND)
-        return mn_diag_set(d, rc, "store", "lookup by digest failed");
-
-    rc = gw_store_next_registration(txn, &reg.registration);
-    if (rc != MN_OK)
-        return mn_diag_set(d, rc, "store", "cannot take a registration number");
-    reg.accepted_ms = mn_now_ms();
-    mn_record_info info = {.registration = reg.registration,
-                           .accepted_ms = reg.accepted_ms,
-                           .created_ms = it->env.created_ms};
-    memcpy(info.envelope_id, it->env.id, sizeof info.envelope_id);
-    snprintf(info.agent, sizeof info.agent, "%s", it->env.agent);
-    gw_dispatch_result res;
-    rc = gw_dispatch_register(txn, &ing->deps.dispatch, it->report, &info, it->digest, &res, d);
-    if (rc != MN_OK)
-        return rc;
-    *queued += res.items;
-    it->receipt.status = MN_RECEIPT_ACCEPTED;
-fill:
-    memcpy(it->receipt.id, it->env.id, sizeof it->receipt.id);
-    it->receipt.registration = reg.registration;
-    it->receipt.accepted_ms = reg.accepted_ms;
-    return MN_OK;
-}
-
-static void s_acknowledge(gw_ingest *ing, s_item *it)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    char regtext[32];
-    mn_receipt_sign(&it->receipt, ing->deps.gateway);
-    mn_registration_format(it->receipt.registration, regtext, sizeof regtext);
-    if (it->receipt.status == MN_RECEIPT_ACCEPTED)
-        atomic_fetch_add(&ing->deps.stats->accepted, 1);
-    else
-        atomic_fetch_add(&ing->deps.stats->duplicates, 1);
-    log_debug("ingest", "receipt agent=%s seq=%llu registration=%s status=%s", it->env.agent,
-              (unsigned long long)it->env.seq, regtext,
-              it->receipt.status == MN_RECEIPT_ACCEPTED ? "accepted" : "duplicate");
-    if (mn_wire_encode_receipt(&it->receipt, &buf, &len) == MN_OK)
-        s_reply(ing, &it->route, buf, len);
-    free(buf);
-}
-
-static void s_commit_batch(gw_ingest *ing, size_t n)
-{
-    mn_diag d;
-    mn_diag_clear(&d);
-    gw_store_txn *txn = NULL;
-    size_t queued = 0;
-    int rc = gw_store_begin(ing->deps.store, &txn, &d);
-    for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = s_register(ing, txn, &ing->batch[i], &queued, &d);
-    if (rc == MN_OK)
-        rc = gw_store_commit(&txn, &d);
-    else
-        gw_store_abort(&txn);
-
-    if (rc == MN_OK) {
-        atomic_fetch_add(&ing->deps.stats->commits, 1);
-        for (size_t i = 0; i < n; i++)
-            s_acknowledge(ing, &ing->batch[i]);
-        atomic_fetch_add(&ing->deps.stats->queued, queued);
-        if (queued && ing->deps.on_queued)
-            ing->deps.on_queued(ing->deps.on_queued_arg);
-        return;
-    }
-    /* Nothing of this batch is on disk: say so, so the agents retry. */
-    atomic_fetch_add(&ing->deps.stats->commit_failures, 1);
-    log_err("store", "batch of %zu not committed: %s%s%s (%s)", n, d.where, d.where[0] ? ": " : "",
-            d.what, mn_err_hint(rc));
-    for (size_t i = 0; i < n; i++) {
-        mn_reject rj;
-        s_reject_set(&rj, &ing->batch[i].env, MN_REJECT_STORE_FAILED,
-                     "the gateway could not store the report; it was not registered, retry later");
-        s_send_reject(ing, &ing->batch[i].route, &rj, ing->batch[i].env.agent);
-    }
-}
-
-void *gw_ingest_socket(gw_ingest *ing)
-{
-    return ing->socket;
-}
-
-int gw_ingest_handle(gw_ingest *ing)
-{
-    /* Refusals do not fill the batch, so bound the frames read too: a peer flooding bad frames
-     * must not hold back the commit (and the receipts) of the good ones already read. */
-    size_t n = 0, frames = 0, max_frames = (size_t)ing->deps.batch_max * 4;
-    while (n < ing->deps.batch_max && frames++ < max_frames) {
-        int got = s_receive_one(ing, &ing->batch[n]);
-        if (got < 0)
-            break;
-        if (got > 0)
-            n++;
-    }
-    if (n > 0)
-        s_commit_batch(ing, n);
-    for (size_t i = 0; i < n; i++)
-        s_item_clear(&ing->batch[i]);
-    return MN_OK;
 }

@@ -1,17 +1,21 @@
-/* gw_ingest.h - the ingest socket: receive envelopes, verify, register, acknowledge.
+/* gw_ingest.h - the ingest pipeline: receive, verify on every core, register in group commits,
+ * acknowledge after the commit.
  *
- * One ROUTER socket (CURVE server, ZAP enforced) on the configured endpoint. gw_ingest_poll()
- * waits for frames, then handles one batch: every frame read without waiting (up to batch_max)
- * is checked (size, parse, agent = ZAP User-Id, signature, open, validate); refusals are
- * answered at once with a Reject; the valid ones are registered in ONE write transaction
- * (dedup by envelope id and by keyed content digest, registration number, then gw_dispatch:
- * registry record sealed to the registry key, one sealed item per bound partner) and their
- * signed Receipts are sent only after that transaction has committed (fsync). If the commit
- * fails, each gets a retryable STORE_FAILED reject.
+ *   receive (caller's thread) ─▶ verify workers (one per core) ─▶ writer (one) ─▶ receive
  *
- * Flow control: an agent over its rate (a token bucket) gets a retryable RATE_LIMITED reject
- * before its signature is checked, so a flood costs little; when the data folder's free space
- * is under the floor, every new envelope gets a retryable OVERLOADED reject.
+ * The caller's thread owns the ROUTER socket (CURVE server, ZAP enforced): gw_ingest_handle
+ * reads frames and does only the cheap checks (one frame, authenticated agent, per-agent token
+ * bucket, free-space floor, room in the pipeline); a refusal is answered at once, anything else
+ * goes to the workers (gw_verify: decode, signature, open, validate, digest). The writer takes
+ * what has arrived, acute reports first, up to batch_max, and registers it in ONE write
+ * transaction (gw_writer); every receipt of the batch is signed after that commit. Replies come
+ * back to the caller's thread through a queue whose fd (gw_ingest_reply_fd) the caller polls;
+ * gw_ingest_flush sends them.
+ *
+ * Flow control: at most inflight_max envelopes are between receive and reply; beyond that, and
+ * below the free-space floor, new envelopes get a retryable OVERLOADED reject, so memory stays
+ * bounded whatever the load. An agent over its rate gets a retryable RATE_LIMITED reject before
+ * any crypto is spent on it.
  *
  * Invariant: a Receipt leaves the gateway only for a registration that is on disk. A crash at
  * any point therefore loses only unacknowledged envelopes, which the agents send again.
@@ -39,31 +43,42 @@ typedef struct gw_ingest_deps {
     gw_stats *stats;
     size_t max_frame_bytes;
     unsigned batch_max;
+    unsigned workers;           /* verify threads; 0: one per core */
+    unsigned inflight_max;      /* envelopes between receive and reply, at most */
     unsigned agent_rate_per_s;  /* token bucket per agent; 0: no limit */
     unsigned agent_burst;
     unsigned min_free_mb;       /* below this free space in data_dir: OVERLOADED; 0: no check */
     const char *data_dir;
-    /* Called after a batch that queued partner items has committed (may be NULL). */
+    /* Called from gw_ingest_flush after a batch that queued partner items (may be NULL). */
     void (*on_queued)(void *arg);
     void *on_queued_arg;
 } gw_ingest_deps;
 
-/* Create the socket and bind `listen`. The ZAP handler must already run on zmq_ctx.
- * Caller owns *out. Returns MN_OK, MN_EZMQ (with the endpoint in the diag), MN_ENOMEM. */
+/* Create the socket, bind `listen`, start the worker and writer threads. The ZAP handler must
+ * already run on zmq_ctx. Caller owns *out. Returns MN_OK, MN_EZMQ (with the endpoint in the
+ * diag), MN_ENOMEM, MN_ESYS (threads). */
 MN_NODISCARD int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                                gw_ingest **out, mn_diag *d);
 
-/* Replace the agent table used to check signatures (a copy). Call from the thread that polls.
- * Returns MN_OK or MN_ENOMEM. */
+/* Replace the agent table used to check signatures (a copy). Call from the caller's thread;
+ * envelopes already received keep the key they arrived under. Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n);
 
-/* The socket, for the caller's zmq_poll. */
+/* The socket and the reply queue's fd, for the caller's zmq_poll (both ZMQ_POLLIN). */
 void *gw_ingest_socket(gw_ingest *ing);
+int gw_ingest_reply_fd(gw_ingest *ing);
 
-/* Handle one batch of what is waiting on the socket (non-blocking). Returns MN_OK. */
+/* Read what is waiting on the socket (non-blocking, bounded) into the pipeline. Returns MN_OK. */
 MN_NODISCARD int gw_ingest_handle(gw_ingest *ing);
 
-/* Close the socket and free. NULL-safe; twice is harmless. */
+/* Send the replies that are ready; tell on_queued about partner items committed since. */
+void gw_ingest_flush(gw_ingest *ing);
+
+/* Stop taking frames, let the workers and the writer finish what they hold (committed and
+ * acknowledged), send the last replies and join the threads. Twice is harmless. */
+void gw_ingest_stop(gw_ingest *ing);
+
+/* Stop (if not yet), close the socket and free. NULL-safe; twice is harmless. */
 void gw_ingest_destroy(gw_ingest **ing_p);
 
 #endif

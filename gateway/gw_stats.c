@@ -29,6 +29,14 @@ void gw_stats_init(gw_stats *s)
     atomic_init(&s->nacks, 0);
     atomic_init(&s->held, 0);
     atomic_init(&s->partner_errors, 0);
+    atomic_init(&s->partner_unknown_acks, 0);
+    atomic_init(&s->timestamp_ahead, 0);
+    atomic_init(&s->timestamp_stale, 0);
+    for (int i = 0; i < GW_STAGE_COUNT; i++) {
+        atomic_init(&s->stage_ns[i], 0);
+        atomic_init(&s->stage_items[i], 0);
+    }
+    atomic_init(&s->inflight, 0);
     s->started_ms = mn_now_ms();
 }
 
@@ -38,6 +46,21 @@ void gw_stats_count_reject(gw_stats *s, int reason)
     if (reason < 0 || reason > MN_REJECT_REASON_MAX)
         reason = 0;
     atomic_fetch_add(&s->rejected_by_reason[reason], 1);
+}
+
+const char *gw_stage_name(int stage)
+{
+    static const char *const names[GW_STAGE_COUNT] = {"receive", "verify_open", "register",
+                                                       "commit", "acknowledge"};
+    return stage >= 0 && stage < GW_STAGE_COUNT ? names[stage] : "?";
+}
+
+void gw_stats_stage(gw_stats *s, int stage, uint64_t ns, uint64_t items)
+{
+    if (stage < 0 || stage >= GW_STAGE_COUNT)
+        return;
+    atomic_fetch_add(&s->stage_ns[stage], ns);
+    atomic_fetch_add(&s->stage_items[stage], items);
 }
 
 static json_t *s_u64(const atomic_uint_fast64_t *v)
@@ -79,6 +102,20 @@ int gw_stats_write(const gw_stats *s, const char *run_dir, const char *state, co
     json_object_set_new(root, "nacks", s_u64(&s->nacks));
     json_object_set_new(root, "held", s_u64(&s->held));
     json_object_set_new(root, "partner_errors", s_u64(&s->partner_errors));
+    json_object_set_new(root, "partner_unknown_acks", s_u64(&s->partner_unknown_acks));
+    json_object_set_new(root, "timestamp_ahead", s_u64(&s->timestamp_ahead));
+    json_object_set_new(root, "timestamp_stale", s_u64(&s->timestamp_stale));
+    json_object_set_new(root, "inflight", s_u64(&s->inflight));
+    /* "stages": {"receive": {"ns": N, "items": N}, ...} */
+    json_t *stages = json_object();
+    for (int i = 0; stages && i < GW_STAGE_COUNT; i++) {
+        json_t *st = json_pack("{s:I,s:I}", "ns", (json_int_t)atomic_load(&s->stage_ns[i]),
+                               "items", (json_int_t)atomic_load(&s->stage_items[i]));
+        if (st)
+            json_object_set_new(stages, gw_stage_name(i), st);
+    }
+    if (stages)
+        json_object_set_new(root, "stages", stages);
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!text)
         goto out;

@@ -13,7 +13,30 @@
 #include "mn_error.h"
 #include "mn_wire.h"
 
-typedef struct gw_stats {
+typedef struct gw_stats gw_stats;
+
+/* Pipeline stages, in the order an envelope goes through them (status.json "stages"). */
+enum gw_stage {
+    GW_STAGE_RECEIVE,     /* receive thread: read, agent lookup, rate limit, enqueue */
+    GW_STAGE_VERIFY_OPEN, /* crypto workers: decode, verify, open, validate, digest, redact */
+    GW_STAGE_REGISTER,    /* writer: dedup, number, seal records and items, sign, LMDB puts */
+    GW_STAGE_COMMIT,      /* writer: mdb_txn_commit (fsync), per batch; items = envelopes */
+    GW_STAGE_ACKNOWLEDGE, /* writer: sign and encode the receipts after the commit */
+    GW_STAGE_COUNT
+};
+
+/* Stage names as written in status.json ("receive", "verify_open", ...). */
+const char *gw_stage_name(int stage);
+
+/* Add one measurement: ns of work for `items` envelopes. */
+void gw_stats_stage(gw_stats *s, int stage, uint64_t ns, uint64_t items);
+
+/* Created more than this long ago: counted as stale (still accepted: agents spool through
+ * outages). Later than now by more than GW_CLOCK_SKEW_MS: counted as ahead (still accepted). */
+#define GW_STALE_MS (30ULL * 24 * 3600 * 1000)
+#define GW_CLOCK_SKEW_MS (10ULL * 60 * 1000)
+
+struct gw_stats {
     atomic_uint_fast64_t frames_received;
     atomic_uint_fast64_t accepted;           /* new registrations */
     atomic_uint_fast64_t duplicates;         /* receipts with status DUPLICATE */
@@ -30,8 +53,16 @@ typedef struct gw_stats {
     atomic_uint_fast64_t nacks;
     atomic_uint_fast64_t held;               /* items moved to a hold queue */
     atomic_uint_fast64_t partner_errors;     /* PartnerError sent (bad subscribe, ...) */
+    atomic_uint_fast64_t partner_unknown_acks; /* ack/nack of a tag the partner was never given */
+    atomic_uint_fast64_t timestamp_ahead;    /* accepted, created_ms later than now + skew */
+    atomic_uint_fast64_t timestamp_stale;    /* accepted, created_ms older than GW_STALE_MS */
+    /* Cost of each pipeline stage: nanoseconds of thread time spent, and envelopes through it.
+     * Per-envelope cost = stage_ns / stage_items. */
+    atomic_uint_fast64_t stage_ns[GW_STAGE_COUNT];
+    atomic_uint_fast64_t stage_items[GW_STAGE_COUNT];
+    atomic_uint_fast64_t inflight;           /* envelopes between receive and receipt */
     uint64_t started_ms;
-} gw_stats;
+};
 
 /* Zero all counters and set started_ms. */
 void gw_stats_init(gw_stats *s);

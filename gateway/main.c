@@ -171,6 +171,8 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .stats = &gw->stats,
         .max_frame_bytes = gw->cfg->max_frame_bytes,
         .batch_max = gw->cfg->batch_max,
+        .workers = gw->cfg->workers,
+        .inflight_max = gw->cfg->inflight_max,
         .agent_rate_per_s = gw->cfg->agent_rate_per_s,
         .agent_burst = gw->cfg->agent_burst,
         .min_free_mb = gw->cfg->min_free_mb,
@@ -238,20 +240,24 @@ static int s_serve(s_gateway *gw)
                gw->cfg->listen, gw->cfg->n_agents, gw->cfg->delivery_listen,
                gw->cfg->n_partners);
     while (!s_stop) {
-        zmq_pollitem_t items[2] = {
+        zmq_pollitem_t items[3] = {
             {gw_ingest_socket(gw->ingest), 0, ZMQ_POLLIN, 0},
+            {NULL, gw_ingest_reply_fd(gw->ingest), ZMQ_POLLIN, 0},
             {gw_deliver_socket(gw->deliver), 0, ZMQ_POLLIN, 0},
         };
         int timeout = gw_deliver_next_timeout_ms(gw->deliver, 200);
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR) {
+        if (zmq_poll(items, 3, timeout) < 0 && zmq_errno() != EINTR) {
             log_err("gateway", "poll failed: %s", zmq_strerror(zmq_errno()));
             return 1;
         }
-        /* Partners first: their acks free credit and are committed before more goes out. */
-        if ((items[1].revents & ZMQ_POLLIN) && gw_deliver_handle(gw->deliver) != MN_OK)
+        /* Receipts first: they are the agents' proof, and they free room in the pipeline. */
+        if (items[1].revents & ZMQ_POLLIN)
+            gw_ingest_flush(gw->ingest);
+        /* Partners next: their acks free credit and are committed before more goes out. */
+        if ((items[2].revents & ZMQ_POLLIN) && gw_deliver_handle(gw->deliver) != MN_OK)
             log_warn("gateway", "delivery bookkeeping not stored; will retry");
         if ((items[0].revents & ZMQ_POLLIN) && gw_ingest_handle(gw->ingest) != MN_OK)
-            log_warn("gateway", "ingest batch failed");
+            log_warn("gateway", "ingest failed");
         if (gw_deliver_pump(gw->deliver) != MN_OK)
             log_warn("gateway", "delivery round failed; will retry");
         if (s_reload) {
@@ -346,6 +352,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int exit_code = s_serve(&gw);
+    /* What was received is committed and answered before the gateway goes. */
+    gw_ingest_stop(gw.ingest);
     s_write_status(&gw, "stopped");
     log_notice("gateway", "stopped accepted=%llu duplicates=%llu rejected=%llu",
                (unsigned long long)atomic_load(&gw.stats.accepted),

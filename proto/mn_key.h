@@ -3,8 +3,8 @@
  * An identity holds three keypairs, all made by keygen:
  *   curve - X25519 for ZeroMQ CURVE (transport)
  *   sign  - Ed25519 for signatures (envelopes, receipts)
- *   box   - X25519 for payload encryption (crypto_box_seal: envelopes to the gateway, registry
- *           records to the registry, referrals to partners)
+ *   box   - X25519 for payload encryption (envelopes to the gateway with crypto_box_seal;
+ *           registry records and referrals in boxes with one ephemeral key per batch)
  * The secret halves live in sodium_malloc memory and are wiped by mn_key_destroy().
  *
  * Public line (one line of text, what an operator pastes to register a party):

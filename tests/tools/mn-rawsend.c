@@ -13,6 +13,8 @@
  * is "handshake refused status=N" (N the ZAP status code) and no reply can come.
  *
  * Frames go out one at a time: each waits for its reply (at most --timeout-ms) before the next.
+ * --created-ms / --created-offset-s set the envelopes' created_ms (signed like any other field),
+ * for the gateway's handling of stale and future timestamps.
  *
  * Caveats: this tool exists to break things. Point it only at a gateway you run for testing.
  */
@@ -98,6 +100,9 @@ typedef struct s_opts {
     size_t size;
     int unique;
     int verbose;
+    enum { S_CREATED_NOW, S_CREATED_AT, S_CREATED_OFFSET } created; /* envelope.created_ms */
+    uint64_t created_ms;     /* S_CREATED_AT */
+    long long created_off_s; /* S_CREATED_OFFSET: seconds from now, either sign */
 } s_opts;
 
 /* What a run shares: keys, sockets, the report bytes, the connection state the monitor saw. */
@@ -126,6 +131,7 @@ static void s_usage(FILE *to)
             "usage: " PROG " --endpoint EP --key AGENT.key --gateway-key GATEWAY.pub --mode MODE\n"
             "                  [--report FILE.json] [--as-agent NAME] [--timeout-ms N]\n"
             "                  [--count N] [--size N] [--unique] [--verbose]\n"
+            "                  [--created-ms MS | --created-offset-s S]\n"
             "\n"
             "A hostile test client: connects like an agent (CURVE DEALER) and sends crafted\n"
             "frames, printing one line per reply:\n"
@@ -146,6 +152,10 @@ static void s_usage(FILE *to)
             "  --size N             oversize: the limit to exceed (default %u)\n"
             "  --unique             add a random tag to the report's narrative for each\n"
             "                       envelope, so the gateway's content dedup sees new reports\n"
+            "  --created-ms MS      envelope.created_ms = MS (ms since the Unix epoch, UTC)\n"
+            "                       instead of the current time\n"
+            "  --created-offset-s S envelope.created_ms = now + S seconds; S may be negative:\n"
+            "                       -3456000 is 40 days ago, 86400 a day ahead\n"
             "  --verbose            say on stderr what is sent\n"
             "\n"
             "Modes:\n",
@@ -167,6 +177,48 @@ static int s_parse_long(const char *text, long min, long max, long *out)
     return 0;
 }
 
+/* A decimal uint64 (no sign, no spaces). 0 or -1. */
+static int s_parse_u64(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    if (*text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+#define S_OFFSET_MAX_S (1000LL * 366 * 24 * 3600)
+
+/* Signed seconds, at most about 1000 years either way. 0 or -1. */
+static int s_parse_offset_s(const char *text, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < -S_OFFSET_MAX_S || v > S_OFFSET_MAX_S)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* envelope.created_ms for this run: now, --created-ms, or now + --created-offset-s (at least 0). */
+static uint64_t s_created_ms(const s_opts *o)
+{
+    uint64_t now = mn_now_ms();
+    if (o->created == S_CREATED_AT)
+        return o->created_ms;
+    if (o->created == S_CREATED_NOW)
+        return now;
+    if (o->created_off_s >= 0)
+        return now + (uint64_t)o->created_off_s * 1000;
+    uint64_t back = (uint64_t)(-o->created_off_s) * 1000;
+    return back < now ? now - back : 0;
+}
+
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int s_parse_args(int argc, char **argv, s_opts *o)
 {
@@ -183,6 +235,8 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         {"window", required_argument, NULL, 'w'},
         {"size", required_argument, NULL, 's'},
         {"unique", no_argument, NULL, 'u'},
+        {"created-ms", required_argument, NULL, 'C'},
+        {"created-offset-s", required_argument, NULL, 'o'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -197,7 +251,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     o->count = 1;
     o->window = 1;
     o->size = MN_WIRE_DEFAULT_MAX_FRAME;
-    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:O:uvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:O:C:o:uvh", opts, NULL)) != -1) {
         switch (c) {
         case 'e': o->endpoint = optarg; break;
         case 'k': o->key_path = optarg; break;
@@ -233,6 +287,22 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
                 return 2;
             }
             o->size = (size_t)v;
+            break;
+        case 'C':
+        case 'o':
+            if (o->created != S_CREATED_NOW) {
+                fprintf(stderr, PROG ": --created-ms and --created-offset-s: one of them, once\n");
+                return 2;
+            }
+            if (c == 'C' ? s_parse_u64(optarg, &o->created_ms) != 0
+                         : s_parse_offset_s(optarg, &o->created_off_s) != 0) {
+                fprintf(stderr, c == 'C' ? PROG ": --created-ms: milliseconds since the epoch, "
+                                           "a number >= 0\n"
+                                         : PROG ": --created-offset-s: seconds from now, e.g. "
+                                           "-3456000 or 86400, within 1000 years\n");
+                return 2;
+            }
+            o->created = c == 'C' ? S_CREATED_AT : S_CREATED_OFFSET;
             break;
         default: s_usage(stderr); return 2;
         }
@@ -363,7 +433,7 @@ static int s_make_envelope(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *en
         plain_len = cx->report_len;
     }
     rc = mn_envelope_seal(mode == S_REPLAY ? cx->other : cx->agent, cx->gateway.box, plain,
-                          plain_len, seq, mn_now_ms(), env, &d);
+                          plain_len, seq, s_created_ms(cx->o), env, &d);
     free(made);
     if (rc != MN_OK) {
         mn_diag_print(PROG, &d);

@@ -355,7 +355,53 @@ static void test_envelope_clear_twice(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Padded boxes */
+ * Padded boxes: eph_pk(32) || nonce(24) || MAC(16) || ciphertext(bucket) */
+
+#define S_EPH 32
+#define S_NONCE 24
+#define S_MAC 16
+
+/* Open with mn_box_open and with op (an opener for the same key); both must return rc, leave
+ * *plain NULL on failure, and agree on the plaintext. Returns the opener's plaintext (caller:
+ * mn_plain_free) or NULL. */
+static uint8_t *s_open2(const mn_key *key, mn_box_opener *op, const uint8_t *sealed,
+                        size_t sealed_len, size_t max_len, int rc, size_t *len)
+{
+    uint8_t *p1 = (uint8_t *)(uintptr_t)1, *p2 = (uint8_t *)(uintptr_t)1;
+    size_t n1 = 99, n2 = 99;
+    int rc1 = mn_box_open(key, sealed, sealed_len, max_len, &p1, &n1);
+    int rc2 = mn_box_opener_open(op, sealed, sealed_len, max_len, &p2, &n2);
+    if (rc1 != rc || rc2 != rc)
+        fail_msg("open of %zu bytes (max %zu): one-shot %s, opener %s, expected %s", sealed_len,
+                 max_len, mn_err_name(rc1), mn_err_name(rc2), mn_err_name(rc));
+    if (rc != MN_OK) {
+        assert_null(p1);
+        assert_null(p2);
+        assert_int_equal(n1, 0);
+        assert_int_equal(n2, 0);
+        return NULL;
+    }
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_int_equal(n1, n2);
+    if (n1 > 0)
+        assert_memory_equal(p1, p2, n1);
+    mn_plain_free(p1, n1);
+    *len = n2;
+    return p2;
+}
+
+/* Open with both and expect exactly want[0..want_len). */
+static void s_assert_opens(const mn_key *key, mn_box_opener *op, const uint8_t *sealed,
+                           size_t sealed_len, const uint8_t *want, size_t want_len)
+{
+    size_t len = 0;
+    uint8_t *plain = s_open2(key, op, sealed, sealed_len, want_len, MN_OK, &len);
+    assert_int_equal(len, want_len);
+    if (len > 0)
+        assert_memory_equal(plain, want, len);
+    mn_plain_free(plain, len);
+}
 
 static void test_padding_buckets(void **state)
 {
@@ -368,8 +414,11 @@ static void test_padding_buckets(void **state)
         {1023, 1024}, {1024, 2048}, {70000, 131072},
     };
     uint8_t *buf = malloc(70000);
+    mn_box_opener *op = NULL;
     assert_non_null(buf);
     randombytes_buf(buf, 70000);
+    assert_int_equal(MN_BOX_OVERHEAD, S_EPH + S_NONCE + S_MAC);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *sealed = NULL, *plain = NULL;
@@ -379,16 +428,11 @@ static void test_padding_buckets(void **state)
 
         assert_int_equal(mn_box_seal(s_gw_box(k), buf, cases[i].len, &sealed, &sealed_len),
                          MN_OK);
-        assert_int_equal(sealed_len, cases[i].bucket + crypto_box_SEALBYTES);
-        assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, cases[i].len, &plain, &len),
-                         MN_OK);
-        assert_non_null(plain);
-        assert_int_equal(len, cases[i].len);
-        if (len > 0)
-            assert_memory_equal(plain, buf, len);
-        mn_plain_free(plain, len);
+        assert_int_equal(sealed_len, cases[i].bucket + MN_BOX_OVERHEAD);
+        s_assert_opens(k->gateway, op, sealed, sealed_len, buf, cases[i].len);
         free(sealed);
 
+        /* Envelopes keep crypto_box_seal: bucket + 48. */
         assert_int_equal(mn_envelope_seal(k->agent, s_gw_box(k), buf, cases[i].len, i, 1, &env,
                                           &d),
                          MN_OK);
@@ -399,43 +443,352 @@ static void test_padding_buckets(void **state)
         mn_plain_free(plain, len);
         mn_envelope_clear(&env);
     }
+    mn_box_opener_destroy(&op);
     free(buf);
+}
+
+static void test_box_sealer_roundtrip(void **state)
+{
+    keys *k = *state;
+    /* Bucket edges: len + 1 crossing a power of two, the minimum bucket, and a large one. */
+    const size_t lens[] = {0, 1, 255, 256, 511, 512, 1023, 1024, 4095, 4096, 65535, 70000};
+    uint8_t *buf = malloc(70000);
+    mn_box_sealer *s = NULL;
+    mn_box_opener *op = NULL;
+    assert_non_null(buf);
+    randombytes_buf(buf, 70000);
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s), MN_OK);
+    assert_non_null(s);
+    assert_memory_equal(mn_box_sealer_recipient(s), s_gw_box(k), MN_KEY_BYTES);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint8_t *sealed = NULL;
+        size_t sealed_len = 0;
+        size_t bucket = MN_PAD_MIN_BUCKET;
+        while (bucket <= lens[i])
+            bucket *= 2;
+        assert_int_equal(mn_box_sealer_seal(s, buf, lens[i], &sealed, &sealed_len), MN_OK);
+        assert_int_equal(sealed_len, bucket + MN_BOX_OVERHEAD);
+        s_assert_opens(k->gateway, op, sealed, sealed_len, buf, lens[i]);
+        /* The raw layout: crypto_box_open_easy over what follows eph_pk and nonce gives the
+         * padded bucket, plaintext first, then 0x80 and zeros. */
+        uint8_t *padded = malloc(bucket);
+        assert_non_null(padded);
+        assert_int_equal(crypto_box_open_easy(padded, sealed + S_EPH + S_NONCE,
+                                              sealed_len - S_EPH - S_NONCE, sealed + S_EPH,
+                                              sealed, mn_key_box_secret(k->gateway)),
+                         0);
+        if (lens[i] > 0)
+            assert_memory_equal(padded, buf, lens[i]);
+        assert_int_equal(padded[lens[i]], 0x80);
+        for (size_t j = lens[i] + 1; j < bucket; j++)
+            assert_int_equal(padded[j], 0);
+        free(padded);
+        /* Another recipient's key does not open it. */
+        assert_int_equal(mn_box_open(k->gateway2, sealed, sealed_len, 70000,
+                                     &(uint8_t *){NULL}, &(size_t){0}),
+                         MN_ECRYPTO);
+        free(sealed);
+    }
+    mn_box_opener_destroy(&op);
+    mn_box_sealer_destroy(&s);
+    free(buf);
+}
+
+static void test_box_sealer_shares_eph_key(void **state)
+{
+    keys *k = *state;
+    static const uint8_t msg[] = "the same referral, twice";
+    mn_box_sealer *s = NULL;
+    mn_box_opener *op = NULL;
+    uint8_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    size_t a_len = 0, b_len = 0, c_len = 0, d_len = 0;
+
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s, msg, sizeof msg, &a, &a_len), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s, msg, sizeof msg, &b, &b_len), MN_OK);
+    assert_int_equal(a_len, b_len);
+    /* One ephemeral key, two nonces, two ciphertexts. */
+    assert_memory_equal(a, b, S_EPH);
+    assert_memory_not_equal(a + S_EPH, b + S_EPH, S_NONCE);
+    assert_memory_not_equal(a + S_EPH + S_NONCE, b + S_EPH + S_NONCE, a_len - S_EPH - S_NONCE);
+    /* The ephemeral key is not the recipient's. */
+    assert_memory_not_equal(a, s_gw_box(k), S_EPH);
+    s_assert_opens(k->gateway, op, a, a_len, msg, sizeof msg);
+    s_assert_opens(k->gateway, op, b, b_len, msg, sizeof msg);
+
+    /* mn_box_seal makes a fresh ephemeral key each time, and its boxes open with an opener. */
+    assert_int_equal(mn_box_seal(s_gw_box(k), msg, sizeof msg, &c, &c_len), MN_OK);
+    assert_int_equal(mn_box_seal(s_gw_box(k), msg, sizeof msg, &d, &d_len), MN_OK);
+    assert_int_equal(c_len, a_len);
+    assert_memory_not_equal(c, d, S_EPH);
+    assert_memory_not_equal(c, a, S_EPH);
+    s_assert_opens(k->gateway, op, c, c_len, msg, sizeof msg);
+    s_assert_opens(k->gateway, op, d, d_len, msg, sizeof msg);
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    mn_box_opener_destroy(&op);
+    mn_box_sealer_destroy(&s);
+}
+
+/* The opener's cached key follows the ephemeral key: boxes of two sealers alternately, a box
+ * for another recipient, a box with a hostile eph_pk, and the cache still right after each. */
+static void test_box_opener_cache(void **state)
+{
+    keys *k = *state;
+    static const uint8_t m1[] = "from batch one", m2[] = "from batch two, a bit longer";
+    mn_box_sealer *s1 = NULL, *s2 = NULL, *other = NULL;
+    mn_box_opener *op = NULL, *op2 = NULL;
+    uint8_t *a1 = NULL, *a2 = NULL, *b1 = NULL, *b2 = NULL, *x = NULL;
+    size_t a1_len = 0, a2_len = 0, b1_len = 0, b2_len = 0, x_len = 0, len = 0;
+
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s1), MN_OK);
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s2), MN_OK);
+    assert_int_equal(mn_box_sealer_new(mn_key_public(k->gateway2)->box, &other), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway2, &op2), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s1, m1, sizeof m1, &a1, &a1_len), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s1, m1, sizeof m1, &a2, &a2_len), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s2, m2, sizeof m2, &b1, &b1_len), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s2, m2, sizeof m2, &b2, &b2_len), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(other, m1, sizeof m1, &x, &x_len), MN_OK);
+    assert_memory_not_equal(a1, b1, S_EPH);
+
+    for (int round = 0; round < 3; round++) {
+        s_assert_opens(k->gateway, op, a1, a1_len, m1, sizeof m1);
+        s_assert_opens(k->gateway, op, b1, b1_len, m2, sizeof m2);
+        s_assert_opens(k->gateway, op, a2, a2_len, m1, sizeof m1);
+        s_assert_opens(k->gateway, op, a1, a1_len, m1, sizeof m1);
+        s_assert_opens(k->gateway, op, b2, b2_len, m2, sizeof m2);
+        /* For gateway2: does not open with gateway's opener, and leaves it working. */
+        assert_null(s_open2(k->gateway, op, x, x_len, 1000, MN_ECRYPTO, &len));
+        s_assert_opens(k->gateway, op, b1, b1_len, m2, sizeof m2);
+    }
+    /* The other recipient's opener opens only its own. */
+    s_assert_opens(k->gateway2, op2, x, x_len, m1, sizeof m1);
+    assert_null(s_open2(k->gateway2, op2, a1, a1_len, 1000, MN_ECRYPTO, &len));
+    s_assert_opens(k->gateway2, op2, x, x_len, m1, sizeof m1);
+
+    /* A box whose eph_pk is a point of small order: no key agreement, refused, cache reset. */
+    s_assert_opens(k->gateway, op, a1, a1_len, m1, sizeof m1);
+    uint8_t saved[S_EPH];
+    memcpy(saved, a1, S_EPH);
+    memset(a1, 0, S_EPH);
+    assert_null(s_open2(k->gateway, op, a1, a1_len, 1000, MN_ECRYPTO, &len));
+    a1[0] = 1;
+    assert_null(s_open2(k->gateway, op, a1, a1_len, 1000, MN_ECRYPTO, &len));
+    memcpy(a1, saved, S_EPH);
+    s_assert_opens(k->gateway, op, a2, a2_len, m1, sizeof m1);
+    s_assert_opens(k->gateway, op, a1, a1_len, m1, sizeof m1);
+
+    free(a1);
+    free(a2);
+    free(b1);
+    free(b2);
+    free(x);
+    mn_box_opener_destroy(&op);
+    mn_box_opener_destroy(&op2);
+    mn_box_sealer_destroy(&s1);
+    mn_box_sealer_destroy(&s2);
+    mn_box_sealer_destroy(&other);
+}
+
+/* Every byte of a box, in each region, flipped alone: refused, and the restored box opens.
+ * Includes the top bit of eph_pk, which X25519 ignores: the MAC does not cover eph_pk, so only
+ * the opener's canonical-key check refuses that flip (found by this test). */
+static void test_box_tamper_each_region(void **state)
+{
+    keys *k = *state;
+    static const uint8_t msg[] = "a registry record";
+    mn_box_sealer *s = NULL;
+    mn_box_opener *op = NULL;
+    uint8_t *box = NULL;
+    size_t box_len = 0, len = 0;
+
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+    assert_int_equal(mn_box_sealer_seal(s, msg, sizeof msg, &box, &box_len), MN_OK);
+    assert_int_equal(box_len, 256 + MN_BOX_OVERHEAD);
+    for (size_t i = 0; i < box_len; i++) {
+        const char *region = i < S_EPH                    ? "eph_pk"
+                             : i < S_EPH + S_NONCE        ? "nonce"
+                             : i < S_EPH + S_NONCE + S_MAC ? "mac"
+                                                           : "body";
+        for (unsigned bit = 0x01; bit <= 0x80; bit <<= 7) { /* lowest and highest bit */
+            int rc1, rc2;
+            uint8_t *p = NULL;
+            box[i] ^= (uint8_t)bit;
+            rc1 = mn_box_open(k->gateway, box, box_len, 1000, &p, &len);
+            assert_null(p);
+            rc2 = mn_box_opener_open(op, box, box_len, 1000, &p, &len);
+            assert_null(p);
+            box[i] ^= (uint8_t)bit;
+            if (rc1 != MN_ECRYPTO || rc2 != MN_ECRYPTO)
+                fail_msg("flipping bit 0x%02x of byte %zu (%s): %s / %s", bit, i, region,
+                         mn_err_name(rc1), mn_err_name(rc2));
+        }
+    }
+    s_assert_opens(k->gateway, op, box, box_len, msg, sizeof msg);
+    free(box);
+    mn_box_opener_destroy(&op);
+    mn_box_sealer_destroy(&s);
+}
+
+/* Every shorter length, and longer ones, of boxes of two buckets: refused, never read past. */
+static void test_box_truncated(void **state)
+{
+    keys *k = *state;
+    uint8_t data[300];
+    mn_box_opener *op = NULL;
+    size_t len = 0;
+    memset(data, 'r', sizeof data);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+
+    const size_t sizes[] = {10, 300}; /* buckets 256 and 512 */
+    for (size_t c = 0; c < 2; c++) {
+        uint8_t *box = NULL;
+        size_t box_len = 0;
+        assert_int_equal(mn_box_seal(s_gw_box(k), data, sizes[c], &box, &box_len), MN_OK);
+        for (size_t n = 0; n < box_len; n++) {
+            /* A copy of exactly n bytes, so a read past n is a heap error under ASan. */
+            uint8_t *cut = malloc(n ? n : 1);
+            assert_non_null(cut);
+            memcpy(cut, box, n);
+            assert_null(s_open2(k->gateway, op, cut, n, 1000, MN_ECRYPTO, &len));
+            free(cut);
+        }
+        /* Longer: junk appended (to the next bucket's length too). */
+        const size_t extra[] = {1, 24, 256, box_len - MN_BOX_OVERHEAD};
+        for (size_t e = 0; e < sizeof extra / sizeof extra[0]; e++) {
+            uint8_t *longer = calloc(1, box_len + extra[e]);
+            assert_non_null(longer);
+            memcpy(longer, box, box_len);
+            assert_null(s_open2(k->gateway, op, longer, box_len + extra[e], 1000, MN_ECRYPTO,
+                                &len));
+            free(longer);
+        }
+        s_assert_opens(k->gateway, op, box, box_len, data, sizes[c]);
+        free(box);
+    }
+    mn_box_opener_destroy(&op);
 }
 
 static void test_box_open_too_big(void **state)
 {
     keys *k = *state;
     uint8_t data[1000];
-    uint8_t *sealed = NULL, *plain = NULL;
+    uint8_t *sealed = NULL;
     size_t sealed_len = 0, len = 0;
+    mn_box_opener *op = NULL, *op2 = NULL;
     memset(data, 'x', sizeof data);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway2, &op2), MN_OK);
 
     /* 300 bytes (bucket 512): found too big after opening. */
     assert_int_equal(mn_box_seal(s_gw_box(k), data, 300, &sealed, &sealed_len), MN_OK);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 299, &plain, &len), MN_ETOOBIG);
-    assert_null(plain);
-    assert_int_equal(len, 0);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 300, &plain, &len), MN_OK);
-    assert_int_equal(len, 300);
-    mn_plain_free(plain, len);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 299, MN_ETOOBIG, &len));
+    s_assert_opens(k->gateway, op, sealed, sealed_len, data, 300);
     free(sealed);
 
     /* 1000 bytes (bucket 1024) against max 100: refused from the length alone. */
     assert_int_equal(mn_box_seal(s_gw_box(k), data, 1000, &sealed, &sealed_len), MN_OK);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 100, &plain, &len), MN_ETOOBIG);
-    assert_null(plain);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 100, MN_ETOOBIG, &len));
     /* ...even when it would not open at all. */
-    assert_int_equal(mn_box_open(k->gateway2, sealed, sealed_len, 100, &plain, &len), MN_ETOOBIG);
+    assert_null(s_open2(k->gateway2, op2, sealed, sealed_len, 100, MN_ETOOBIG, &len));
     free(sealed);
 
     /* 10 bytes against max 5: the minimum bucket, found after opening. */
     assert_int_equal(mn_box_seal(s_gw_box(k), data, 10, &sealed, &sealed_len), MN_OK);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 5, &plain, &len), MN_ETOOBIG);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 0, &plain, &len), MN_ETOOBIG);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 5, MN_ETOOBIG, &len));
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 0, MN_ETOOBIG, &len));
     free(sealed);
+    mn_box_opener_destroy(&op);
+    mn_box_opener_destroy(&op2);
 }
 
-/* Seal `bucket` bytes as given (no padding applied here), to craft hostile boxes. */
+/* Over the sealing limit (16 MiB): refused before plain is read (NULL here) or a key is made. */
+static void test_box_seal_too_big(void **state)
+{
+    keys *k = *state;
+    mn_box_sealer *s = NULL;
+    uint8_t *sealed = (uint8_t *)(uintptr_t)1;
+    size_t sealed_len = 99;
+    const size_t too_big[] = {4 * (size_t)MN_REPORT_MAX_BYTES + 1, SIZE_MAX / 2 + 1, SIZE_MAX};
+
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s), MN_OK);
+    for (size_t i = 0; i < sizeof too_big / sizeof too_big[0]; i++) {
+        assert_int_equal(mn_box_seal(s_gw_box(k), NULL, too_big[i], &sealed, &sealed_len),
+                         MN_ETOOBIG);
+        assert_null(sealed);
+        assert_int_equal(sealed_len, 0);
+        sealed = (uint8_t *)(uintptr_t)1;
+        assert_int_equal(mn_box_sealer_seal(s, NULL, too_big[i], &sealed, &sealed_len),
+                         MN_ETOOBIG);
+        assert_null(sealed);
+        assert_int_equal(sealed_len, 0);
+    }
+    /* An empty plaintext may be NULL. */
+    assert_int_equal(mn_box_sealer_seal(s, NULL, 0, &sealed, &sealed_len), MN_OK);
+    assert_int_equal(sealed_len, 256 + MN_BOX_OVERHEAD);
+    free(sealed);
+    mn_box_sealer_destroy(&s);
+}
+
+/* Keys of small order (the all-zero key, u = 1) cannot be sealed to. */
+static void test_box_small_order_key(void **state)
+{
+    (void)state;
+    uint8_t bad[2][MN_KEY_BYTES] = {{0}, {1}};
+    for (size_t i = 0; i < 2; i++) {
+        mn_box_sealer *s = (mn_box_sealer *)(uintptr_t)1;
+        uint8_t *sealed = (uint8_t *)(uintptr_t)1;
+        size_t sealed_len = 99;
+        assert_int_equal(mn_box_sealer_new(bad[i], &s), MN_ECRYPTO);
+        assert_null(s);
+        assert_int_equal(mn_box_seal(bad[i], (const uint8_t *)"x", 1, &sealed, &sealed_len),
+                         MN_ECRYPTO);
+        assert_null(sealed);
+        assert_int_equal(sealed_len, 0);
+    }
+}
+
+static void test_box_destroy_twice(void **state)
+{
+    keys *k = *state;
+    mn_box_sealer *s = NULL;
+    mn_box_opener *op = NULL;
+    assert_int_equal(mn_box_sealer_new(s_gw_box(k), &s), MN_OK);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
+    mn_box_sealer_destroy(&s);
+    assert_null(s);
+    mn_box_sealer_destroy(&s);
+    mn_box_sealer_destroy(NULL);
+    mn_box_opener_destroy(&op);
+    assert_null(op);
+    mn_box_opener_destroy(&op);
+    mn_box_opener_destroy(NULL);
+}
+
+/* A box of `bucket` bytes as given (no padding applied here), to craft hostile boxes. */
+static uint8_t *s_raw_box(const keys *k, const uint8_t *padded, size_t bucket, size_t *out_len)
+{
+    uint8_t eph_sk[crypto_box_SECRETKEYBYTES];
+    uint8_t *box = malloc(bucket + MN_BOX_OVERHEAD);
+    assert_non_null(box);
+    assert_int_equal(crypto_box_keypair(box, eph_sk), 0);
+    randombytes_buf(box + S_EPH, S_NONCE);
+    assert_int_equal(crypto_box_easy(box + S_EPH + S_NONCE, padded, bucket, box + S_EPH,
+                                     s_gw_box(k), eph_sk),
+                     0);
+    *out_len = bucket + MN_BOX_OVERHEAD;
+    return box;
+}
+
+/* The same, as an envelope's crypto_box_seal. */
 static uint8_t *s_raw_seal(const keys *k, const uint8_t *padded, size_t bucket, size_t *out_len)
 {
     uint8_t *sealed = malloc(bucket + crypto_box_SEALBYTES);
@@ -449,62 +802,123 @@ static void test_box_open_malformed(void **state)
 {
     keys *k = *state;
     uint8_t buf[1024];
-    uint8_t *sealed = NULL, *plain = NULL;
+    uint8_t *sealed = NULL;
     size_t sealed_len = 0, len = 0, padded_len = 0;
-    uint8_t junk[400];
+    uint8_t junk[600];
+    mn_box_opener *op = NULL;
     memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
 
-    /* Lengths that cannot be a bucket plus the seal overhead. */
-    const size_t bad_lens[] = {0, 1, crypto_box_SEALBYTES - 1, crypto_box_SEALBYTES,
-                               crypto_box_SEALBYTES + 128, crypto_box_SEALBYTES + 255,
-                               crypto_box_SEALBYTES + 257, 300, 399};
-    for (size_t i = 0; i < sizeof bad_lens / sizeof bad_lens[0]; i++) {
-        assert_int_equal(mn_box_open(k->gateway, junk, bad_lens[i], 1000, &plain, &len),
-                         MN_ECRYPTO);
-        assert_null(plain);
-    }
-    assert_int_equal(mn_box_open(k->gateway, NULL, 304, 1000, &plain, &len), MN_ECRYPTO);
-    /* Right length, random bytes. */
-    assert_int_equal(mn_box_open(k->gateway, junk, 256 + crypto_box_SEALBYTES, 1000, &plain, &len),
-                     MN_ECRYPTO);
+    /* Lengths that cannot be a bucket plus the box overhead (304: an envelope's length). */
+    const size_t bad_lens[] = {0, 1, MN_BOX_OVERHEAD - 1, MN_BOX_OVERHEAD, MN_BOX_OVERHEAD + 128,
+                               MN_BOX_OVERHEAD + 255, MN_BOX_OVERHEAD + 257, 300,
+                               256 + crypto_box_SEALBYTES, 512 + crypto_box_SEALBYTES, 399};
+    for (size_t i = 0; i < sizeof bad_lens / sizeof bad_lens[0]; i++)
+        assert_null(s_open2(k->gateway, op, junk, bad_lens[i], 1000, MN_ECRYPTO, &len));
+    assert_null(s_open2(k->gateway, op, NULL, 256 + MN_BOX_OVERHEAD, 1000, MN_ECRYPTO, &len));
+    /* Right length, junk bytes (eph_pk 0x5a... is a usable point). */
+    assert_null(s_open2(k->gateway, op, junk, 256 + MN_BOX_OVERHEAD, 1000, MN_ECRYPTO, &len));
 
     /* The crafting path itself is sound: canonical padding opens. */
     memset(buf, 'q', 10);
     assert_int_equal(sodium_pad(&padded_len, buf, 10, 256, sizeof buf), 0);
     assert_int_equal(padded_len, 256);
-    sealed = s_raw_seal(k, buf, 256, &sealed_len);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 1000, &plain, &len), MN_OK);
-    assert_int_equal(len, 10);
-    mn_plain_free(plain, len);
+    sealed = s_raw_box(k, buf, 256, &sealed_len);
+    s_assert_opens(k->gateway, op, sealed, sealed_len, buf, 10);
     free(sealed);
 
     /* Authentic box, but 10 bytes in a 512-byte bucket: not the bucket the rule picks. */
     memset(buf, 'q', 10);
     assert_int_equal(sodium_pad(&padded_len, buf, 10, 512, sizeof buf), 0);
     assert_int_equal(padded_len, 512);
-    sealed = s_raw_seal(k, buf, 512, &sealed_len);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 1000, &plain, &len), MN_ECRYPTO);
-    assert_null(plain);
+    sealed = s_raw_box(k, buf, 512, &sealed_len);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 1000, MN_ECRYPTO, &len));
     free(sealed);
 
     /* Authentic box without a padding marker (all zero). */
     memset(buf, 0, 256);
-    sealed = s_raw_seal(k, buf, 256, &sealed_len);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 1000, &plain, &len), MN_ECRYPTO);
+    sealed = s_raw_box(k, buf, 256, &sealed_len);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 1000, MN_ECRYPTO, &len));
     free(sealed);
 
     /* Authentic box with junk after the marker. */
     memset(buf, 0, 256);
     buf[100] = 0x80;
     buf[200] = 0x01;
-    sealed = s_raw_seal(k, buf, 256, &sealed_len);
-    assert_int_equal(mn_box_open(k->gateway, sealed, sealed_len, 1000, &plain, &len), MN_ECRYPTO);
+    sealed = s_raw_box(k, buf, 256, &sealed_len);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 1000, MN_ECRYPTO, &len));
     free(sealed);
 
-    /* mn_box_seal to a small-order public key. */
-    uint8_t zero_pk[MN_KEY_BYTES] = {0};
-    assert_int_equal(mn_box_seal(zero_pk, junk, 10, &sealed, &sealed_len), MN_ECRYPTO);
-    assert_null(sealed);
+    /* The two formats do not open as each other: an envelope's sealed part is not a box. */
+    memset(buf, 'q', 10);
+    assert_int_equal(sodium_pad(&padded_len, buf, 10, 256, sizeof buf), 0);
+    sealed = s_raw_seal(k, buf, 256, &sealed_len);
+    assert_null(s_open2(k->gateway, op, sealed, sealed_len, 1000, MN_ECRYPTO, &len));
+    free(sealed);
+    mn_box_opener_destroy(&op);
+}
+
+/* The envelope's own opener keeps the same length and padding checks, for crypto_box_seal. */
+static void test_envelope_open_malformed(void **state)
+{
+    keys *k = *state;
+    uint8_t buf[1024];
+    size_t padded_len = 0, len = 0;
+    uint8_t *plain = NULL;
+    uint8_t junk[600];
+    mn_envelope env;
+    mn_diag d;
+    memset(junk, 0x5a, sizeof junk);
+
+    s_seal(k, &env);
+    free(env.sealed);
+    env.sealed = NULL;
+    const size_t bad_lens[] = {0, 1, crypto_box_SEALBYTES, 256 + MN_BOX_OVERHEAD, 399};
+    for (size_t i = 0; i < sizeof bad_lens / sizeof bad_lens[0]; i++) {
+        env.sealed = junk;
+        env.sealed_len = bad_lens[i];
+        assert_int_equal(mn_envelope_open(&env, k->gateway, 1000, &plain, &len, &d), MN_ECRYPTO);
+        assert_null(plain);
+    }
+
+    /* Canonical padding opens; 10 bytes in a 512 bucket, no marker, junk after it do not. */
+    struct {
+        size_t bucket;
+        int pad;        /* sodium_pad 10 'q' bytes to bucket; else the marker goes at 100 */
+        int junk_after; /* a nonzero byte after the marker */
+        int rc;
+    } cases[] = {
+        {256, 1, 0, MN_OK}, {512, 1, 0, MN_ECRYPTO}, {256, 0, 0, MN_ECRYPTO},
+        {256, 0, 1, MN_ECRYPTO},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(buf, 0, sizeof buf);
+        if (cases[i].pad) {
+            memset(buf, 'q', 10);
+            assert_int_equal(sodium_pad(&padded_len, buf, 10, cases[i].bucket, sizeof buf), 0);
+        } else if (cases[i].junk_after) {
+            buf[100] = 0x80;
+            buf[200] = 0x01;
+        }
+        env.sealed = s_raw_seal(k, buf, cases[i].bucket, &env.sealed_len);
+        assert_int_equal(mn_envelope_open(&env, k->gateway, 1000, &plain, &len, &d),
+                         cases[i].rc);
+        if (cases[i].rc == MN_OK)
+            assert_int_equal(len, 10);
+        else
+            assert_null(plain);
+        mn_plain_free(plain, len);
+        plain = NULL;
+        free(env.sealed);
+        env.sealed = NULL;
+    }
+
+    /* A box (the other format) is not an envelope's sealed part. */
+    memset(buf, 'q', 10);
+    assert_int_equal(sodium_pad(&padded_len, buf, 10, 256, sizeof buf), 0);
+    env.sealed = s_raw_box(k, buf, 256, &env.sealed_len);
+    assert_int_equal(mn_envelope_open(&env, k->gateway, 1000, &plain, &len, &d), MN_ECRYPTO);
+    mn_envelope_clear(&env);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -697,8 +1111,17 @@ int main(void)
         cmocka_unit_test(test_envelope_seal_limits),
         cmocka_unit_test(test_envelope_clear_twice),
         cmocka_unit_test(test_padding_buckets),
+        cmocka_unit_test(test_box_sealer_roundtrip),
+        cmocka_unit_test(test_box_sealer_shares_eph_key),
+        cmocka_unit_test(test_box_opener_cache),
+        cmocka_unit_test(test_box_tamper_each_region),
+        cmocka_unit_test(test_box_truncated),
         cmocka_unit_test(test_box_open_too_big),
+        cmocka_unit_test(test_box_seal_too_big),
+        cmocka_unit_test(test_box_small_order_key),
+        cmocka_unit_test(test_box_destroy_twice),
         cmocka_unit_test(test_box_open_malformed),
+        cmocka_unit_test(test_envelope_open_malformed),
         cmocka_unit_test(test_receipt_signing_input_known_answer),
         cmocka_unit_test(test_receipt_sign_verify_tamper),
         cmocka_unit_test(test_registration_numbers),

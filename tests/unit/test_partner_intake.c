@@ -63,9 +63,8 @@ static int s_setup(void **state)
         partner_state_open(f->state_dir, 1, &f->state, NULL) != MN_OK ||
         partner_sink_new(&sc, f->state, &f->sink, NULL) != MN_OK)
         return -1;
-    f->in.identity = f->me;
-    f->in.gateway_sign = mn_key_public(f->gateway)->sign;
-    f->in.sink = f->sink;
+    if (partner_intake_init(&f->in, f->me, mn_key_public(f->gateway)->sign, f->sink) != MN_OK)
+        return -1;
     *state = f;
     return 0;
 }
@@ -81,6 +80,7 @@ static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *f
 static int s_teardown(void **state)
 {
     fixture *f = *state;
+    partner_intake_clear(&f->in);
     partner_sink_destroy(&f->sink);
     partner_state_destroy(&f->state);
     mn_key_destroy(&f->gateway);
@@ -98,6 +98,7 @@ typedef struct spec {
     const char *recipient;     /* in the referral (NULL: S_ME) */
     const char *signed_for;    /* the partner name signed (NULL: S_ME) */
     const mn_key *seal_to;     /* (NULL: f->me) */
+    mn_box_sealer *sealer;     /* seal with it (NULL: mn_box_seal to seal_to, a fresh key) */
     const mn_key *signer;      /* (NULL: f->gateway) */
     int garbage;               /* seal bytes that are not a Referral */
     const char *region;        /* figures.region (NULL: "midden-nederland") */
@@ -142,26 +143,35 @@ static void s_build(fixture *f, const spec *s, mn_delivery *dl)
     dl->attempt = 1;
     assert_int_equal(partner_topics_parse("police.acute,care.utrecht", &dl->topics, NULL), MN_OK);
     const mn_key *to = s->seal_to ? s->seal_to : f->me;
-    assert_int_equal(mn_box_seal(mn_key_public(to)->box, plain, plain_len, &dl->sealed,
-                                 &dl->sealed_len), MN_OK);
+    if (s->sealer)
+        assert_int_equal(mn_box_sealer_seal(s->sealer, plain, plain_len, &dl->sealed,
+                                            &dl->sealed_len), MN_OK);
+    else
+        assert_int_equal(mn_box_seal(mn_key_public(to)->box, plain, plain_len, &dl->sealed,
+                                     &dl->sealed_len), MN_OK);
     mn_plain_free(plain, plain_len);
     assert_int_equal(mn_delivery_sign(dl, s->signed_for ? s->signed_for : S_ME,
                                       s->signer ? s->signer : f->gateway), MN_OK);
 }
 
-/* True when dir holds no file (temp files included); a missing dir is empty. */
-static int s_is_empty(const char *dir)
+/* The number of files in dir (temp files included); a missing dir has none. */
+static size_t s_count_files(const char *dir)
 {
     DIR *dp = opendir(dir);
     struct dirent *de;
-    int empty = 1;
+    size_t n = 0;
     if (!dp)
-        return 1;
+        return 0;
     while ((de = readdir(dp)) != NULL)
         if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            empty = 0;
+            n++;
     closedir(dp);
-    return empty;
+    return n;
+}
+
+static int s_is_empty(const char *dir)
+{
+    return s_count_files(dir) == 0;
 }
 
 /* Refused with `reason` (a prefix), nothing written, the refusal recorded. */
@@ -170,12 +180,13 @@ static void s_assert_refused(fixture *f, const spec *s, const char *reason)
     mn_delivery dl;
     partner_intake_result res;
     partner_state_summary sum;
+    size_t files = s_count_files(f->out);
     s_build(f, s, &dl);
     partner_intake_handle(&f->in, &dl, &res);
     assert_int_equal(res.outcome, PARTNER_SINK_REFUSED);
     if (strncmp(res.reason, reason, strlen(reason)) != 0)
         fail_msg("reason \"%s\", expected \"%s...\"", res.reason, reason);
-    assert_true(s_is_empty(f->out));
+    assert_int_equal(s_count_files(f->out), files);
     assert_false(partner_state_has(f->state, s->registration));
     assert_int_equal(partner_state_summarize(f->state, &sum, NULL), MN_OK);
     assert_true(sum.has_refusal);
@@ -302,6 +313,70 @@ static void test_not_utf8(void **state)
     fixture *f = *state;
     spec s = {.registration = 59, .region = "midden-nederla\xce" "d"};
     s_assert_refused(f, &s, "referral holds text that is not UTF-8");
+}
+
+/* Stored, with its marker. */
+static void s_assert_stored(fixture *f, const spec *s)
+{
+    mn_delivery dl;
+    partner_intake_result res;
+    s_build(f, s, &dl);
+    partner_intake_handle(&f->in, &dl, &res);
+    if (res.outcome != PARTNER_SINK_STORED)
+        fail_msg("registration %llu: outcome %d, reason \"%s\"",
+                 (unsigned long long)s->registration, (int)res.outcome, res.reason);
+    assert_true(partner_state_has(f->state, s->registration));
+    mn_delivery_clear(&dl);
+}
+
+/* The gateway seals a batch with one ephemeral key per partner: the intake's opener does the
+ * key agreement once per key, and deliveries of two batches (and one-shot boxes) interleaved,
+ * or a delivery sealed to another partner in between, do not confuse it. */
+static void test_batches_interleaved(void **state)
+{
+    fixture *f = *state;
+    mn_box_sealer *b1 = NULL, *b2 = NULL, *theirs = NULL;
+    assert_non_null(f->in.opener);
+    assert_int_equal(mn_box_sealer_new(mn_key_public(f->me)->box, &b1), MN_OK);
+    assert_int_equal(mn_box_sealer_new(mn_key_public(f->me)->box, &b2), MN_OK);
+    assert_int_equal(mn_box_sealer_new(mn_key_public(f->stranger)->box, &theirs), MN_OK);
+
+    s_assert_stored(f, &(spec){.registration = 60, .sealer = b1});
+    s_assert_stored(f, &(spec){.registration = 61, .sealer = b1});
+    s_assert_stored(f, &(spec){.registration = 62, .sealer = b2});
+    s_assert_stored(f, &(spec){.registration = 63, .sealer = b1});
+    s_assert_stored(f, &(spec){.registration = 64}); /* mn_box_seal: a key of its own */
+    s_assert_refused(f, &(spec){.registration = 65, .sealer = theirs},
+                     "referral does not open with this partner's key");
+    s_assert_stored(f, &(spec){.registration = 66, .sealer = b2});
+    s_assert_refused(f, &(spec){.registration = 67, .sealer = b1, .recipient = "care-utrecht"},
+                     "referral is for another recipient");
+    s_assert_stored(f, &(spec){.registration = 68, .sealer = b1});
+    mn_box_sealer_destroy(&b1);
+    mn_box_sealer_destroy(&b2);
+    mn_box_sealer_destroy(&theirs);
+}
+
+/* An intake filled in by hand (no opener) opens each delivery on its own. */
+static void test_without_opener(void **state)
+{
+    fixture *f = *state;
+    partner_intake_clear(&f->in);
+    f->in = (partner_intake){.identity = f->me, .gateway_sign = mn_key_public(f->gateway)->sign,
+                             .sink = f->sink};
+    s_assert_stored(f, &(spec){.registration = 70});
+    s_assert_refused(f, &(spec){.registration = 71, .seal_to = f->stranger},
+                     "referral does not open with this partner's key");
+}
+
+static void test_clear_twice(void **state)
+{
+    fixture *f = *state;
+    partner_intake_clear(&f->in);
+    assert_null(f->in.opener);
+    assert_null(f->in.identity);
+    partner_intake_clear(&f->in);
+    partner_intake_clear(NULL);
 }
 
 /* --- docs/PROTOCOL.md §13.9 ------------------------------------------------------------------ */
@@ -432,6 +507,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registration_mismatch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recipient_mismatch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_not_utf8, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_batches_interleaved, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_without_opener, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_clear_twice, s_setup, s_teardown),
         cmocka_unit_test(test_protocol_doc_vector),
     };
     if (mn_crypto_init() != MN_OK)
