@@ -210,3 +210,19 @@ clean: fuzz-clean
 .PHONY: fuzz-clean
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD)
+
+# --- benchmark (tests/bench/, scripts/bench.sh, docs/PERFORMANCE.md) -----------------------
+# `make bench` starts the real gateway and partners on loopback with a load generator and
+# prints a results table (also written to $(BUILD)/bench/results.txt); about 3 minutes.
+# mn-bench is built with the test programs so it stays warning-free.
+BENCH_BIN := $(BIN)/mn-bench
+
+$(BENCH_BIN): $(BUILD)/tests/bench/mn-bench.o $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+
+test-bins: $(BENCH_BIN)
+
+.PHONY: bench
+bench: $(PROGRAMS) $(BENCH_BIN) $(BIN)/mn-freeport
+	@MN_BIN=$(BIN) MN_BUILD=$(BUILD) scripts/bench.sh

@@ -141,6 +141,56 @@ typedef struct s_counts {
 } s_counts;
 
 /* Handle one delivery: decide, answer, log. */
+/* Messages received and not yet handled. Up to `credit` deliveries can be on their way, so
+ * an acute one may arrive behind a dozen others: take everything already there, then handle
+ * acute deliveries first (the gateway's acute lane, continued on this side). */
+typedef struct s_inbox {
+    mn_to_partner *m;
+    size_t n;
+    size_t cap;
+} s_inbox;
+
+/* Wait up to wait_ms for a message when the inbox is empty; then take, without waiting, what
+ * else has arrived. Returns as partner_link_recv. */
+static int s_inbox_fill(s_inbox *box, partner_link *link, int wait_ms, mn_diag *d)
+{
+    while (box->n < box->cap) {
+        int got = 0;
+        memset(&box->m[box->n], 0, sizeof box->m[box->n]);
+        int rc = partner_link_recv(link, box->n ? 0 : wait_ms, &box->m[box->n], &got, d);
+        if (rc != MN_OK)
+            return rc;
+        if (!got)
+            break;
+        box->n++;
+    }
+    return MN_OK;
+}
+
+/* Move the next message to handle into *m: the first acute delivery, else the oldest. */
+static void s_inbox_take(s_inbox *box, mn_to_partner *m)
+{
+    size_t pick = 0;
+    for (size_t i = 0; i < box->n; i++) {
+        if (box->m[i].kind == MN_TO_PARTNER_DELIVERY && box->m[i].delivery.acute) {
+            pick = i;
+            break;
+        }
+    }
+    *m = box->m[pick];
+    memmove(&box->m[pick], &box->m[pick + 1], (box->n - pick - 1) * sizeof *box->m);
+    box->n--;
+}
+
+/* Unhandled deliveries are not acked: the gateway sends them again. */
+static void s_inbox_clear(s_inbox *box)
+{
+    for (size_t i = 0; i < box->n; i++)
+        mn_delivery_clear(&box->m[i].delivery);
+    free(box->m);
+    memset(box, 0, sizeof *box);
+}
+
 static void s_on_delivery(const partner_intake *in, partner_link *link, int exec_mode,
                           mn_delivery *dl, s_counts *counts)
 {
@@ -292,6 +342,7 @@ static int s_cmd_listen(int argc, char **argv)
     partner_link *link = NULL;
     s_counts counts = {0, 0, 0};
     mn_to_partner m;
+    s_inbox box = {NULL, 0, 0};
     partner_intake in;
     char topics_text[S_TOPICS_TEXT];
     int code = 1;
@@ -330,6 +381,12 @@ static int s_cmd_listen(int argc, char **argv)
         mn_diag_set(&d, rc, "partner", "no memory to open referrals");
         goto out;
     }
+    box.cap = (size_t)lc.credit + 8; /* the deliveries credit allows, and a few errors */
+    box.m = calloc(box.cap, sizeof *box.m);
+    if (!box.m) {
+        rc = mn_diag_set(&d, MN_ENOMEM, "partner", "no memory for the inbox");
+        goto out;
+    }
     log_notice(S_LOG, "started name=%s gateway=%s topics=%s credit=%u %s=%s", h.cfg.name,
                h.cfg.gateway,
                topics.n ? mn_topics_join(&topics, ",", topics_text, sizeof topics_text)
@@ -341,13 +398,13 @@ static int s_cmd_listen(int argc, char **argv)
         int tick = mn_cli_tick(deadline, S_TICK_MS);
         if (tick < 0)
             break;
-        int got = 0;
-        if ((rc = partner_link_recv(link, tick, &m, &got, &d)) != MN_OK) {
+        if ((rc = s_inbox_fill(&box, link, tick, &d)) != MN_OK) {
             code = 1;
             goto out;
         }
-        if (!got)
+        if (box.n == 0)
             continue;
+        s_inbox_take(&box, &m);
         if (m.kind == MN_TO_PARTNER_DELIVERY)
             s_on_delivery(&in, link, command != NULL, &m.delivery, &counts);
         else if (m.kind == MN_TO_PARTNER_ERROR && s_on_error(&m, link, h.cfg.name))
@@ -362,6 +419,7 @@ static int s_cmd_listen(int argc, char **argv)
     if (code == 0 && !partner_link_is_subscribed(link) && partner_link_problem(link))
         log_warn(S_LOG, "%s", partner_link_problem(link));
 out:
+    s_inbox_clear(&box);
     partner_intake_clear(&in);
     mn_delivery_clear(&m.delivery);
     partner_link_destroy(&link);

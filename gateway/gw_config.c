@@ -69,6 +69,7 @@ static const struct s_setting s_settings[] = {
     {"min_free_mb", S_INT, NULL, 64, 0, 1048576},
     {"workers", S_INT, NULL, 0, 0, 64},
     {"inflight_max", S_INT, NULL, 4096, 16, 1000000},
+    {"agent_inflight_max", S_INT, NULL, 64, 1, 1000000},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -76,7 +77,7 @@ static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
     "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
-    "min_free_mb, workers, inflight_max";
+    "min_free_mb, workers, inflight_max, agent_inflight_max";
 
 static const char *const s_agent_keys[] = {"name", "key", "region"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
@@ -211,6 +212,11 @@ static const char s_template[] =
     "    # new envelopes get a retryable OVERLOADED reject, so memory stays bounded under any\n"
     "    # load. Default 4096, bounds 16 .. 1000000.\n"
     "    inflight_max = 4096;\n"
+    "\n"
+    "    # Of those, how many one agent may have; beyond it that agent gets OVERLOADED, so\n"
+    "    # one flooding agent cannot make the others wait behind its envelopes (an agent keeps\n"
+    "    # `window`, default 32, in flight). Default 64, bounds 1 .. 1000000.\n"
+    "    agent_inflight_max = 64;\n"
     "};\n"
     "\n"
     "# Routing rules: which topics a report reaches (partners bind to topics). Rules are tried in\n"
@@ -418,6 +424,8 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->workers = (unsigned)ival;
     else if (strcmp(n, "inflight_max") == 0)
         cfg->inflight_max = (unsigned)ival;
+    else if (strcmp(n, "agent_inflight_max") == 0)
+        cfg->agent_inflight_max = (unsigned)ival;
     return MN_OK;
 }
 

@@ -37,6 +37,7 @@
  *   min_free_mb         64        (0 .. 1048576) free space the data folder keeps; 0: off
  *   workers             0         (0 .. 64) verify/open threads; 0: one per core
  *   inflight_max        4096      (16 .. 1000000) envelopes in the pipeline; beyond: OVERLOADED
+ *   agent_inflight_max  64        (1 .. 1000000) of those from one agent; beyond: OVERLOADED
  * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
  * default rules apply (gw_route_defaults).
  *
@@ -122,6 +123,7 @@ typedef struct gw_config {
     unsigned min_free_mb;
     unsigned workers;      /* 0: one per core */
     unsigned inflight_max;
+    unsigned agent_inflight_max;
     gw_partner *partners; /* owned array, sorted by name */
     size_t n_partners;
     struct gw_rule *rules; /* owned array, in order (the defaults when "routes" is absent) */

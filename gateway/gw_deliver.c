@@ -97,6 +97,7 @@ struct gw_deliver {
     uint64_t rng;
     mn_log_limit lim;
     mn_log_limit lim_tags; /* unknown tags: their own budget, so they hide no other warning */
+    size_t scanned; /* items read by the start-up scan, to release the map now and then */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -743,6 +744,9 @@ static int s_clear_old_flights(const gw_queue_item *item, void *arg)
 {
     gw_deliver *dl = arg;
     s_given_note(dl, item->partner, item->tag);
+    /* A large backlog is read once, whole: do not let it stay resident. */
+    if (++dl->scanned % 4096 == 0)
+        gw_store_release_map(dl->deps.store);
     if (item->nacks == 0 && item->next_try_ms > mn_now_ms())
         (void)s_change_add(dl, item->partner, item->tag, S_DUE_NOW, 0, NULL);
     return 0;

@@ -6,6 +6,7 @@
  */
 #include "gw_dispatch.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 /* The registry and each partner: a handful of recipients per batch, found by a linear scan. */
 struct gw_dispatch_sealers {
+    pthread_mutex_t lock; /* finding or adding a sealer; sealing itself needs no lock */
     mn_box_sealer **sealer;
     size_t n;
     size_t cap;
@@ -29,7 +31,10 @@ struct gw_dispatch_sealers {
 int gw_dispatch_sealers_new(gw_dispatch_sealers **out)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? MN_OK : MN_ENOMEM;
+    if (!*out)
+        return MN_ENOMEM;
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return MN_OK;
 }
 
 void gw_dispatch_sealers_destroy(gw_dispatch_sealers **s_p)
@@ -40,32 +45,53 @@ void gw_dispatch_sealers_destroy(gw_dispatch_sealers **s_p)
     for (size_t i = 0; i < s->n; i++)
         mn_box_sealer_destroy(&s->sealer[i]);
     free(s->sealer);
+    pthread_mutex_destroy(&s->lock);
     free(s);
     *s_p = NULL;
 }
 
-/* Seal to box_pub with this batch's sealer for it (made on first use), or alone. */
-static int s_seal(const gw_dispatch_deps *deps, const uint8_t box_pub[MN_KEY_BYTES],
-                  const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len)
+/* The batch's sealer for box_pub, made on first use. Returns MN_OK, MN_ENOMEM, MN_ECRYPTO. */
+static int s_sealer_for(gw_dispatch_sealers *s, const uint8_t box_pub[MN_KEY_BYTES],
+                        mn_box_sealer **out)
 {
-    gw_dispatch_sealers *s = deps->sealers;
-    if (!s)
-        return mn_box_seal(box_pub, plain, len, out, out_len);
-    for (size_t i = 0; i < s->n; i++)
-        if (memcmp(mn_box_sealer_recipient(s->sealer[i]), box_pub, MN_KEY_BYTES) == 0)
-            return mn_box_sealer_seal(s->sealer[i], plain, len, out, out_len);
+    int rc = MN_OK;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++) {
+        if (memcmp(mn_box_sealer_recipient(s->sealer[i]), box_pub, MN_KEY_BYTES) == 0) {
+            *out = s->sealer[i];
+            goto out;
+        }
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         mn_box_sealer **grown = realloc(s->sealer, cap * sizeof *grown);
-        if (!grown)
-            return MN_ENOMEM;
+        if (!grown) {
+            rc = MN_ENOMEM;
+            goto out;
+        }
         s->sealer = grown;
         s->cap = cap;
     }
-    int rc = mn_box_sealer_new(box_pub, &s->sealer[s->n]);
+    rc = mn_box_sealer_new(box_pub, &s->sealer[s->n]);
+    if (rc == MN_OK)
+        *out = s->sealer[s->n++];
+out:
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* Seal to box_pub with this batch's sealer for it, or alone. A sealer is read-only once made,
+ * so the workers that prepare one batch seal with it at the same time. */
+static int s_seal(const gw_dispatch_deps *deps, const uint8_t box_pub[MN_KEY_BYTES],
+                  const uint8_t *plain, size_t len, uint8_t **out, size_t *out_len)
+{
+    mn_box_sealer *sealer = NULL;
+    if (!deps->sealers)
+        return mn_box_seal(box_pub, plain, len, out, out_len);
+    int rc = s_sealer_for(deps->sealers, box_pub, &sealer);
     if (rc != MN_OK)
         return rc;
-    return mn_box_sealer_seal(s->sealer[s->n++], plain, len, out, out_len);
+    return mn_box_sealer_seal(sealer, plain, len, out, out_len);
 }
 
 /* RegistryRecord around the registry's own redacted view, sealed to the registry. */
@@ -115,19 +141,18 @@ out:
     return rc;
 }
 
-/* One partner's item: redact, seal to the partner, sign the delivery input, queue. */
-static int s_queue_target(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,
-                          uint64_t registration, uint64_t accepted_ms,
-                          const gw_route_target *t, gw_dispatch_result *res, mn_diag *d)
+/* One partner's item: redact, seal to the partner, sign the delivery input. */
+static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
+                            uint64_t registration, uint64_t accepted_ms,
+                            const gw_route_target *t, gw_queue_item *item, mn_diag *d)
 {
     uint8_t key[32];
     mn_referral *ref = NULL;
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     mn_delivery dl;
-    gw_queue_item item;
     memset(&dl, 0, sizeof dl);
-    memset(&item, 0, sizeof item);
+    memset(item, 0, sizeof *item);
 
     gw_route_recipient_key(deps->pseudonym_key, t->partner->name, key);
     int rc = gw_route_redact(r, registration, accepted_ms, t->partner->name, t->partner->kind,
@@ -148,20 +173,14 @@ static int s_queue_target(gw_store_txn *txn, const gw_dispatch_deps *deps, const
         mn_diag_set(d, rc, t->partner->name, "cannot sign the delivery");
         goto out;
     }
-    snprintf(item.partner, sizeof item.partner, "%s", t->partner->name);
-    item.acute = r->has_acute_danger && r->acute_danger;
-    item.registration = registration;
-    item.enqueued_ms = mn_now_ms();
-    mn_topics_join(&t->topics, ",", item.topics, sizeof item.topics);
-    item.sealed = dl.sealed;
-    item.sealed_len = dl.sealed_len;
-    memcpy(item.signature, dl.signature, sizeof item.signature);
-    rc = gw_store_queue_put(txn, &item, d);
-    item.sealed = NULL; /* still owned by dl */
-    if (rc == MN_OK) {
-        res->items++;
-        res->acute |= item.acute;
-    }
+    snprintf(item->partner, sizeof item->partner, "%s", t->partner->name);
+    item->acute = r->has_acute_danger && r->acute_danger;
+    item->registration = registration;
+    mn_topics_join(&t->topics, ",", item->topics, sizeof item->topics);
+    item->sealed = dl.sealed; /* moved */
+    item->sealed_len = dl.sealed_len;
+    dl.sealed = NULL;
+    memcpy(item->signature, dl.signature, sizeof item->signature);
 out:
     mn_plain_free(plain, plain_len);
     mn_referral_destroy(&ref);
@@ -169,69 +188,130 @@ out:
     return rc;
 }
 
-static int s_unrouted(gw_store_txn *txn, uint64_t registration, const char *topic,
-                      const char *reason, gw_dispatch_result *res, mn_diag *d)
+static int s_add_unrouted(gw_dispatch_prepared *p, uint64_t registration, const char *topic,
+                          const char *reason)
 {
-    gw_unrouted u;
-    memset(&u, 0, sizeof u);
-    u.registration = registration;
-    snprintf(u.topic, sizeof u.topic, "%s", topic);
-    u.held_ms = mn_now_ms();
-    snprintf(u.reason, sizeof u.reason, "%s", reason);
-    int rc = gw_store_unrouted_put(txn, &u, d);
-    if (rc == MN_OK)
-        res->unrouted++;
-    return rc;
+    gw_unrouted *grown = realloc(p->unrouted, (p->n_unrouted + 1) * sizeof *grown);
+    if (!grown)
+        return MN_ENOMEM;
+    p->unrouted = grown;
+    gw_unrouted *u = &p->unrouted[p->n_unrouted++];
+    memset(u, 0, sizeof *u);
+    u->registration = registration;
+    snprintf(u->topic, sizeof u->topic, "%s", topic);
+    snprintf(u->reason, sizeof u->reason, "%s", reason);
+    return MN_OK;
 }
 
-/* Queue the targets of match m; note topics nobody is bound to. */
-static int s_route(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,
-                   uint64_t registration, uint64_t accepted_ms, const gw_route_match *m,
-                   gw_dispatch_result *res, mn_diag *d)
+/* Items for the targets of match m; unrouted notes for topics nobody is bound to. */
+static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r,
+                           uint64_t registration, uint64_t accepted_ms, const gw_route_match *m,
+                           gw_dispatch_prepared *p, mn_diag *d)
 {
     const gw_config *cfg = deps->cfg;
-    gw_route_target *targets = calloc(cfg->n_partners ? cfg->n_partners : 1, sizeof *targets);
+    size_t cap = cfg->n_partners ? cfg->n_partners : 1;
+    gw_route_target *targets = calloc(cap, sizeof *targets);
+    p->items = calloc(cap, sizeof *p->items);
     size_t n_targets = 0;
     mn_topics unbound;
     int rc = MN_OK;
-    if (!targets)
+    if (!targets || !p->items) {
+        free(targets);
         return mn_diag_set(d, MN_ENOMEM, "route", "no memory for routing");
+    }
     gw_route_plan(cfg->rules, m, cfg->partners, cfg->n_partners, targets, &n_targets, &unbound);
-    for (size_t i = 0; rc == MN_OK && i < n_targets; i++)
-        rc = s_queue_target(txn, deps, r, registration, accepted_ms, &targets[i], res, d);
-    for (size_t i = 0; rc == MN_OK && i < unbound.n; i++)
-        rc = s_unrouted(txn, registration, unbound.name[i], "no partner is bound to this topic",
-                        res, d);
+    for (size_t i = 0; rc == MN_OK && i < n_targets; i++) {
+        rc = s_prepare_target(deps, r, registration, accepted_ms, &targets[i],
+                              &p->items[p->n_items], d);
+        if (rc == MN_OK)
+            p->acute |= p->items[p->n_items++].acute;
+    }
+    for (size_t i = 0; rc == MN_OK && i < unbound.n; i++) {
+        rc = s_add_unrouted(p, registration, unbound.name[i], "no partner is bound to this topic");
+        if (rc != MN_OK)
+            mn_diag_set(d, rc, "route", "no memory for routing");
+    }
     free(targets);
     return rc;
+}
+
+int gw_dispatch_prepare(const gw_dispatch_deps *deps, const mn_report *r,
+                        const mn_record_info *info, gw_dispatch_prepared *p, mn_diag *d)
+{
+    char today[11];
+    gw_route_match m;
+    memset(p, 0, sizeof *p);
+    int rc = s_registry_record(deps, r, info, &p->record, &p->record_len, d);
+    if (rc != MN_OK)
+        return rc;
+    mn_time_format_day(mn_now_ms(), today, sizeof today);
+    gw_route_evaluate(deps->cfg->rules, deps->cfg->n_rules, r, today, &m);
+    if (m.topics.n == 0) {
+        rc = s_add_unrouted(p, info->registration, "", "no routing rule matched");
+        return rc == MN_OK ? MN_OK : mn_diag_set(d, rc, "route", "no memory for routing");
+    }
+    return s_prepare_route(deps, r, info->registration, info->accepted_ms, &m, p, d);
+}
+
+/* Queue the items and note the unrouted topics of p. */
+static int s_store_routes(gw_store_txn *txn, gw_dispatch_prepared *p, gw_dispatch_result *res,
+                          mn_diag *d)
+{
+    uint64_t now = mn_now_ms();
+    int rc = MN_OK;
+    for (size_t i = 0; rc == MN_OK && i < p->n_items; i++) {
+        p->items[i].enqueued_ms = now;
+        rc = gw_store_queue_put(txn, &p->items[i], d);
+        if (rc == MN_OK) {
+            res->items++;
+            res->acute |= p->items[i].acute;
+        }
+    }
+    for (size_t i = 0; rc == MN_OK && i < p->n_unrouted; i++) {
+        p->unrouted[i].held_ms = now;
+        rc = gw_store_unrouted_put(txn, &p->unrouted[i], d);
+        if (rc == MN_OK)
+            res->unrouted++;
+    }
+    return rc;
+}
+
+int gw_dispatch_store(gw_store_txn *txn, const mn_record_info *info, const uint8_t digest[32],
+                      gw_dispatch_prepared *p, gw_dispatch_result *res, mn_diag *d)
+{
+    memset(res, 0, sizeof *res);
+    gw_registration reg = {.registration = info->registration,
+                           .accepted_ms = info->accepted_ms};
+    int rc = gw_store_put_registration(txn, info->envelope_id, digest, &reg, p->record,
+                                       p->record_len, d);
+    if (rc != MN_OK)
+        return rc;
+    return s_store_routes(txn, p, res, d);
+}
+
+void gw_dispatch_prepared_clear(gw_dispatch_prepared *p)
+{
+    if (!p)
+        return;
+    free(p->record);
+    for (size_t i = 0; i < p->n_items; i++)
+        free(p->items[i].sealed);
+    free(p->items);
+    free(p->unrouted);
+    memset(p, 0, sizeof *p);
 }
 
 int gw_dispatch_register(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,
                          const mn_record_info *info, const uint8_t digest[32],
                          gw_dispatch_result *res, mn_diag *d)
 {
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
-    char today[11];
-    gw_route_match m;
+    gw_dispatch_prepared p;
     memset(res, 0, sizeof *res);
-
-    int rc = s_registry_record(deps, r, info, &sealed, &sealed_len, d);
-    if (rc == MN_OK) {
-        gw_registration reg = {.registration = info->registration,
-                               .accepted_ms = info->accepted_ms};
-        rc = gw_store_put_registration(txn, info->envelope_id, digest, &reg, sealed, sealed_len,
-                                       d);
-    }
-    free(sealed);
-    if (rc != MN_OK)
-        return rc;
-
-    mn_time_format_day(mn_now_ms(), today, sizeof today);
-    gw_route_evaluate(deps->cfg->rules, deps->cfg->n_rules, r, today, &m);
-    if (m.topics.n == 0)
-        return s_unrouted(txn, info->registration, "", "no routing rule matched", res, d);
-    return s_route(txn, deps, r, info->registration, info->accepted_ms, &m, res, d);
+    int rc = gw_dispatch_prepare(deps, r, info, &p, d);
+    if (rc == MN_OK)
+        rc = gw_dispatch_store(txn, info, digest, &p, res, d);
+    gw_dispatch_prepared_clear(&p);
+    return rc;
 }
 
 int gw_dispatch_reroute(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,
@@ -239,16 +319,20 @@ int gw_dispatch_reroute(gw_store_txn *txn, const gw_dispatch_deps *deps, const m
                         gw_dispatch_result *res, mn_diag *d)
 {
     gw_route_match m;
+    gw_dispatch_prepared p;
     memset(&m, 0, sizeof m);
+    memset(&p, 0, sizeof p);
     memset(res, 0, sizeof *res);
     m.topics.n = 1;
     snprintf(m.topics.name[0], sizeof m.topics.name[0], "%s", topic);
     m.rule_of[0] = -1; /* released by an operator, not chosen by a rule now */
-    size_t before = res->items;
-    int rc = s_route(txn, deps, r, registration, accepted_ms, &m, res, d);
+    int rc = s_prepare_route(deps, r, registration, accepted_ms, &m, &p, d);
+    if (rc == MN_OK)
+        rc = s_store_routes(txn, &p, res, d);
+    gw_dispatch_prepared_clear(&p);
     if (rc != MN_OK)
         return rc;
-    if (res->items == before)
+    if (res->items == 0)
         return mn_diag_set(d, MN_ENOTFOUND, topic,
                            "no partner is bound to this topic yet; bind one, then release");
     return gw_store_unrouted_remove(txn, registration, topic, d);

@@ -39,7 +39,36 @@ typedef struct gw_dispatch_result {
     int acute;       /* some item went to the acute lane */
 } gw_dispatch_result;
 
-/* Register report r as info->registration inside txn: the registry record (pseudonymised
+/* Everything of one registration that needs no transaction, built ahead (on the workers, in
+ * parallel): the sealed registry record, each partner's sealed and signed item, unrouted notes. */
+typedef struct gw_dispatch_prepared {
+    uint8_t *record;        /* registry record, sealed to the registry */
+    size_t record_len;
+    gw_queue_item *items;   /* one per bound partner; tag and enqueued_ms set when stored */
+    size_t n_items;
+    gw_unrouted *unrouted;  /* topics nobody is bound to ("" when no rule matched) */
+    size_t n_unrouted;
+    int acute;
+} gw_dispatch_prepared;
+
+/* Build p for report r registered as info (deps->cfg must not change meanwhile). Caller clears
+ * p with gw_dispatch_prepared_clear whatever the result. Returns MN_OK, MN_ENOMEM, MN_ECRYPTO,
+ * MN_EDECODE (diag filled). */
+MN_NODISCARD int gw_dispatch_prepare(const gw_dispatch_deps *deps, const mn_report *r,
+                                     const mn_record_info *info, gw_dispatch_prepared *p,
+                                     mn_diag *d);
+
+/* Write p inside txn: the registration under envelope id and digest, the items, the unrouted
+ * notes. Returns MN_OK or MN_ESTORE (diag filled). */
+MN_NODISCARD int gw_dispatch_store(gw_store_txn *txn, const mn_record_info *info,
+                                   const uint8_t digest[32], gw_dispatch_prepared *p,
+                                   gw_dispatch_result *res, mn_diag *d);
+
+/* Free what p holds. NULL-safe; twice is harmless. */
+void gw_dispatch_prepared_clear(gw_dispatch_prepared *p);
+
+/* gw_dispatch_prepare + gw_dispatch_store in one go. Register report r as info->registration
+ * inside txn: the registry record (pseudonymised
  * without register_identity consent, sealed to the registry) under envelope id and content
  * digest, then route and queue every partner's item, and note unrouted topics.
  * Returns MN_OK, MN_ENOMEM, MN_ECRYPTO, MN_ESTORE (diag filled). */

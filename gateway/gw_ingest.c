@@ -34,10 +34,11 @@
 #define FREE_SPACE_CHECK_MS 1000
 #define WORKERS_MAX 64
 
-/* Per-agent token bucket, parallel to the agents array. */
+/* Per-agent token bucket and envelopes in the pipeline, parallel to the agents array. */
 typedef struct s_bucket {
     double tokens;
     uint64_t last_ms;
+    unsigned inflight;
 } s_bucket;
 
 struct gw_ingest {
@@ -150,6 +151,58 @@ static int s_disk_low(gw_ingest *ing)
 /* ---------------------------------------------------------------------------------------------
  * Worker and writer threads */
 
+/* The writer's wait for the records of its batch, built on the workers. */
+typedef struct s_countdown {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    size_t left;
+} s_countdown;
+
+static void s_countdown_tick(s_countdown *cd)
+{
+    pthread_mutex_lock(&cd->lock);
+    if (--cd->left == 0)
+        pthread_cond_signal(&cd->done);
+    pthread_mutex_unlock(&cd->lock);
+}
+
+/* gw_writer_deps.build_all: the batch's builds go first in the workers' queue (urgent lane);
+ * once the workers are gone (shutting down) the writer builds them itself. */
+static void s_build_all(void *arg, gw_job **jobs, size_t n)
+{
+    gw_ingest *ing = arg;
+    s_countdown cd = {.left = n};
+    pthread_mutex_init(&cd.lock, NULL);
+    pthread_cond_init(&cd.done, NULL);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->task = GW_JOB_BUILD;
+        jobs[i]->countdown = &cd;
+        if (!gw_queue_push(ing->work, &jobs[i]->link, 1)) {
+            gw_writer_build(jobs[i]);
+            s_countdown_tick(&cd);
+        }
+    }
+    pthread_mutex_lock(&cd.lock);
+    while (cd.left > 0)
+        pthread_cond_wait(&cd.done, &cd.lock);
+    pthread_mutex_unlock(&cd.lock);
+    pthread_cond_destroy(&cd.done);
+    pthread_mutex_destroy(&cd.lock);
+}
+
+/* gw_writer_deps.acknowledge_all: receipts are signed on the workers, then sent. */
+static void s_acknowledge_all(void *arg, gw_job **jobs, size_t n)
+{
+    gw_ingest *ing = arg;
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->task = GW_JOB_ACKNOWLEDGE;
+        if (!gw_queue_push(ing->work, &jobs[i]->link, 1)) {
+            gw_writer_acknowledge(&ing->writer, jobs[i]);
+            gw_queue_push(ing->replies, &jobs[i]->link, 0);
+        }
+    }
+}
+
 static void *s_worker_main(void *arg)
 {
     gw_ingest *ing = arg;
@@ -157,11 +210,21 @@ static void *s_worker_main(void *arg)
     while ((l = gw_queue_pop(ing->work)) != NULL) {
         gw_job *job = gw_job_of(l);
         uint64_t t0 = gw_mono_ns();
+        if (job->task == GW_JOB_BUILD) {
+            /* Part of the writer's batch: build, tick, and leave the job to the writer. */
+            gw_writer_build(job);
+            gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_mono_ns() - t0, 1);
+            s_countdown_tick(job->countdown);
+            continue;
+        }
+        if (job->task == GW_JOB_ACKNOWLEDGE) {
+            gw_writer_acknowledge(&ing->writer, job);
+            gw_queue_push(ing->replies, &job->link, 0);
+            continue;
+        }
         int rc = gw_verify_job(&ing->verify, job);
         gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
-        if (rc == MN_OK)
-            gw_queue_push(ing->write, &job->link, job->acute);
-        else
+        if (rc != MN_OK || !gw_queue_push(ing->write, &job->link, job->acute))
             gw_queue_push(ing->replies, &job->link, 0);
     }
     /* The last worker out tells the writer that nothing more will come. */
@@ -178,11 +241,12 @@ static void *s_writer_main(void *arg)
         for (size_t i = 0; i < n; i++)
             ing->batch_jobs[i] = gw_job_of(ing->batch_links[i]);
         gw_writer_result res;
-        gw_writer_commit(&ing->writer, ing->batch_jobs, n, &res);
+        int committed = gw_writer_commit(&ing->writer, ing->batch_jobs, n, &res);
         if (res.queued)
             atomic_fetch_add(&ing->queued_unannounced, res.queued);
-        for (size_t i = 0; i < n; i++)
-            gw_queue_push(ing->replies, &ing->batch_jobs[i]->link, 0);
+        if (!committed) /* committed ones are with the workers now, to be acknowledged */
+            for (size_t i = 0; i < n; i++)
+                gw_queue_push(ing->replies, &ing->batch_jobs[i]->link, 0);
     }
     return NULL;
 }
@@ -264,12 +328,21 @@ static int s_receive_one(gw_ingest *ing)
                  "the gateway's disk is nearly full; send again later");
         goto done;
     }
+    s_bucket *b = &ing->buckets[agent - ing->agents];
+    if (b->inflight >= ing->deps.agent_inflight_max) {
+        /* Fairness: one agent cannot fill the pipeline and make the others wait behind it. */
+        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+                 "this agent has agent_inflight_max envelopes in the gateway already; send "
+                 "again when their receipts are in");
+        goto done;
+    }
     if (atomic_load(&ing->deps.stats->inflight) >= ing->deps.inflight_max) {
         s_refuse(ing, job, MN_REJECT_OVERLOADED,
                  "the gateway is saturated; send again after a pause");
         goto done;
     }
     memcpy(job->agent_sign, agent->pub.sign, sizeof job->agent_sign);
+    b->inflight++;
     atomic_fetch_add(&ing->deps.stats->inflight, 1);
     gw_queue_push(ing->work, &job->link, 0);
     return 1;
@@ -298,6 +371,10 @@ void gw_ingest_flush(gw_ingest *ing)
         gw_job *job = gw_job_of(l);
         if (job->reply)
             s_send(ing, &job->route, job->reply, job->reply_len);
+        /* After a reload the agent may be gone or counted anew from 0. */
+        const gw_agent *agent = s_find_agent(ing, job->agent);
+        if (agent && ing->buckets[agent - ing->agents].inflight > 0)
+            ing->buckets[agent - ing->agents].inflight--;
         gw_job_free(&job);
         atomic_fetch_sub(&ing->deps.stats->inflight, 1);
     }
@@ -396,6 +473,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
         ing->deps.batch_max = 1;
     if (ing->deps.inflight_max == 0)
         ing->deps.inflight_max = 4096;
+    if (ing->deps.agent_inflight_max == 0)
+        ing->deps.agent_inflight_max = ing->deps.inflight_max;
     ing->verify = (gw_verify_deps){.gateway = deps->gateway,
                                    .digest_key = deps->digest_key,
                                    .stats = deps->stats,
@@ -403,7 +482,10 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
     ing->writer = (gw_writer_deps){.gateway = deps->gateway,
                                    .dispatch = deps->dispatch,
                                    .store = deps->store,
-                                   .stats = deps->stats};
+                                   .stats = deps->stats,
+                                   .build_all = s_build_all,
+                                   .acknowledge_all = s_acknowledge_all,
+                                   .build_arg = ing};
     ing->batch_links = calloc(ing->deps.batch_max, sizeof *ing->batch_links);
     ing->batch_jobs = calloc(ing->deps.batch_max, sizeof *ing->batch_jobs);
     if (!ing->batch_links || !ing->batch_jobs || gw_queue_new(0, &ing->work) != MN_OK ||

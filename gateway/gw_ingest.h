@@ -12,8 +12,9 @@
  * back to the caller's thread through a queue whose fd (gw_ingest_reply_fd) the caller polls;
  * gw_ingest_flush sends them.
  *
- * Flow control: at most inflight_max envelopes are between receive and reply; beyond that, and
- * below the free-space floor, new envelopes get a retryable OVERLOADED reject, so memory stays
+ * Flow control: at most inflight_max envelopes are between receive and reply, and at most
+ * agent_inflight_max of one agent (so a flood cannot make the others wait behind it); beyond
+ * that, and below the free-space floor, new envelopes get a retryable OVERLOADED reject, so memory stays
  * bounded whatever the load. An agent over its rate gets a retryable RATE_LIMITED reject before
  * any crypto is spent on it.
  *
@@ -45,6 +46,7 @@ typedef struct gw_ingest_deps {
     unsigned batch_max;
     unsigned workers;           /* verify threads; 0: one per core */
     unsigned inflight_max;      /* envelopes between receive and reply, at most */
+    unsigned agent_inflight_max; /* of those, from one agent; 0: inflight_max */
     unsigned agent_rate_per_s;  /* token bucket per agent; 0: no limit */
     unsigned agent_burst;
     unsigned min_free_mb;       /* below this free space in data_dir: OVERLOADED; 0: no check */

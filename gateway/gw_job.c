@@ -34,6 +34,7 @@ void gw_job_drop_content(gw_job *job)
     mn_envelope_clear(&job->env);
     mn_report_destroy(&job->report);
     memset(job->digest, 0, sizeof job->digest);
+    gw_dispatch_prepared_clear(&job->prepared);
 }
 
 void gw_job_free(gw_job **job_p)

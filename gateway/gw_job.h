@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "gw_dispatch.h"
 #include "gw_queue.h"
 #include "gw_stats.h"
 #include "mn_envelope.h"
@@ -37,6 +38,15 @@ typedef struct gw_job {
     mn_receipt receipt;
     uint8_t *reply;                    /* encoded FromGateway, to send */
     size_t reply_len;
+    /* What a worker does with the job: verify it (from the receive thread), or for the
+     * writer build its records (gw_writer_build) or sign its receipt (gw_writer_acknowledge). */
+    enum { GW_JOB_VERIFY = 0, GW_JOB_BUILD, GW_JOB_ACKNOWLEDGE } task;
+    mn_record_info info;
+    const gw_dispatch_deps *dispatch;  /* the batch's, with its sealers */
+    gw_dispatch_prepared prepared;
+    int build_rc;
+    mn_diag build_diag;
+    void *countdown;                   /* the writer's wait for its batch */
 } gw_job;
 
 static inline gw_job *gw_job_of(gw_link *l)

@@ -82,14 +82,19 @@ static void s_notify(gw_queue *q)
         return; /* the counter is full: the fd is readable anyway */
 }
 
-void gw_queue_push(gw_queue *q, gw_link *item, int urgent)
+int gw_queue_push(gw_queue *q, gw_link *item, int urgent)
 {
     pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        pthread_mutex_unlock(&q->lock);
+        return 0;
+    }
     s_lane_push(urgent ? &q->urgent : &q->normal, item);
     q->length++;
     pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
     s_notify(q);
+    return 1;
 }
 
 gw_link *gw_queue_pop(gw_queue *q)

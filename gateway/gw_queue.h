@@ -23,8 +23,9 @@ typedef struct gw_queue gw_queue;
  * MN_ESYS. */
 MN_NODISCARD int gw_queue_new(int notify, gw_queue **out);
 
-/* Append (urgent: to the urgent lane). Never blocks for long, never fails. */
-void gw_queue_push(gw_queue *q, gw_link *item, int urgent);
+/* Append (urgent: to the urgent lane). Never blocks for long. Returns 1, or 0 when the queue is
+ * closed (the item is not taken: the caller still owns it). */
+int gw_queue_push(gw_queue *q, gw_link *item, int urgent);
 
 /* Wait for an item and take it; NULL once the queue is closed and empty. */
 gw_link *gw_queue_pop(gw_queue *q);

@@ -50,8 +50,8 @@ void gw_stats_count_reject(gw_stats *s, int reason)
 
 const char *gw_stage_name(int stage)
 {
-    static const char *const names[GW_STAGE_COUNT] = {"receive", "verify_open", "register",
-                                                       "commit", "acknowledge"};
+    static const char *const names[GW_STAGE_COUNT] = {"receive", "verify_open", "build",
+                                                       "register", "commit", "acknowledge"};
     return stage >= 0 && stage < GW_STAGE_COUNT ? names[stage] : "?";
 }
 

@@ -19,7 +19,8 @@ typedef struct gw_stats gw_stats;
 enum gw_stage {
     GW_STAGE_RECEIVE,     /* receive thread: read, agent lookup, rate limit, enqueue */
     GW_STAGE_VERIFY_OPEN, /* crypto workers: decode, verify, open, validate, digest, redact */
-    GW_STAGE_REGISTER,    /* writer: dedup, number, seal records and items, sign, LMDB puts */
+    GW_STAGE_BUILD,       /* crypto workers: redact, seal registry record and items, sign */
+    GW_STAGE_REGISTER,    /* writer: dedup, number, wait for the builds, LMDB puts */
     GW_STAGE_COMMIT,      /* writer: mdb_txn_commit (fsync), per batch; items = envelopes */
     GW_STAGE_ACKNOWLEDGE, /* writer: sign and encode the receipts after the commit */
     GW_STAGE_COUNT

@@ -40,6 +40,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -66,6 +67,8 @@ struct gw_store {
     MDB_dbi unrouted;
     int has_queues; /* 0 only for an older store opened read-only: its queues are empty */
     int read_only;
+    void *map_start; /* LMDB's memory map of data.mdb (found in /proc/self/maps), or NULL */
+    size_t map_len;
     atomic_int writing; /* 1 while this process holds the write transaction */
     char dir[S_DIR_MAX];
 };
@@ -266,6 +269,30 @@ out:
 
 /* --- open / close --------------------------------------------------------------------------- */
 
+/* LMDB does not say where its map is (me_mapaddr is only set with MDB_FIXEDMAP): find the
+ * mapping of the data file by its inode. Not found: release_map does nothing. */
+static void s_find_map(gw_store *store)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    char line[4096];
+    if (mdb_env_get_fd(store->env, &fd) != 0 || fstat(fd, &st) != 0)
+        return;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long start, end, inode;
+        char dev[32];
+        if (sscanf(line, "%lx-%lx %*s %*s %31s %lu", &start, &end, dev, &inode) == 4 &&
+            inode == (unsigned long)st.st_ino && end - start > store->map_len) {
+            store->map_start = (void *)start;
+            store->map_len = end - start;
+        }
+    }
+    fclose(maps);
+}
+
 int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store **out,
                   mn_diag *d)
 {
@@ -324,6 +351,7 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
     if (!read_only) {
         int dead = 0;
         (void)mdb_reader_check(store->env, &dead); /* free slots of crashed readers */
+        s_find_map(store);
     }
 
     rc = read_only ? s_read_begin(store, &txn) : mdb_txn_begin(store->env, NULL, 0, &txn);
@@ -382,6 +410,13 @@ void gw_store_destroy(gw_store **store_p)
         mdb_env_close(store->env);
     free(store);
     *store_p = NULL;
+}
+
+void gw_store_release_map(gw_store *store)
+{
+    /* MADV_DONTNEED on a shared file mapping drops only this process's page table entries. */
+    if (store && store->map_start)
+        (void)madvise(store->map_start, store->map_len, MADV_DONTNEED);
 }
 
 /* --- write transactions --------------------------------------------------------------------- */

@@ -43,6 +43,12 @@ MN_NODISCARD int gw_store_open(const char *dir, size_t map_size_mb, int read_onl
 /* Close and free. NULL-safe; twice is harmless. */
 void gw_store_destroy(gw_store **store_p);
 
+/* Give the pages of the memory map back to the kernel's page cache. Reads fault them in again
+ * from the cache (nothing is read from disk twice, nothing changes: the map is read-only and
+ * LMDB writes with pwrite), so this is safe at any time, from any thread. Without it every item
+ * a partner ever drained stays in the gateway's resident set. */
+void gw_store_release_map(gw_store *store);
+
 /* Begin the one write transaction. Caller must commit or abort it. Returns MN_OK, MN_ESTORE. */
 MN_NODISCARD int gw_store_begin(gw_store *store, gw_store_txn **txn_out, mn_diag *d);
 

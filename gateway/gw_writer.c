@@ -11,51 +11,125 @@
 
 static mn_log_limit s_clock_limit;
 
-/* Decide one job inside the batch transaction: duplicate by id, by digest, or new. */
-static int s_register(const gw_dispatch_deps *dispatch, gw_store_txn *txn, gw_job *job,
-                      gw_writer_result *res, mn_diag *d)
+enum { S_NEW = 1, S_DUPLICATE, S_ALIAS };
+
+/* An earlier job of this batch with the same envelope id (any outcome), or else a new
+ * registration of this batch with the same content. jobs[0..n) are decided. */
+static gw_job *s_same_in_batch(gw_job **jobs, size_t n, const gw_job *job, int *same_id)
 {
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(jobs[i]->env.id, job->env.id, sizeof job->env.id) == 0) {
+            *same_id = 1;
+            return jobs[i];
+        }
+    }
+    *same_id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i]->receipt.status == MN_RECEIPT_ACCEPTED &&
+            memcmp(jobs[i]->digest, job->digest, sizeof job->digest) == 0)
+            return jobs[i];
+    return NULL;
+}
+
+/* Decide one job inside the batch transaction: duplicate (by id, or by content under a new id:
+ * an alias), or new with the next registration number. jobs[0..i) are decided. */
+static int s_decide(gw_store_txn *txn, gw_job **jobs, size_t i, int *kind, mn_diag *d)
+{
+    gw_job *job = jobs[i];
     gw_registration reg;
+    int same_id = 0;
     int rc = gw_store_find_id(txn, job->env.id, &reg);
     if (rc == MN_OK) {
-        job->receipt.status = MN_RECEIPT_DUPLICATE;
+        *kind = S_DUPLICATE;
         goto fill;
     }
     if (rc != MN_ENOTFOUND)
         return mn_diag_set(d, rc, "store", "lookup by envelope id failed");
     rc = gw_store_find_digest(txn, job->digest, &reg);
     if (rc == MN_OK) {
-        /* Same content under a new id: one registration, and this id answers with it too. */
-        job->receipt.status = MN_RECEIPT_DUPLICATE;
-        rc = gw_store_put_alias(txn, job->env.id, &reg, d);
-        if (rc != MN_OK)
-            return rc;
+        *kind = S_ALIAS; /* same content under a new id: this id answers with it too */
         goto fill;
     }
     if (rc != MN_ENOTFOUND)
         return mn_diag_set(d, rc, "store", "lookup by digest failed");
-
+    gw_job *first = s_same_in_batch(jobs, i, job, &same_id);
+    if (first) {
+        *kind = same_id ? S_DUPLICATE : S_ALIAS;
+        reg.registration = first->receipt.registration;
+        reg.accepted_ms = first->receipt.accepted_ms;
+        goto fill;
+    }
     rc = gw_store_next_registration(txn, &reg.registration);
     if (rc != MN_OK)
         return mn_diag_set(d, rc, "store", "cannot take a registration number");
     reg.accepted_ms = mn_now_ms();
-    mn_record_info info = {.registration = reg.registration,
-                           .accepted_ms = reg.accepted_ms,
-                           .created_ms = job->env.created_ms};
-    memcpy(info.envelope_id, job->env.id, sizeof info.envelope_id);
-    snprintf(info.agent, sizeof info.agent, "%s", job->env.agent);
-    gw_dispatch_result dres;
-    rc = gw_dispatch_register(txn, dispatch, job->report, &info, job->digest, &dres, d);
-    if (rc != MN_OK)
-        return rc;
-    res->queued += dres.items;
-    res->acute |= dres.acute;
-    job->receipt.status = MN_RECEIPT_ACCEPTED;
+    *kind = S_NEW;
+    job->info = (mn_record_info){.registration = reg.registration,
+                                 .accepted_ms = reg.accepted_ms,
+                                 .created_ms = job->env.created_ms};
+    memcpy(job->info.envelope_id, job->env.id, sizeof job->info.envelope_id);
+    snprintf(job->info.agent, sizeof job->info.agent, "%s", job->env.agent);
 fill:
+    job->receipt.status = *kind == S_NEW ? MN_RECEIPT_ACCEPTED : MN_RECEIPT_DUPLICATE;
     memcpy(job->receipt.id, job->env.id, sizeof job->receipt.id);
     job->receipt.registration = reg.registration;
     job->receipt.accepted_ms = reg.accepted_ms;
     return MN_OK;
+}
+
+void gw_writer_build(gw_job *job)
+{
+    mn_diag_clear(&job->build_diag);
+    job->build_rc = gw_dispatch_prepare(job->dispatch, job->report, &job->info, &job->prepared,
+                                        &job->build_diag);
+}
+
+/* Decide, build (in parallel), write. Returns MN_OK or the first failure (diag filled). */
+static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs,
+                            size_t n, const gw_dispatch_deps *dispatch, gw_writer_result *res,
+                            mn_diag *d)
+{
+    int *kind = calloc(n, sizeof *kind);
+    gw_job **fresh = calloc(n, sizeof *fresh);
+    size_t n_fresh = 0;
+    int rc = kind && fresh ? MN_OK : mn_diag_set(d, MN_ENOMEM, "ingest", "no memory for a batch");
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        rc = s_decide(txn, jobs, i, &kind[i], d);
+        if (rc == MN_OK && kind[i] == S_NEW) {
+            jobs[i]->dispatch = dispatch;
+            fresh[n_fresh++] = jobs[i];
+        }
+    }
+    if (rc == MN_OK && n_fresh) {
+        if (deps->build_all)
+            deps->build_all(deps->build_arg, fresh, n_fresh);
+        else
+            for (size_t i = 0; i < n_fresh; i++)
+                gw_writer_build(fresh[i]);
+    }
+    for (size_t i = 0; rc == MN_OK && i < n; i++) {
+        gw_job *job = jobs[i];
+        gw_dispatch_result dres;
+        if (kind[i] == S_NEW) {
+            rc = job->build_rc;
+            if (rc != MN_OK) {
+                *d = job->build_diag;
+                break;
+            }
+            rc = gw_dispatch_store(txn, &job->info, job->digest, &job->prepared, &dres, d);
+            if (rc == MN_OK) {
+                res->queued += dres.items;
+                res->acute |= dres.acute;
+            }
+        } else if (kind[i] == S_ALIAS) {
+            gw_registration reg = {.registration = job->receipt.registration,
+                                   .accepted_ms = job->receipt.accepted_ms};
+            rc = gw_store_put_alias(txn, job->env.id, &reg, d);
+        }
+    }
+    free(kind);
+    free(fresh);
+    return rc;
 }
 
 /* created_ms is informative: out of range is counted and logged, never refused (an agent spools
@@ -78,8 +152,9 @@ static void s_check_clock(gw_stats *stats, const gw_job *job)
                            (unsigned long long)created, (unsigned long long)now);
 }
 
-static void s_acknowledge(const gw_writer_deps *deps, gw_job *job)
+void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
 {
+    uint64_t t0 = gw_mono_ns();
     char regtext[32];
     mn_receipt_sign(&job->receipt, deps->gateway);
     mn_registration_format(job->receipt.registration, regtext, sizeof regtext);
@@ -100,10 +175,11 @@ static void s_acknowledge(const gw_writer_deps *deps, gw_job *job)
         job->reply_len = 0;
     }
     gw_job_drop_content(job);
+    gw_stats_stage(deps->stats, GW_STAGE_ACKNOWLEDGE, gw_mono_ns() - t0, 1);
 }
 
-void gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
-                      gw_writer_result *res)
+int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
+                     gw_writer_result *res)
 {
     mn_diag d;
     mn_diag_clear(&d);
@@ -116,9 +192,11 @@ void gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
         mn_diag_set(&d, rc, "ingest", "no memory for the batch");
     if (rc == MN_OK)
         rc = gw_store_begin(deps->store, &txn, &d);
-    for (size_t i = 0; rc == MN_OK && i < n; i++)
-        rc = s_register(&dispatch, txn, jobs[i], res, &d);
+    if (rc == MN_OK)
+        rc = s_register_batch(deps, txn, jobs, n, &dispatch, res, &d);
     gw_dispatch_sealers_destroy(&dispatch.sealers);
+    for (size_t i = 0; i < n; i++)
+        gw_dispatch_prepared_clear(&jobs[i]->prepared);
     uint64_t t1 = gw_mono_ns();
     gw_stats_stage(deps->stats, GW_STAGE_REGISTER, t1 - t0, n);
     if (rc == MN_OK)
@@ -130,12 +208,14 @@ void gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
     if (rc == MN_OK) {
         gw_stats_stage(deps->stats, GW_STAGE_COMMIT, t2 - t1, n);
         atomic_fetch_add(&deps->stats->commits, 1);
-        for (size_t i = 0; i < n; i++)
-            s_acknowledge(deps, jobs[i]);
         atomic_fetch_add(&deps->stats->queued, res->queued);
         res->committed = n;
-        gw_stats_stage(deps->stats, GW_STAGE_ACKNOWLEDGE, gw_mono_ns() - t2, n);
-        return;
+        if (deps->acknowledge_all)
+            deps->acknowledge_all(deps->build_arg, jobs, n);
+        else
+            for (size_t i = 0; i < n; i++)
+                gw_writer_acknowledge(deps, jobs[i]);
+        return 1;
     }
     /* Nothing of this batch is on disk: say so, so the agents retry. */
     res->queued = 0;
@@ -147,4 +227,5 @@ void gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
         gw_job_reject(jobs[i], deps->stats, MN_REJECT_STORE_FAILED,
                       "the gateway could not store the report; it was not registered, retry "
                       "later");
+    return 0;
 }

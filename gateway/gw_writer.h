@@ -4,8 +4,8 @@
  * first: the caller orders them): dedup by envelope id and by keyed content digest, take a
  * registration number, and gw_dispatch (registry record sealed to the registry, one sealed and
  * signed item per bound partner, unrouted notes) with one ephemeral key per recipient for the
- * whole batch. Commit (fsync). Only then sign every Receipt; if the commit fails every job gets
- * a retryable STORE_FAILED reject instead. Each job leaves with its reply encoded.
+ * whole batch. Commit (fsync). Only then sign every Receipt (acknowledge_all); if the commit fails
+ * every job gets a retryable STORE_FAILED reject instead.
  */
 #ifndef GW_WRITER_H
 #define GW_WRITER_H
@@ -23,6 +23,13 @@ typedef struct gw_writer_deps {
     gw_dispatch_deps dispatch;  /* sealers is set per batch by gw_writer_commit */
     gw_store *store;
     gw_stats *stats;
+    /* Run gw_writer_build on jobs[0..n) (on other threads) and return when all are built.
+     * NULL: build them one after the other on the writer's thread. */
+    void (*build_all)(void *arg, gw_job **jobs, size_t n);
+    /* After the commit: hand jobs[0..n) on to be acknowledged (gw_writer_acknowledge, on
+     * other threads) and return at once. NULL: acknowledge them here. */
+    void (*acknowledge_all)(void *arg, gw_job **jobs, size_t n);
+    void *build_arg; /* for both */
 } gw_writer_deps;
 
 typedef struct gw_writer_result {
@@ -31,8 +38,17 @@ typedef struct gw_writer_result {
     int acute;        /* an acute item was queued */
 } gw_writer_result;
 
-/* Register jobs[0..n) as above. Never fails as a whole: the outcome is in each job's reply. */
-void gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
-                      gw_writer_result *res);
+/* Build one new registration's records into job->prepared from job->report, job->info and
+ * job->dispatch; the outcome in job->build_rc and job->build_diag. Any thread. */
+void gw_writer_build(gw_job *job);
+
+/* Sign and encode the receipt of a job of a committed batch (any thread). */
+void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job);
+
+/* Register jobs[0..n) as above. Never fails as a whole. Committed jobs go to acknowledge_all
+ * (when set: the caller must not touch them after); the others leave with their reject. Returns
+ * whether the batch committed. */
+int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
+                     gw_writer_result *res);
 
 #endif

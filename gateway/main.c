@@ -19,6 +19,9 @@
 
 #define PROG "meldnet-gateway"
 #define STATUS_INTERVAL_MS 1000
+/* How often the store's mapped pages are handed back to the page cache (gw_store_release_map):
+ * the gateway's resident set stays its own memory, not a copy of every page it has read. */
+#define RELEASE_INTERVAL_MS 100
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_reload;
@@ -173,6 +176,7 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .batch_max = gw->cfg->batch_max,
         .workers = gw->cfg->workers,
         .inflight_max = gw->cfg->inflight_max,
+        .agent_inflight_max = gw->cfg->agent_inflight_max,
         .agent_rate_per_s = gw->cfg->agent_rate_per_s,
         .agent_burst = gw->cfg->agent_burst,
         .min_free_mb = gw->cfg->min_free_mb,
@@ -235,7 +239,7 @@ static void s_write_status(s_gateway *gw, const char *state)
 
 static int s_serve(s_gateway *gw)
 {
-    uint64_t next_status = 0;
+    uint64_t next_status = 0, next_release = 0;
     log_notice("gateway", "listening endpoint=%s agents=%zu delivery=%s partners=%zu",
                gw->cfg->listen, gw->cfg->n_agents, gw->cfg->delivery_listen,
                gw->cfg->n_partners);
@@ -263,6 +267,10 @@ static int s_serve(s_gateway *gw)
         if (s_reload) {
             s_reload = 0;
             s_reload_parties(gw);
+        }
+        if (mn_mono_ms() >= next_release) {
+            gw_store_release_map(gw->store);
+            next_release = mn_mono_ms() + RELEASE_INTERVAL_MS;
         }
         if (mn_mono_ms() >= next_status) {
             s_write_status(gw, "running");

@@ -4,8 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
-# One sender makes the whole backlog: no per-agent rate limit here.
-sed -i 's/^\( *\)agent_rate_per_s = .*/\1agent_rate_per_s = 0;/' "$MN_GWHOME/gateway.conf"
+# One sender makes the whole backlog: no per-agent rate or in-flight limit here.
+sed -i -e 's/^\( *\)agent_rate_per_s = .*/\1agent_rate_per_s = 0;/' \
+    -e 's/^\( *\)agent_inflight_max = .*/\1agent_inflight_max = 1000;/' "$MN_GWHOME/gateway.conf"
 mn_new_agent hotline landelijk || mn_bail "agent"
 n=${MN_BACKLOG_REPORTS:-10000}
 mn_new_partner police police police.acute=full 'hotline.*=pseudonymous' || mn_bail "partner"
