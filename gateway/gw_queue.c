@@ -89,11 +89,15 @@ int gw_queue_push(gw_queue *q, gw_link *item, int urgent)
         pthread_mutex_unlock(&q->lock);
         return 0;
     }
+    int was_empty = q->length == 0;
     s_lane_push(urgent ? &q->urgent : &q->normal, item);
     q->length++;
     pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
-    s_notify(q);
+    /* Only the first item needs to wake the poller: it takes items until it finds none, and
+     * finding none (under the lock) is what clears the fd. One syscall per burst, not per item. */
+    if (was_empty)
+        s_notify(q);
     return 1;
 }
 
