@@ -94,50 +94,63 @@ static int s_seal(const gw_dispatch_deps *deps, const uint8_t box_pub[MN_KEY_BYT
     return mn_box_sealer_seal(sealer, plain, len, out, out_len);
 }
 
+/* What a redacted view becomes: packed (a RegistryRecord around it when info is set, else the
+ * Referral itself) and sealed. */
+typedef struct s_packing {
+    const gw_dispatch_deps *deps;
+    const uint8_t *box_pub;
+    const mn_record_info *info; /* registry only */
+    uint8_t **sealed;
+    size_t *sealed_len;
+} s_packing;
+
+static int s_pack_seal(const mn_referral *view, void *arg)
+{
+    s_packing *p = arg;
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    int rc;
+    if (p->info) {
+        Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
+        rec.version = 1;
+        rec.registration = p->info->registration;
+        rec.envelope_id.data = (uint8_t *)p->info->envelope_id;
+        rec.envelope_id.len = sizeof p->info->envelope_id;
+        rec.agent = (char *)p->info->agent;
+        rec.accepted_ms = p->info->accepted_ms;
+        rec.created_ms = p->info->created_ms;
+        rec.report = view->report;
+        rec.has_victim_pseudonym = view->has_victim_pseudonym;
+        rec.victim_pseudonym = view->victim_pseudonym;
+        rec.n_withheld = view->n_withheld;
+        rec.withheld = view->withheld;
+        rec.has_sharing = 1;
+        rec.sharing = view->sharing;
+        rc = mn_message_pack(&rec.base, &plain, &plain_len);
+    } else {
+        rc = mn_referral_encode(view, &plain, &plain_len);
+    }
+    if (rc == MN_OK)
+        rc = s_seal(p->deps, p->box_pub, plain, plain_len, p->sealed, p->sealed_len);
+    mn_plain_free(plain, plain_len);
+    return rc;
+}
+
 /* RegistryRecord around the registry's own redacted view, sealed to the registry. */
 static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
                              const mn_record_info *info, uint8_t **sealed, size_t *sealed_len,
                              mn_diag *d)
 {
     uint8_t key[32];
-    mn_referral *view = NULL;
-    uint8_t *plain = NULL;
-    size_t plain_len = 0;
     mn_topics none = {.n = 0};
+    s_packing p = {deps, deps->registry->box, info, sealed, sealed_len};
     gw_route_recipient_key(deps->pseudonym_key, REGISTRY_RECIPIENT, key);
-    int rc = gw_route_redact(r, info->registration, info->accepted_ms, REGISTRY_RECIPIENT,
-                             GW_PARTNER_REGISTRY, MELDNET__SHARING_LEVEL__FULL, 0, &none, "", key,
-                             &view);
+    int rc = gw_route_redact_view(r, info->registration, info->accepted_ms, REGISTRY_RECIPIENT,
+                                  GW_PARTNER_REGISTRY, MELDNET__SHARING_LEVEL__FULL, 0, &none, "",
+                                  key, s_pack_seal, &p);
     sodium_memzero(key, sizeof key);
-    if (rc != MN_OK) {
-        mn_diag_set(d, rc, "registry", "cannot build the registry record");
-        goto out;
-    }
-    Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
-    rec.version = 1;
-    rec.registration = info->registration;
-    rec.envelope_id.data = (uint8_t *)info->envelope_id;
-    rec.envelope_id.len = sizeof info->envelope_id;
-    rec.agent = (char *)info->agent;
-    rec.accepted_ms = info->accepted_ms;
-    rec.created_ms = info->created_ms;
-    rec.report = view->report;
-    rec.has_victim_pseudonym = view->has_victim_pseudonym;
-    rec.victim_pseudonym = view->victim_pseudonym;
-    rec.n_withheld = view->n_withheld;
-    rec.withheld = view->withheld;
-    rec.has_sharing = 1;
-    rec.sharing = view->sharing;
-    if (mn_message_pack(&rec.base, &plain, &plain_len) != MN_OK) {
-        rc = mn_diag_set(d, MN_ENOMEM, "registry", "no memory for the registry record");
-        goto out;
-    }
-    rc = s_seal(deps, deps->registry->box, plain, plain_len, sealed, sealed_len);
     if (rc != MN_OK)
-        mn_diag_set(d, rc, "registry", "cannot seal the registry record");
-out:
-    mn_plain_free(plain, plain_len);
-    mn_referral_destroy(&view);
+        mn_diag_set(d, rc, "registry", "cannot build the registry record");
     return rc;
 }
 
@@ -147,21 +160,16 @@ static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
                             const gw_route_target *t, gw_queue_item *item, mn_diag *d)
 {
     uint8_t key[32];
-    mn_referral *ref = NULL;
-    uint8_t *plain = NULL;
-    size_t plain_len = 0;
     mn_delivery dl;
     memset(&dl, 0, sizeof dl);
     memset(item, 0, sizeof *item);
+    s_packing p = {deps, t->partner->pub.box, NULL, &dl.sealed, &dl.sealed_len};
 
     gw_route_recipient_key(deps->pseudonym_key, t->partner->name, key);
-    int rc = gw_route_redact(r, registration, accepted_ms, t->partner->name, t->partner->kind,
-                             t->sharing, t->overriding, &t->topics, t->rules, key, &ref);
+    int rc = gw_route_redact_view(r, registration, accepted_ms, t->partner->name,
+                                  t->partner->kind, t->sharing, t->overriding, &t->topics,
+                                  t->rules, key, s_pack_seal, &p);
     sodium_memzero(key, sizeof key);
-    if (rc == MN_OK)
-        rc = mn_referral_encode(ref, &plain, &plain_len);
-    if (rc == MN_OK)
-        rc = s_seal(deps, t->partner->pub.box, plain, plain_len, &dl.sealed, &dl.sealed_len);
     if (rc != MN_OK) {
         mn_diag_set(d, rc, t->partner->name, "cannot build the referral");
         goto out;
@@ -182,8 +190,6 @@ static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
     dl.sealed = NULL;
     memcpy(item->signature, dl.signature, sizeof item->signature);
 out:
-    mn_plain_free(plain, plain_len);
-    mn_referral_destroy(&ref);
     mn_delivery_clear(&dl);
     return rc;
 }

@@ -1333,22 +1333,21 @@ static void s_build_free(s_build *b)
     free(b);
 }
 
-int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
-                    const char *recipient, int kind, int sharing, int overriding,
-                    const mn_topics *topics, const char *rules,
-                    const uint8_t recipient_key[32], mn_referral **out)
+/* Build the redacted view for one recipient into *b_out (shallow: it points into r). */
+static int s_redact_build(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
+                          const char *recipient, int kind, int sharing, int overriding,
+                          const mn_topics *topics, const char *rules,
+                          const uint8_t recipient_key[32], s_build **b_out)
 {
     s_build *b = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
     char day_buf[11];
     const char *day = s_day(accepted_ms, day_buf);
     const char *why = NULL; /* why identifying fields are removed */
     int level = s_level(sharing);
     int rc;
 
-    assert(r && recipient && recipient_key && out);
-    *out = NULL;
+    assert(r && recipient && recipient_key && b_out);
+    *b_out = NULL;
     if (level == S_LEVEL_FULL && !overriding && !s_consented(r, kind)) {
         level = S_LEVEL_PSEUDO;
         why = s_no_consent_reason(kind);
@@ -1357,16 +1356,14 @@ int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted
     }
 
     b = calloc(1, sizeof *b);
-    if (!b) {
-        rc = MN_ENOMEM;
-        goto out;
-    }
+    if (!b)
+        return MN_ENOMEM;
     b->cap_wh = 8 + 2 * r->n_suspects;
     b->wh = calloc(b->cap_wh, sizeof *b->wh);
     b->wh_p = calloc(b->cap_wh, sizeof *b->wh_p);
     if (!b->wh || !b->wh_p) {
         rc = MN_ENOMEM;
-        goto out;
+        goto fail;
     }
     meldnet__referral__init(&b->ref);
     b->ref.version = 1;
@@ -1377,7 +1374,7 @@ int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted
     b->ref.has_acute = 1;
     b->ref.acute = r->has_acute_danger && r->acute_danger;
     if ((rc = s_labels(b, topics, rules)) != MN_OK)
-        goto out;
+        goto fail;
 
     if (level == S_LEVEL_STATS) {
         s_figures(b, r, day);
@@ -1394,7 +1391,7 @@ int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted
             b->rep.consent = &b->consent;
         }
         if ((rc = s_lists(b, r, level, why)) != MN_OK)
-            goto out;
+            goto fail;
         b->ref.report = &b->rep;
         if (level == S_LEVEL_PSEUDO && r->victim && (r->victim->name || r->victim->date_of_birth)) {
             s_pseudonym(r->victim, recipient_key, b->pseudonym);
@@ -1405,12 +1402,45 @@ int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted
     }
     b->ref.n_withheld = b->n_wh;
     b->ref.withheld = b->n_wh ? b->wh_p : NULL;
+    *b_out = b;
+    return MN_OK;
+fail:
+    s_build_free(b);
+    return rc;
+}
 
-    if ((rc = mn_referral_encode(&b->ref, &buf, &len)) != MN_OK)
-        goto out;
-    rc = mn_referral_decode(buf, len, len, out, NULL);
-out:
+int gw_route_redact(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
+                    const char *recipient, int kind, int sharing, int overriding,
+                    const mn_topics *topics, const char *rules,
+                    const uint8_t recipient_key[32], mn_referral **out)
+{
+    s_build *b = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int rc = s_redact_build(r, registration, accepted_ms, recipient, kind, sharing, overriding,
+                            topics, rules, recipient_key, &b);
+    /* An owned copy: through the encoder and back. */
+    if (rc == MN_OK)
+        rc = mn_referral_encode(&b->ref, &buf, &len);
+    if (rc == MN_OK)
+        rc = mn_referral_decode(buf, len, len, out, NULL);
     mn_plain_free(buf, len);
+    s_build_free(b);
+    return rc;
+}
+
+int gw_route_redact_view(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
+                         const char *recipient, int kind, int sharing, int overriding,
+                         const mn_topics *topics, const char *rules,
+                         const uint8_t recipient_key[32],
+                         int (*use)(const mn_referral *view, void *arg), void *arg)
+{
+    s_build *b = NULL;
+    int rc = s_redact_build(r, registration, accepted_ms, recipient, kind, sharing, overriding,
+                            topics, rules, recipient_key, &b);
+    if (rc == MN_OK)
+        rc = use(&b->ref, arg);
     s_build_free(b);
     return rc;
 }

@@ -122,6 +122,16 @@ MN_NODISCARD int gw_route_redact(const mn_report *r, uint64_t registration,
                                  const char *rules, const uint8_t recipient_key[32],
                                  mn_referral **out);
 
+/* The same view without the owned copy: `use` gets it (borrowing r and this call's buffers:
+ * valid only during the call) and its result is returned. The gateway's hot path packs the
+ * view straight into what it seals. Returns use()'s result, MN_ENOMEM or MN_EDECODE. */
+MN_NODISCARD int gw_route_redact_view(const mn_report *r, uint64_t registration,
+                                      uint64_t accepted_ms, const char *recipient, int kind,
+                                      int sharing, int overriding, const mn_topics *topics,
+                                      const char *rules, const uint8_t recipient_key[32],
+                                      int (*use)(const mn_referral *view, void *arg),
+                                      void *arg);
+
 /* meldnetctl route test: print for report r which topics it reaches and why, which topics no
  * partner is bound to, and for every target partner the referral JSON it would receive.
  * Changes nothing. Returns MN_OK or MN_ENOMEM. */
