@@ -6,6 +6,9 @@
 #   make demo       gateway + agents on loopback with fresh keys, submits examples/
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   the unit tests under valgrind memcheck
+#   make torture    SIGKILL the gateway 30+ times under load; nothing lost, nothing twice
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (clang; docs/FUZZING.md)
+#   make bench      the real programs under load; a results table (docs/PERFORMANCE.md)
 #   make deps       install (root) or print the missing Debian packages
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean

@@ -60,6 +60,7 @@ struct gw_ingest {
     int writer_started;
     gw_link **batch_links; /* the writer's */
     gw_job **batch_jobs;
+    gw_link **fan_links;   /* the writer's, to hand a batch to the workers */
     atomic_uint workers_left;
     atomic_uint_fast64_t queued_unannounced; /* partner items committed, not yet told */
     int stopped;
@@ -177,7 +178,10 @@ static void s_build_all(void *arg, gw_job **jobs, size_t n)
     for (size_t i = 0; i < n; i++) {
         jobs[i]->task = GW_JOB_BUILD;
         jobs[i]->countdown = &cd;
-        if (!gw_queue_push(ing->work, &jobs[i]->link, 1)) {
+        ing->fan_links[i] = &jobs[i]->link;
+    }
+    if (!gw_queue_push_many(ing->work, ing->fan_links, n, 1)) {
+        for (size_t i = 0; i < n; i++) {
             gw_writer_build(jobs[i]);
             s_countdown_tick(&cd);
         }
@@ -196,36 +200,52 @@ static void s_acknowledge_all(void *arg, gw_job **jobs, size_t n)
     gw_ingest *ing = arg;
     for (size_t i = 0; i < n; i++) {
         jobs[i]->task = GW_JOB_ACKNOWLEDGE;
-        if (!gw_queue_push(ing->work, &jobs[i]->link, 1)) {
+        ing->fan_links[i] = &jobs[i]->link;
+    }
+    if (!gw_queue_push_many(ing->work, ing->fan_links, n, 1)) {
+        for (size_t i = 0; i < n; i++)
             gw_writer_acknowledge(&ing->writer, jobs[i]);
-            gw_queue_push(ing->replies, &jobs[i]->link, 0);
-        }
+        gw_queue_push_many(ing->replies, ing->fan_links, n, 0);
     }
 }
+
+/* Jobs a worker takes at once: fewer locks and wake-ups, still small enough that the writer's
+ * builds (urgent) do not wait long behind a worker's verifications. */
+#define WORKER_TAKE 8
 
 static void *s_worker_main(void *arg)
 {
     gw_ingest *ing = arg;
-    gw_link *l;
-    while ((l = gw_queue_pop(ing->work)) != NULL) {
-        gw_job *job = gw_job_of(l);
-        uint64_t t0 = gw_mono_ns();
-        if (job->task == GW_JOB_BUILD) {
-            /* Part of the writer's batch: build, tick, and leave the job to the writer. */
-            gw_writer_build(job);
-            gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_mono_ns() - t0, 1);
-            s_countdown_tick(job->countdown);
-            continue;
+    gw_link *taken[WORKER_TAKE], *verified[WORKER_TAKE], *replies[WORKER_TAKE];
+    size_t n;
+    while ((n = gw_queue_pop_batch(ing->work, taken, WORKER_TAKE)) > 0) {
+        size_t n_verified = 0, n_replies = 0;
+        for (size_t i = 0; i < n; i++) {
+            gw_job *job = gw_job_of(taken[i]);
+            uint64_t t0 = gw_mono_ns();
+            if (job->task == GW_JOB_BUILD) {
+                /* Part of the writer's batch: build, tick, and leave the job to the writer. */
+                gw_writer_build(job);
+                gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_mono_ns() - t0, 1);
+                s_countdown_tick(job->countdown);
+            } else if (job->task == GW_JOB_ACKNOWLEDGE) {
+                gw_writer_acknowledge(&ing->writer, job);
+                replies[n_replies++] = &job->link;
+            } else if (gw_verify_job(&ing->verify, job) != MN_OK) {
+                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
+                replies[n_replies++] = &job->link;
+            } else {
+                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
+                if (!job->acute)
+                    verified[n_verified++] = &job->link;
+                else if (!gw_queue_push(ing->write, &job->link, 1)) /* to the writer's head */
+                    replies[n_replies++] = &job->link;
+            }
         }
-        if (job->task == GW_JOB_ACKNOWLEDGE) {
-            gw_writer_acknowledge(&ing->writer, job);
-            gw_queue_push(ing->replies, &job->link, 0);
-            continue;
-        }
-        int rc = gw_verify_job(&ing->verify, job);
-        gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
-        if (rc != MN_OK || !gw_queue_push(ing->write, &job->link, job->acute))
-            gw_queue_push(ing->replies, &job->link, 0);
+        if (!gw_queue_push_many(ing->write, verified, n_verified, 0))
+            for (size_t i = 0; i < n_verified; i++)
+                replies[n_replies++] = verified[i];
+        gw_queue_push_many(ing->replies, replies, n_replies, 0);
     }
     /* The last worker out tells the writer that nothing more will come. */
     if (atomic_fetch_sub(&ing->workers_left, 1) == 1)
@@ -245,8 +265,7 @@ static void *s_writer_main(void *arg)
         if (res.queued)
             atomic_fetch_add(&ing->queued_unannounced, res.queued);
         if (!committed) /* committed ones are with the workers now, to be acknowledged */
-            for (size_t i = 0; i < n; i++)
-                gw_queue_push(ing->replies, &ing->batch_jobs[i]->link, 0);
+            gw_queue_push_many(ing->replies, ing->batch_links, n, 0);
     }
     return NULL;
 }
@@ -488,7 +507,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                                    .build_arg = ing};
     ing->batch_links = calloc(ing->deps.batch_max, sizeof *ing->batch_links);
     ing->batch_jobs = calloc(ing->deps.batch_max, sizeof *ing->batch_jobs);
-    if (!ing->batch_links || !ing->batch_jobs || gw_queue_new(0, &ing->work) != MN_OK ||
+    ing->fan_links = calloc(ing->deps.batch_max, sizeof *ing->fan_links);
+    if (!ing->batch_links || !ing->batch_jobs || !ing->fan_links || gw_queue_new(0, &ing->work) != MN_OK ||
         gw_queue_new(0, &ing->write) != MN_OK) {
         rc = mn_diag_set(d, MN_ENOMEM, "ingest", "no memory for the pipeline");
         goto fail;
@@ -557,6 +577,7 @@ void gw_ingest_destroy(gw_ingest **ing_p)
     free(ing->buckets);
     free(ing->batch_links);
     free(ing->batch_jobs);
+    free(ing->fan_links);
     free(ing);
     *ing_p = NULL;
 }

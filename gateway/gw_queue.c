@@ -101,6 +101,29 @@ int gw_queue_push(gw_queue *q, gw_link *item, int urgent)
     return 1;
 }
 
+int gw_queue_push_many(gw_queue *q, gw_link **items, size_t n, int urgent)
+{
+    if (n == 0)
+        return 1;
+    pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        pthread_mutex_unlock(&q->lock);
+        return 0;
+    }
+    int was_empty = q->length == 0;
+    for (size_t i = 0; i < n; i++)
+        s_lane_push(urgent ? &q->urgent : &q->normal, items[i]);
+    q->length += n;
+    if (n > 1)
+        pthread_cond_broadcast(&q->nonempty);
+    else
+        pthread_cond_signal(&q->nonempty);
+    pthread_mutex_unlock(&q->lock);
+    if (was_empty)
+        s_notify(q);
+    return 1;
+}
+
 gw_link *gw_queue_pop(gw_queue *q)
 {
     pthread_mutex_lock(&q->lock);

@@ -27,6 +27,10 @@ MN_NODISCARD int gw_queue_new(int notify, gw_queue **out);
  * closed (the item is not taken: the caller still owns it). */
 int gw_queue_push(gw_queue *q, gw_link *item, int urgent);
 
+/* Append items[0..n) in that order with one lock and one wake-up (every waiter wakes). Returns
+ * 1, or 0 when the queue is closed (none is taken). */
+int gw_queue_push_many(gw_queue *q, gw_link **items, size_t n, int urgent);
+
 /* Wait for an item and take it; NULL once the queue is closed and empty. */
 gw_link *gw_queue_pop(gw_queue *q);
 

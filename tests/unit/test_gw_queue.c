@@ -106,6 +106,32 @@ static void test_fd_readable_while_items_wait(void **state)
     gw_queue_destroy(&q);
 }
 
+static void test_push_many_in_order_and_refused_when_closed(void **state)
+{
+    (void)state;
+    gw_queue *q = NULL;
+    item it[4];
+    gw_link *links[4];
+    assert_int_equal(gw_queue_new(1, &q), MN_OK);
+    for (int i = 0; i < 4; i++) {
+        it[i].value = i;
+        links[i] = &it[i].link;
+    }
+    assert_int_equal(gw_queue_push_many(q, links, 0, 0), 1);
+    assert_false(s_readable(gw_queue_fd(q)));
+    assert_int_equal(gw_queue_push_many(q, links, 3, 0), 1);
+    assert_true(s_readable(gw_queue_fd(q)));
+    assert_int_equal(gw_queue_push_many(q, links + 3, 1, 1), 1);
+    int want[] = {3, 0, 1, 2};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s_value(gw_queue_try_pop(q)), want[i]);
+    gw_queue_close(q);
+    assert_int_equal(gw_queue_push_many(q, links, 2, 0), 0);
+    assert_int_equal(gw_queue_push(q, links[0], 0), 0);
+    assert_int_equal(gw_queue_length(q), 0);
+    gw_queue_destroy(&q);
+}
+
 /* Producers and a consumer on threads: every item arrives exactly once. */
 #define PRODUCERS 4
 #define PER_PRODUCER 5000
@@ -167,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_batch_takes_up_to_max_urgent_first),
         cmocka_unit_test(test_close_leaves_items_to_take),
         cmocka_unit_test(test_fd_readable_while_items_wait),
+        cmocka_unit_test(test_push_many_in_order_and_refused_when_closed),
         cmocka_unit_test(test_threads_lose_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
