@@ -20,6 +20,7 @@
  * the run (exit 1). Point it only at a gateway you run for testing.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <zmq.h>
 
 #include "mn_delivery.h"
+#include "mn_cli.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -93,28 +95,19 @@ static void s_usage(FILE *to)
             MN_CREDIT_MAX);
 }
 
+/* Whole decimal numbers, no sign (mn_cli_parse_uint). 0 or -1. */
 static int s_parse_long(const char *text, long min, long max, long *out)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
+    unsigned long v;
+    int rc = mn_cli_parse_uint(text, (unsigned long)min, (unsigned long)max, &v);
+    return rc == MN_OK ? (*out = (long)v, 0) : -1;
 }
 
 static int s_parse_u64(const char *text, uint64_t *out)
 {
-    char *end = NULL;
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
+    unsigned long v;
+    int rc = mn_cli_parse_uint(text, 0, ULONG_MAX, &v);
+    return rc == MN_OK ? (*out = v, 0) : -1;
 }
 
 /* "ack:TAG" / "nack:TAG", TAG a number, "first", "first+N" or "first-N". 0 or -1. */
