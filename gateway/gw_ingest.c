@@ -222,20 +222,20 @@ static void *s_worker_main(void *arg)
         size_t n_verified = 0, n_replies = 0;
         for (size_t i = 0; i < n; i++) {
             gw_job *job = gw_job_of(taken[i]);
-            uint64_t t0 = gw_mono_ns();
+            uint64_t t0 = gw_cpu_ns();
             if (job->task == GW_JOB_BUILD) {
                 /* Part of the writer's batch: build, tick, and leave the job to the writer. */
                 gw_writer_build(job);
-                gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_mono_ns() - t0, 1);
+                gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_cpu_ns() - t0, 1);
                 s_countdown_tick(job->countdown);
             } else if (job->task == GW_JOB_ACKNOWLEDGE) {
                 gw_writer_acknowledge(&ing->writer, job);
                 replies[n_replies++] = &job->link;
             } else if (gw_verify_job(&ing->verify, job) != MN_OK) {
-                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
+                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_cpu_ns() - t0, 1);
                 replies[n_replies++] = &job->link;
             } else {
-                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_mono_ns() - t0, 1);
+                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_cpu_ns() - t0, 1);
                 if (!job->acute)
                     verified[n_verified++] = &job->link;
                 else if (!gw_queue_push(ing->write, &job->link, 1)) /* to the writer's head */
@@ -374,12 +374,12 @@ int gw_ingest_handle(gw_ingest *ing)
 {
     if (ing->stopped)
         return MN_OK;
-    uint64_t t0 = gw_mono_ns();
+    uint64_t t0 = gw_cpu_ns();
     size_t frames = 0;
     while (frames < RECEIVE_BURST && s_receive_one(ing))
         frames++;
     if (frames)
-        gw_stats_stage(ing->deps.stats, GW_STAGE_RECEIVE, gw_mono_ns() - t0, frames);
+        gw_stats_stage(ing->deps.stats, GW_STAGE_RECEIVE, gw_cpu_ns() - t0, frames);
     return MN_OK;
 }
 

@@ -73,7 +73,9 @@ void gw_job_answer_reject(gw_job *job, gw_stats *stats, const mn_reject *rj);
 /* Fill rj (id from env when env is not NULL; detail cut to the wire field). */
 void gw_reject_fill(mn_reject *rj, const mn_envelope *env, int reason, const char *detail);
 
-/* Monotonic clock in nanoseconds, for stage costs. */
+/* Stage costs: the monotonic clock (waits: the writer's transaction and fsync) and this
+ * thread's CPU time (work: what a stage costs, however busy the machine), in nanoseconds. */
 uint64_t gw_mono_ns(void);
+uint64_t gw_cpu_ns(void);
 
 #endif

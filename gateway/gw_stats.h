@@ -57,8 +57,9 @@ struct gw_stats {
     atomic_uint_fast64_t partner_unknown_acks; /* ack/nack of a tag the partner was never given */
     atomic_uint_fast64_t timestamp_ahead;    /* accepted, created_ms later than now + skew */
     atomic_uint_fast64_t timestamp_stale;    /* accepted, created_ms older than GW_STALE_MS */
-    /* Cost of each pipeline stage: nanoseconds of thread time spent, and envelopes through it.
-     * Per-envelope cost = stage_ns / stage_items. */
+    /* Cost of each pipeline stage: nanoseconds spent (the thread's CPU time for receive,
+     * verify_open, build and acknowledge; wall time for register and commit, which wait for
+     * the builds and the disk) and envelopes through it. Per envelope: stage_ns / stage_items. */
     atomic_uint_fast64_t stage_ns[GW_STAGE_COUNT];
     atomic_uint_fast64_t stage_items[GW_STAGE_COUNT];
     atomic_uint_fast64_t inflight;           /* envelopes between receive and receipt */

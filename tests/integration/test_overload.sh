@@ -56,5 +56,10 @@ dups() {
     [ "$(mn_json_get "$MN_GWHOME/run/status.json" duplicates)" = 0 ]
 }
 check "nothing was registered twice" dups
+stages_counted() {
+    local f=$MN_GWHOME/run/status.json
+    grep -q '"verify_open"' "$f" && grep -q '"acknowledge"' "$f" && mn_status_ge items "$reports"
+}
+check "status.json shows each stage's cost and count" mn_wait_until 5 stages_counted
 check "the gateway is still running" mn_is_running "$MN_GW_PID"
 mn_finish
