@@ -209,6 +209,13 @@ static void s_acknowledge_all(void *arg, gw_job **jobs, size_t n)
     }
 }
 
+/* One sampled job's CPU time, counted for GW_STAGE_SAMPLE envelopes. */
+static void s_stage_sampled(gw_ingest *ing, int stage, uint64_t t0)
+{
+    gw_stats_stage(ing->deps.stats, stage, (gw_cpu_ns() - t0) * GW_STAGE_SAMPLE,
+                   GW_STAGE_SAMPLE);
+}
+
 /* Jobs a worker takes at once: fewer locks and wake-ups, still small enough that the writer's
  * builds (urgent) do not wait long behind a worker's verifications. */
 #define WORKER_TAKE 8
@@ -222,25 +229,31 @@ static void *s_worker_main(void *arg)
         size_t n_verified = 0, n_replies = 0;
         for (size_t i = 0; i < n; i++) {
             gw_job *job = gw_job_of(taken[i]);
-            uint64_t t0 = gw_cpu_ns();
+            int sampled = gw_stage_sample();
+            uint64_t t0 = sampled ? gw_cpu_ns() : 0;
+            int stage = GW_STAGE_VERIFY_OPEN;
             if (job->task == GW_JOB_BUILD) {
                 /* Part of the writer's batch: build, tick, and leave the job to the writer. */
+                stage = GW_STAGE_BUILD;
                 gw_writer_build(job);
-                gw_stats_stage(ing->deps.stats, GW_STAGE_BUILD, gw_cpu_ns() - t0, 1);
+                if (sampled)
+                    s_stage_sampled(ing, stage, t0);
                 s_countdown_tick(job->countdown);
-            } else if (job->task == GW_JOB_ACKNOWLEDGE) {
+                continue;
+            }
+            if (job->task == GW_JOB_ACKNOWLEDGE) {
+                stage = GW_STAGE_ACKNOWLEDGE;
                 gw_writer_acknowledge(&ing->writer, job);
                 replies[n_replies++] = &job->link;
             } else if (gw_verify_job(&ing->verify, job) != MN_OK) {
-                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_cpu_ns() - t0, 1);
                 replies[n_replies++] = &job->link;
-            } else {
-                gw_stats_stage(ing->deps.stats, GW_STAGE_VERIFY_OPEN, gw_cpu_ns() - t0, 1);
-                if (!job->acute)
-                    verified[n_verified++] = &job->link;
-                else if (!gw_queue_push(ing->write, &job->link, 1)) /* to the writer's head */
-                    replies[n_replies++] = &job->link;
+            } else if (!job->acute) {
+                verified[n_verified++] = &job->link;
+            } else if (!gw_queue_push(ing->write, &job->link, 1)) { /* to the writer's head */
+                replies[n_replies++] = &job->link;
             }
+            if (sampled)
+                s_stage_sampled(ing, stage, t0);
         }
         if (!gw_queue_push_many(ing->write, verified, n_verified, 0))
             for (size_t i = 0; i < n_verified; i++)

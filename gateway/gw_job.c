@@ -23,6 +23,12 @@ uint64_t gw_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+int gw_stage_sample(void)
+{
+    static _Thread_local unsigned tick;
+    return tick++ % GW_STAGE_SAMPLE == 0;
+}
+
 int gw_job_new(gw_job **out)
 {
     gw_job *job = calloc(1, sizeof *job);

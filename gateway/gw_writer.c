@@ -154,7 +154,6 @@ static void s_check_clock(gw_stats *stats, const gw_job *job)
 
 void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
 {
-    uint64_t t0 = gw_cpu_ns();
     char regtext[32];
     mn_receipt_sign(&job->receipt, deps->gateway);
     mn_registration_format(job->receipt.registration, regtext, sizeof regtext);
@@ -175,7 +174,6 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
         job->reply_len = 0;
     }
     gw_job_drop_content(job);
-    gw_stats_stage(deps->stats, GW_STAGE_ACKNOWLEDGE, gw_cpu_ns() - t0, 1);
 }
 
 int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
