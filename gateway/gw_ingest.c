@@ -61,6 +61,7 @@ struct gw_ingest {
     gw_link **batch_links; /* the writer's */
     gw_job **batch_jobs;
     gw_link **fan_links;   /* the writer's, to hand a batch to the workers */
+    pthread_mutex_t config_lock; /* held by the writer for each batch: cfg is read */
     atomic_uint workers_left;
     atomic_uint_fast64_t queued_unannounced; /* partner items committed, not yet told */
     int stopped;
@@ -274,7 +275,9 @@ static void *s_writer_main(void *arg)
         for (size_t i = 0; i < n; i++)
             ing->batch_jobs[i] = gw_job_of(ing->batch_links[i]);
         gw_writer_result res;
+        pthread_mutex_lock(&ing->config_lock);
         int committed = gw_writer_commit(&ing->writer, ing->batch_jobs, n, &res);
+        pthread_mutex_unlock(&ing->config_lock);
         if (res.queued)
             atomic_fetch_add(&ing->queued_unannounced, res.queued);
         if (!committed) /* committed ones are with the workers now, to be acknowledged */
@@ -414,6 +417,16 @@ void gw_ingest_flush(gw_ingest *ing)
         ing->deps.on_queued(ing->deps.on_queued_arg);
 }
 
+void gw_ingest_config_lock(gw_ingest *ing)
+{
+    pthread_mutex_lock(&ing->config_lock);
+}
+
+void gw_ingest_config_unlock(gw_ingest *ing)
+{
+    pthread_mutex_unlock(&ing->config_lock);
+}
+
 void *gw_ingest_socket(gw_ingest *ing)
 {
     return ing->socket;
@@ -501,6 +514,7 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
     if (!ing)
         goto fail;
     ing->deps = *deps;
+    pthread_mutex_init(&ing->config_lock, NULL);
     if (ing->deps.batch_max == 0)
         ing->deps.batch_max = 1;
     if (ing->deps.inflight_max == 0)
@@ -591,6 +605,7 @@ void gw_ingest_destroy(gw_ingest **ing_p)
     free(ing->batch_links);
     free(ing->batch_jobs);
     free(ing->fan_links);
+    pthread_mutex_destroy(&ing->config_lock);
     free(ing);
     *ing_p = NULL;
 }

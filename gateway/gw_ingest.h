@@ -66,6 +66,12 @@ MN_NODISCARD int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_inges
  * envelopes already received keep the key they arrived under. Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n);
 
+/* The writer and the workers read the configuration's partners and rules (deps.dispatch.cfg)
+ * for the whole of each batch. Hold this lock while replacing them (a SIGHUP reload): it waits
+ * for the batch in hand, and the next batch waits for the unlock. */
+void gw_ingest_config_lock(gw_ingest *ing);
+void gw_ingest_config_unlock(gw_ingest *ing);
+
 /* The socket and the reply queue's fd, for the caller's zmq_poll (both ZMQ_POLLIN). */
 void *gw_ingest_socket(gw_ingest *ing);
 int gw_ingest_reply_fd(gw_ingest *ing);

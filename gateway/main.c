@@ -216,12 +216,15 @@ static void s_reload_parties(s_gateway *gw)
         free(partners);
         return;
     }
+    /* The writer routes with cfg->partners: swap between its batches. */
+    gw_ingest_config_lock(gw->ingest);
     free(gw->cfg->agents);
     gw->cfg->agents = agents;
     gw->cfg->n_agents = n;
     free(gw->cfg->partners);
     gw->cfg->partners = partners;
     gw->cfg->n_partners = m;
+    gw_ingest_config_unlock(gw->ingest);
     atomic_fetch_add(&gw->stats.reloads, 1);
     log_notice("config", "reloaded agents=%zu partners=%zu", n, m);
 }
