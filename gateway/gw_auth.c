@@ -62,6 +62,39 @@ int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES]
     return MN_OK;
 }
 
+int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret[MN_KEY_BYTES],
+                   const char *domain, int64_t max_msg_bytes, const char *setting, void **out,
+                   mn_diag *d)
+{
+    int linger = 0, one = 1;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    void *socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (!socket)
+        return mn_diag_set(d, MN_EZMQ, listen, "cannot create a socket: %s",
+                           zmq_strerror(zmq_errno()));
+    int rc = gw_auth_secure_server(socket, curve_secret, domain, d);
+    if (rc == MN_OK &&
+        (zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+         zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+         zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_msg_bytes, sizeof max_msg_bytes) != 0 ||
+         zmq_setsockopt(socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+         zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+         zmq_setsockopt(socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0))
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
+                         zmq_strerror(zmq_errno()));
+    if (rc == MN_OK && zmq_bind(socket, listen) != 0) {
+        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen: %s", zmq_strerror(zmq_errno()));
+        mn_diag_hint(d, "is another gateway running on this port? change '%s' in the "
+                        "configuration or stop the other process", setting);
+    }
+    if (rc != MN_OK) {
+        zmq_close(socket);
+        return rc;
+    }
+    *out = socket;
+    return MN_OK;
+}
+
 /* Short, non-reversible tag of a client key for logs. */
 static void s_key_tag(const uint8_t *key, size_t len, char out[17])
 {

@@ -43,6 +43,16 @@ MN_NODISCARD int gw_auth_set_partners(gw_auth *auth, const gw_partner *partners,
 MN_NODISCARD int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
                                        const char *domain, mn_diag *d);
 
+/* A listening ROUTER socket for one ZAP domain: a CURVE server (gw_auth_secure_server), no
+ * linger, ROUTER_MANDATORY, connections that send a frame over max_msg_bytes dropped by
+ * libzmq, heartbeats (every 5 s, dead after 15 s), bound to `listen`. `setting` names the
+ * configuration line for the hint ("listen", "delivery_listen"). Caller owns *out
+ * (zmq_close). Returns MN_OK or MN_EZMQ. */
+MN_NODISCARD int gw_auth_listen(void *zmq_ctx, const char *listen,
+                                const uint8_t curve_secret[MN_KEY_BYTES], const char *domain,
+                                int64_t max_msg_bytes, const char *setting, void **out,
+                                mn_diag *d);
+
 /* Stop the thread, close the socket, free. NULL-safe; twice is harmless. Call before the
  * context is terminated. */
 void gw_auth_destroy(gw_auth **auth_p);

@@ -816,36 +816,11 @@ int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *dep
         goto fail;
     dl->deps = *deps;
     dl->rng = mn_now_ms() ^ 0x9e3779b97f4a7c15ULL;
-    dl->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
-    if (!dl->socket) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot create the delivery socket: %s",
-                         zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    rc = gw_auth_secure_server(dl->socket, mn_key_curve_secret(deps->gateway),
-                               GW_AUTH_PARTNER_DOMAIN, d);
+    rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway),
+                        GW_AUTH_PARTNER_DOMAIN, S_MAX_REQUEST_BYTES * 2, "delivery_listen",
+                        &dl->socket, d);
     if (rc != MN_OK)
         goto fail;
-    int linger = 0, one = 1;
-    int64_t max_msg = S_MAX_REQUEST_BYTES * 2;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
-    if (zmq_setsockopt(dl->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(dl->socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
-        zmq_setsockopt(dl->socket, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0 ||
-        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(dl->socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
-                         zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    if (zmq_bind(dl->socket, listen) != 0) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen for partners: %s",
-                         zmq_strerror(zmq_errno()));
-        mn_diag_hint(d, "is another gateway running on this port? change 'delivery_listen' in "
-                        "the configuration or stop the other process");
-        goto fail;
-    }
     *out = dl;
     return MN_OK;
 fail:

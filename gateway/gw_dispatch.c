@@ -230,7 +230,7 @@ static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r,
         rc = s_prepare_target(deps, r, registration, accepted_ms, &targets[i],
                               &p->items[p->n_items], d);
         if (rc == MN_OK)
-            p->acute |= p->items[p->n_items++].acute;
+            p->n_items++;
     }
     for (size_t i = 0; rc == MN_OK && i < unbound.n; i++) {
         rc = s_add_unrouted(p, registration, unbound.name[i], "no partner is bound to this topic");
@@ -305,19 +305,6 @@ void gw_dispatch_prepared_clear(gw_dispatch_prepared *p)
     free(p->items);
     free(p->unrouted);
     memset(p, 0, sizeof *p);
-}
-
-int gw_dispatch_register(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,
-                         const mn_record_info *info, const uint8_t digest[32],
-                         gw_dispatch_result *res, mn_diag *d)
-{
-    gw_dispatch_prepared p;
-    memset(res, 0, sizeof *res);
-    int rc = gw_dispatch_prepare(deps, r, info, &p, d);
-    if (rc == MN_OK)
-        rc = gw_dispatch_store(txn, info, digest, &p, res, d);
-    gw_dispatch_prepared_clear(&p);
-    return rc;
 }
 
 int gw_dispatch_reroute(gw_store_txn *txn, const gw_dispatch_deps *deps, const mn_report *r,

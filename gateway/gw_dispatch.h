@@ -1,5 +1,7 @@
-/* gw_dispatch.h - inside the registering transaction: the registry record, one sealed and
- * signed queue item per bound partner, and unrouted entries for topics nobody is bound to.
+/* gw_dispatch.h - what one registration writes: the registry record, one sealed and signed
+ * queue item per bound partner, and unrouted entries for topics nobody is bound to. Built
+ * outside the transaction (gw_dispatch_prepare, on the workers, in parallel) and written inside
+ * it (gw_dispatch_store, on the writer).
  *
  * Invariant: a report is registered and routed in the same LMDB write transaction, so there is
  * no moment at which it is registered but not queued for a partner its rules name.
@@ -48,10 +50,10 @@ typedef struct gw_dispatch_prepared {
     size_t n_items;
     gw_unrouted *unrouted;  /* topics nobody is bound to ("" when no rule matched) */
     size_t n_unrouted;
-    int acute;
 } gw_dispatch_prepared;
 
-/* Build p for report r registered as info (deps->cfg must not change meanwhile). Caller clears
+/* Build p for report r registered as info (deps->cfg must not change meanwhile): the registry
+ * record (pseudonymised without register_identity consent) and every bound partner's item. Caller clears
  * p with gw_dispatch_prepared_clear whatever the result. Returns MN_OK, MN_ENOMEM, MN_ECRYPTO,
  * MN_EDECODE (diag filled). */
 MN_NODISCARD int gw_dispatch_prepare(const gw_dispatch_deps *deps, const mn_report *r,
@@ -67,19 +69,10 @@ MN_NODISCARD int gw_dispatch_store(gw_store_txn *txn, const mn_record_info *info
 /* Free what p holds. NULL-safe; twice is harmless. */
 void gw_dispatch_prepared_clear(gw_dispatch_prepared *p);
 
-/* gw_dispatch_prepare + gw_dispatch_store in one go. Register report r as info->registration
- * inside txn: the registry record (pseudonymised
- * without register_identity consent, sealed to the registry) under envelope id and content
- * digest, then route and queue every partner's item, and note unrouted topics.
- * Returns MN_OK, MN_ENOMEM, MN_ECRYPTO, MN_ESTORE (diag filled). */
-MN_NODISCARD int gw_dispatch_register(gw_store_txn *txn, const gw_dispatch_deps *deps,
-                                      const mn_report *r, const mn_record_info *info,
-                                      const uint8_t digest[32], gw_dispatch_result *res,
-                                      mn_diag *d);
-
 /* Route an unrouted topic again (after the operator bound a partner to it): queue items for
  * the partners now bound to `topic` and remove the unrouted entry. r is the registry's copy.
- * Returns MN_OK, MN_ENOTFOUND (no partner is bound to it yet), or as above. */
+ * Returns MN_OK, MN_ENOTFOUND (no partner is bound to it yet), MN_ENOMEM, MN_ECRYPTO,
+ * MN_ESTORE (diag filled). */
 MN_NODISCARD int gw_dispatch_reroute(gw_store_txn *txn, const gw_dispatch_deps *deps,
                                      const mn_report *r, uint64_t registration,
                                      uint64_t accepted_ms, const char *topic,

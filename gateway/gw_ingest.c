@@ -440,36 +440,6 @@ int gw_ingest_reply_fd(gw_ingest *ing)
 /* ---------------------------------------------------------------------------------------------
  * Life cycle */
 
-static int s_socket_setup(gw_ingest *ing, void *zmq_ctx, const char *listen, mn_diag *d)
-{
-    ing->socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
-    if (!ing->socket)
-        return mn_diag_set(d, MN_EZMQ, listen, "cannot create the ingest socket: %s",
-                           zmq_strerror(zmq_errno()));
-    int rc = gw_auth_secure_server(ing->socket, mn_key_curve_secret(ing->deps.gateway),
-                                   GW_AUTH_DOMAIN, d);
-    if (rc != MN_OK)
-        return rc;
-    int linger = 0, one = 1;
-    int64_t hard_max = (int64_t)ing->deps.max_frame_bytes * HARD_FRAME_FACTOR;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
-    if (zmq_setsockopt(ing->socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
-        zmq_setsockopt(ing->socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0)
-        return mn_diag_set(d, MN_EZMQ, listen, "cannot set socket options: %s",
-                           zmq_strerror(zmq_errno()));
-    if (zmq_bind(ing->socket, listen) != 0) {
-        rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen: %s", zmq_strerror(zmq_errno()));
-        mn_diag_hint(d, "is another gateway running on this port? change 'listen' in the "
-                        "configuration or stop the other process");
-        return rc;
-    }
-    return MN_OK;
-}
-
 static unsigned s_worker_count(unsigned want)
 {
     if (want == 0) {
@@ -545,7 +515,9 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
         rc = mn_diag_set(d, rc, "ingest", "cannot make the reply queue (eventfd)");
         goto fail;
     }
-    rc = s_socket_setup(ing, zmq_ctx, listen, d);
+    rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway), GW_AUTH_DOMAIN,
+                        (int64_t)deps->max_frame_bytes * HARD_FRAME_FACTOR, "listen",
+                        &ing->socket, d);
     if (rc == MN_OK)
         rc = s_threads_start(ing, d);
     if (rc != MN_OK)

@@ -82,25 +82,6 @@ static void s_notify(gw_queue *q)
         return; /* the counter is full: the fd is readable anyway */
 }
 
-int gw_queue_push(gw_queue *q, gw_link *item, int urgent)
-{
-    pthread_mutex_lock(&q->lock);
-    if (q->closed) {
-        pthread_mutex_unlock(&q->lock);
-        return 0;
-    }
-    int was_empty = q->length == 0;
-    s_lane_push(urgent ? &q->urgent : &q->normal, item);
-    q->length++;
-    pthread_cond_signal(&q->nonempty);
-    pthread_mutex_unlock(&q->lock);
-    /* Only the first item needs to wake the poller: it takes items until it finds none, and
-     * finding none (under the lock) is what clears the fd. One syscall per burst, not per item. */
-    if (was_empty)
-        s_notify(q);
-    return 1;
-}
-
 int gw_queue_push_many(gw_queue *q, gw_link **items, size_t n, int urgent)
 {
     if (n == 0)
@@ -119,9 +100,16 @@ int gw_queue_push_many(gw_queue *q, gw_link **items, size_t n, int urgent)
     else
         pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->lock);
+    /* Only the first item needs to wake the poller: it takes items until it finds none, and
+     * finding none (under the lock) is what clears the fd. One syscall per burst, not per item. */
     if (was_empty)
         s_notify(q);
     return 1;
+}
+
+int gw_queue_push(gw_queue *q, gw_link *item, int urgent)
+{
+    return gw_queue_push_many(q, &item, 1, urgent);
 }
 
 gw_link *gw_queue_pop(gw_queue *q)

@@ -119,7 +119,6 @@ static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_jo
             rc = gw_dispatch_store(txn, &job->info, job->digest, &job->prepared, &dres, d);
             if (rc == MN_OK) {
                 res->queued += dres.items;
-                res->acute |= dres.acute;
             }
         } else if (kind[i] == S_ALIAS) {
             gw_registration reg = {.registration = job->receipt.registration,
@@ -154,18 +153,20 @@ static void s_check_clock(gw_stats *stats, const gw_job *job)
 
 void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
 {
-    char regtext[32];
     mn_receipt_sign(&job->receipt, deps->gateway);
-    mn_registration_format(job->receipt.registration, regtext, sizeof regtext);
     if (job->receipt.status == MN_RECEIPT_ACCEPTED) {
         atomic_fetch_add(&deps->stats->accepted, 1);
         s_check_clock(deps->stats, job);
     } else {
         atomic_fetch_add(&deps->stats->duplicates, 1);
     }
-    log_debug("ingest", "receipt agent=%s seq=%llu registration=%s status=%s", job->env.agent,
-              (unsigned long long)job->env.seq, regtext,
-              job->receipt.status == MN_RECEIPT_ACCEPTED ? "accepted" : "duplicate");
+    if (mn_log_enabled(MN_LOG_DEBUG)) { /* every receipt passes here: no text unless wanted */
+        char regtext[32];
+        mn_registration_format(job->receipt.registration, regtext, sizeof regtext);
+        log_debug("ingest", "receipt agent=%s seq=%llu registration=%s status=%s",
+                  job->env.agent, (unsigned long long)job->env.seq, regtext,
+                  job->receipt.status == MN_RECEIPT_ACCEPTED ? "accepted" : "duplicate");
+    }
     free(job->reply);
     job->reply = NULL;
     job->reply_len = 0;
@@ -217,7 +218,6 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
     }
     /* Nothing of this batch is on disk: say so, so the agents retry. */
     res->queued = 0;
-    res->acute = 0;
     atomic_fetch_add(&deps->stats->commit_failures, 1);
     log_err("store", "batch of %zu not committed: %s%s%s (%s)", n, d.where,
             d.where[0] ? ": " : "", d.what, mn_err_hint(rc));

@@ -35,7 +35,6 @@ typedef struct gw_writer_deps {
 typedef struct gw_writer_result {
     size_t committed; /* jobs registered or found duplicate in a committed transaction */
     size_t queued;    /* partner items written */
-    int acute;        /* an acute item was queued */
 } gw_writer_result;
 
 /* Build one new registration's records into job->prepared from job->report, job->info and

@@ -16,6 +16,11 @@ void mn_log_set_level(enum mn_log_level level)
     s_level = level;
 }
 
+int mn_log_enabled(enum mn_log_level level)
+{
+    return level <= s_level;
+}
+
 int mn_log_parse_level(const char *name, enum mn_log_level *out)
 {
     for (int i = 0; i <= MN_LOG_DEBUG; i++) {

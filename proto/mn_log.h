@@ -16,6 +16,9 @@ enum mn_log_level { MN_LOG_ERR = 0, MN_LOG_WARN, MN_LOG_NOTICE, MN_LOG_INFO, MN_
 /* Messages above `level` are dropped. Default MN_LOG_INFO. Thread-safe to call at start-up. */
 void mn_log_set_level(enum mn_log_level level);
 
+/* Whether messages of `level` are written: to skip preparing a line that would be dropped. */
+int mn_log_enabled(enum mn_log_level level);
+
 /* Parse "err|warn|notice|info|debug". Returns MN_OK or MN_EINVAL. */
 MN_NODISCARD int mn_log_parse_level(const char *name, enum mn_log_level *out);
 
