@@ -54,6 +54,18 @@ static int s_setint(void *sock, int option, int value)
     return zmq_setsockopt(sock, option, &value, sizeof value);
 }
 
+int mn_client_curve(void *socket, const mn_key *identity,
+                    const uint8_t server_curve[MN_KEY_BYTES])
+{
+    if (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, server_curve, MN_KEY_BYTES) != 0 ||
+        zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, mn_key_public(identity)->curve,
+                       MN_KEY_BYTES) != 0 ||
+        zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(identity),
+                       MN_KEY_BYTES) != 0)
+        return -1;
+    return 0;
+}
+
 int mn_client_new(const mn_client_config *cfg, mn_client **out, mn_diag *d)
 {
     int rc = MN_OK;
@@ -89,11 +101,7 @@ int mn_client_new(const mn_client_config *cfg, mn_client **out, mn_diag *d)
         rc = s_zmq_fail(d, "", "cannot make the DEALER socket");
         goto out;
     }
-    const mn_pubkey *me = mn_key_public(cfg->identity);
-    if (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, c->gateway.curve, MN_KEY_BYTES) ||
-        zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, me->curve, MN_KEY_BYTES) ||
-        zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(cfg->identity),
-                       MN_KEY_BYTES) ||
+    if (mn_client_curve(c->sock, cfg->identity, c->gateway.curve) ||
         s_setint(c->sock, ZMQ_LINGER, 0) || s_setint(c->sock, ZMQ_IMMEDIATE, 1) ||
         s_setint(c->sock, ZMQ_HEARTBEAT_IVL, 5000) ||
         s_setint(c->sock, ZMQ_HEARTBEAT_TIMEOUT, 15000) ||

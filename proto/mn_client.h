@@ -65,6 +65,12 @@ typedef struct mn_client_config {
     const mn_client_words *words; /* borrowed */
 } mn_client_config;
 
+/* Make `socket` a CURVE client of the server whose CURVE public key is server_curve, as
+ * `identity`. Call before connect. Returns 0, or -1 with zmq_errno() set. For the tools that
+ * build their own sockets; mn_client_new does it for its own. */
+int mn_client_curve(void *socket, const mn_key *identity,
+                    const uint8_t server_curve[MN_KEY_BYTES]);
+
 /* Make the socket and start connecting (returns at once; the handshake runs in the
  * background). Caller owns *out. Returns MN_OK, MN_EINVAL (missing argument), MN_EZMQ (the
  * hint names words->conf and the gateway's setting), MN_ENOMEM. */

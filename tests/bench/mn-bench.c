@@ -43,6 +43,7 @@
 #include <zmq.h>
 
 #include "mn_delivery.h"
+#include "mn_client.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -810,11 +811,7 @@ static int s_agent_connect(s_agent *a)
         zmq_setsockopt(a->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(a->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(a->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(a->dealer, ZMQ_CURVE_SERVERKEY, a->gateway->curve, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(a->dealer, ZMQ_CURVE_PUBLICKEY, mn_key_public(a->key)->curve,
-                       MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(a->dealer, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(a->key),
-                       MN_KEY_BYTES) != 0)
+        mn_client_curve(a->dealer, a->key, a->gateway->curve) != 0)
         goto fail;
     snprintf(mon, sizeof mon, "inproc://mn-bench-monitor-%d", a->index);
     if (zmq_socket_monitor(a->dealer, mon,

@@ -31,9 +31,11 @@
 
 #include "mn_delivery.h"
 #include "mn_cli.h"
+#include "mn_client.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
+#include "mn_log.h"
 #include "mn_wire.h"
 
 #define PROG "mn-rawpartner"
@@ -240,25 +242,8 @@ typedef struct s_ctx {
     long errors;
 } s_ctx;
 
-/* "\"" and "\\" escaped, control characters as '?', so a detail stays on one line. */
-static void s_print_quoted(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
-            putchar('?');
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 static int s_connect(s_ctx *cx)
 {
-    const mn_pubkey *pub = mn_key_public(cx->partner);
     int linger = S_FLUSH_MS;
     int sndtimeo = (int)cx->o->timeout_ms;
     int64_t maxmsg = S_FRAME_MAX;
@@ -273,10 +258,7 @@ static int s_connect(s_ctx *cx)
     if (zmq_setsockopt(cx->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(cx->dealer, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
         zmq_setsockopt(cx->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_SERVERKEY, cx->gateway.curve, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_PUBLICKEY, pub->curve, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(cx->partner),
-                       MN_KEY_BYTES) != 0)
+        mn_client_curve(cx->dealer, cx->partner, cx->gateway.curve) != 0)
         goto fail;
     if (zmq_connect(cx->dealer, cx->o->endpoint) != 0) {
         fprintf(stderr, PROG ": %s: cannot connect: %s\n", cx->o->endpoint,
@@ -354,6 +336,7 @@ static int s_on_message(s_ctx *cx, const uint8_t *buf, size_t len)
     mn_to_partner m;
     mn_diag d = {0};
     char topics[MN_TOPICS_MAX * (MN_TOPIC_MAX + 1) + 1];
+    char quoted[4 * sizeof m.detail];
     char reg[32];
     int rc = MN_OK;
 
@@ -371,9 +354,8 @@ static int s_on_message(s_ctx *cx, const uint8_t *buf, size_t len)
         break;
     case MN_TO_PARTNER_ERROR:
         cx->errors++;
-        printf("error code=%s detail=", mn_partner_error_name(m.error));
-        s_print_quoted(m.detail);
-        putchar('\n');
+        mn_log_quote(m.detail, quoted, sizeof quoted);
+        printf("error code=%s detail=\"%s\"\n", mn_partner_error_name(m.error), quoted);
         if (!cx->subscribed) {
             fprintf(stderr, PROG ": the gateway refused the subscription\n");
             rc = MN_EINVAL;

@@ -31,6 +31,7 @@
 
 #include "meldnet.pb-c.h"
 #include "mn_cli.h"
+#include "mn_client.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -534,8 +535,6 @@ static int s_build(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *env, int *
 
 static int s_connect(s_ctx *cx)
 {
-    const uint8_t *server = cx->gateway.curve;
-    const mn_pubkey *pub = mn_key_public(cx->agent);
     int linger = 0;
     int sndtimeo = (int)cx->o->timeout_ms;
     int64_t maxmsg = -1;
@@ -549,10 +548,7 @@ static int s_connect(s_ctx *cx)
     if (zmq_setsockopt(cx->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(cx->dealer, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
         zmq_setsockopt(cx->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_SERVERKEY, server, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_PUBLICKEY, pub->curve, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(cx->agent),
-                       MN_KEY_BYTES) != 0)
+        mn_client_curve(cx->dealer, cx->agent, cx->gateway.curve) != 0)
         goto fail;
     /* The monitor tells "refused by ZAP" from "no gateway there" for the messages below. */
     if (zmq_socket_monitor(cx->dealer, S_MONITOR_ENDPOINT,
