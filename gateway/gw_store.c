@@ -37,8 +37,8 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
@@ -69,7 +69,10 @@ struct gw_store {
     int read_only;
     void *map_start; /* LMDB's memory map of data.mdb (found in /proc/self/maps), or NULL */
     size_t map_len;
-    atomic_int writing; /* 1 while this process holds the write transaction */
+    /* Held with the write transaction. Threads take turns (the ingest writer and the delivery
+     * loop); the same thread asking twice is a bug that LMDB would turn into a hang: the
+     * error-checking mutex says EDEADLK instead. */
+    pthread_mutex_t write_lock;
     char dir[S_DIR_MAX];
 };
 
@@ -327,7 +330,11 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
     }
     snprintf(store->dir, sizeof store->dir, "%s", dir);
     store->read_only = read_only;
-    atomic_init(&store->writing, 0);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&store->write_lock, &attr);
+    pthread_mutexattr_destroy(&attr);
 
     rc = mdb_env_create(&store->env);
     if (rc != 0) {
@@ -408,6 +415,7 @@ void gw_store_destroy(gw_store **store_p)
     gw_store *store = *store_p;
     if (store->env)
         mdb_env_close(store->env);
+    pthread_mutex_destroy(&store->write_lock);
     free(store);
     *store_p = NULL;
 }
@@ -424,7 +432,6 @@ void gw_store_release_map(gw_store *store)
 int gw_store_begin(gw_store *store, gw_store_txn **txn_out, mn_diag *d)
 {
     gw_store_txn *t = NULL;
-    int expected = 0;
     int rc;
 
     *txn_out = NULL;
@@ -433,22 +440,22 @@ int gw_store_begin(gw_store *store, gw_store_txn **txn_out, mn_diag *d)
         mn_diag_hint(d, "only the gateway writes the store");
         goto out;
     }
-    /* LMDB would block forever on a second write transaction from the same thread */
-    if (!atomic_compare_exchange_strong(&store->writing, &expected, 1)) {
+    /* Waits while another thread writes; fails if this thread already does. */
+    if (pthread_mutex_lock(&store->write_lock) != 0) {
         rc = mn_diag_set(d, MN_ESTORE, store->dir, "a write transaction is already open");
         mn_diag_hint(d, "this is a bug in the gateway: commit or abort the open batch first");
         goto out;
     }
     t = calloc(1, sizeof *t);
     if (!t) {
-        atomic_store(&store->writing, 0);
+        pthread_mutex_unlock(&store->write_lock);
         rc = mn_diag_set(d, MN_ENOMEM, store->dir, "out of memory starting a transaction");
         goto out;
     }
     t->store = store;
     rc = mdb_txn_begin(store->env, NULL, 0, &t->txn);
     if (rc != 0) {
-        atomic_store(&store->writing, 0);
+        pthread_mutex_unlock(&store->write_lock);
         free(t);
         t = NULL;
         rc = s_fail(store, d, rc, "starting a write transaction");
@@ -584,7 +591,7 @@ int gw_store_commit(gw_store_txn **txn_p, mn_diag *d)
     gw_store_txn *t = *txn_p;
     gw_store *store = t->store;
     int mrc = mdb_txn_commit(t->txn); /* frees the LMDB txn also on failure */
-    atomic_store(&store->writing, 0);
+    pthread_mutex_unlock(&store->write_lock);
     free(t);
     *txn_p = NULL;
     if (mrc != 0)
@@ -599,7 +606,7 @@ void gw_store_abort(gw_store_txn **txn_p)
         return;
     gw_store_txn *t = *txn_p;
     mdb_txn_abort(t->txn);
-    atomic_store(&t->store->writing, 0);
+    pthread_mutex_unlock(&t->store->write_lock);
     free(t);
     *txn_p = NULL;
 }

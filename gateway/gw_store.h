@@ -49,7 +49,9 @@ void gw_store_destroy(gw_store **store_p);
  * a partner ever drained stays in the gateway's resident set. */
 void gw_store_release_map(gw_store *store);
 
-/* Begin the one write transaction. Caller must commit or abort it. Returns MN_OK, MN_ESTORE. */
+/* Begin the one write transaction, waiting while another thread holds it (the ingest writer
+ * and the delivery loop take turns); commit or abort it on the same thread. A thread that
+ * begins a second one gets MN_ESTORE (a bug: LMDB would hang). Returns MN_OK, MN_ESTORE. */
 MN_NODISCARD int gw_store_begin(gw_store *store, gw_store_txn **txn_out, mn_diag *d);
 
 /* Look up by envelope id / by content digest inside txn. Returns MN_OK (filled) or

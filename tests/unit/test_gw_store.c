@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -149,6 +150,50 @@ static void test_numbering_starts_at_one(void **state)
     assert_int_equal(reg, 3);
     gw_store_abort(&txn);
     assert_null(txn);
+    gw_store_destroy(&store);
+}
+
+/* A second thread's transaction waits for the first; the same thread twice is refused. */
+typedef struct s_turn {
+    gw_store *store;
+    uint64_t reg;
+    int rc;
+} s_turn;
+
+static void *s_take_turn(void *arg)
+{
+    s_turn *t = arg;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    t->rc = gw_store_begin(t->store, &txn, &d);
+    if (t->rc == MN_OK && (t->rc = gw_store_next_registration(txn, &t->reg)) == MN_OK)
+        t->rc = gw_store_commit(&txn, &d);
+    gw_store_abort(&txn);
+    return NULL;
+}
+
+static void test_threads_take_turns(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL, *second = NULL;
+    mn_diag d = {0};
+    uint64_t reg = 0;
+    pthread_t other;
+    s_turn turn = {0};
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_begin(store, &second, &d), MN_ESTORE);
+    assert_null(second);
+    turn.store = store;
+    assert_int_equal(pthread_create(&other, NULL, s_take_turn, &turn), 0);
+    assert_int_equal(gw_store_next_registration(txn, &reg), MN_OK);
+    assert_int_equal(reg, 1);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    pthread_join(other, NULL);
+    assert_int_equal(turn.rc, MN_OK);
+    assert_int_equal(turn.reg, 2); /* it began after the commit, not beside it */
     gw_store_destroy(&store);
 }
 
@@ -1245,6 +1290,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_creates_private_store, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_numbering_starts_at_one, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_take_turns, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_find_by_id_digest_and_alias, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_nothing_is_overwritten, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, s_setup, s_teardown),
