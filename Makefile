@@ -20,13 +20,17 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 
-PKGS      := libzmq libsodium lmdb libprotobuf-c jansson libconfig
+PKGS      := libzmq libsodium lmdb libprotobuf-c jansson libconfig libmicrohttpd
+# Only meldnetctl's live view (ctl_watch) uses the terminal library: its cflags define feature
+# macros the rest of the tree sets itself.
+TUI_PKGS  := ncursesw
 TEST_PKGS := cmocka
 
 # Recursive (=) so pkg-config runs after the deps stamp has installed it on a fresh machine.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread
 TEST_CFLAGS_PKG = $(shell pkg-config --cflags $(TEST_PKGS))
+TUI_LIBS   = $(shell pkg-config --libs $(TUI_PKGS))
 TEST_LIBS_PKG   = $(shell pkg-config --libs $(TEST_PKGS))
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
@@ -47,6 +51,8 @@ PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/meldnet.pb-c.o
 LIBMN     := $(BUILD)/libmeldnet.a
 
 GW_LIB_SRC := $(filter-out gateway/main.c gateway/ctl.c,$(wildcard gateway/gw_*.c))
+CTL_SRC    := $(wildcard gateway/ctl_*.c)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
 GW_LIB_OBJ := $(GW_LIB_SRC:%.c=$(BUILD)/%.o)
 AG_LIB_SRC := $(wildcard agents/agent_*.c)
 AG_LIB_OBJ := $(AG_LIB_SRC:%.c=$(BUILD)/%.o)
@@ -69,6 +75,10 @@ test-bins: $(PROGRAMS) $(TEST_TOOLS) $(UNIT_TESTS)
 
 $(DEPS_STAMP): scripts/deps.sh
 	@scripts/deps.sh --ensure
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/.check-deps-ok: scripts/deps.sh
+	@scripts/deps.sh --check
 	@mkdir -p $(@D) && touch $@
 
 deps:
@@ -96,9 +106,9 @@ $(BIN)/meldnet-gateway: $(BUILD)/gateway/main.o $(GW_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BIN)/meldnetctl: $(BUILD)/gateway/ctl.o $(GW_LIB_OBJ) $(LIBMN)
+$(BIN)/meldnetctl: $(BUILD)/gateway/ctl.o $(CTL_OBJ) $(GW_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TUI_LIBS)
 
 $(BIN)/meldnet-agent: $(BUILD)/agents/main.o $(AG_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
@@ -135,7 +145,7 @@ $(BUILD)/tests/test_partner_%: $(BUILD)/tests/unit/test_partner_%.o $(PT_LIB_OBJ
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 
 # --- running -------------------------------------------------------------------------------
-check: test-bins
+check: test-bins $(BUILD)/.check-deps-ok
 	@MN_BUILD=$(BUILD) tests/run-tests.sh
 
 demo: $(PROGRAMS)

@@ -24,10 +24,15 @@
 #include <sys/types.h>
 #include <dirent.h>
 
+#include <jansson.h>
+
+#include "ctl_reload.h"
+#include "ctl_watch.h"
 #include "gw_config.h"
 #include "gw_dispatch.h"
 #include "gw_route.h"
 #include "gw_store.h"
+#include "mn_cli.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
@@ -53,10 +58,12 @@ static const char s_usage[] =
     "                                            make a new gateway home with fresh keys\n"
     "  keygen --role ROLE --name NAME --out DIR  make an identity: DIR/NAME.key, DIR/NAME.pub\n"
     "  agent add NAME \"LINE\" [--region R]        register an agent by its public line\n"
-    "  agent list                                the agents: name, region, fingerprint\n"
+    "  agent revoke NAME                         refuse an agent's key from now on\n"
+    "  agent list [--json]                       the agents: region, fingerprint, revoked\n"
     "  partner add NAME \"LINE\" --kind K --bind TOPIC=SHARING [--bind ...]\n"
     "                                            register a partner and what it may receive\n"
-    "  partner list                              the partners: kind, fingerprint, bindings\n"
+    "  partner revoke NAME                       refuse a partner's key, deliver no more\n"
+    "  partner list [--json]                     the partners: kind, fingerprint, revoked\n"
     "  route test FILE.json                      which topics and partners a report reaches\n"
     "  queue list                                per partner: items waiting, oldest age, held\n"
     "  hold list                                 unrouted topics and held items\n"
@@ -65,7 +72,11 @@ static const char s_usage[] =
     "                                            route an unrouted topic again\n"
     "  registry count                            number of registrations\n"
     "  registry show REG --registry-key FILE     open one registry record, print it as JSON\n"
-    "  status                                    counters of the running gateway\n"
+    "  status [--json]                           the running gateway on one screen: rates,\n"
+    "                                            queues, silent agents, storage\n"
+    "  top                                       the same, live (q quits)\n"
+    "  queues [--json]                           per partner: depth, oldest, held, deliveries\n"
+    "  agents [--json]                           per agent: last seen, counts, revoked\n"
     "\n"
     "options:\n"
     "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
@@ -75,6 +86,7 @@ static const char s_usage[] =
 
 static const char s_usage_init[] =
     "usage: meldnetctl init --home DIR [--listen ENDPOINT] [--delivery-listen ENDPOINT]\n"
+    "                      [--metrics-listen HOST:PORT]\n"
     "\n"
     "Make a new gateway home in DIR (which must not exist, or be empty), all folders 0700:\n"
     "  gateway.conf                   the configuration, every setting commented\n"
@@ -91,6 +103,8 @@ static const char s_usage_init[] =
     "  --listen ENDPOINT           ingest endpoint for agents (default tcp://127.0.0.1:7411)\n"
     "  --delivery-listen ENDPOINT  delivery endpoint for partners (default\n"
     "                              tcp://127.0.0.1:7412); must differ from --listen\n"
+    "  --metrics-listen HOST:PORT  HTTP endpoint for operators: /metrics, /healthz, /readyz\n"
+    "                              and a status page at / (default 127.0.0.1:9464; off: none)\n"
     "  -h, --help                  this help\n";
 
 static const char s_usage_keygen[] =
@@ -108,47 +122,85 @@ static const char s_usage_keygen[] =
 
 static const char s_usage_agent[] =
     "usage: meldnetctl agent add NAME \"LINE\" [--region REGION] [--home DIR]\n"
-    "       meldnetctl agent list [--home DIR]\n"
+    "       meldnetctl agent revoke NAME [--home DIR]\n"
+    "       meldnetctl agent list [--json] [--home DIR]\n"
     "\n"
-    "add   register agent NAME by the public line it printed (meldnet-agent keygen); writes\n"
-    "      agents/NAME.conf. Reload or restart the gateway to apply.\n"
-    "list  print the agents: name, region and key fingerprint, sorted by name.\n"
+    "add     register agent NAME by the public line it printed (meldnet-agent keygen); writes\n"
+    "        agents/NAME.conf. A revoked NAME comes back, with LINE's key.\n"
+    "revoke  mark agents/NAME.conf revoked: the gateway refuses its key from then on.\n"
+    "list    print the agents: name, region, key fingerprint, active or revoked.\n"
     "\n"
-    "`meldnetctl agent add --help` and `meldnetctl agent list --help` explain each.\n";
+    "add and revoke make a gateway running from the home reload (SIGHUP).\n"
+    "`meldnetctl agent add --help` (revoke, list) explains each.\n";
 
 static const char s_usage_agent_add[] =
     "usage: meldnetctl agent add NAME \"LINE\" [--region REGION] [--home DIR]\n"
     "\n"
     "Register agent NAME: LINE is the public line the agent printed, whole, in quotes\n"
     "(\"meldnet1 agent NAME curve=... sign=... box=...\"). Writes agents/NAME.conf in the\n"
-    "home. Reload or restart the gateway to apply.\n"
+    "home. Refuses a NAME that is registered and not revoked, and a key that another agent or\n"
+    "a partner has, revoked ones included: a revoked key is never taken into use again.\n"
+    "\n"
+    "A revoked NAME comes back: agents/NAME.conf is written again without \"revoked\", with\n"
+    "LINE's key and the region it had (or --region). LINE may be the key it had, or a new one:\n"
+    "to replace a lost or leaked key, revoke the agent, make a new identity on its machine\n"
+    "(meldnet-agent keygen) and add that line; the old key then is unknown to the gateway.\n"
+    "\n"
+    "Then a gateway running from the home (run/status.json) reloads: \"reloaded the running\n"
+    "gateway (pid N)\"; else \"the gateway is not running; it applies this at start\".\n"
     "\n"
     "options:\n"
-    "  --region REGION   the agent's region (police unit / care region; default \"unknown\")\n"
+    "  --region REGION   the agent's region (police unit / care region; default \"unknown\",\n"
+    "                    or the region it had when it comes back)\n"
     "  --home DIR        the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help        this help\n";
 
-static const char s_usage_agent_list[] =
-    "usage: meldnetctl agent list [--home DIR]\n"
+static const char s_usage_agent_revoke[] =
+    "usage: meldnetctl agent revoke NAME [--home DIR]\n"
     "\n"
-    "Print one line per agent: name, region and key fingerprint (the fingerprint the\n"
-    "gateway logs), sorted by name, after a header line.\n"
+    "Revoke agent NAME: write agents/NAME.conf again (crash-safe) with revoked = true; and\n"
+    "revoked_at = the time now (UTC), keeping its name, region and key. The gateway refuses a\n"
+    "handshake with that key from its next reload on (counted and logged as\n"
+    "cause=revoked_key) and takes no more reports from the agent; what it sent before stays\n"
+    "registered. The key stays retired: no agent or partner can be added with it.\n"
+    "`meldnetctl agent add NAME \"LINE\"` brings the agent back.\n"
+    "\n"
+    "Then a gateway running from the home reloads, as after `agent add`. An agent that is\n"
+    "revoked already stays as it is: that is said, the running gateway reloads all the same,\n"
+    "and the exit status is 0. An unknown NAME is an error (exit 1).\n"
     "\n"
     "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_agent_list[] =
+    "usage: meldnetctl agent list [--json] [--home DIR]\n"
+    "\n"
+    "Print one line per agent: name, region, key fingerprint (the fingerprint the gateway\n"
+    "logs) and STATUS (active, or revoked: the gateway refuses its key), sorted by name, after\n"
+    "a header line.\n"
+    "\n"
+    "options:\n"
+    "  --json       print a JSON array instead, one object per agent: name, region,\n"
+    "               fingerprint, revoked (true or false), revoked_at (UTC time, or null)\n"
     "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help   this help\n";
 
 static const char s_usage_partner[] =
     "usage: meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING [--bind ...]\n"
     "                              [--home DIR]\n"
-    "       meldnetctl partner list [--home DIR]\n"
+    "       meldnetctl partner revoke NAME [--home DIR]\n"
+    "       meldnetctl partner list [--json] [--home DIR]\n"
     "\n"
-    "add   register partner NAME by the public line it printed (meldnet-partner keygen), with\n"
-    "      its kind and the topics it may receive; writes partners/NAME.conf. Reload or restart\n"
-    "      the gateway to apply.\n"
-    "list  print the partners: name, kind, key fingerprint and bindings, sorted by name.\n"
+    "add     register partner NAME by the public line it printed (meldnet-partner keygen), with\n"
+    "        its kind and the topics it may receive; writes partners/NAME.conf. A revoked NAME\n"
+    "        comes back, with LINE's key.\n"
+    "revoke  mark partners/NAME.conf revoked: the gateway refuses its key and delivers nothing\n"
+    "        to it from then on.\n"
+    "list    print the partners: name, kind, key fingerprint, active or revoked, bindings.\n"
     "\n"
-    "`meldnetctl partner add --help` and `meldnetctl partner list --help` explain each.\n";
+    "add and revoke make a gateway running from the home reload (SIGHUP).\n"
+    "`meldnetctl partner add --help` (revoke, list) explains each.\n";
 
 static const char s_usage_partner_add[] =
     "usage: meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING [--bind ...]\n"
@@ -156,8 +208,15 @@ static const char s_usage_partner_add[] =
     "\n"
     "Register partner NAME: LINE is the public line the partner printed, whole, in quotes\n"
     "(\"meldnet1 partner NAME curve=... sign=... box=...\"). Writes partners/NAME.conf in the\n"
-    "home. Refuses a NAME that exists and a key an agent or another partner uses. Reload or\n"
-    "restart the gateway to apply.\n"
+    "home. Refuses a NAME that is registered and not revoked, and a key an agent or another\n"
+    "partner has, revoked ones included.\n"
+    "\n"
+    "A revoked NAME comes back: partners/NAME.conf is written again without \"revoked\", with\n"
+    "LINE's key (the one it had, or a new one) and the kind and bindings it had; --kind and\n"
+    "--bind, when given, replace them (all bindings at once).\n"
+    "\n"
+    "Then a gateway running from the home (run/status.json) reloads: \"reloaded the running\n"
+    "gateway (pid N)\"; else \"the gateway is not running; it applies this at start\".\n"
     "\n"
     "options:\n"
     "  --kind KIND            police, care, research, hotline, shelter or other: which consent\n"
@@ -170,13 +229,35 @@ static const char s_usage_partner_add[] =
     "  --home DIR             the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help             this help\n";
 
-static const char s_usage_partner_list[] =
-    "usage: meldnetctl partner list [--home DIR]\n"
+static const char s_usage_partner_revoke[] =
+    "usage: meldnetctl partner revoke NAME [--home DIR]\n"
     "\n"
-    "Print one line per partner: name, kind, key fingerprint (the fingerprint the gateway\n"
-    "logs) and bindings (TOPIC=SHARING, comma-separated), sorted by name, after a header line.\n"
+    "Revoke partner NAME: write partners/NAME.conf again (crash-safe) with revoked = true; and\n"
+    "revoked_at = the time now (UTC), keeping its name, key, kind and bindings. The gateway\n"
+    "refuses a handshake with that key from its next reload on (counted and logged as\n"
+    "cause=revoked_key) and delivers nothing more to the partner. The key stays retired: no\n"
+    "agent or partner can be added with it. `meldnetctl partner add NAME \"LINE\"` brings the\n"
+    "partner back.\n"
+    "\n"
+    "Then a gateway running from the home reloads, as after `partner add`. A partner that is\n"
+    "revoked already stays as it is: that is said, the running gateway reloads all the same,\n"
+    "and the exit status is 0. An unknown NAME is an error (exit 1).\n"
     "\n"
     "options:\n"
+    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
+    "  -h, --help   this help\n";
+
+static const char s_usage_partner_list[] =
+    "usage: meldnetctl partner list [--json] [--home DIR]\n"
+    "\n"
+    "Print one line per partner: name, kind, key fingerprint (the fingerprint the gateway\n"
+    "logs), STATUS (active, or revoked: refused, delivered nothing) and bindings\n"
+    "(TOPIC=SHARING, comma-separated), sorted by name, after a header line.\n"
+    "\n"
+    "options:\n"
+    "  --json       print a JSON array instead, one object per partner: name, kind,\n"
+    "               fingerprint, revoked (true or false), revoked_at (UTC time, or null),\n"
+    "               bindings ([{\"topic\", \"sharing\"}])\n"
     "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help   this help\n";
 
@@ -300,15 +381,6 @@ static const char s_usage_registry_show[] =
     "  --registry-key FILE   the registry's secret key file (0600)\n"
     "  --home DIR            the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help            this help\n";
-
-static const char s_usage_status[] =
-    "usage: meldnetctl status [--home DIR]\n"
-    "\n"
-    "Print the counters the running gateway writes to run/status.json.\n"
-    "\n"
-    "options:\n"
-    "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
-    "  -h, --help   this help\n";
 
 /* --- helpers -------------------------------------------------------------------------------- */
 
@@ -514,6 +586,23 @@ static int s_listen_is_valid(const char *ep)
     return 1;
 }
 
+/* "HOST:PORT" or "off", without characters that would break the config line; gw_http checks
+ * the address itself when the gateway starts. */
+static int s_metrics_listen_is_valid(const char *text)
+{
+    size_t len = strlen(text);
+    if (strcmp(text, "off") == 0)
+        return 1;
+    if (len == 0 || len >= sizeof ((gw_config *)NULL)->metrics_listen || !strchr(text, ':'))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x21 || c == 0x7f || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
 /* tpl with the value of its line `    NAME = "...";` set to value. Caller owns the result
  * (free()); NULL when tpl has no such line or memory ran out. */
 static char *s_conf_set(const char *tpl, const char *name, const char *value)
@@ -536,12 +625,15 @@ out:
     return text;
 }
 
-/* The template with its listen and delivery_listen set. Caller owns the result (free()). */
-static char *s_conf_text(const char *listen, const char *delivery)
+/* The template with its listen, delivery_listen and metrics_listen set. Caller owns the result
+ * (free()). */
+static char *s_conf_text(const char *listen, const char *delivery, const char *metrics)
 {
     char *first = s_conf_set(gw_config_template(), "listen", listen);
-    char *text = first ? s_conf_set(first, "delivery_listen", delivery) : NULL;
+    char *second = first ? s_conf_set(first, "delivery_listen", delivery) : NULL;
+    char *text = second ? s_conf_set(second, "metrics_listen", metrics) : NULL;
     free(first);
+    free(second);
     return text;
 }
 
@@ -607,7 +699,8 @@ static int s_make_identity(const char *home, mn_role role, const char *name,
     return mn_key_save(*key, path, pub, d);
 }
 
-static int s_init(const char *home, const char *listen, const char *delivery, mn_diag *d)
+static int s_init(const char *home, const char *listen, const char *delivery,
+                  const char *metrics, mn_diag *d)
 {
     static const char *const dirs[] = {"keys", "agents", "partners", "data", "run",
                                        "registry-secret"};
@@ -640,7 +733,7 @@ static int s_init(const char *home, const char *listen, const char *delivery, mn
             goto out;
     }
 
-    conf = s_conf_text(listen, delivery);
+    conf = s_conf_text(listen, delivery, metrics);
     if (!conf) {
         rc = mn_diag_set(d, MN_ENOMEM, home, "cannot make gateway.conf from the template");
         goto out;
@@ -686,11 +779,12 @@ static int s_init(const char *home, const char *listen, const char *delivery, mn
            "  agents/ partners/ data/ run/  agent and partner files, the store, status\n"
            "ingest endpoint (agents):     %s\n"
            "delivery endpoint (partners): %s\n"
+           "operators (HTTP):             %s (/metrics, /healthz, /readyz, /)\n"
            "gateway public line:\n%s\n"
            "next: meldnetctl agent add NAME \"LINE\" --region REGION --home %s\n"
            "      meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING --home %s\n"
            "      meldnet-gateway --home %s\n",
-           real, listen, delivery, line, home, home, home);
+           real, listen, delivery, metrics, line, home, home, home);
     fprintf(stderr, "%s: warning: %s/registry-secret/ holds the registry's secret key: it "
             "belongs with the registry's operators, not on the gateway host. Move it to them "
             "and remove it here before real reports arrive.\n", S_PROG, real);
@@ -711,9 +805,12 @@ out:
 static int s_cmd_init(int argc, char **argv)
 {
     const char *home = NULL, *listen = "tcp://127.0.0.1:7411";
-    const char *delivery = "tcp://127.0.0.1:7412";
-    const s_opt opts[] = {{"home", &home}, {"listen", &listen},
-                          {"delivery-listen", &delivery}, {NULL, NULL}};
+    const char *delivery = "tcp://127.0.0.1:7412", *metrics = "127.0.0.1:9464";
+    const s_opt opts[] = {{"home", &home},
+                          {"listen", &listen},
+                          {"delivery-listen", &delivery},
+                          {"metrics-listen", &metrics},
+                          {NULL, NULL}};
     mn_diag d = {0};
 
     int rc = s_options(argc, argv, "init", s_usage_init, opts, 0, NULL);
@@ -728,7 +825,10 @@ static int s_cmd_init(int argc, char **argv)
     if (strcmp(listen, delivery) == 0)
         return s_usage_error("init", "--listen and --delivery-listen are both \"%s\": agents "
                              "and partners need endpoints of their own", listen);
-    if (s_init(s_home(home), listen, delivery, &d) != MN_OK)
+    if (!s_metrics_listen_is_valid(metrics))
+        return s_usage_error("init", "--metrics-listen \"%s\" is not HOST:PORT like "
+                             "127.0.0.1:9464 (or off)", metrics);
+    if (s_init(s_home(home), listen, delivery, metrics, &d) != MN_OK)
         return s_fail(&d);
     return S_EXIT_OK;
 }
@@ -785,6 +885,46 @@ out:
 
 /* --- agent ---------------------------------------------------------------------------------- */
 
+/* Take every `flag` (a flag without a value, "--json") out of argv[1 ..], before a "--";
+ * returns how many there were. The rest is parsed as usual. */
+static int s_take_flag(int *argc, char **argv, const char *flag)
+{
+    int found = 0, o = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[o++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], flag) == 0)
+            found++;
+        else
+            argv[o++] = argv[i];
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return found;
+}
+
+/* Print a JSON value on stdout (one document, a newline). Takes ownership of v. Returns MN_OK
+ * or MN_ENOMEM. */
+static int s_print_json(json_t *v, mn_diag *d)
+{
+    char *text = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+    json_decref(v);
+    if (!text)
+        return mn_diag_set(d, MN_ENOMEM, "json", "out of memory printing JSON");
+    puts(text);
+    free(text);
+    return MN_OK;
+}
+
+/* "revoked_at" of a party: its time, or null. */
+static json_t *s_json_time(const char *at)
+{
+    return at[0] ? json_string(at) : json_null();
+}
+
 /* LINE of `meldnetctl ROLE add NAME "LINE"`: the public line of the `role` party called name,
  * into *pub. */
 static int s_parse_line(const char *line, mn_role role, const char *name, mn_pubkey *pub,
@@ -812,11 +952,51 @@ static int s_parse_line(const char *line, mn_role role, const char *name, mn_pub
     return MN_OK;
 }
 
+/* MN_EEXIST when a party other than the `role` party called name has the CURVE key `curve`,
+ * revoked ones included (a revoked key stays retired); else MN_OK. */
+static int s_key_taken(const gw_config *cfg, const uint8_t *curve, mn_role role,
+                       const char *name, mn_diag *d)
+{
+    const gw_agent *a = gw_config_find_agent_by_curve_any(cfg, curve);
+    const gw_partner *p = gw_config_find_partner_by_curve_any(cfg, curve);
+    const char *noun = mn_role_name(role);
+
+    if (a && (role != MN_ROLE_AGENT || strcmp(a->name, name) != 0)) {
+        mn_diag_set(d, MN_EEXIST, a->source, "this key belongs to agent \"%s\" already%s",
+                    a->name, a->revoked ? " (revoked: its key is retired for good)" : "");
+    } else if (p && (role != MN_ROLE_PARTNER || strcmp(p->name, name) != 0)) {
+        mn_diag_set(d, MN_EEXIST, p->source, "this key belongs to partner \"%s\" already%s",
+                    p->name, p->revoked ? " (revoked: its key is retired for good)" : "");
+    } else {
+        return MN_OK;
+    }
+    mn_diag_hint(d, "every party needs its own identity: run meldnet-%s keygen on the %s's own "
+                    "machine and add its line", noun, noun);
+    return MN_EEXIST;
+}
+
+/* The same public keys (curve, sign and box). */
+static int s_same_keys(const mn_pubkey *a, const mn_pubkey *b)
+{
+    return memcmp(a->curve, b->curve, MN_KEY_BYTES) == 0 &&
+           memcmp(a->sign, b->sign, MN_KEY_BYTES) == 0 &&
+           memcmp(a->box, b->box, MN_KEY_BYTES) == 0;
+}
+
+/* After an add or revoke wrote `path`: tell a running gateway. Returns an exit status. */
+static int s_apply(const gw_config *cfg, const char *path)
+{
+    mn_diag d = {0};
+    if (ctl_reload_apply(cfg->run_dir, path, &d) != MN_OK)
+        return s_fail(&d);
+    return S_EXIT_OK;
+}
+
 static int s_agent_add(int argc, char **argv)
 {
     const char *home = NULL, *region = NULL;
     const s_opt opts[] = {{"region", &region}, {"home", &home}, {NULL, NULL}};
-    char fp[MN_FINGERPRINT_CHARS + 1];
+    char fp[MN_FINGERPRINT_CHARS + 1], path[GW_PATH_MAX + MN_NAME_MAX + 8];
     gw_config *cfg = NULL;
     mn_pubkey pub;
     mn_diag d = {0};
@@ -833,61 +1013,145 @@ static int s_agent_add(int argc, char **argv)
     if (s_parse_line(line, MN_ROLE_AGENT, name, &pub, &d) != MN_OK ||
         s_load_config(s_home(home), &cfg, &d) != MN_OK)
         goto out;
-    const gw_agent *same = gw_config_find_agent(cfg, name);
-    if (same) {
+    snprintf(path, sizeof path, "%s/%s.conf", cfg->agents_dir, name);
+    const gw_agent *same = gw_config_find_agent_any(cfg, name);
+    if (same && !same->revoked) {
         mn_diag_set(&d, MN_EEXIST, same->source, "agent \"%s\" exists already", name);
-        mn_diag_hint(&d, "to give it a new key, remove %s, add it again and reload",
-                     same->source);
+        mn_diag_hint(&d, "to give it a new key: `meldnetctl agent revoke %s`, then `meldnetctl "
+                         "agent add %s \"NEW LINE\"`", name, name);
         goto out;
     }
-    const gw_agent *other = gw_config_find_agent_by_curve(cfg, pub.curve);
-    if (other) {
-        mn_diag_set(&d, MN_EEXIST, other->source, "this key belongs to agent \"%s\" already",
-                    other->name);
-        mn_diag_hint(&d, "every agent needs its own identity: run meldnet-agent keygen on the "
-                         "new agent's machine");
-        goto out;
-    }
-    if (gw_config_write_agent(cfg->agents_dir, name, region, &pub, &d) != MN_OK)
+    if (s_key_taken(cfg, pub.curve, MN_ROLE_AGENT, name, &d) != MN_OK)
         goto out;
     mn_pubkey_fingerprint(&pub, fp, sizeof fp);
-    printf("added agent %s region=%s fingerprint=%s (%s/%s.conf)\n", name,
-           region && region[0] ? region : "unknown", fp, cfg->agents_dir, name);
-    printf("reload or restart the gateway to apply\n");
-    rc = S_EXIT_OK;
+    if (same) {
+        /* back from revoked: the same file, without revoked, with LINE's key */
+        gw_agent back = *same;
+        int same_key = s_same_keys(&same->pub, &pub);
+        back.pub = pub;
+        if (region && region[0])
+            snprintf(back.region, sizeof back.region, "%s", region);
+        back.revoked = 0;
+        back.revoked_at[0] = '\0';
+        if (gw_config_rewrite_agent(cfg->agents_dir, &back, &d) != MN_OK)
+            goto out;
+        printf("restored agent %s region=%s fingerprint=%s key=%s (%s)\n", name, back.region,
+               fp, same_key ? "unchanged" : "new", path);
+        if (same_key)
+            fprintf(stderr, "%s: note: agent %s is back with the key it had when it was "
+                    "revoked; if that key was lost or leaked, revoke it again and add the line "
+                    "of a new identity\n", S_PROG, name);
+    } else {
+        if (gw_config_write_agent(cfg->agents_dir, name, region, &pub, &d) != MN_OK)
+            goto out;
+        printf("added agent %s region=%s fingerprint=%s (%s)\n", name,
+               region && region[0] ? region : "unknown", fp, path);
+    }
+    rc = s_apply(cfg, path);
+    gw_config_destroy(&cfg);
+    return rc;
 out:
     gw_config_destroy(&cfg);
-    return rc == S_EXIT_OK ? rc : s_fail(&d);
+    return s_fail(&d);
+}
+
+static int s_agent_revoke(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    char fp[MN_FINGERPRINT_CHARS + 1];
+    gw_config *cfg = NULL;
+    gw_agent a;
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "agent revoke", s_usage_agent_revoke, opts, 1,
+                       "give the NAME of the agent to revoke");
+    if (rc != S_GO_ON)
+        return rc;
+    const char *name = argv[optind];
+    if (!mn_name_is_valid(name))
+        return s_usage_error("agent revoke", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 "
+                             ". _ -", name);
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        goto out;
+    if (!gw_config_find_agent_any(cfg, name)) {
+        mn_diag_set(&d, MN_ENOTFOUND, cfg->agents_dir, "there is no agent \"%s\"", name);
+        if (gw_config_find_partner_any(cfg, name))
+            mn_diag_hint(&d, "\"%s\" is a partner: `meldnetctl partner revoke %s`", name, name);
+        else
+            mn_diag_hint(&d, "`meldnetctl agent list` shows the names");
+        goto out;
+    }
+    rc = gw_config_revoke_agent(cfg->agents_dir, name, NULL, &a, &d);
+    if (rc != MN_OK && rc != MN_EEXIST)
+        goto out;
+    mn_pubkey_fingerprint(&a.pub, fp, sizeof fp);
+    if (rc == MN_EEXIST)
+        printf("agent %s is revoked already%s%s; nothing changed (%s)\n", name,
+               a.revoked_at[0] ? " since " : "", a.revoked_at, a.source);
+    else
+        printf("revoked agent %s region=%s fingerprint=%s revoked_at=%s (%s)\n", name, a.region,
+               fp, a.revoked_at, a.source);
+    rc = s_apply(cfg, a.source);
+    gw_config_destroy(&cfg);
+    return rc;
+out:
+    gw_config_destroy(&cfg);
+    return s_fail(&d);
 }
 
 static int s_agent_list(int argc, char **argv)
 {
     char fp[MN_FINGERPRINT_CHARS + 1];
     gw_config *cfg = NULL;
+    mn_diag d = {0};
 
+    int json = s_take_flag(&argc, argv, "--json");
     int rc = s_home_command(argc, argv, "agent list", s_usage_agent_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
-    printf("%-24s %-24s %s\n", "NAME", "REGION", "FINGERPRINT");
-    for (size_t i = 0; i < cfg->n_agents; i++) {
-        mn_pubkey_fingerprint(&cfg->agents[i].pub, fp, sizeof fp);
-        printf("%-24s %-24s %s\n", cfg->agents[i].name, cfg->agents[i].region, fp);
+    rc = S_EXIT_OK;
+    if (json) {
+        json_t *all = json_array();
+        for (size_t i = 0; all && i < cfg->n_agents; i++) {
+            const gw_agent *a = &cfg->agents[i];
+            mn_pubkey_fingerprint(&a->pub, fp, sizeof fp);
+            if (json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:b, s:o}", "name",
+                                                     a->name, "region", a->region,
+                                                     "fingerprint", fp, "revoked", a->revoked,
+                                                     "revoked_at",
+                                                     s_json_time(a->revoked_at))) != 0) {
+                json_decref(all);
+                all = NULL;
+            }
+        }
+        if (s_print_json(all, &d) != MN_OK)
+            rc = s_fail(&d);
+    } else {
+        printf("%-24s %-24s %-16s %s\n", "NAME", "REGION", "FINGERPRINT", "STATUS");
+        for (size_t i = 0; i < cfg->n_agents; i++) {
+            const gw_agent *a = &cfg->agents[i];
+            mn_pubkey_fingerprint(&a->pub, fp, sizeof fp);
+            printf("%-24s %-24s %-16s %s\n", a->name, a->region, fp,
+                   a->revoked ? "revoked" : "active");
+        }
     }
     if (cfg->n_agents == 0)
         fprintf(stderr, "%s: no agents yet: add one with `meldnetctl agent add NAME \"LINE\"`\n",
                 S_PROG);
     gw_config_destroy(&cfg);
-    return S_EXIT_OK;
+    return rc;
 }
 
 static int s_cmd_agent(int argc, char **argv)
 {
     static const s_command subs[] = {
         {"add", s_agent_add, S_PROG " agent add"},
+        {"revoke", s_agent_revoke, S_PROG " agent revoke"},
         {"list", s_agent_list, S_PROG " agent list"},
     };
     return s_group(argc, argv, "agent", s_usage_agent, subs, sizeof subs / sizeof subs[0],
-                   "add, list");
+                   "add, revoke, list");
 }
 
 /* --- partner -------------------------------------------------------------------------------- */
@@ -939,6 +1203,21 @@ static void s_bindings_text(const gw_partner *p, char *buf, size_t cap)
     }
 }
 
+/* A revoked partner called name in the home, or NULL (also when the home does not load).
+ * For `partner add` without --kind or --bind: only a revoked partner may keep its own. */
+static int s_partner_is_revoked(const char *home, const char *name)
+{
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+    int revoked = 0;
+    if (s_load_config(home, &cfg, &d) == MN_OK) {
+        const gw_partner *p = gw_config_find_partner_any(cfg, name);
+        revoked = p && p->revoked;
+    }
+    gw_config_destroy(&cfg);
+    return revoked;
+}
+
 static int s_partner_add(int argc, char **argv)
 {
     const char *home = NULL, *kind_text = NULL;
@@ -946,9 +1225,11 @@ static int s_partner_add(int argc, char **argv)
     const s_opt opts[] = {{"kind", &kind_text}, {"home", &home}, {NULL, NULL}};
     s_multi bind = {"bind", binds, 0, GW_BINDINGS_MAX};
     char fp[MN_FINGERPRINT_CHARS + 1], why[256], list[GW_BINDINGS_MAX * 96];
+    char path[GW_PATH_MAX + MN_NAME_MAX + 8];
     gw_config *cfg = NULL;
     gw_partner *p = NULL;
     mn_diag d = {0};
+    int restored = 0, same_key = 0;
 
     int rc = s_options_multi(argc, argv, "partner add", s_usage_partner_add, opts, &bind, 2,
                              "give the partner's NAME and its public \"LINE\"");
@@ -958,10 +1239,12 @@ static int s_partner_add(int argc, char **argv)
     if (!mn_name_is_valid(name))
         return s_usage_error("partner add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . "
                              "_ -", name);
-    if (!kind_text)
+    /* a revoked partner may come back with the kind and bindings it had */
+    int keep = (!kind_text || bind.n == 0) && s_partner_is_revoked(s_home(home), name);
+    if (!kind_text && !keep)
         return s_usage_error("partner add", "%s", "--kind KIND is required (police, care, "
                              "research, hotline, shelter or other)");
-    if (bind.n == 0)
+    if (bind.n == 0 && !keep)
         return s_usage_error("partner add", "%s", "give at least one --bind TOPIC=SHARING: the "
                              "topics the partner may receive");
     p = calloc(1, sizeof *p);
@@ -970,7 +1253,7 @@ static int s_partner_add(int argc, char **argv)
         return s_fail(&d);
     }
     rc = S_EXIT_USAGE;
-    if (gw_partner_kind_parse(kind_text, &p->kind) != MN_OK) {
+    if (kind_text && gw_partner_kind_parse(kind_text, &p->kind) != MN_OK) {
         s_usage_error("partner add", "--kind \"%s\": use police, care, research, hotline, "
                       "shelter or other", kind_text);
         goto out;
@@ -994,76 +1277,181 @@ static int s_partner_add(int argc, char **argv)
     if (s_parse_line(line, MN_ROLE_PARTNER, name, &p->pub, &d) != MN_OK ||
         s_load_config(s_home(home), &cfg, &d) != MN_OK)
         goto out;
-    const gw_partner *same = gw_config_find_partner(cfg, name);
-    if (same) {
+    snprintf(path, sizeof path, "%s/%s.conf", cfg->partners_dir, name);
+    const gw_partner *same = gw_config_find_partner_any(cfg, name);
+    if (same && !same->revoked) {
         mn_diag_set(&d, MN_EEXIST, same->source, "partner \"%s\" exists already", name);
-        mn_diag_hint(&d, "to change its key or bindings, remove %s, add it again and reload",
-                     same->source);
+        mn_diag_hint(&d, "to change its key, kind or bindings: `meldnetctl partner revoke %s`, "
+                         "then `meldnetctl partner add %s ...` again", name, name);
         goto out;
     }
-    const gw_agent *agent = gw_config_find_agent_by_curve(cfg, p->pub.curve);
-    if (agent) {
-        mn_diag_set(&d, MN_EEXIST, agent->source, "this key belongs to agent \"%s\" already",
-                    agent->name);
-        mn_diag_hint(&d, "every party needs its own identity: run meldnet-partner keygen on "
-                         "the partner's machine");
+    if (!same && (!kind_text || bind.n == 0)) { /* revoked when we looked, not now */
+        mn_diag_set(&d, MN_EINVAL, path, "partner \"%s\" is new: give --kind and --bind", name);
         goto out;
     }
-    for (size_t i = 0; i < cfg->n_partners; i++) {
-        if (memcmp(cfg->partners[i].pub.curve, p->pub.curve, MN_KEY_BYTES) == 0) {
-            mn_diag_set(&d, MN_EEXIST, cfg->partners[i].source, "this key belongs to partner "
-                        "\"%s\" already", cfg->partners[i].name);
-            mn_diag_hint(&d, "every partner needs its own identity: run meldnet-partner keygen "
-                             "on the new partner's machine");
-            goto out;
+    if (s_key_taken(cfg, p->pub.curve, MN_ROLE_PARTNER, name, &d) != MN_OK)
+        goto out;
+    if (same) {
+        /* back from revoked: its kind and bindings unless given, LINE's key, not revoked */
+        restored = 1;
+        same_key = s_same_keys(&same->pub, &p->pub);
+        if (!kind_text)
+            p->kind = same->kind;
+        if (bind.n == 0) {
+            memcpy(p->bindings, same->bindings, sizeof p->bindings);
+            p->n_bindings = same->n_bindings;
         }
-    }
-    if (gw_config_write_partner(cfg->partners_dir, p, &d) != MN_OK)
+        p->revoked = 0;
+        p->revoked_at[0] = '\0';
+        if (gw_config_rewrite_partner(cfg->partners_dir, p, &d) != MN_OK)
+            goto out;
+    } else if (gw_config_write_partner(cfg->partners_dir, p, &d) != MN_OK) {
         goto out;
+    }
     mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
     s_bindings_text(p, list, sizeof list);
-    printf("added partner %s kind=%s fingerprint=%s bindings=%s (%s/%s.conf)\n", name,
-           gw_partner_kind_name(p->kind), fp, list, cfg->partners_dir, name);
-    printf("reload or restart the gateway to apply\n");
-    rc = S_EXIT_OK;
+    if (restored)
+        printf("restored partner %s kind=%s fingerprint=%s key=%s bindings=%s (%s)\n", name,
+               gw_partner_kind_name(p->kind), fp, same_key ? "unchanged" : "new", list, path);
+    else
+        printf("added partner %s kind=%s fingerprint=%s bindings=%s (%s)\n", name,
+               gw_partner_kind_name(p->kind), fp, list, path);
+    if (restored && same_key)
+        fprintf(stderr, "%s: note: partner %s is back with the key it had when it was revoked; "
+                "if that key was lost or leaked, revoke it again and add the line of a new "
+                "identity\n", S_PROG, name);
+    rc = s_apply(cfg, path);
 out:
     gw_config_destroy(&cfg);
     free(p);
-    if (rc == S_EXIT_FAIL)
+    if (rc == S_EXIT_FAIL && d.code != MN_OK)
         return s_fail(&d);
     return rc;
+}
+
+static int s_partner_revoke(int argc, char **argv)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    char fp[MN_FINGERPRINT_CHARS + 1];
+    gw_config *cfg = NULL;
+    gw_partner *p = NULL;
+    mn_diag d = {0};
+
+    int rc = s_options(argc, argv, "partner revoke", s_usage_partner_revoke, opts, 1,
+                       "give the NAME of the partner to revoke");
+    if (rc != S_GO_ON)
+        return rc;
+    const char *name = argv[optind];
+    if (!mn_name_is_valid(name))
+        return s_usage_error("partner revoke", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 "
+                             ". _ -", name);
+    rc = S_EXIT_FAIL;
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        goto out;
+    if (!gw_config_find_partner_any(cfg, name)) {
+        mn_diag_set(&d, MN_ENOTFOUND, cfg->partners_dir, "there is no partner \"%s\"", name);
+        if (gw_config_find_agent_any(cfg, name))
+            mn_diag_hint(&d, "\"%s\" is an agent: `meldnetctl agent revoke %s`", name, name);
+        else
+            mn_diag_hint(&d, "`meldnetctl partner list` shows the names");
+        goto out;
+    }
+    p = calloc(1, sizeof *p);
+    if (!p) {
+        mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
+        goto out;
+    }
+    int vrc = gw_config_revoke_partner(cfg->partners_dir, name, NULL, p, &d);
+    if (vrc != MN_OK && vrc != MN_EEXIST)
+        goto out;
+    mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
+    if (vrc == MN_EEXIST)
+        printf("partner %s is revoked already%s%s; nothing changed (%s)\n", name,
+               p->revoked_at[0] ? " since " : "", p->revoked_at, p->source);
+    else
+        printf("revoked partner %s kind=%s fingerprint=%s revoked_at=%s (%s)\n", name,
+               gw_partner_kind_name(p->kind), fp, p->revoked_at, p->source);
+    rc = s_apply(cfg, p->source);
+    gw_config_destroy(&cfg);
+    free(p);
+    return rc;
+out:
+    gw_config_destroy(&cfg);
+    free(p);
+    return s_fail(&d);
+}
+
+/* One partner as a JSON object (NULL when memory ran out). */
+static json_t *s_partner_json(const gw_partner *p)
+{
+    char fp[MN_FINGERPRINT_CHARS + 1];
+    json_t *bindings = json_array();
+    for (size_t i = 0; bindings && i < p->n_bindings; i++) {
+        if (json_array_append_new(bindings, json_pack("{s:s, s:s}", "topic",
+                                                      p->bindings[i].topic, "sharing",
+                                                      mn_sharing_name(p->bindings[i].sharing))) !=
+            0) {
+            json_decref(bindings);
+            bindings = NULL;
+        }
+    }
+    if (!bindings)
+        return NULL;
+    mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
+    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "name", p->name, "kind",
+                     gw_partner_kind_name(p->kind), "fingerprint", fp, "revoked", p->revoked,
+                     "revoked_at", s_json_time(p->revoked_at), "bindings", bindings);
 }
 
 static int s_partner_list(int argc, char **argv)
 {
     char fp[MN_FINGERPRINT_CHARS + 1], list[GW_BINDINGS_MAX * 96];
     gw_config *cfg = NULL;
+    mn_diag d = {0};
 
+    int json = s_take_flag(&argc, argv, "--json");
     int rc = s_home_command(argc, argv, "partner list", s_usage_partner_list, 0, NULL, &cfg);
     if (rc != S_GO_ON)
         return rc;
-    printf("%-24s %-10s %-16s %s\n", "NAME", "KIND", "FINGERPRINT", "BINDINGS");
-    for (size_t i = 0; i < cfg->n_partners; i++) {
-        const gw_partner *p = &cfg->partners[i];
-        mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
-        s_bindings_text(p, list, sizeof list);
-        printf("%-24s %-10s %-16s %s\n", p->name, gw_partner_kind_name(p->kind), fp, list);
+    rc = S_EXIT_OK;
+    if (json) {
+        json_t *all = json_array();
+        for (size_t i = 0; all && i < cfg->n_partners; i++) {
+            if (json_array_append_new(all, s_partner_json(&cfg->partners[i])) != 0) {
+                json_decref(all);
+                all = NULL;
+            }
+        }
+        if (s_print_json(all, &d) != MN_OK)
+            rc = s_fail(&d);
+    } else {
+        printf("%-24s %-10s %-16s %-7s %s\n", "NAME", "KIND", "FINGERPRINT", "STATUS",
+               "BINDINGS");
+        for (size_t i = 0; i < cfg->n_partners; i++) {
+            const gw_partner *p = &cfg->partners[i];
+            mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
+            s_bindings_text(p, list, sizeof list);
+            printf("%-24s %-10s %-16s %-7s %s\n", p->name, gw_partner_kind_name(p->kind), fp,
+                   p->revoked ? "revoked" : "active", list);
+        }
     }
     if (cfg->n_partners == 0)
         fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add NAME "
                 "\"LINE\" --kind KIND --bind TOPIC=SHARING`\n", S_PROG);
     gw_config_destroy(&cfg);
-    return S_EXIT_OK;
+    return rc;
 }
 
 static int s_cmd_partner(int argc, char **argv)
 {
     static const s_command subs[] = {
         {"add", s_partner_add, S_PROG " partner add"},
+        {"revoke", s_partner_revoke, S_PROG " partner revoke"},
         {"list", s_partner_list, S_PROG " partner list"},
     };
     return s_group(argc, argv, "partner", s_usage_partner, subs, sizeof subs / sizeof subs[0],
-                   "add, list");
+                   "add, revoke, list");
 }
 
 /* --- route ---------------------------------------------------------------------------------- */
@@ -1892,55 +2280,93 @@ static int s_cmd_queue(int argc, char **argv)
                    "list");
 }
 
-/* --- status --------------------------------------------------------------------------------- */
+/* --- status, top, queues, agents: views of the running gateway (ctl_watch) ------------------ */
+
+/* What the views share: --json, --home, and one number option (--silent-after, --interval);
+ * the home's configuration and the status file's path. */
+typedef struct s_view {
+    int json;
+    unsigned long number;
+    gw_config *cfg;
+    char status_path[GW_PATH_MAX];
+} s_view;
+
+/* Parse a view command's options (number_opt may be NULL: none). Returns S_GO_ON with *v
+ * filled (caller destroys v->cfg), else the exit status. */
+static int s_view_start(int *argc, char **argv, const char *cmd, const char *usage,
+                        const char *number_opt, unsigned long number_default,
+                        unsigned long number_max, s_view *v)
+{
+    const char *home = NULL, *number = NULL;
+    s_opt opts[] = {{"home", &home}, {number_opt, &number}, {NULL, NULL}};
+    mn_diag d = {0};
+    memset(v, 0, sizeof *v);
+    v->json = s_take_flag(argc, argv, "--json") > 0;
+    v->number = number_default;
+    int rc = s_options(*argc, argv, cmd, usage, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    if (number && mn_cli_parse_uint(number, 1, number_max, &v->number) != MN_OK)
+        return s_usage_error(cmd, "--%s \"%s\": give a whole number from 1 to %lu", number_opt,
+                             number, number_max);
+    if (s_load_config(s_home(home), &v->cfg, &d) != MN_OK ||
+        s_path(v->status_path, sizeof v->status_path, v->cfg->run_dir, "status.json", &d) !=
+            MN_OK) {
+        gw_config_destroy(&v->cfg);
+        return s_fail(&d);
+    }
+    return S_GO_ON;
+}
 
 static int s_cmd_status(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
-    char path[GW_PATH_MAX];
-    char buf[4096];
-    gw_config *cfg = NULL;
-    FILE *fp = NULL;
-    mn_diag d = {0};
-    int last = '\n';
-    size_t n;
-
-    int rc = s_options(argc, argv, "status", s_usage_status, opts, 0, NULL);
+    s_view v;
+    int rc = s_view_start(&argc, argv, "status", ctl_watch_usage_status, "silent-after",
+                          CTL_WATCH_SILENT_AFTER_S, 365ul * 24 * 3600, &v);
     if (rc != S_GO_ON)
         return rc;
-    rc = S_EXIT_FAIL;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK ||
-        s_path(path, sizeof path, cfg->run_dir, "status.json", &d) != MN_OK)
-        goto out;
-    fp = fopen(path, "r");
-    if (!fp) {
-        if (errno == ENOENT) {
-            mn_diag_set(&d, MN_ENOTFOUND, path, "no status: the gateway is not running or has "
-                        "not written it yet");
-            mn_diag_hint(&d, "start it with `meldnet-gateway --home %s`; it writes this file "
-                             "while it runs", s_home(home));
-        } else {
-            mn_diag_sys(&d, path, "cannot read the status");
-        }
-        goto out;
-    }
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
-        fwrite(buf, 1, n, stdout);
-        last = buf[n - 1];
-    }
-    if (ferror(fp)) {
-        mn_diag_sys(&d, path, "cannot read the status");
-        goto out;
-    }
-    if (last != '\n')
-        putchar('\n');
-    rc = S_EXIT_OK;
-out:
-    if (fp)
-        fclose(fp);
-    gw_config_destroy(&cfg);
-    return rc == S_EXIT_OK ? rc : s_fail(&d);
+    rc = ctl_watch_status(v.status_path, v.json, (unsigned)v.number);
+    gw_config_destroy(&v.cfg);
+    return rc;
+}
+
+static int s_cmd_top(int argc, char **argv)
+{
+    s_view v;
+    int rc = s_view_start(&argc, argv, "top", ctl_watch_usage_top, "interval",
+                          CTL_WATCH_INTERVAL_MS, 60000, &v);
+    if (rc != S_GO_ON)
+        return rc;
+    if (v.json)
+        rc = s_usage_error("top", "%s", "top is a live view; for JSON use `meldnetctl status "
+                           "--json`");
+    else
+        rc = ctl_watch_top(v.status_path, (unsigned)v.number);
+    gw_config_destroy(&v.cfg);
+    return rc;
+}
+
+static int s_cmd_queues(int argc, char **argv)
+{
+    s_view v;
+    int rc = s_view_start(&argc, argv, "queues", ctl_watch_usage_queues, NULL, 0, 0, &v);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = ctl_watch_queues(v.status_path, v.json);
+    gw_config_destroy(&v.cfg);
+    return rc;
+}
+
+static int s_cmd_agents(int argc, char **argv)
+{
+    s_view v;
+    int rc = s_view_start(&argc, argv, "agents", ctl_watch_usage_agents, "silent-after",
+                          CTL_WATCH_SILENT_AFTER_S, 365ul * 24 * 3600, &v);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = ctl_watch_agents(v.status_path, v.cfg, v.json, (unsigned)v.number);
+    gw_config_destroy(&v.cfg);
+    return rc;
 }
 
 /* --- main ----------------------------------------------------------------------------------- */
@@ -1962,6 +2388,9 @@ int main(int argc, char **argv)
         {"hold", s_cmd_hold, S_PROG " hold"},
         {"registry", s_cmd_registry, S_PROG " registry"},
         {"status", s_cmd_status, S_PROG " status"},
+        {"top", s_cmd_top, S_PROG " top"},
+        {"queues", s_cmd_queues, S_PROG " queues"},
+        {"agents", s_cmd_agents, S_PROG " agents"},
     };
     int c;
 

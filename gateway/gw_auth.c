@@ -5,6 +5,17 @@
  * Reply frames:    version "1.0", request id, status code, status text, user id, metadata.
  * A request that is not well formed gets no 200 under any path: when it cannot even be answered
  * (no version or id) it is dropped, and libzmq keeps that handshake from completing.
+ *
+ * Every refusal has a cause (enum gw_refusal), counted with gw_stats_count_refusal and logged,
+ * rate-limited per cause, as one warning line of key=value fields:
+ *   auth: handshake refused cause=revoked_key role=agent party=district-utrecht
+ *         peer=127.0.0.1 key=0123456789abcdef domain=meldnet
+ * cause: unknown_key (no party has the key), revoked_key (a revoked party of this domain has
+ * it), wrong_party (a party of the other domain has it, or the domain is not one of ours, or
+ * the mechanism is not CURVE), malformed (a request or credentials that do not parse). role and
+ * party name whose key it is ("-" when nobody's); peer is the request's Address frame; key is
+ * the party's mn_pubkey_fingerprint (what `meldnetctl agent list` shows) or, for a key no
+ * party has, mn_curve_fingerprint of the bare CURVE key. The reply's status text is the cause.
  */
 #include "gw_auth.h"
 
@@ -32,6 +43,8 @@
 typedef struct s_party {
     uint8_t curve[MN_KEY_BYTES];
     char name[MN_NAME_MAX + 1];
+    char fingerprint[MN_FINGERPRINT_CHARS + 1]; /* mn_pubkey_fingerprint: as `list` shows it */
+    int revoked;                                /* known, but refused (revoked_key) */
 } s_party;
 
 struct gw_auth {
@@ -47,7 +60,10 @@ struct gw_auth {
     size_t n_partners;
 };
 
-static mn_log_limit s_refuse_limit;
+/* One limit per cause, so a flood of unknown keys cannot hide a revoked party knocking. Only
+ * the handler thread uses them. */
+#define S_REFUSALS_PER_MINUTE 30
+static mn_log_limit s_refuse_limit[GW_REFUSAL_COUNT];
 
 int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
                           const char *domain, mn_diag *d)
@@ -95,52 +111,101 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
     return MN_OK;
 }
 
-/* Short, non-reversible tag of a client key for logs. */
-static void s_key_tag(const uint8_t *key, size_t len, char out[17])
-{
-    uint8_t h[8];
-    crypto_generichash(h, sizeof h, key, len, NULL, 0);
-    sodium_bin2hex(out, 17, h, sizeof h);
-}
+/* The outcome of one request: the reply, the counter and the log line. */
+typedef struct s_verdict {
+    int status;                          /* 200, 400 (refused) or 500 (malformed request) */
+    int cause;                           /* enum gw_refusal, when not 200 */
+    const char *role;                    /* whose key: "agent", "partner"; "-" when unknown */
+    char party[MN_NAME_MAX + 1];         /* the party with that key, or "-" */
+    char key[MN_FINGERPRINT_CHARS + 1];  /* its fingerprint, or "-" */
+} s_verdict;
 
-/* Decide on one request. Fills name on success. Returns the status code. */
-static int s_is_domain(const zmq_msg_t *frame, const char *domain)
+static int s_is(const zmq_msg_t *frame, const char *text)
 {
     size_t n = zmq_msg_size((zmq_msg_t *)frame);
-    return n == strlen(domain) && memcmp(zmq_msg_data((zmq_msg_t *)frame), domain, n) == 0;
+    return n == strlen(text) && memcmp(zmq_msg_data((zmq_msg_t *)frame), text, n) == 0;
 }
 
-static int s_decide(gw_auth *auth, zmq_msg_t *f, char *name, size_t name_cap, const char **why)
+static void s_refuse(s_verdict *v, int status, int cause)
 {
-    int partner_domain = s_is_domain(&f[2], GW_AUTH_PARTNER_DOMAIN);
-    if (!partner_domain && !s_is_domain(&f[2], GW_AUTH_DOMAIN)) {
-        *why = "wrong-domain";
-        return 400;
+    v->status = status;
+    v->cause = cause;
+}
+
+/* The entry of parties[0..n) with this key, or NULL. */
+static const s_party *s_find(const s_party *parties, size_t n, const uint8_t *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sodium_memcmp(parties[i].curve, key, MN_KEY_BYTES) == 0)
+            return &parties[i];
+    return NULL;
+}
+
+/* Decide on one request of n_frames frames (the first ZAP_FRAMES in f). Order of the checks:
+ * a request we cannot read is malformed (500); then the domain and the mechanism (wrong party);
+ * then the key: in this domain's table and not revoked admits, revoked is revoked_key, in the
+ * other domain's table is wrong_party, nowhere is unknown_key. */
+static void s_decide(gw_auth *auth, zmq_msg_t *f, int n_frames, s_verdict *v)
+{
+    /* refused unless the one admitting branch below says otherwise: fail closed */
+    v->status = 400;
+    v->cause = GW_REFUSAL_UNKNOWN_KEY;
+    v->role = "-";
+    snprintf(v->party, sizeof v->party, "-");
+    snprintf(v->key, sizeof v->key, "-");
+
+    /* version, request id, domain, address, routing id, mechanism: in every request */
+    if (n_frames < ZAP_FRAMES - 1 || !s_is(&f[0], "1.0")) {
+        s_refuse(v, 500, GW_REFUSAL_MALFORMED);
+        return;
     }
-    if (zmq_msg_size(&f[5]) != 5 || memcmp(zmq_msg_data(&f[5]), "CURVE", 5)) {
-        *why = "not-curve";
-        return 400;
+    int partner_domain = s_is(&f[2], GW_AUTH_PARTNER_DOMAIN);
+    if (!partner_domain && !s_is(&f[2], GW_AUTH_DOMAIN)) {
+        s_refuse(v, 400, GW_REFUSAL_WRONG_PARTY); /* a socket that is not ours */
+        if (n_frames == ZAP_FRAMES && s_is(&f[5], "CURVE") &&
+            zmq_msg_size(&f[6]) == MN_KEY_BYTES)
+            mn_curve_fingerprint(zmq_msg_data(&f[6]), v->key, sizeof v->key);
+        return;
     }
-    if (zmq_msg_size(&f[6]) != MN_KEY_BYTES) {
-        *why = "bad-credentials";
-        return 400;
+    if (!s_is(&f[5], "CURVE")) {
+        s_refuse(v, 400, GW_REFUSAL_WRONG_PARTY); /* NULL or PLAIN: no party of ours */
+        return;
+    }
+    if (n_frames != ZAP_FRAMES || zmq_msg_size(&f[6]) != MN_KEY_BYTES) {
+        s_refuse(v, 400, GW_REFUSAL_MALFORMED);
+        return;
     }
     const uint8_t *key = zmq_msg_data(&f[6]);
-    int status = 400;
-    *why = "unknown-key";
+    const char *own_role = partner_domain ? "partner" : "agent";
+    const char *other_role = partner_domain ? "agent" : "partner";
+
     pthread_mutex_lock(&auth->lock);
-    const s_party *parties = partner_domain ? auth->partners : auth->agents;
-    size_t n = partner_domain ? auth->n_partners : auth->n_agents;
-    for (size_t i = 0; i < n; i++) {
-        if (sodium_memcmp(parties[i].curve, key, MN_KEY_BYTES) == 0) {
-            snprintf(name, name_cap, "%s", parties[i].name);
-            status = 200;
-            *why = "ok";
-            break;
-        }
+    const s_party *own = partner_domain ? s_find(auth->partners, auth->n_partners, key)
+                                        : s_find(auth->agents, auth->n_agents, key);
+    const s_party *other = NULL;
+    if (!own)
+        other = partner_domain ? s_find(auth->agents, auth->n_agents, key)
+                               : s_find(auth->partners, auth->n_partners, key);
+    const s_party *found = own ? own : other;
+    if (found) {
+        snprintf(v->party, sizeof v->party, "%s", found->name);
+        snprintf(v->key, sizeof v->key, "%s", found->fingerprint);
+    }
+    if (own && !own->revoked) {
+        v->role = own_role;
+        v->status = 200;
+    } else if (own) {
+        v->role = own_role;
+        s_refuse(v, 400, GW_REFUSAL_REVOKED_KEY);
+    } else if (other) {
+        v->role = other_role; /* a partner on the agents' socket, or the reverse */
+        s_refuse(v, 400, GW_REFUSAL_WRONG_PARTY);
+    } else {
+        s_refuse(v, 400, GW_REFUSAL_UNKNOWN_KEY);
     }
     pthread_mutex_unlock(&auth->lock);
-    return status;
+    if (!found)
+        mn_curve_fingerprint(key, v->key, sizeof v->key);
 }
 
 static int s_send(void *socket, const void *data, size_t len, int more)
@@ -148,10 +213,22 @@ static int s_send(void *socket, const void *data, size_t len, int more)
     return zmq_send(socket, data, len, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
 }
 
+/* Frame f as text fit for a log line (the address, the domain: libzmq's, but still input). */
+static void s_frame_text(const zmq_msg_t *f, char *out, size_t cap)
+{
+    char raw[128];
+    size_t n = zmq_msg_size((zmq_msg_t *)f);
+    if (n > sizeof raw - 1)
+        n = sizeof raw - 1;
+    memcpy(raw, zmq_msg_data((zmq_msg_t *)f), n);
+    raw[n] = '\0';
+    mn_log_quote(n ? raw : "-", out, cap);
+}
+
 static void s_handle(gw_auth *auth)
 {
     zmq_msg_t f[ZAP_FRAMES];
-    int n = 0;
+    int n = 0, total = 0;
     int more = 1;
     /* Read every frame of the request, keeping the first ZAP_FRAMES. */
     while (more) {
@@ -162,6 +239,7 @@ static void s_handle(gw_auth *auth)
             break;
         }
         more = zmq_msg_more(&m);
+        total++;
         if (n < ZAP_FRAMES)
             f[n++] = m;
         else
@@ -170,40 +248,38 @@ static void s_handle(gw_auth *auth)
     if (n < 2)
         goto out; /* nothing to answer to; a REP socket must still reply, so send an empty 500 */
 
-    char name[MN_NAME_MAX + 1] = "";
-    const char *why = "malformed";
-    int status = 500;
-    if (n == ZAP_FRAMES && zmq_msg_size(&f[0]) == 3 && memcmp(zmq_msg_data(&f[0]), "1.0", 3) == 0)
-        status = s_decide(auth, f, name, sizeof name, &why);
+    s_verdict v;
+    s_decide(auth, f, total, &v);
 
+    /* count and log before the reply: whoever sees the handshake fail sees the count too */
+    char peer[64] = "-", domain[64] = "-";
+    if (n >= 4)
+        s_frame_text(&f[3], peer, sizeof peer);
+    if (n >= 3)
+        s_frame_text(&f[2], domain, sizeof domain);
+    if (v.status == 200) {
+        atomic_fetch_add(&auth->stats->handshakes_accepted, 1);
+        log_info("auth", "admitted peer=%s address=%s role=%s key=%s", v.party, peer, v.role,
+                 v.key);
+    } else {
+        gw_stats_count_refusal(auth->stats, v.cause);
+        mn_log_ratelimited(&s_refuse_limit[v.cause], S_REFUSALS_PER_MINUTE, MN_LOG_WARN, "auth",
+                           "handshake refused cause=%s role=%s party=%s peer=%s key=%s "
+                           "domain=%s", gw_refusal_name(v.cause), v.role, v.party, peer,
+                           v.key, domain);
+    }
+
+    const char *text = v.status == 200 ? "OK" : gw_refusal_name(v.cause);
     char code[4];
-    snprintf(code, sizeof code, "%d", status);
+    snprintf(code, sizeof code, "%d", v.status);
     int failed = s_send(auth->socket, "1.0", 3, 1) ||
                  s_send(auth->socket, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), 1) ||
                  s_send(auth->socket, code, 3, 1) ||
-                 s_send(auth->socket, why, strlen(why), 1) ||
-                 s_send(auth->socket, name, status == 200 ? strlen(name) : 0, 1) ||
+                 s_send(auth->socket, text, strlen(text), 1) ||
+                 s_send(auth->socket, v.party, v.status == 200 ? strlen(v.party) : 0, 1) ||
                  s_send(auth->socket, "", 0, 0);
     if (failed)
-        log_warn("zap", "cannot answer a ZAP request: %s", zmq_strerror(zmq_errno()));
-
-    char addr[64] = "?";
-    if (n >= 4) {
-        size_t alen = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
-        memcpy(addr, zmq_msg_data(&f[3]), alen);
-        addr[alen] = '\0';
-    }
-    if (status == 200) {
-        atomic_fetch_add(&auth->stats->handshakes_accepted, 1);
-        log_info("zap", "admitted peer=%s address=%s", name, addr);
-    } else {
-        char tag[17] = "-";
-        if (n == ZAP_FRAMES && zmq_msg_size(&f[6]) > 0)
-            s_key_tag(zmq_msg_data(&f[6]), zmq_msg_size(&f[6]), tag);
-        atomic_fetch_add(&auth->stats->handshakes_refused, 1);
-        mn_log_ratelimited(&s_refuse_limit, 30, MN_LOG_WARN, "zap",
-                           "refused handshake reason=%s key=%s address=%s", why, tag, addr);
-    }
+        log_warn("auth", "cannot answer a ZAP request: %s", zmq_strerror(zmq_errno()));
 out:
     if (n < 2 && n > 0) {
         /* Keep the REP socket's send/receive lockstep intact. */
@@ -245,7 +321,7 @@ int gw_auth_start(void *zmq_ctx, gw_stats *stats, gw_auth **out, mn_diag *d)
         goto fail;
     }
     if (pthread_create(&auth->thread, NULL, s_thread, auth) != 0) {
-        rc = mn_diag_sys(d, "zap", "cannot start the ZAP thread");
+        rc = mn_diag_sys(d, "auth", "cannot start the ZAP thread");
         goto fail;
     }
     auth->thread_started = 1;
@@ -275,6 +351,9 @@ int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n)
     for (size_t i = 0; i < n; i++) {
         memcpy(parties[i].curve, agents[i].pub.curve, MN_KEY_BYTES);
         snprintf(parties[i].name, sizeof parties[i].name, "%s", agents[i].name);
+        mn_pubkey_fingerprint(&agents[i].pub, parties[i].fingerprint,
+                              sizeof parties[i].fingerprint);
+        parties[i].revoked = agents[i].revoked ? 1 : 0;
     }
     s_swap(auth, &auth->agents, &auth->n_agents, parties, n);
     return MN_OK;
@@ -288,6 +367,9 @@ int gw_auth_set_partners(gw_auth *auth, const gw_partner *partners, size_t n)
     for (size_t i = 0; i < n; i++) {
         memcpy(parties[i].curve, partners[i].pub.curve, MN_KEY_BYTES);
         snprintf(parties[i].name, sizeof parties[i].name, "%s", partners[i].name);
+        mn_pubkey_fingerprint(&partners[i].pub, parties[i].fingerprint,
+                              sizeof parties[i].fingerprint);
+        parties[i].revoked = partners[i].revoked ? 1 : 0;
     }
     s_swap(auth, &auth->partners, &auth->n_partners, parties, n);
     return MN_OK;

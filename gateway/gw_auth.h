@@ -3,8 +3,11 @@
  * A thread with a REP socket on inproc://zeromq.zap.01 answers libzmq's authentication requests.
  * Each listening socket has its own ZAP domain: GW_AUTH_DOMAIN (ingest) admits agents only,
  * GW_AUTH_PARTNER_DOMAIN (delivery) partners only. The handler says 200 only for a known domain,
- * mechanism CURVE and a client key in that domain's table, and then sets User-Id to the party's
- * name; everything else gets 400 and is counted.
+ * mechanism CURVE and a client key of a party in that domain's table that is not revoked, and
+ * then sets User-Id to the party's name; everything else gets 400 (500 for a request that does
+ * not parse), is counted by cause (gw_stats_count_refusal: unknown_key, revoked_key,
+ * wrong_party, malformed) and logged, rate-limited: "auth: handshake refused cause=... role=...
+ * party=... peer=ADDRESS key=FINGERPRINT domain=...".
  *
  * Fail closed: libzmq lets a CURVE client in when no ZAP handler answers unless the server socket
  * sets a ZAP domain and ZMQ_ZAP_ENFORCE_DOMAIN=1. gw_auth_secure_server() sets both (and the
@@ -30,8 +33,9 @@ typedef struct gw_auth gw_auth;
  * outlive the handler. Caller owns *out. Returns MN_OK, MN_EZMQ, MN_ESYS, MN_ENOMEM. */
 MN_NODISCARD int gw_auth_start(void *zmq_ctx, gw_stats *stats, gw_auth **out, mn_diag *d);
 
-/* Replace the allowed parties with a copy of agents[0..n). Takes effect for the next handshake;
- * connections already admitted stay. Thread-safe. Returns MN_OK or MN_ENOMEM. */
+/* Replace the agents with a copy of agents[0..n), revoked ones included: those are refused
+ * (revoked_key) rather than unknown. Takes effect for the next handshake; connections already
+ * admitted stay. Thread-safe. Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_auth_set_agents(gw_auth *auth, const gw_agent *agents, size_t n);
 
 /* The same for partners (domain GW_AUTH_PARTNER_DOMAIN). */

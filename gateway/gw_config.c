@@ -11,12 +11,17 @@
  * folders are read by one loader (s_load_dir) that differs only in the file parser, and the two
  * parsers share what they check alike (s_party_*: settings, name, key).
  *
+ * Revoked parties (revoked = true; in their file) are loaded like the others, with revoked = 1:
+ * they count in every uniqueness check, so a revoked key can never come back under another
+ * name, and they are skipped by the lookups that admit or serve (gw_config_find_agent,
+ * _by_curve, gw_config_find_partner); the _any lookups are for managing the files.
+ *
  * Invariants: a loaded gw_config has every setting within its bounds, absolute paths, agents
- * and partners each sorted by name with unique names and unique CURVE keys, each of its own
- * role and named like its file; no partner shares a CURVE key with an agent; every partner has
- * 1..GW_BINDINGS_MAX bindings with distinct, valid topics or patterns and a sharing level; no
- * partner is called "registry" (the registry's own recipient name: its pseudonym key). Errors
- * name file:line (libconfig's source line) in diag.where.
+ * and partners each sorted by name with unique names and unique CURVE keys (revoked ones
+ * included), each of its own role and named like its file; no partner shares a CURVE key with
+ * an agent; every partner has 1..GW_BINDINGS_MAX bindings with distinct, valid topics or
+ * patterns and a sharing level; no partner is called "registry" (the registry's own recipient
+ * name: its pseudonym key). Errors name file:line (libconfig's source line) in diag.where.
  */
 #include "gw_config.h"
 
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "gw_route.h"
 #include "mn_delivery.h"
@@ -70,6 +76,7 @@ static const struct s_setting s_settings[] = {
     {"workers", S_INT, NULL, 0, 0, 64},
     {"inflight_max", S_INT, NULL, 4096, 16, 1000000},
     {"agent_inflight_max", S_INT, NULL, 64, 1, 1000000},
+    {"metrics_listen", S_STRING, "127.0.0.1:9464", 0, 0, 0},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
@@ -77,15 +84,18 @@ static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
     "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
-    "min_free_mb, workers, inflight_max, agent_inflight_max";
+    "min_free_mb, workers, inflight_max, agent_inflight_max, metrics_listen";
 
-static const char *const s_agent_keys[] = {"name", "key", "region"};
+/* Required settings first (s_party_settings), then the optional ones. */
+static const char *const s_agent_keys[] = {"name", "key", "region", "revoked", "revoked_at"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
 
 #define S_DEFAULT_REGION "unknown"
 
-static const char *const s_partner_keys[] = {"name", "key", "kind", "bindings"};
+static const char *const s_partner_keys[] = {"name", "key", "kind", "bindings", "revoked",
+                                             "revoked_at"};
 #define S_N_PARTNER_KEYS (sizeof s_partner_keys / sizeof s_partner_keys[0])
+#define S_N_PARTNER_REQUIRED 4
 static const char *const s_binding_keys[] = {"topic", "sharing"};
 #define S_N_BINDING_KEYS (sizeof s_binding_keys / sizeof s_binding_keys[0])
 
@@ -113,6 +123,9 @@ static const char s_template[] =
     "# partners_dir/NAME.conf, written by `meldnetctl partner add NAME "
     "\"PUBLIC LINE\" --kind KIND\n"
     "# --bind TOPIC=SHARING --home DIR`. A reload (SIGHUP) applies a change to either.\n"
+    "# `meldnetctl agent revoke NAME` (or `partner revoke NAME`) marks a file revoked = true;\n"
+    "# the gateway then refuses that key; adding NAME again brings it back. meldnetctl reloads\n"
+    "# a running gateway itself after add and revoke.\n"
     "\n"
     "gateway:\n"
     "{\n"
@@ -217,6 +230,12 @@ static const char s_template[] =
     "    # one flooding agent cannot make the others wait behind its envelopes (an agent keeps\n"
     "    # `window`, default 32, in flight). Default 64, bounds 1 .. 1000000.\n"
     "    agent_inflight_max = 64;\n"
+    "\n"
+    "    # The operators' HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and / (a status\n"
+    "    # page). HOST:PORT with an IP address (\"[::1]:9464\" for IPv6), or \"off\". It shows\n"
+    "    # counts and party names only, but keep it on loopback or a management network.\n"
+    "    # Default \"127.0.0.1:9464\".\n"
+    "    metrics_listen = \"127.0.0.1:9464\";\n"
     "};\n"
     "\n"
     "# Routing rules: which topics a report reaches (partners bind to topics). Rules are tried in\n"
@@ -426,6 +445,8 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->inflight_max = (unsigned)ival;
     else if (strcmp(n, "agent_inflight_max") == 0)
         cfg->agent_inflight_max = (unsigned)ival;
+    else if (strcmp(n, "metrics_listen") == 0)
+        snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", value);
     return MN_OK;
 }
 
@@ -441,6 +462,12 @@ static int s_check_string(const struct s_setting *def, const char *value, size_t
             rc = mn_diag_set(d, MN_ECONFIG, where, "%s \"%s\" is not a ZeroMQ endpoint",
                              def->name, value);
             mn_diag_hint(d, "write it as \"tcp://ADDRESS:PORT\", e.g. \"%s\"", def->def);
+        }
+    } else if (strcmp(def->name, "metrics_listen") == 0) {
+        if (strlen(value) >= max_len || (strcmp(value, "off") != 0 && !strchr(value, ':'))) {
+            rc = mn_diag_set(d, MN_ECONFIG, where, "metrics_listen \"%s\" is not HOST:PORT",
+                             value);
+            mn_diag_hint(d, "write it as \"127.0.0.1:9464\" (or \"[::1]:9464\"), or \"off\"");
         }
     } else if (strcmp(def->name, "log_level") == 0) {
         enum mn_log_level lv;
@@ -536,12 +563,15 @@ struct s_party {
     int (*by_name)(const void *a, const void *b);
 };
 
-/* One party's identity, for the duplicate checks across both kinds. */
+/* One party's identity, for the duplicate checks across both kinds. Revoked parties are
+ * checked like the others: their names stay taken by their files, and their keys are retired
+ * for good, so a leaked key cannot come back under a new name. */
 struct s_party_ref {
     const char *noun;
     const char *name;
     const char *source;
     const uint8_t *curve;
+    int revoked;
 };
 
 static int s_agent_by_name(const void *a, const void *b)
@@ -588,15 +618,20 @@ static int s_check_unique(struct s_party_ref *refs, size_t n, int names_sorted, 
             a = b;
             b = t;
         }
+        /* "(revoked: ...)" says why an old file still matters */
+        char why[MN_NAME_MAX + 64] = "";
+        if (a->revoked || b->revoked)
+            snprintf(why, sizeof why, " (%s \"%s\" is revoked: its key is retired for good)",
+                     a->revoked ? a->noun : b->noun, a->revoked ? a->name : b->name);
         if (strcmp(a->noun, b->noun) == 0) {
             rc = mn_diag_set(d, MN_EKEY, b->source, "%ss \"%s\" and \"%s\" have the same "
-                             "CURVE key", a->noun, a->name, b->name);
+                             "CURVE key%s", a->noun, a->name, b->name, why);
             mn_diag_hint(d, "every %s needs its own identity: run meldnet-%s keygen on "
                             "the second %s's machine and add its line", a->noun, a->noun,
                          a->noun);
         } else {
-            rc = mn_diag_set(d, MN_EKEY, b->source, "%s \"%s\" has the CURVE key of %s \"%s\"",
-                             b->noun, b->name, a->noun, a->name);
+            rc = mn_diag_set(d, MN_EKEY, b->source, "%s \"%s\" has the CURVE key of %s \"%s\"%s",
+                             b->noun, b->name, a->noun, a->name, why);
             mn_diag_hint(d, "every party needs its own identity: run meldnet-%s keygen on the "
                             "%s's own machine and add its line", b->noun, b->noun);
         }
@@ -709,10 +744,11 @@ static int s_check_parties(const gw_agent *agents, size_t n_agents, const gw_par
     }
     for (size_t i = 0; i < n_agents; i++)
         refs[i] = (struct s_party_ref){"agent", agents[i].name, agents[i].source,
-                                       agents[i].pub.curve};
+                                       agents[i].pub.curve, agents[i].revoked};
     for (size_t i = 0; i < n_partners; i++)
         refs[n_agents + i] = (struct s_party_ref){"partner", partners[i].name,
-                                                  partners[i].source, partners[i].pub.curve};
+                                                  partners[i].source, partners[i].pub.curve,
+                                                  partners[i].revoked};
     /* names: each kind is sorted on its own, and the two lists never meet in one run */
     if (n_partners == 0 || n_agents == 0) {
         rc = s_check_unique(refs, n, 1, d);
@@ -870,6 +906,67 @@ static int s_party_key(mn_role role, const char *key, const char *name, const ch
     return MN_OK;
 }
 
+int gw_config_time_is_valid(const char *text)
+{
+    /* "YYYY-MM-DDTHH:MM:SSZ": digits where the template has 'd', the rest literally */
+    static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (!text || strlen(text) != GW_TIME_CHARS)
+        return 0;
+    for (size_t i = 0; i < GW_TIME_CHARS; i++) {
+        if (form[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != form[i])
+            return 0;
+    }
+    int month = (text[5] - '0') * 10 + (text[6] - '0');
+    int day = (text[8] - '0') * 10 + (text[9] - '0');
+    int hour = (text[11] - '0') * 10 + (text[12] - '0');
+    int minute = (text[14] - '0') * 10 + (text[15] - '0');
+    int second = (text[17] - '0') * 10 + (text[18] - '0');
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
+           second <= 60;
+}
+
+/* A party file's optional revoked / revoked_at settings (either may be NULL: absent). */
+static int s_party_revoked(const config_setting_t *revoked_s, const config_setting_t *at_s,
+                           const char *path, int *revoked, char *at, size_t at_cap, mn_diag *d)
+{
+    char where[256];
+    const char *text = NULL;
+    int rc;
+
+    *revoked = 0;
+    at[0] = '\0';
+    if (revoked_s) {
+        s_where(where, sizeof where, path, revoked_s);
+        if (config_setting_type(revoked_s) != CONFIG_TYPE_BOOL) {
+            rc = mn_diag_set(d, MN_ECONFIG, where, "revoked must be true or false, not %s",
+                             s_type_name(config_setting_type(revoked_s)));
+            mn_diag_hint(d, "write revoked = true; without quotes (or remove the line)");
+            return rc;
+        }
+        *revoked = config_setting_get_bool(revoked_s) ? 1 : 0;
+    }
+    if (!at_s)
+        return MN_OK;
+    if ((rc = s_party_string(at_s, path, &text, d)) != MN_OK)
+        return rc;
+    s_where(where, sizeof where, path, at_s);
+    if (!gw_config_time_is_valid(text)) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "revoked_at \"%.*s\" is not a UTC time",
+                         GW_TIME_CHARS + 8, text);
+        mn_diag_hint(d, "write it as revoked_at = \"2026-11-22T10:00:00Z\"; (UTC, to the second), "
+                        "or remove the line");
+        return MN_ECONFIG;
+    }
+    if (!*revoked) {
+        rc = mn_diag_set(d, MN_ECONFIG, where, "revoked_at without revoked = true");
+        mn_diag_hint(d, "a party that is back in service has no revoked_at: remove the line, "
+                        "or set revoked = true; to revoke it");
+        return rc;
+    }
+    snprintf(at, at_cap, "%s", text);
+    return MN_OK;
+}
+
 /* Load one agent file; stem is its file name without ".conf". */
 static int s_load_agent(const char *path, const char *stem, void *item, mn_diag *d)
 {
@@ -884,12 +981,13 @@ static int s_load_agent(const char *path, const char *stem, void *item, mn_diag 
     memset(out, 0, sizeof *out);
     if ((rc = s_party_read(&lc, path, out->source, sizeof out->source, d)) != MN_OK ||
         (rc = s_party_settings(&lc, path, "agent setting", s_agent_keys, S_N_AGENT_KEYS, 2,
-                               "name, key, region",
+                               "name, key, region, revoked, revoked_at",
                                "an agent file holds: name = \"NAME\"; key = \"meldnet1 agent "
                                "NAME ...\"; region = \"REGION\"; (meldnetctl agent add writes "
                                "one)", set, d)) != MN_OK)
         goto out;
     const config_setting_t *name_s = set[0], *key_s = set[1], *region_s = set[2];
+    const config_setting_t *revoked_s = set[3], *revoked_at_s = set[4];
     if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
         (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
         (region_s && (rc = s_party_string(region_s, path, &region, d)) != MN_OK))
@@ -906,6 +1004,10 @@ static int s_load_agent(const char *path, const char *stem, void *item, mn_diag 
                      MN_NAME_MAX);
         goto out;
     }
+    rc = s_party_revoked(revoked_s, revoked_at_s, path, &out->revoked, out->revoked_at,
+                         sizeof out->revoked_at, d);
+    if (rc != MN_OK)
+        goto out;
     snprintf(out->name, sizeof out->name, "%s", name);
     snprintf(out->region, sizeof out->region, "%s", region);
     rc = MN_OK;
@@ -1087,14 +1189,15 @@ static int s_load_partner(const char *path, const char *stem, void *item, mn_dia
     memset(out, 0, sizeof *out);
     if ((rc = s_party_read(&lc, path, out->source, sizeof out->source, d)) != MN_OK ||
         (rc = s_party_settings(&lc, path, "partner setting", s_partner_keys, S_N_PARTNER_KEYS,
-                               S_N_PARTNER_KEYS, "name, key, kind, bindings",
+                               S_N_PARTNER_REQUIRED,
+                               "name, key, kind, bindings, revoked, revoked_at",
                                "a partner file holds: name = \"NAME\"; key = \"meldnet1 partner "
                                "NAME ...\"; kind = \"police\"; bindings = ( { topic = \"...\"; "
                                "sharing = \"...\"; } ); (meldnetctl partner add writes one)",
                                set, d)) != MN_OK)
         goto out;
     const config_setting_t *name_s = set[0], *key_s = set[1], *kind_s = set[2];
-    const config_setting_t *bindings_s = set[3];
+    const config_setting_t *bindings_s = set[3], *revoked_s = set[4], *revoked_at_s = set[5];
     if ((rc = s_party_string(name_s, path, &name, d)) != MN_OK ||
         (rc = s_party_string(key_s, path, &key, d)) != MN_OK ||
         (rc = s_party_string(kind_s, path, &kind, d)) != MN_OK)
@@ -1124,6 +1227,10 @@ static int s_load_partner(const char *path, const char *stem, void *item, mn_dia
         goto out;
     }
     rc = s_load_bindings(bindings_s, path, out, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = s_party_revoked(revoked_s, revoked_at_s, path, &out->revoked, out->revoked_at,
+                         sizeof out->revoked_at, d);
     if (rc != MN_OK)
         goto out;
     snprintf(out->name, sizeof out->name, "%s", name);
@@ -1274,7 +1381,10 @@ void gw_config_destroy(gw_config **cfg_p)
     *cfg_p = NULL;
 }
 
-const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name)
+/* --- lookups -------------------------------------------------------------------------------- */
+
+/* Management and uniqueness: revoked agents too. */
+const gw_agent *gw_config_find_agent_any(const gw_config *cfg, const char *name)
 {
     gw_agent key;
     if (!cfg || !name || strlen(name) > MN_NAME_MAX || cfg->n_agents == 0)
@@ -1284,16 +1394,34 @@ const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name)
     return bsearch(&key, cfg->agents, cfg->n_agents, sizeof *cfg->agents, s_agent_by_name);
 }
 
-const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
-                                              const uint8_t curve[MN_KEY_BYTES])
+/* Admission: a revoked agent is not found, so nothing admitted through it acts for one. */
+const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name)
 {
-    for (size_t i = 0; cfg && i < cfg->n_agents; i++)
+    const gw_agent *a = gw_config_find_agent_any(cfg, name);
+    return a && !a->revoked ? a : NULL;
+}
+
+/* Uniqueness: a revoked agent's key stays taken, so it is found here. */
+const gw_agent *gw_config_find_agent_by_curve_any(const gw_config *cfg,
+                                                  const uint8_t curve[MN_KEY_BYTES])
+{
+    for (size_t i = 0; cfg && curve && i < cfg->n_agents; i++)
         if (memcmp(cfg->agents[i].pub.curve, curve, MN_KEY_BYTES) == 0)
             return &cfg->agents[i];
     return NULL;
 }
 
-const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name)
+/* Admission by key: keys are unique across all parties, revoked ones included, so the one
+ * entry with this key decides; when it is revoked there is no active agent with the key. */
+const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
+                                              const uint8_t curve[MN_KEY_BYTES])
+{
+    const gw_agent *a = gw_config_find_agent_by_curve_any(cfg, curve);
+    return a && !a->revoked ? a : NULL;
+}
+
+/* Management and uniqueness: revoked partners too. */
+const gw_partner *gw_config_find_partner_any(const gw_config *cfg, const char *name)
 {
     if (!cfg || !name || strlen(name) > MN_NAME_MAX || cfg->n_partners == 0)
         return NULL;
@@ -1311,12 +1439,28 @@ const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name)
     return NULL;
 }
 
+/* Admission and delivery: a revoked partner is not found, so nothing is served to it. */
+const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name)
+{
+    const gw_partner *p = gw_config_find_partner_any(cfg, name);
+    return p && !p->revoked ? p : NULL;
+}
+
+/* Uniqueness: a revoked partner's key stays taken. */
+const gw_partner *gw_config_find_partner_by_curve_any(const gw_config *cfg,
+                                                      const uint8_t curve[MN_KEY_BYTES])
+{
+    for (size_t i = 0; cfg && curve && i < cfg->n_partners; i++)
+        if (memcmp(cfg->partners[i].pub.curve, curve, MN_KEY_BYTES) == 0)
+            return &cfg->partners[i];
+    return NULL;
+}
+
 /* --- write ---------------------------------------------------------------------------------- */
 
-/* path = dir/NAME.conf for a new party file: dir must be a folder, the file must not exist.
- * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
-static int s_new_party_file(const char *dir, const struct s_party *kind, const char *name,
-                            char *path, size_t cap, mn_diag *d)
+/* path = dir/NAME.conf, where dir must be a folder. Returns MN_OK, MN_ESYS, MN_EINVAL. */
+static int s_party_path(const char *dir, const struct s_party *kind, const char *name,
+                        char *path, size_t cap, mn_diag *d)
 {
     struct stat st;
     int rc = MN_OK;
@@ -1337,73 +1481,142 @@ static int s_new_party_file(const char *dir, const struct s_party *kind, const c
         mn_diag_hint(d, "check %s in gateway.conf", kind->setting);
         goto out;
     }
-    if (lstat(path, &st) == 0) {
-        rc = mn_diag_set(d, MN_EEXIST, path, "%s \"%s\" exists already", kind->noun, name);
-        mn_diag_hint(d, "to give it a new key, remove %s first, then add it again and reload",
-                     path);
-        goto out;
-    }
 out:
     return rc;
+}
+
+/* path = dir/NAME.conf for a new party file: dir must be a folder, the file must not exist.
+ * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
+static int s_new_party_file(const char *dir, const struct s_party *kind, const char *name,
+                            char *path, size_t cap, mn_diag *d)
+{
+    struct stat st;
+    int rc = s_party_path(dir, kind, name, path, cap, d);
+
+    if (rc == MN_OK && lstat(path, &st) == 0) {
+        rc = mn_diag_set(d, MN_EEXIST, path, "%s \"%s\" exists already", kind->noun, name);
+        mn_diag_hint(d, "to give it a new key, revoke it (meldnetctl %s revoke %s), then add "
+                        "it again with the new line", kind->noun, name);
+    }
+    return rc;
+}
+
+/* The current time, UTC, as revoked_at takes it. */
+static void s_utc_now(char out[GW_TIME_CHARS + 1])
+{
+    struct tm tm;
+    time_t now = time(NULL);
+    if (!gmtime_r(&now, &tm) ||
+        strftime(out, GW_TIME_CHARS + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != GW_TIME_CHARS)
+        snprintf(out, GW_TIME_CHARS + 1, "1970-01-01T00:00:00Z");
+}
+
+/* The revocation lines of a party file: "" or "revoked = true;\n" and maybe revoked_at. */
+static int s_revoked_text(int revoked, const char *at, char *out, size_t cap, mn_diag *d)
+{
+    out[0] = '\0';
+    if (!revoked)
+        return MN_OK;
+    if (at[0] && !gw_config_time_is_valid(at)) {
+        int rc = mn_diag_set(d, MN_EINVAL, "revoked_at", "\"%.*s\" is not a UTC time",
+                             GW_TIME_CHARS + 8, at);
+        mn_diag_hint(d, "write it as 2026-11-22T10:00:00Z");
+        return rc;
+    }
+    if (at[0])
+        snprintf(out, cap, "revoked = true;\nrevoked_at = \"%s\";\n", at);
+    else
+        snprintf(out, cap, "revoked = true;\n");
+    return MN_OK;
+}
+
+/* What an agent file needs: a valid name and region, an agent key line of that name. */
+static int s_check_agent(const char *name, const char *region, const mn_pubkey *pub, mn_diag *d)
+{
+    int rc = MN_OK;
+    if (!name || !mn_name_is_valid(name)) {
+        rc = mn_diag_set(d, MN_EINVAL, "name", "agent name \"%s\" is not valid",
+                         name ? name : "");
+        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+    } else if (!s_region_is_valid(region)) {
+        rc = mn_diag_set(d, MN_EINVAL, "region", "region is too long or has quotes or control "
+                         "characters");
+        mn_diag_hint(d, "write a region of 1-%d plain characters, e.g. \"Oost-Nederland\"",
+                     MN_NAME_MAX);
+    } else if (pub->role != MN_ROLE_AGENT || strcmp(pub->name, name) != 0) {
+        rc = mn_diag_set(d, MN_EINVAL, "key", "the key line is of %s \"%s\", not of agent "
+                         "\"%s\"", mn_role_name(pub->role), pub->name, name);
+        mn_diag_hint(d, "paste the public line agent \"%s\" printed; it starts with "
+                        "\"meldnet1 agent %s\"", name, name);
+    }
+    return rc;
+}
+
+/* Write the agent file at path (checked: s_check_agent). */
+static int s_write_agent_file(const char *path, const char *name, const char *region,
+                              const mn_pubkey *pub, int revoked, const char *revoked_at,
+                              mn_diag *d)
+{
+    char line[MN_PUBLIC_LINE_MAX];
+    char rev[64 + GW_TIME_CHARS];
+    char text[1024];
+    int rc = s_revoked_text(revoked, revoked_at, rev, sizeof rev, d);
+
+    if (rc != MN_OK)
+        return rc;
+    mn_pubkey_format(pub, line, sizeof line);
+    int pn = snprintf(text, sizeof text,
+                      "# agent %s - %s\n"
+                      "name = \"%s\";\n"
+                      "key = \"%s\";\n"
+                      "region = \"%s\";\n"
+                      "%s",
+                      name,
+                      revoked ? "revoked by meldnetctl agent revoke: the gateway refuses its key"
+                              : "written by meldnetctl agent add",
+                      name, line, region, rev);
+    if (pn < 0 || (size_t)pn >= sizeof text)
+        return mn_diag_set(d, MN_EINVAL, path, "the agent file would be too long");
+    return mn_file_write_atomic(path, text, (size_t)pn, 0644, d);
 }
 
 int gw_config_write_agent(const char *agents_dir, const char *name, const char *region,
                           const mn_pubkey *pub, mn_diag *d)
 {
     char path[GW_PATH_MAX];
-    char line[MN_PUBLIC_LINE_MAX];
-    char text[1024];
     int rc;
 
     if (!region || !region[0])
         region = S_DEFAULT_REGION;
-    if (!name || !mn_name_is_valid(name)) {
-        rc = mn_diag_set(d, MN_EINVAL, "name", "agent name \"%s\" is not valid",
-                         name ? name : "");
-        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
-        goto out;
-    }
-    if (!s_region_is_valid(region)) {
-        rc = mn_diag_set(d, MN_EINVAL, "region", "region is too long or has quotes or control "
-                         "characters");
-        mn_diag_hint(d, "write a region of 1-%d plain characters, e.g. \"Oost-Nederland\"",
-                     MN_NAME_MAX);
-        goto out;
-    }
-    if (pub->role != MN_ROLE_AGENT || strcmp(pub->name, name) != 0) {
-        rc = mn_diag_set(d, MN_EINVAL, "key", "the key line is of %s \"%s\", not of agent "
-                         "\"%s\"", mn_role_name(pub->role), pub->name, name);
-        mn_diag_hint(d, "paste the public line agent \"%s\" printed; it starts with "
-                        "\"meldnet1 agent %s\"", name, name);
-        goto out;
-    }
-    rc = s_new_party_file(agents_dir, &s_agents_kind, name, path, sizeof path, d);
-    if (rc != MN_OK)
-        goto out;
-    mn_pubkey_format(pub, line, sizeof line);
-    int pn = snprintf(text, sizeof text,
-                      "# agent %s - written by meldnetctl agent add\n"
-                      "name = \"%s\";\n"
-                      "key = \"%s\";\n"
-                      "region = \"%s\";\n",
-                      name, name, line, region);
-    if (pn < 0 || (size_t)pn >= sizeof text) {
-        rc = mn_diag_set(d, MN_EINVAL, path, "the agent file would be too long");
-        goto out;
-    }
-    rc = mn_file_write_atomic(path, text, (size_t)pn, 0644, d);
-out:
-    return rc;
+    if ((rc = s_check_agent(name, region, pub, d)) != MN_OK ||
+        (rc = s_new_party_file(agents_dir, &s_agents_kind, name, path, sizeof path, d)) != MN_OK)
+        return rc;
+    return s_write_agent_file(path, name, region, pub, 0, "", d);
 }
 
-int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_diag *d)
+int gw_config_rewrite_agent(const char *agents_dir, const gw_agent *a, mn_diag *d)
 {
     char path[GW_PATH_MAX];
-    char line[MN_PUBLIC_LINE_MAX];
-    char text[4096];
-    size_t len = 0;
-    int rc, pn;
+    const char *region = a->region[0] ? a->region : S_DEFAULT_REGION;
+    int rc;
 
+    if (!memchr(a->name, 0, sizeof a->name) || !memchr(a->region, 0, sizeof a->region) ||
+        !memchr(a->revoked_at, 0, sizeof a->revoked_at))
+        return mn_diag_set(d, MN_EINVAL, "agent", "a field of the agent is not terminated");
+    if ((rc = s_check_agent(a->name, region, &a->pub, d)) != MN_OK ||
+        (rc = s_party_path(agents_dir, &s_agents_kind, a->name, path, sizeof path, d)) != MN_OK)
+        return rc;
+    return s_write_agent_file(path, a->name, region, &a->pub, a->revoked, a->revoked_at, d);
+}
+
+/* What a partner file needs: a valid name, a partner key line of that name, a kind and
+ * 1..GW_BINDINGS_MAX distinct, valid bindings. */
+static int s_check_partner(const gw_partner *p, mn_diag *d)
+{
+    int rc = MN_OK;
+
+    if (!memchr(p->name, 0, sizeof p->name) || !memchr(p->revoked_at, 0, sizeof p->revoked_at))
+        return mn_diag_set(d, MN_EINVAL, "partner", "a field of the partner is not terminated");
     if (!mn_name_is_valid(p->name) || strcmp(p->name, S_RESERVED_PARTNER) == 0) {
         rc = mn_diag_set(d, MN_EINVAL, "name", "partner name \"%.*s\" is not valid%s",
                          MN_NAME_MAX, p->name,
@@ -1454,17 +1667,33 @@ int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_di
             }
         }
     }
-    rc = s_new_party_file(partners_dir, &s_partners_kind, p->name, path, sizeof path, d);
+out:
+    return rc;
+}
+
+/* Write the partner file at path (checked: s_check_partner). */
+static int s_write_partner_file(const char *path, const gw_partner *p, mn_diag *d)
+{
+    char line[MN_PUBLIC_LINE_MAX];
+    char rev[64 + GW_TIME_CHARS];
+    char text[4096];
+    size_t len = 0;
+    int rc = s_revoked_text(p->revoked, p->revoked_at, rev, sizeof rev, d);
+    int pn;
+
     if (rc != MN_OK)
-        goto out;
+        return rc;
     mn_pubkey_format(&p->pub, line, sizeof line);
     pn = snprintf(text, sizeof text,
-                  "# partner %s - written by meldnetctl partner add\n"
+                  "# partner %s - %s\n"
                   "name = \"%s\";\n"
                   "key = \"%s\";\n"
                   "kind = \"%s\";\n"
                   "bindings = (\n",
-                  p->name, p->name, line, gw_partner_kind_name(p->kind));
+                  p->name,
+                  p->revoked ? "revoked by meldnetctl partner revoke: the gateway refuses its key"
+                             : "written by meldnetctl partner add",
+                  p->name, line, gw_partner_kind_name(p->kind));
     for (size_t i = 0; pn >= 0 && (size_t)pn < sizeof text - len && i < p->n_bindings; i++) {
         len += (size_t)pn;
         pn = snprintf(text + len, sizeof text - len,
@@ -1474,14 +1703,148 @@ int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_di
     }
     if (pn >= 0 && (size_t)pn < sizeof text - len) {
         len += (size_t)pn;
-        pn = snprintf(text + len, sizeof text - len, ");\n");
+        pn = snprintf(text + len, sizeof text - len, ");\n%s", rev);
     }
-    if (pn < 0 || (size_t)pn >= sizeof text - len) {
-        rc = mn_diag_set(d, MN_EINVAL, path, "the partner file would be too long");
+    if (pn < 0 || (size_t)pn >= sizeof text - len)
+        return mn_diag_set(d, MN_EINVAL, path, "the partner file would be too long");
+    len += (size_t)pn;
+    return mn_file_write_atomic(path, text, len, 0644, d);
+}
+
+int gw_config_write_partner(const char *partners_dir, const gw_partner *p, mn_diag *d)
+{
+    char path[GW_PATH_MAX];
+    gw_partner fresh;
+    int rc;
+
+    if ((rc = s_check_partner(p, d)) != MN_OK ||
+        (rc = s_new_party_file(partners_dir, &s_partners_kind, p->name, path, sizeof path,
+                               d)) != MN_OK)
+        return rc;
+    /* a new partner is never revoked, whatever the caller left in those fields */
+    fresh = *p;
+    fresh.revoked = 0;
+    fresh.revoked_at[0] = '\0';
+    return s_write_partner_file(path, &fresh, d);
+}
+
+int gw_config_rewrite_partner(const char *partners_dir, const gw_partner *p, mn_diag *d)
+{
+    char path[GW_PATH_MAX];
+    int rc;
+
+    if ((rc = s_check_partner(p, d)) != MN_OK ||
+        (rc = s_party_path(partners_dir, &s_partners_kind, p->name, path, sizeof path, d)) !=
+            MN_OK)
+        return rc;
+    return s_write_partner_file(path, p, d);
+}
+
+/* Load dir/NAME.conf alone into item (kind->load). Returns MN_OK, MN_ENOTFOUND (no such file),
+ * MN_EINVAL (a bad name), or what the load returns. */
+static int s_load_one(const char *dir, const struct s_party *kind, const char *name,
+                      void *item, mn_diag *d)
+{
+    char path[GW_PATH_MAX];
+    struct stat st;
+    int rc;
+
+    if (!name || !mn_name_is_valid(name)) {
+        rc = mn_diag_set(d, MN_EINVAL, "name", "%s name \"%.*s\" is not valid", kind->noun,
+                         MN_NAME_MAX, name ? name : "");
+        mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
+        return rc;
+    }
+    if ((rc = s_party_path(dir, kind, name, path, sizeof path, d)) != MN_OK)
+        return rc;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return mn_diag_sys(d, path, "cannot read the %s file", kind->noun);
+        rc = mn_diag_set(d, MN_ENOTFOUND, path, "there is no %s \"%s\"", kind->noun, name);
+        mn_diag_hint(d, "`meldnetctl %s list` shows the names", kind->noun);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = mn_diag_set(d, MN_ECONFIG, path, "not a regular file");
+        mn_diag_hint(d, "%s holds only %s files NAME.conf; move this away", kind->setting,
+                     kind->noun);
+        return rc;
+    }
+    return kind->load(path, name, item, d);
+}
+
+/* revoked_at as given (checked), or now. */
+static int s_revoked_at(const char *given, char out[GW_TIME_CHARS + 1], mn_diag *d)
+{
+    if (!given) {
+        s_utc_now(out);
+        return MN_OK;
+    }
+    if (!gw_config_time_is_valid(given)) {
+        int rc = mn_diag_set(d, MN_EINVAL, "revoked_at", "\"%.*s\" is not a UTC time",
+                             GW_TIME_CHARS + 8, given);
+        mn_diag_hint(d, "write it as 2026-11-22T10:00:00Z");
+        return rc;
+    }
+    snprintf(out, GW_TIME_CHARS + 1, "%s", given);
+    return MN_OK;
+}
+
+int gw_config_revoke_agent(const char *agents_dir, const char *name, const char *revoked_at,
+                           gw_agent *out, mn_diag *d)
+{
+    gw_agent a;
+    char at[GW_TIME_CHARS + 1];
+    int rc;
+
+    if ((rc = s_revoked_at(revoked_at, at, d)) != MN_OK ||
+        (rc = s_load_one(agents_dir, &s_agents_kind, name, &a, d)) != MN_OK)
+        return rc;
+    if (a.revoked) {
+        rc = mn_diag_set(d, MN_EEXIST, a.source, "agent \"%s\" is revoked already%s%s%s", name,
+                         a.revoked_at[0] ? " (since " : "", a.revoked_at,
+                         a.revoked_at[0] ? ")" : "");
+        mn_diag_hint(d, "nothing to do; `meldnetctl agent add %s \"LINE\"` puts it back", name);
+    } else {
+        a.revoked = 1;
+        snprintf(a.revoked_at, sizeof a.revoked_at, "%s", at);
+        rc = gw_config_rewrite_agent(agents_dir, &a, d);
+    }
+    if (out && (rc == MN_OK || rc == MN_EEXIST))
+        *out = a;
+    return rc;
+}
+
+int gw_config_revoke_partner(const char *partners_dir, const char *name, const char *revoked_at,
+                             gw_partner *out, mn_diag *d)
+{
+    char at[GW_TIME_CHARS + 1];
+    int rc = s_revoked_at(revoked_at, at, d);
+    gw_partner *p = NULL;
+
+    if (rc != MN_OK)
+        goto out;
+    p = malloc(sizeof *p); /* 5 KiB: not on the stack */
+    if (!p) {
+        rc = mn_diag_set(d, MN_ENOMEM, partners_dir, "out of memory");
         goto out;
     }
-    len += (size_t)pn;
-    rc = mn_file_write_atomic(path, text, len, 0644, d);
+    if ((rc = s_load_one(partners_dir, &s_partners_kind, name, p, d)) != MN_OK)
+        goto out;
+    if (p->revoked) {
+        rc = mn_diag_set(d, MN_EEXIST, p->source, "partner \"%s\" is revoked already%s%s%s",
+                         name, p->revoked_at[0] ? " (since " : "", p->revoked_at,
+                         p->revoked_at[0] ? ")" : "");
+        mn_diag_hint(d, "nothing to do; `meldnetctl partner add %s \"LINE\"` puts it back",
+                     name);
+    } else {
+        p->revoked = 1;
+        snprintf(p->revoked_at, sizeof p->revoked_at, "%s", at);
+        rc = gw_config_rewrite_partner(partners_dir, p, d);
+    }
+    if (out && (rc == MN_OK || rc == MN_EEXIST))
+        *out = *p;
 out:
+    free(p);
     return rc;
 }

@@ -38,6 +38,7 @@
  *   workers             0         (0 .. 64) verify/open threads; 0: one per core
  *   inflight_max        4096      (16 .. 1000000) envelopes in the pipeline; beyond: OVERLOADED
  *   agent_inflight_max  64        (1 .. 1000000) of those from one agent; beyond: OVERLOADED
+ *   metrics_listen      "127.0.0.1:9464"  HTTP: /metrics, /healthz, /readyz, /; "off": none
  * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
  * default rules apply (gw_route_defaults).
  *
@@ -49,6 +50,20 @@
  *                { topic = "hotline.*";    sharing = "pseudonymous"; } );
  * A binding's topic is a topic or a pattern ("care.*", "*"); sharing is full, pseudonymous or
  * statistics. The bindings are the partner's permission: it never receives another topic.
+ *
+ * An agent file agents/NAME.conf:
+ *   name = "district-utrecht";
+ *   key = "meldnet1 agent district-utrecht curve=... sign=... box=...";
+ *   region = "Midden-Nederland";   # optional, default "unknown"
+ *
+ * Revocation: either kind of file may also say
+ *   revoked = true;                          # optional, default false
+ *   revoked_at = "2026-11-22T10:00:00Z";     # optional, only with revoked = true; UTC, for the
+ *                                            # record (meldnetctl ... revoke writes it)
+ * A revoked party stays in the loaded tables with revoked = 1, so listings show it and the ZAP
+ * handler can say "revoked" rather than "unknown"; nothing admits it. Its name and its CURVE
+ * key stay taken: no other party may use that key (the folder fails to load), and the name
+ * comes back only by rewriting the same file (meldnetctl agent add NAME LINE).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -60,12 +75,15 @@
 #include "mn_key.h"
 
 #define GW_PATH_MAX 4096
+#define GW_TIME_CHARS 20 /* "2026-11-22T10:00:00Z" */
 
 typedef struct gw_agent {
     char name[MN_NAME_MAX + 1];
     char region[MN_NAME_MAX + 1];
     mn_pubkey pub;
     char source[GW_PATH_MAX]; /* the file it came from, for messages */
+    int revoked;              /* 1: revoked = true; in its file: never admitted */
+    char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
 } gw_agent;
 
 enum gw_partner_kind {
@@ -92,6 +110,8 @@ typedef struct gw_partner {
     gw_binding bindings[GW_BINDINGS_MAX];
     size_t n_bindings;
     char source[GW_PATH_MAX];
+    int revoked;              /* 1: revoked = true; in its file: never admitted or served */
+    char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
 } gw_partner;
 
 struct gw_rule; /* gw_route.h */
@@ -124,6 +144,7 @@ typedef struct gw_config {
     unsigned workers;      /* 0: one per core */
     unsigned inflight_max;
     unsigned agent_inflight_max;
+    char metrics_listen[256];   /* HOST:PORT of the HTTP endpoint, or "off" */
     gw_partner *partners; /* owned array, sorted by name */
     size_t n_partners;
     struct gw_rule *rules; /* owned array, in order (the defaults when "routes" is absent) */
@@ -132,43 +153,81 @@ typedef struct gw_config {
 
 /* Parse `path`, apply defaults, check bounds, resolve paths and load every agent file from
  * agents_dir (names unique, keys unique, role agent). Unknown settings are errors with a
- * "did you mean". Caller owns *out (gw_config_destroy). Returns MN_OK or MN_ECONFIG / MN_EKEY /
+ * "did you mean". Revoked parties are loaded too (revoked = 1) and take part in every
+ * uniqueness check. Caller owns *out (gw_config_destroy). Returns MN_OK or MN_ECONFIG / MN_EKEY /
  * MN_ESYS with the diag naming file:line. */
 MN_NODISCARD int gw_config_load(const char *path, gw_config **out, mn_diag *d);
 
-/* Load only the agents of agents_dir (for reload and for `meldnetctl agent list`). Caller owns
- * *agents (free()). Returns as gw_config_load. */
+/* Load only the agents of agents_dir (for reload and for `meldnetctl agent list`), revoked ones
+ * included (revoked = 1). Caller owns *agents (free()). Returns as gw_config_load. */
 MN_NODISCARD int gw_config_load_agents(const char *agents_dir, gw_agent **agents, size_t *n,
                                        mn_diag *d);
 
-/* Load only the partners of partners_dir (reload, meldnetctl). Caller owns *partners (free()).
- * Checks: name = file name = key line's name, role partner, known kind, 1..GW_BINDINGS_MAX
- * bindings with valid topics/patterns and sharing levels, CURVE keys unique among partners.
- * Returns as gw_config_load. */
+/* Load only the partners of partners_dir (reload, meldnetctl), revoked ones included. Caller
+ * owns *partners (free()). Checks: name = file name = key line's name, role partner, known
+ * kind, 1..GW_BINDINGS_MAX bindings with valid topics/patterns and sharing levels, CURVE keys
+ * unique among partners (revoked ones too). Returns as gw_config_load. */
 MN_NODISCARD int gw_config_load_partners(const char *partners_dir, gw_partner **partners,
                                          size_t *n, mn_diag *d);
 
-/* Borrowed; NULL when absent. */
+/* Lookups. All return a borrowed entry of cfg (valid until cfg is destroyed), NULL when absent.
+ *
+ * The plain ones are for admitting and serving a party: they never return a revoked one.
+ * The _any ones return revoked parties too: for managing the files (list, revoke, add again)
+ * and for keeping names and keys unique (a revoked key is never given to another party). */
+const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name);
+const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
+                                              const uint8_t curve[MN_KEY_BYTES]);
 const gw_partner *gw_config_find_partner(const gw_config *cfg, const char *name);
+const gw_agent *gw_config_find_agent_any(const gw_config *cfg, const char *name);
+const gw_agent *gw_config_find_agent_by_curve_any(const gw_config *cfg,
+                                                  const uint8_t curve[MN_KEY_BYTES]);
+const gw_partner *gw_config_find_partner_any(const gw_config *cfg, const char *name);
+const gw_partner *gw_config_find_partner_by_curve_any(const gw_config *cfg,
+                                                      const uint8_t curve[MN_KEY_BYTES]);
 
 /* "police" etc. and back (MN_OK or MN_EINVAL). */
 const char *gw_partner_kind_name(int kind);
 MN_NODISCARD int gw_partner_kind_parse(const char *text, int *kind);
 
-/* Write partners_dir/NAME.conf (crash-safe) from a public line, kind and bindings.
- * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
+/* Write a new agent file agents_dir/NAME.conf (crash-safe), not revoked; never replaces one.
+ * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL (bad name / region, a key of another party). */
+MN_NODISCARD int gw_config_write_agent(const char *agents_dir, const char *name,
+                                       const char *region, const mn_pubkey *pub, mn_diag *d);
+
+/* Write partners_dir/NAME.conf (crash-safe) from a public line, kind and bindings, not revoked;
+ * never replaces one. Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
 MN_NODISCARD int gw_config_write_partner(const char *partners_dir, const gw_partner *p,
                                          mn_diag *d);
 
-/* Find an agent by name, or by CURVE public key. Borrowed; NULL when absent. */
-const gw_agent *gw_config_find_agent(const gw_config *cfg, const char *name);
-const gw_agent *gw_config_find_agent_by_curve(const gw_config *cfg,
-                                              const uint8_t curve[MN_KEY_BYTES]);
+/* Write agents_dir/a->name.conf (crash-safe: temp file, fsync, rename, fsync the folder) from
+ * a's name, region (empty: "unknown"), pub and, when a->revoked, "revoked = true;" with
+ * a->revoked_at (empty: left out). Replaces the file when it exists (comments written by hand
+ * are lost), creates it when not. Checks what gw_config_write_agent checks, and revoked_at's
+ * form. It does not check the folder for another party with the same key: callers do that
+ * against a loaded configuration (gw_config_find_*_by_curve_any), and a load refuses the
+ * folder if they did not. Returns MN_OK, MN_ESYS, MN_EINVAL. */
+MN_NODISCARD int gw_config_rewrite_agent(const char *agents_dir, const gw_agent *a, mn_diag *d);
 
-/* Write an agent file agents_dir/NAME.conf (crash-safe). Returns MN_OK, MN_EEXIST, MN_ESYS,
- * MN_EINVAL (bad name / region). */
-MN_NODISCARD int gw_config_write_agent(const char *agents_dir, const char *name,
-                                       const char *region, const mn_pubkey *pub, mn_diag *d);
+/* The same for a partner file partners_dir/p->name.conf (kind, bindings kept as given). */
+MN_NODISCARD int gw_config_rewrite_partner(const char *partners_dir, const gw_partner *p,
+                                           mn_diag *d);
+
+/* Revoke agent `name`: read agents_dir/NAME.conf alone, and rewrite it (as
+ * gw_config_rewrite_agent) with revoked = true and revoked_at (NULL: now, UTC), keeping its
+ * name, region and key. When out is not NULL it gets the agent as written (or as found, when it
+ * was revoked already). Returns MN_OK; MN_EEXIST when it is revoked already (nothing written);
+ * MN_ENOTFOUND when there is no such file; MN_ECONFIG / MN_EKEY when the file does not load;
+ * MN_EINVAL (a bad name or revoked_at), MN_ESYS. */
+MN_NODISCARD int gw_config_revoke_agent(const char *agents_dir, const char *name,
+                                        const char *revoked_at, gw_agent *out, mn_diag *d);
+
+/* The same for partner `name` in partners_dir, keeping its kind and bindings too. */
+MN_NODISCARD int gw_config_revoke_partner(const char *partners_dir, const char *name,
+                                          const char *revoked_at, gw_partner *out, mn_diag *d);
+
+/* True when text is a time as revoked_at takes it: "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+int gw_config_time_is_valid(const char *text);
 
 /* The text of a fresh, fully commented gateway.conf with the default settings and `listen`. */
 const char *gw_config_template(void);

@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "gw_auth.h"
+#include "gw_conn.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_log.h"
@@ -73,10 +74,12 @@ typedef struct s_change {
 } s_change;
 
 /* The highest tag this process has seen for a partner: delivered to it, or in its queue or hold
- * when the partner was first configured. One per partner ever configured since start. */
+ * when the partner was first configured; and its counters for the operators. One per partner
+ * ever configured since start. */
 typedef struct s_given {
     char partner[MN_NAME_MAX + 1];
     uint64_t max_tag;
+    uint64_t deliveries, redeliveries, acks, nacks;
 } s_given;
 
 struct gw_deliver {
@@ -98,6 +101,7 @@ struct gw_deliver {
     mn_log_limit lim;
     mn_log_limit lim_tags; /* unknown tags: their own budget, so they hide no other warning */
     size_t scanned; /* items read by the start-up scan, to release the map now and then */
+    gw_conn *conn;  /* who is connected; closes a revoked partner's connections */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -121,11 +125,12 @@ static uint64_t s_backoff(gw_deliver *dl, uint64_t base, uint64_t age_ms)
     return delay + s_random(dl) % (delay / 4 + 1);
 }
 
+/* The partner if it may subscribe and receive: configured and not revoked. */
 static const gw_partner *s_partner(const gw_deliver *dl, const char *name)
 {
     for (size_t i = 0; i < dl->n_partners; i++)
         if (strcmp(dl->partners[i].name, name) == 0)
-            return &dl->partners[i];
+            return dl->partners[i].revoked ? NULL : &dl->partners[i];
     return NULL;
 }
 
@@ -233,13 +238,21 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
                                (unsigned long long)c->tag);
         if (c->unknown)
             return MN_OK;
-        if (c->what == S_NACK)
+        if (c->what == S_NACK) {
             atomic_fetch_add(&dl->deps.stats->nacks, 1);
+            s_given *g = s_given_find(dl, c->partner);
+            if (g)
+                g->nacks++;
+        }
     }
     if (c->what == S_ACK) {
         rc = gw_store_queue_ack(txn, c->partner, c->tag, d);
-        if (rc == MN_OK)
+        if (rc == MN_OK) {
             atomic_fetch_add(&dl->deps.stats->acks, 1);
+            s_given *g = s_given_find(dl, c->partner);
+            if (g)
+                g->acks++;
+        }
         return rc == MN_ENOTFOUND ? MN_OK : rc;
     }
     if (c->what == S_HOLD) {
@@ -528,6 +541,13 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
     s->flight[s->n_flight].deadline_ms = deadline;
     s->n_flight++;
     atomic_fetch_add(&dl->deps.stats->deliveries, 1);
+    if (item->attempts > 0)
+        atomic_fetch_add(&dl->deps.stats->redeliveries, 1);
+    s_given *g = s_given_find(dl, item->partner);
+    if (g) {
+        g->deliveries++;
+        g->redeliveries += item->attempts > 0;
+    }
     s_given_note(dl, item->partner, item->tag);
     (void)s_change_add(dl, item->partner, item->tag, S_SENT, deadline, NULL);
     log_debug(S_LOG, "delivered partner=%s tag=%llu attempt=%u acute=%d", item->partner,
@@ -601,6 +621,7 @@ static void s_on_message(gw_deliver *dl, zmq_msg_t *rid, zmq_msg_t *payload)
         s_send_error(dl, r, rlen, MN_PARTNER_BAD_REQUEST, "connection is not authenticated", NULL);
         return;
     }
+    gw_conn_note(dl->conn, payload, partner);
     if (mn_wire_decode_from_partner(zmq_msg_data(payload), zmq_msg_size(payload),
                                     S_MAX_REQUEST_BYTES, &m, &d) != MN_OK) {
         s_send_error(dl, r, rlen, MN_PARTNER_BAD_REQUEST, d.what, NULL);
@@ -794,7 +815,7 @@ int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n
     dl->n_partners = n;
     for (size_t i = dl->n_sessions; i-- > 0;)
         if (!s_partner(dl, dl->sessions[i].partner))
-            s_session_end(dl, i, "partner removed from the configuration");
+            s_session_end(dl, i, "partner revoked or removed from the configuration");
     if (!dl->partners_seen) {
         dl->partners_seen = 1;
         for (size_t i = 0; i < n; i++)
@@ -805,6 +826,43 @@ int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n
         log_warn(S_LOG, "cannot scan the hold queues");
     dl->dirty = 1;
     return s_flush(dl) == MN_OK ? MN_OK : MN_ESTORE;
+}
+
+static int s_has_session(const gw_deliver *dl, const char *partner)
+{
+    for (size_t i = 0; i < dl->n_sessions; i++)
+        if (strcmp(dl->sessions[i].partner, partner) == 0)
+            return 1;
+    return 0;
+}
+
+void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s)
+{
+    s->connected_partners = gw_conn_open_count(dl->conn);
+    s->partners = calloc(dl->n_partners ? dl->n_partners : 1, sizeof *s->partners);
+    if (!s->partners)
+        return;
+    for (size_t i = 0; i < dl->n_partners; i++) {
+        const gw_partner *p = &dl->partners[i];
+        gw_snap_partner *out = &s->partners[i];
+        snprintf(out->name, sizeof out->name, "%s", p->name);
+        snprintf(out->kind, sizeof out->kind, "%s", gw_partner_kind_name(p->kind));
+        out->revoked = p->revoked;
+        out->connected = s_has_session(dl, p->name);
+        const s_given *g = s_given_find(dl, p->name);
+        if (g) {
+            out->deliveries = g->deliveries;
+            out->redeliveries = g->redeliveries;
+            out->acks = g->acks;
+            out->nacks = g->nacks;
+        }
+    }
+    s->n_partners = dl->n_partners;
+}
+
+size_t gw_deliver_close_partner(gw_deliver *dl, const char *name)
+{
+    return gw_conn_close_party(dl->conn, name);
 }
 
 int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps,
@@ -819,6 +877,8 @@ int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *dep
     rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway),
                         GW_AUTH_PARTNER_DOMAIN, S_MAX_REQUEST_BYTES * 2, "delivery_listen",
                         &dl->socket, d);
+    if (rc == MN_OK)
+        rc = gw_conn_start(zmq_ctx, dl->socket, "partner", deps->stats, &dl->conn, d);
     if (rc != MN_OK)
         goto fail;
     *out = dl;
@@ -833,6 +893,7 @@ void gw_deliver_destroy(gw_deliver **dl_p)
     if (!dl_p || !*dl_p)
         return;
     gw_deliver *dl = *dl_p;
+    gw_conn_stop(&dl->conn);
     if (dl->socket)
         zmq_close(dl->socket);
     free(dl->partners);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "gw_config.h"
+#include "gw_snapshot.h"
 #include "gw_stats.h"
 #include "gw_store.h"
 #include "mn_error.h"
@@ -43,6 +44,14 @@ MN_NODISCARD int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deli
 /* Replace the partner table (a copy). Sessions of partners no longer configured end; topics no
  * longer bound stop being delivered. Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partners, size_t n);
+
+/* Fill s->partners (every configured partner, revoked ones too: kind, connected = has a
+ * subscribed session, deliveries, redeliveries, acks, nacks since start) and
+ * s->connected_partners. Queue figures come from gw_observe. */
+void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s);
+
+/* Close the open connections of partner `name` (revoked or removed). Returns how many. */
+size_t gw_deliver_close_partner(gw_deliver *dl, const char *name);
 
 /* The socket, for the caller's zmq_poll. */
 void *gw_deliver_socket(gw_deliver *dl);

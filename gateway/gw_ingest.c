@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "gw_auth.h"
+#include "gw_conn.h"
 #include "gw_job.h"
 #include "gw_queue.h"
 #include "gw_verify.h"
@@ -34,11 +35,14 @@
 #define FREE_SPACE_CHECK_MS 1000
 #define WORKERS_MAX 64
 
-/* Per-agent token bucket and envelopes in the pipeline, parallel to the agents array. */
+/* Per-agent token bucket, envelopes in the pipeline and what operators see of the agent;
+ * parallel to the agents array, carried over by name when the table is replaced. */
 typedef struct s_bucket {
     double tokens;
     uint64_t last_ms;
     unsigned inflight;
+    uint64_t last_seen_ms; /* wall clock of its last frame */
+    uint64_t accepted, duplicates, rejected;
 } s_bucket;
 
 struct gw_ingest {
@@ -46,7 +50,7 @@ struct gw_ingest {
     gw_ingest_deps deps;
     gw_verify_deps verify;
     gw_writer_deps writer;
-    gw_agent *agents; /* sorted by name; the receive thread's alone */
+    gw_agent *agents; /* sorted by name, revoked ones too; the receive thread's alone */
     s_bucket *buckets;
     size_t n_agents;
     uint64_t free_checked_ms;
@@ -62,6 +66,7 @@ struct gw_ingest {
     gw_job **batch_jobs;
     gw_link **fan_links;   /* the writer's, to hand a batch to the workers */
     pthread_mutex_t config_lock; /* held by the writer for each batch: cfg is read */
+    gw_conn *conn;               /* who is connected; closes a revoked agent's connections */
     atomic_uint workers_left;
     atomic_uint_fast64_t queued_unannounced; /* partner items committed, not yet told */
     int stopped;
@@ -72,11 +77,19 @@ static int s_agent_cmp(const void *key, const void *elem)
     return strcmp(key, ((const gw_agent *)elem)->name);
 }
 
-static const gw_agent *s_find_agent(const gw_ingest *ing, const char *name)
+/* The agent's entry, revoked or not (for its counters). */
+static const gw_agent *s_find_entry(const gw_ingest *ing, const char *name)
 {
     if (!ing->agents)
         return NULL;
     return bsearch(name, ing->agents, ing->n_agents, sizeof *ing->agents, s_agent_cmp);
+}
+
+/* The agent if it may submit: configured and not revoked. */
+static const gw_agent *s_find_agent(const gw_ingest *ing, const char *name)
+{
+    const gw_agent *a = s_find_entry(ing, name);
+    return a && !a->revoked ? a : NULL;
 }
 
 static int s_by_name(const void *a, const void *b)
@@ -98,8 +111,13 @@ int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n)
     qsort(copy, n, sizeof *copy, s_by_name);
     uint64_t now = mn_mono_ms();
     for (size_t i = 0; i < n; i++) {
-        buckets[i].tokens = ing->deps.agent_burst;
-        buckets[i].last_ms = now;
+        const gw_agent *old = s_find_entry(ing, copy[i].name);
+        if (old) { /* a reload: the agent keeps its bucket, envelopes in flight and counters */
+            buckets[i] = ing->buckets[old - ing->agents];
+        } else {
+            buckets[i].tokens = ing->deps.agent_burst;
+            buckets[i].last_ms = now;
+        }
     }
     free(ing->agents);
     free(ing->buckets);
@@ -299,6 +317,23 @@ static void s_send(gw_ingest *ing, zmq_msg_t *route, const uint8_t *buf, size_t 
         log_debug("ingest", "reply not sent: %s", zmq_strerror(zmq_errno()));
 }
 
+/* Count the answer a job got for its agent; a receipt's ack latency. */
+static void s_count_answer(gw_ingest *ing, const gw_job *job)
+{
+    const gw_agent *a = s_find_entry(ing, job->agent);
+    s_bucket *b = a ? &ing->buckets[a - ing->agents] : NULL;
+    if (job->receipt.status == MN_RECEIPT_ACCEPTED || job->receipt.status == MN_RECEIPT_DUPLICATE) {
+        gw_hist_observe(&ing->deps.stats->ack_latency,
+                        (double)(gw_mono_ns() - job->received_ns) / 1e9);
+        if (b && job->receipt.status == MN_RECEIPT_ACCEPTED)
+            b->accepted++;
+        else if (b)
+            b->duplicates++;
+    } else if (b && job->reply) {
+        b->rejected++;
+    }
+}
+
 /* Refuse at once. The envelope is decoded only here, on this rare path, so the reject can name
  * its id (the agent matches rejects to its spool by id). */
 static void s_refuse(gw_ingest *ing, gw_job *job, int reason, const char *detail)
@@ -308,6 +343,7 @@ static void s_refuse(gw_ingest *ing, gw_job *job, int reason, const char *detail
                                   ing->deps.max_frame_bytes, &job->env, &ignored) != MN_OK)
         mn_envelope_clear(&job->env);
     gw_job_reject(job, ing->deps.stats, reason, detail);
+    s_count_answer(ing, job);
     if (job->reply)
         s_send(ing, &job->route, job->reply, job->reply_len);
 }
@@ -327,9 +363,15 @@ static int s_receive_one(gw_ingest *ing)
         goto done;
     atomic_fetch_add(&ing->deps.stats->frames_received, 1);
 
+    job->received_ns = gw_mono_ns();
     const char *user_id = zmq_msg_gets(&job->payload, "User-Id");
-    if (user_id)
+    if (user_id) {
         snprintf(job->agent, sizeof job->agent, "%s", user_id);
+        gw_conn_note(ing->conn, &job->payload, job->agent);
+        const gw_agent *seen = s_find_entry(ing, job->agent);
+        if (seen)
+            ing->buckets[seen - ing->agents].last_seen_ms = mn_now_ms();
+    }
     if (zmq_msg_more(&job->payload)) {
         /* One frame per message: drain the rest and refuse the whole message. */
         while (zmq_msg_more(&job->payload)) {
@@ -349,8 +391,8 @@ static int s_receive_one(gw_ingest *ing)
     }
     const gw_agent *agent = s_find_agent(ing, job->agent);
     if (!agent) {
-        /* Admitted by ZAP but removed from the table since: treat as revoked. */
-        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "agent is no longer configured");
+        /* Admitted by ZAP but removed or revoked since (its connection is being closed). */
+        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "agent is revoked or no longer configured");
         goto done;
     }
     if (!s_take_token(ing, agent)) {
@@ -406,8 +448,9 @@ void gw_ingest_flush(gw_ingest *ing)
         gw_job *job = gw_job_of(l);
         if (job->reply)
             s_send(ing, &job->route, job->reply, job->reply_len);
-        /* After a reload the agent may be gone or counted anew from 0. */
-        const gw_agent *agent = s_find_agent(ing, job->agent);
+        s_count_answer(ing, job);
+        /* After a reload the agent may be gone. */
+        const gw_agent *agent = s_find_entry(ing, job->agent);
         if (agent && ing->buckets[agent - ing->agents].inflight > 0)
             ing->buckets[agent - ing->agents].inflight--;
         gw_job_free(&job);
@@ -415,6 +458,33 @@ void gw_ingest_flush(gw_ingest *ing)
     }
     if (atomic_exchange(&ing->queued_unannounced, 0) > 0 && ing->deps.on_queued)
         ing->deps.on_queued(ing->deps.on_queued_arg);
+}
+
+void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
+{
+    s->connected_agents = gw_conn_open_count(ing->conn);
+    s->agents = calloc(ing->n_agents ? ing->n_agents : 1, sizeof *s->agents);
+    if (!s->agents)
+        return;
+    for (size_t i = 0; i < ing->n_agents; i++) {
+        const gw_agent *a = &ing->agents[i];
+        const s_bucket *b = &ing->buckets[i];
+        gw_snap_agent *out = &s->agents[i];
+        snprintf(out->name, sizeof out->name, "%s", a->name);
+        snprintf(out->region, sizeof out->region, "%s", a->region);
+        out->revoked = a->revoked;
+        out->connected = gw_conn_party_connected(ing->conn, a->name);
+        out->last_seen_ms = b->last_seen_ms;
+        out->accepted = b->accepted;
+        out->duplicates = b->duplicates;
+        out->rejected = b->rejected;
+    }
+    s->n_agents = ing->n_agents;
+}
+
+size_t gw_ingest_close_agent(gw_ingest *ing, const char *name)
+{
+    return gw_conn_close_party(ing->conn, name);
 }
 
 void gw_ingest_config_lock(gw_ingest *ing)
@@ -519,6 +589,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                         (int64_t)deps->max_frame_bytes * HARD_FRAME_FACTOR, "listen",
                         &ing->socket, d);
     if (rc == MN_OK)
+        rc = gw_conn_start(zmq_ctx, ing->socket, "agent", deps->stats, &ing->conn, d);
+    if (rc == MN_OK)
         rc = s_threads_start(ing, d);
     if (rc != MN_OK)
         goto fail;
@@ -570,6 +642,7 @@ void gw_ingest_destroy(gw_ingest **ing_p)
     gw_queue_destroy(&ing->work);
     gw_queue_destroy(&ing->write);
     gw_queue_destroy(&ing->replies);
+    gw_conn_stop(&ing->conn);
     if (ing->socket)
         zmq_close(ing->socket);
     free(ing->agents);

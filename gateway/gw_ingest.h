@@ -28,6 +28,7 @@
 
 #include "gw_config.h"
 #include "gw_dispatch.h"
+#include "gw_snapshot.h"
 #include "gw_stats.h"
 #include "gw_store.h"
 #include "mn_error.h"
@@ -62,9 +63,18 @@ typedef struct gw_ingest_deps {
 MN_NODISCARD int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                                gw_ingest **out, mn_diag *d);
 
-/* Replace the agent table used to check signatures (a copy). Call from the caller's thread;
- * envelopes already received keep the key they arrived under. Returns MN_OK or MN_ENOMEM. */
+/* Replace the agent table used to check signatures (a copy; revoked agents are kept for their
+ * counters but may not submit). Call from the caller's thread; envelopes already received keep
+ * the key they arrived under; an agent keeps its rate bucket and counters across a reload.
+ * Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n);
+
+/* Fill s->agents (every agent in the table: counters, last seen, connected) and
+ * s->connected_agents. Caller's thread; s->agents is left NULL when out of memory. */
+void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s);
+
+/* Close the open connections of agent `name` (revoked or removed). Returns how many. */
+size_t gw_ingest_close_agent(gw_ingest *ing, const char *name);
 
 /* The writer and the workers read the configuration's partners and rules (deps.dispatch.cfg)
  * for the whole of each batch. Hold this lock while replacing them (a SIGHUP reload): it waits

@@ -81,6 +81,7 @@ void gw_reject_fill(mn_reject *rj, const mn_envelope *env, int reason, const cha
 void gw_job_answer_reject(gw_job *job, gw_stats *stats, const mn_reject *rj)
 {
     gw_stats_count_reject(stats, rj->reason);
+    job->receipt.status = 0; /* the answer is this Reject, whatever was decided before */
     mn_log_ratelimited(&s_reject_limit, 60, MN_LOG_WARN, "ingest",
                        "rejected envelope peer=%s reason=%s detail=\"%s\"",
                        job->agent[0] ? job->agent : "?", mn_reject_reason_name(rj->reason),

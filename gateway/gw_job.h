@@ -30,12 +30,12 @@ typedef struct gw_job {
     zmq_msg_t payload;                 /* the frame; closed once decoded */
     char agent[MN_NAME_MAX + 1];       /* ZAP User-Id of the connection */
     uint8_t agent_sign[MN_KEY_BYTES];  /* the agent's signing key when it was received */
-    uint64_t received_ns;
+    uint64_t received_ns;              /* gw_mono_ns() when read: the ack latency's start */
     mn_envelope env;                   /* decoded; sealed freed once opened */
     mn_report *report;                 /* plaintext, wiped on free */
     uint8_t digest[32];
     int acute;
-    mn_receipt receipt;
+    mn_receipt receipt;                /* status 0 unless the answer is a Receipt */
     uint8_t *reply;                    /* encoded FromGateway, to send */
     size_t reply_len;
     /* What a worker does with the job: verify it (from the receive thread), or for the

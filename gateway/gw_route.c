@@ -922,6 +922,8 @@ void gw_route_plan(const gw_rule *rules, const gw_route_match *m, const gw_partn
     n_topics = m->topics.n < MN_TOPICS_MAX ? m->topics.n : MN_TOPICS_MAX;
     for (size_t p = 0; p < n_partners; p++) {
         const gw_partner *partner = &partners[p];
+        if (partner->revoked) /* it may receive nothing; its topics may go unrouted */
+            continue;
         gw_route_target t;
         memset(&t, 0, sizeof t);
         t.partner = partner;

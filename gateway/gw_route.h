@@ -102,7 +102,8 @@ typedef struct gw_route_target {
     char rules[256];           /* comma-joined rule names */
 } gw_route_target;
 
-/* Which partners get an item, and which topics nobody is bound to. targets must hold
+/* Which partners get an item, and which topics nobody is bound to (revoked partners are left
+ * out: their topics count as unbound unless another partner takes them). targets must hold
  * n_partners entries. Never fails. */
 void gw_route_plan(const gw_rule *rules, const gw_route_match *m, const gw_partner *partners,
                    size_t n_partners, gw_route_target *targets, size_t *n_targets,

@@ -1,14 +1,56 @@
-/* gw_stats.c - counters and the status file. */
+/* gw_stats.c - counters and histograms, and a snapshot's start from them. */
 #include "gw_stats.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "gw_snapshot.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_version.h"
+
+const double gw_ack_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,   0.25,   0.5,   1,    2.5,   5};
+const size_t gw_ack_latency_n_bounds = sizeof gw_ack_latency_bounds / sizeof(double);
+const double gw_batch_size_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+const size_t gw_batch_size_n_bounds = sizeof gw_batch_size_bounds / sizeof(double);
+
+static void s_hist_init(gw_hist *h, const double *bounds, size_t n)
+{
+    h->bounds = bounds;
+    h->n_bounds = n <= GW_HIST_MAX_BUCKETS ? n : GW_HIST_MAX_BUCKETS;
+    for (size_t i = 0; i <= GW_HIST_MAX_BUCKETS; i++)
+        atomic_init(&h->bucket[i], 0);
+    atomic_init(&h->count, 0);
+    atomic_init(&h->sum_micro, 0);
+}
+
+void gw_hist_observe(gw_hist *h, double value)
+{
+    size_t i = 0;
+    while (i < h->n_bounds && value > h->bounds[i])
+        i++;
+    atomic_fetch_add(&h->bucket[i], 1);
+    atomic_fetch_add(&h->count, 1);
+    if (value > 0)
+        atomic_fetch_add(&h->sum_micro, (uint_fast64_t)(value * 1e6 + 0.5));
+}
+
+const char *gw_refusal_name(int cause)
+{
+    static const char *const names[GW_REFUSAL_COUNT] = {"unknown_key", "revoked_key",
+                                                        "wrong_party", "malformed"};
+    return cause >= 0 && cause < GW_REFUSAL_COUNT ? names[cause] : "?";
+}
+
+void gw_stats_count_refusal(gw_stats *s, int cause)
+{
+    atomic_fetch_add(&s->handshakes_refused, 1);
+    if (cause >= 0 && cause < GW_REFUSAL_COUNT)
+        atomic_fetch_add(&s->handshakes_refused_by_cause[cause], 1);
+}
 
 void gw_stats_init(gw_stats *s)
 {
@@ -20,11 +62,14 @@ void gw_stats_init(gw_stats *s)
         atomic_init(&s->rejected_by_reason[i], 0);
     atomic_init(&s->handshakes_accepted, 0);
     atomic_init(&s->handshakes_refused, 0);
+    for (int i = 0; i < GW_REFUSAL_COUNT; i++)
+        atomic_init(&s->handshakes_refused_by_cause[i], 0);
     atomic_init(&s->commits, 0);
     atomic_init(&s->commit_failures, 0);
     atomic_init(&s->reloads, 0);
     atomic_init(&s->queued, 0);
     atomic_init(&s->deliveries, 0);
+    atomic_init(&s->redeliveries, 0);
     atomic_init(&s->acks, 0);
     atomic_init(&s->nacks, 0);
     atomic_init(&s->held, 0);
@@ -37,6 +82,8 @@ void gw_stats_init(gw_stats *s)
         atomic_init(&s->stage_items[i], 0);
     }
     atomic_init(&s->inflight, 0);
+    s_hist_init(&s->ack_latency, gw_ack_latency_bounds, gw_ack_latency_n_bounds);
+    s_hist_init(&s->batch_size, gw_batch_size_bounds, gw_batch_size_n_bounds);
     s->started_ms = mn_now_ms();
 }
 
@@ -63,69 +110,52 @@ void gw_stats_stage(gw_stats *s, int stage, uint64_t ns, uint64_t items)
     atomic_fetch_add(&s->stage_items[stage], items);
 }
 
-static json_t *s_u64(const atomic_uint_fast64_t *v)
+static void s_hist_take(const gw_hist *h, gw_snap_hist *out)
 {
-    return json_integer((json_int_t)atomic_load(v));
+    out->bounds = h->bounds;
+    out->n_bounds = h->n_bounds;
+    for (size_t i = 0; i <= h->n_bounds; i++)
+        out->bucket[i] = atomic_load(&h->bucket[i]);
+    out->count = atomic_load(&h->count);
+    out->sum = (double)atomic_load(&h->sum_micro) / 1e6;
 }
 
-int gw_stats_write(const gw_stats *s, const char *run_dir, const char *state, const char *listen,
-                   uint64_t registrations, mn_diag *d)
+void gw_stats_snapshot(const gw_stats *s, gw_snapshot *out, const char *state)
 {
-    int rc = MN_ENOMEM;
-    char path[4200];
-    char *text = NULL;
-    json_t *root = json_object();
-    json_t *reasons = json_object();
-    if (!root || !reasons)
-        goto out;
-    for (int i = 1; i <= MN_REJECT_REASON_MAX; i++)
-        json_object_set_new(reasons, mn_reject_reason_name(i), s_u64(&s->rejected_by_reason[i]));
-    json_object_set_new(root, "state", json_string(state));
-    json_object_set_new(root, "pid", json_integer((json_int_t)getpid()));
-    json_object_set_new(root, "listen", json_string(listen));
-    json_object_set_new(root, "started_ms", json_integer((json_int_t)s->started_ms));
-    json_object_set_new(root, "written_ms", json_integer((json_int_t)mn_now_ms()));
-    json_object_set_new(root, "registrations", json_integer((json_int_t)registrations));
-    json_object_set_new(root, "frames_received", s_u64(&s->frames_received));
-    json_object_set_new(root, "accepted", s_u64(&s->accepted));
-    json_object_set_new(root, "duplicates", s_u64(&s->duplicates));
-    json_object_set_new(root, "rejected", s_u64(&s->rejected));
-    json_object_set(root, "rejected_by_reason", reasons);
-    json_object_set_new(root, "handshakes_accepted", s_u64(&s->handshakes_accepted));
-    json_object_set_new(root, "handshakes_refused", s_u64(&s->handshakes_refused));
-    json_object_set_new(root, "commits", s_u64(&s->commits));
-    json_object_set_new(root, "commit_failures", s_u64(&s->commit_failures));
-    json_object_set_new(root, "reloads", s_u64(&s->reloads));
-    json_object_set_new(root, "queued", s_u64(&s->queued));
-    json_object_set_new(root, "deliveries", s_u64(&s->deliveries));
-    json_object_set_new(root, "acks", s_u64(&s->acks));
-    json_object_set_new(root, "nacks", s_u64(&s->nacks));
-    json_object_set_new(root, "held", s_u64(&s->held));
-    json_object_set_new(root, "partner_errors", s_u64(&s->partner_errors));
-    json_object_set_new(root, "partner_unknown_acks", s_u64(&s->partner_unknown_acks));
-    json_object_set_new(root, "timestamp_ahead", s_u64(&s->timestamp_ahead));
-    json_object_set_new(root, "timestamp_stale", s_u64(&s->timestamp_stale));
-    json_object_set_new(root, "inflight", s_u64(&s->inflight));
-    /* "stages": {"receive": {"ns": N, "items": N}, ...} */
-    json_t *stages = json_object();
-    for (int i = 0; stages && i < GW_STAGE_COUNT; i++) {
-        json_t *st = json_pack("{s:I,s:I}", "ns", (json_int_t)atomic_load(&s->stage_ns[i]),
-                               "items", (json_int_t)atomic_load(&s->stage_items[i]));
-        if (st)
-            json_object_set_new(stages, gw_stage_name(i), st);
+    memset(out, 0, sizeof *out);
+    snprintf(out->version, sizeof out->version, "%s", MN_VERSION);
+    snprintf(out->state, sizeof out->state, "%s", state);
+    out->pid = (int)getpid();
+    out->now_ms = mn_now_ms();
+    out->started_ms = s->started_ms;
+    out->frames_received = atomic_load(&s->frames_received);
+    out->accepted = atomic_load(&s->accepted);
+    out->duplicates = atomic_load(&s->duplicates);
+    out->rejected = atomic_load(&s->rejected);
+    for (int i = 0; i <= MN_REJECT_REASON_MAX; i++)
+        out->rejected_by_reason[i] = atomic_load(&s->rejected_by_reason[i]);
+    out->handshakes_accepted = atomic_load(&s->handshakes_accepted);
+    out->handshakes_refused = atomic_load(&s->handshakes_refused);
+    for (int i = 0; i < GW_REFUSAL_COUNT; i++)
+        out->handshakes_refused_by_cause[i] = atomic_load(&s->handshakes_refused_by_cause[i]);
+    out->commits = atomic_load(&s->commits);
+    out->commit_failures = atomic_load(&s->commit_failures);
+    out->reloads = atomic_load(&s->reloads);
+    out->queued = atomic_load(&s->queued);
+    out->deliveries = atomic_load(&s->deliveries);
+    out->redeliveries = atomic_load(&s->redeliveries);
+    out->acks = atomic_load(&s->acks);
+    out->nacks = atomic_load(&s->nacks);
+    out->held = atomic_load(&s->held);
+    out->partner_errors = atomic_load(&s->partner_errors);
+    out->partner_unknown_acks = atomic_load(&s->partner_unknown_acks);
+    out->timestamp_ahead = atomic_load(&s->timestamp_ahead);
+    out->timestamp_stale = atomic_load(&s->timestamp_stale);
+    for (int i = 0; i < GW_STAGE_COUNT; i++) {
+        out->stage_ns[i] = atomic_load(&s->stage_ns[i]);
+        out->stage_items[i] = atomic_load(&s->stage_items[i]);
     }
-    if (stages)
-        json_object_set_new(root, "stages", stages);
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (!text)
-        goto out;
-    snprintf(path, sizeof path, "%s/status.json", run_dir);
-    size_t n = strlen(text);
-    text[n] = '\n'; /* json_dumps leaves room for the NUL; swap it for a newline */
-    rc = mn_file_write_atomic(path, text, n + 1, 0644, d);
-out:
-    json_decref(reasons);
-    json_decref(root);
-    free(text);
-    return rc;
+    out->inflight = atomic_load(&s->inflight);
+    s_hist_take(&s->ack_latency, &out->ack_latency);
+    s_hist_take(&s->batch_size, &out->batch_size);
 }

@@ -1,8 +1,8 @@
-/* gw_stats.h - the gateway's counters, and run/status.json for meldnetctl status.
+/* gw_stats.h - the gateway's counters and histograms (gw_snapshot shows them).
  *
- * Counters are atomics: the ZAP thread and the ingest loop both bump them. The status file is
- * written crash-safely (temp, fsync, rename) at most once a second and when the gateway stops;
- * it holds counts and names only, never report content.
+ * Counters are atomics: the ZAP thread, the ingest threads and the delivery loop bump them; the
+ * main thread reads them once a second into a snapshot (run/status.json, /metrics). They hold
+ * counts only, never report content.
  */
 #ifndef GW_STATS_H
 #define GW_STATS_H
@@ -37,6 +37,38 @@ void gw_stats_stage(gw_stats *s, int stage, uint64_t ns, uint64_t items);
 #define GW_STALE_MS (30ULL * 24 * 3600 * 1000)
 #define GW_CLOCK_SKEW_MS (10ULL * 60 * 1000)
 
+/* Why a handshake was refused (handshakes_refused_by_cause; logged with the peer's address and
+ * key fingerprint where there is one). */
+enum gw_refusal {
+    GW_REFUSAL_UNKNOWN_KEY, /* a CURVE key no configured party has */
+    GW_REFUSAL_REVOKED_KEY, /* the key of a revoked agent or partner */
+    GW_REFUSAL_WRONG_PARTY, /* a partner's key on the agents' socket, or the reverse; not CURVE */
+    GW_REFUSAL_MALFORMED,   /* the handshake itself failed (socket monitor: protocol error) */
+    GW_REFUSAL_COUNT
+};
+
+/* Names as in status.json and the metrics' cause label: "unknown_key", "revoked_key", ... */
+const char *gw_refusal_name(int cause);
+
+/* A histogram with fixed upper bounds (plus +Inf); counts per bucket, not cumulative. */
+#define GW_HIST_MAX_BUCKETS 16
+typedef struct gw_hist {
+    const double *bounds; /* ascending; one of the tables below */
+    size_t n_bounds;
+    atomic_uint_fast64_t bucket[GW_HIST_MAX_BUCKETS + 1];
+    atomic_uint_fast64_t count;
+    atomic_uint_fast64_t sum_micro; /* sum of observed values x 1e6 */
+} gw_hist;
+
+/* Ack latency in seconds (receive -> receipt sent), commit batch size in envelopes. */
+extern const double gw_ack_latency_bounds[];
+extern const size_t gw_ack_latency_n_bounds;
+extern const double gw_batch_size_bounds[];
+extern const size_t gw_batch_size_n_bounds;
+
+/* Count one observation (lock-free). */
+void gw_hist_observe(gw_hist *h, double value);
+
 struct gw_stats {
     atomic_uint_fast64_t frames_received;
     atomic_uint_fast64_t accepted;           /* new registrations */
@@ -44,12 +76,14 @@ struct gw_stats {
     atomic_uint_fast64_t rejected;           /* every Reject sent */
     atomic_uint_fast64_t rejected_by_reason[MN_REJECT_REASON_MAX + 1];
     atomic_uint_fast64_t handshakes_accepted;
-    atomic_uint_fast64_t handshakes_refused; /* ZAP said no: unknown key, wrong domain... */
+    atomic_uint_fast64_t handshakes_refused; /* ZAP said no, or the handshake failed */
+    atomic_uint_fast64_t handshakes_refused_by_cause[GW_REFUSAL_COUNT];
     atomic_uint_fast64_t commits;            /* write transactions committed */
     atomic_uint_fast64_t commit_failures;
     atomic_uint_fast64_t reloads;
     atomic_uint_fast64_t queued;             /* partner items written */
     atomic_uint_fast64_t deliveries;         /* Delivery messages sent (redeliveries too) */
+    atomic_uint_fast64_t redeliveries;       /* of those, items sent before (attempts > 0) */
     atomic_uint_fast64_t acks;
     atomic_uint_fast64_t nacks;
     atomic_uint_fast64_t held;               /* items moved to a hold queue */
@@ -63,18 +97,23 @@ struct gw_stats {
     atomic_uint_fast64_t stage_ns[GW_STAGE_COUNT];
     atomic_uint_fast64_t stage_items[GW_STAGE_COUNT];
     atomic_uint_fast64_t inflight;           /* envelopes between receive and receipt */
+    gw_hist ack_latency;                     /* seconds, receive -> receipt sent */
+    gw_hist batch_size;                      /* envelopes per committed batch */
     uint64_t started_ms;
 };
 
 /* Zero all counters and set started_ms. */
 void gw_stats_init(gw_stats *s);
 
+/* Count one refused handshake of `cause` (handshakes_refused too). */
+void gw_stats_count_refusal(gw_stats *s, int cause);
+
 /* Count one Reject of `reason`. */
 void gw_stats_count_reject(gw_stats *s, int reason);
 
-/* Write `run_dir`/status.json: state ("running" / "stopped"), pid, listen, counters and the
- * registration count. Returns MN_OK or MN_ESYS / MN_ENOMEM. */
-MN_NODISCARD int gw_stats_write(const gw_stats *s, const char *run_dir, const char *state,
-                                const char *listen, uint64_t registrations, mn_diag *d);
+/* Start a snapshot from the counters: everything else zero, state, version, pid, now_ms,
+ * started_ms filled (the other figures are added by their owners). */
+struct gw_snapshot;
+void gw_stats_snapshot(const gw_stats *s, struct gw_snapshot *out, const char *state);
 
 #endif

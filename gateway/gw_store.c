@@ -1123,10 +1123,10 @@ out:
 }
 
 /* Call fn for each item of dbi whose key starts with prefix (all when prefix_len is 0), in
- * key order; with_lane: queue keys, else hold keys. depth: no callback, count and oldest. */
+ * key order; with_lane: queue keys, else hold keys. */
 static int s_items_each(gw_store *store, MDB_dbi dbi, int with_lane, const uint8_t *prefix,
                         size_t prefix_len, int (*fn)(const gw_queue_item *item, void *arg),
-                        void *arg, uint64_t *count, uint64_t *oldest)
+                        void *arg)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -1134,10 +1134,6 @@ static int s_items_each(gw_store *store, MDB_dbi dbi, int with_lane, const uint8
     MDB_val k = {prefix_len, (void *)prefix}, v;
     int rc, mrc;
 
-    if (count)
-        *count = 0;
-    if (oldest)
-        *oldest = 0;
     if (!store->has_queues)
         return MN_OK;
     it = calloc(1, sizeof *it); /* ~1.5 KiB: not on the caller's stack */
@@ -1155,16 +1151,12 @@ static int s_items_each(gw_store *store, MDB_dbi dbi, int with_lane, const uint8
             rc = MN_ESTORE;
             goto out;
         }
-        rc = s_item_decode(&v, it, fn != NULL);
+        rc = s_item_decode(&v, it, 1);
         if (rc == MN_OK && with_lane && it->acute != (lane == S_LANE_ACUTE))
             rc = MN_ESTORE;
         if (rc != MN_OK)
             goto out;
-        if (count)
-            (*count)++;
-        if (oldest && (*oldest == 0 || it->enqueued_ms < *oldest))
-            *oldest = it->enqueued_ms;
-        int stop = fn ? fn(it, arg) : 0;
+        int stop = fn(it, arg);
         gw_queue_item_clear(it);
         if (stop)
             break;
@@ -1197,26 +1189,73 @@ int gw_store_queue_each(gw_store *store, const char *partner,
     size_t n = s_prefix(prefix, partner);
     if (n == 0)
         return MN_OK; /* no such partner can have items */
-    return s_items_each(store, store->queue, 1, prefix, n, fn, arg, NULL, NULL);
+    return s_items_each(store, store->queue, 1, prefix, n, fn, arg);
+}
+
+/* Count lane `lane` of partner's queue by its keys alone (the overflow pages of the values are
+ * not touched, so this stays cheap behind a backlog of 100,000 items); the first item, the
+ * lowest tag and so the oldest, is decoded for its enqueue time. */
+static int s_lane_figures(MDB_cursor *cur, const char *partner, int lane, uint64_t *count,
+                          uint64_t *oldest)
+{
+    uint8_t key[S_QKEY_MAX];
+    size_t n = s_qkey(key, partner, lane, 0) - 8; /* "partner NUL lane" */
+    MDB_val k = {n, key}, v;
+    gw_queue_item it;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    int first = 1;
+    while (mrc == 0 && k.mv_size == n + 8 && memcmp(k.mv_data, key, n) == 0) {
+        if (first) {
+            memset(&it, 0, sizeof it);
+            int rc = s_item_decode(&v, &it, 0);
+            uint64_t enqueued = it.enqueued_ms;
+            gw_queue_item_clear(&it);
+            if (rc != MN_OK)
+                return rc;
+            if (*oldest == 0 || enqueued < *oldest)
+                *oldest = enqueued;
+            first = 0;
+        }
+        (*count)++;
+        mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
+    }
+    return mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
 }
 
 int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
                          uint64_t *oldest_enqueued_ms)
 {
-    uint8_t prefix[MN_NAME_MAX + 1];
-    size_t n = s_prefix(prefix, partner);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
     *count = 0;
     *oldest_enqueued_ms = 0;
-    if (n == 0)
+    size_t n = partner ? strnlen(partner, MN_NAME_MAX + 1) : 0;
+    if (n == 0 || n > MN_NAME_MAX || !store->has_queues)
         return MN_OK;
-    return s_items_each(store, store->queue, 1, prefix, n, NULL, NULL, count,
-                        oldest_enqueued_ms);
+    int rc = s_cursor_begin(store, store->queue, &txn, &cur);
+    for (int lane = S_LANE_ACUTE; rc == MN_OK && lane <= S_LANE_NORMAL; lane++)
+        rc = s_lane_figures(cur, partner, lane, count, oldest_enqueued_ms);
+    s_cursor_end(txn, cur);
+    return rc;
+}
+
+int gw_store_map_usage(gw_store *store, uint64_t *map_bytes, uint64_t *used_bytes)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    *map_bytes = 0;
+    *used_bytes = 0;
+    if (mdb_env_info(store->env, &info) != 0 || mdb_env_stat(store->env, &st) != 0)
+        return MN_ESTORE;
+    *map_bytes = info.me_mapsize;
+    *used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    return MN_OK;
 }
 
 int gw_store_hold_each(gw_store *store, int (*fn)(const gw_queue_item *item, void *arg),
                        void *arg)
 {
-    return s_items_each(store, store->hold, 0, NULL, 0, fn, arg, NULL, NULL);
+    return s_items_each(store, store->hold, 0, NULL, 0, fn, arg);
 }
 
 /* --- unrouted topics ------------------------------------------------------------------------- */

@@ -140,9 +140,14 @@ MN_NODISCARD int gw_store_queue_ack(gw_store_txn *txn, const char *partner, uint
 MN_NODISCARD int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag,
                                      const char *reason, mn_diag *d);
 
-/* Items and age of the oldest (0 when empty) in a partner's queue. MN_OK or MN_ESTORE. */
+/* Items in a partner's queue and the enqueue time of the oldest (0 when empty), from the keys
+ * and the first item of each lane: cheap behind any backlog. MN_OK or MN_ESTORE. */
 MN_NODISCARD int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
                                       uint64_t *oldest_enqueued_ms);
+
+/* The map's size and the bytes in use (up to the last page written), for the operators.
+ * MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_map_usage(gw_store *store, uint64_t *map_bytes, uint64_t *used_bytes);
 
 /* Every held item of every partner (fn as in queue_each). */
 MN_NODISCARD int gw_store_hold_each(gw_store *store,

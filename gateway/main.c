@@ -11,7 +11,10 @@
 #include "gw_auth.h"
 #include "gw_config.h"
 #include "gw_deliver.h"
+#include "gw_http.h"
 #include "gw_ingest.h"
+#include "gw_observe.h"
+#include "gw_snapshot.h"
 #include "gw_stats.h"
 #include "gw_store.h"
 #include "mn_key.h"
@@ -41,7 +44,7 @@ static void s_on_hup(int sig)
 static void s_usage(FILE *to)
 {
     fprintf(to,
-            "usage: " PROG " [--home DIR | -c FILE] [-n] [--log-level LEVEL]\n"
+            "usage: " PROG " [--home DIR | -c FILE] [-n] [--log-level LEVEL] [--log-format FMT]\n"
             "\n"
             "The meldnet gateway: receives sealed report envelopes from agents over ZeroMQ +\n"
             "CURVE, registers each once in its LMDB store, and answers with signed receipts.\n"
@@ -51,10 +54,17 @@ static void s_usage(FILE *to)
             "  -c, --config FILE  configuration file (instead of --home)\n"
             "  -n, --check        check the configuration and keys, then exit\n"
             "  --log-level LEVEL  err, warn, notice, info (default) or debug\n"
+            "  --log-format FMT   text (default: time level component message key=value) or\n"
+            "                     json (one object per line); both to stderr\n"
             "  -h, --help         this help\n"
             "\n"
             "Signals: SIGINT/SIGTERM stop cleanly (the batch in hand is committed and acknowledged);\n"
-            "SIGHUP reloads the agents directory (add or revoke an agent without a restart).\n");
+            "SIGHUP reloads the agents and partners directories (add or revoke one without a restart;\n"
+            "a revoked party's open connections are closed). `meldnetctl agent revoke NAME` and\n"
+            "friends send it.\n"
+            "\n"
+            "Operators: http://<metrics_listen>/metrics (Prometheus), /healthz, /readyz and / (a\n"
+            "status page); `meldnetctl status`, `top`, `queues`, `agents`.\n");
 }
 
 static int s_install_signals(void)
@@ -85,6 +95,8 @@ typedef struct s_gateway {
     gw_auth *auth;
     gw_ingest *ingest;
     gw_deliver *deliver;
+    gw_observe *observe;
+    gw_http *http;
 } s_gateway;
 
 static int s_load_keys(s_gateway *gw, mn_diag *d)
@@ -116,12 +128,14 @@ static int s_load_keys(s_gateway *gw, mn_diag *d)
 
 static void s_gateway_close(s_gateway *gw)
 {
+    gw_http_stop(&gw->http);
     gw_ingest_destroy(&gw->ingest);
     gw_deliver_destroy(&gw->deliver);
     gw_auth_destroy(&gw->auth);
     if (gw->zctx)
         zmq_ctx_term(gw->zctx);
     gw->zctx = NULL;
+    gw_observe_stop(&gw->observe);
     gw_store_destroy(&gw->store);
     mn_secret32_destroy(&gw->digest_key);
     mn_secret32_destroy(&gw->pseudonym_key);
@@ -137,6 +151,14 @@ static void s_on_queued(void *arg)
 static int s_start(s_gateway *gw, mn_diag *d)
 {
     int rc = gw_store_open(gw->cfg->data_dir, gw->cfg->map_size_mb, 0, &gw->store, d);
+    if (rc == MN_OK)
+        rc = gw_observe_start(gw->store, &gw->observe, d);
+    if (rc == MN_OK && gw_observe_set_partners(gw->observe, gw->cfg->partners,
+                                               gw->cfg->n_partners) != MN_OK)
+        rc = mn_diag_set(d, MN_ENOMEM, "observe", "out of memory");
+    /* Metrics early: a port that is taken is a configuration error to see at start. */
+    if (rc == MN_OK && strcmp(gw->cfg->metrics_listen, "off") != 0)
+        rc = gw_http_start(gw->cfg->metrics_listen, &gw->http, d);
     if (rc != MN_OK)
         return rc;
     gw->zctx = zmq_ctx_new();
@@ -190,6 +212,46 @@ static int s_start(s_gateway *gw, mn_diag *d)
     return rc;
 }
 
+/* Whether `name` may connect in the new table (configured and not revoked). */
+static int s_agent_admitted(const gw_agent *agents, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(agents[i].name, name) == 0)
+            return !agents[i].revoked;
+    return 0;
+}
+
+static int s_partner_admitted(const gw_partner *partners, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(partners[i].name, name) == 0)
+            return !partners[i].revoked;
+    return 0;
+}
+
+/* After a reload: close the open connections of every party that was admitted and is not
+ * any more (revoked or removed); ZAP refuses their next handshake. */
+static void s_close_dropped(s_gateway *gw, const gw_agent *agents, size_t n,
+                            const gw_partner *partners, size_t m)
+{
+    for (size_t i = 0; i < gw->cfg->n_agents; i++) {
+        const gw_agent *a = &gw->cfg->agents[i];
+        if (a->revoked || s_agent_admitted(agents, n, a->name))
+            continue;
+        size_t closed = gw_ingest_close_agent(gw->ingest, a->name);
+        log_notice("auth", "agent no longer admitted party=%s connections_closed=%zu", a->name,
+                   closed);
+    }
+    for (size_t i = 0; i < gw->cfg->n_partners; i++) {
+        const gw_partner *p = &gw->cfg->partners[i];
+        if (p->revoked || s_partner_admitted(partners, m, p->name))
+            continue;
+        size_t closed = gw_deliver_close_partner(gw->deliver, p->name);
+        log_notice("auth", "partner no longer admitted party=%s connections_closed=%zu",
+                   p->name, closed);
+    }
+}
+
 /* SIGHUP: re-read the agents and partners directories; keep the old tables unless both load. */
 static void s_reload_parties(s_gateway *gw)
 {
@@ -209,6 +271,8 @@ static void s_reload_parties(s_gateway *gw)
         rc = gw_ingest_set_agents(gw->ingest, agents, n);
     if (rc == MN_OK)
         rc = gw_deliver_set_partners(gw->deliver, partners, m);
+    if (rc == MN_OK)
+        rc = gw_observe_set_partners(gw->observe, partners, m);
     if (rc != MN_OK) {
         log_err("config", "reload failed, keeping the previous agents and partners: %s: %s (%s)",
                 d.where, d.what, mn_err_hint(rc));
@@ -216,6 +280,7 @@ static void s_reload_parties(s_gateway *gw)
         free(partners);
         return;
     }
+    s_close_dropped(gw, agents, n, partners, m);
     /* The writer routes with cfg->partners: swap between its batches. */
     gw_ingest_config_lock(gw->ingest);
     free(gw->cfg->agents);
@@ -229,15 +294,29 @@ static void s_reload_parties(s_gateway *gw)
     log_notice("config", "reloaded agents=%zu partners=%zu", n, m);
 }
 
+/* One snapshot a second: to run/status.json (meldnetctl) and to the HTTP endpoint. */
 static void s_write_status(s_gateway *gw, const char *state)
 {
-    uint64_t count = 0;
+    gw_snapshot s;
     mn_diag d;
     mn_diag_clear(&d);
-    if (gw_store_registry_count(gw->store, &count) != MN_OK)
-        count = 0;
-    if (gw_stats_write(&gw->stats, gw->cfg->run_dir, state, gw->cfg->listen, count, &d) != MN_OK)
+    gw_stats_snapshot(&gw->stats, &s, state);
+    snprintf(s.listen, sizeof s.listen, "%s", gw->cfg->listen);
+    snprintf(s.delivery_listen, sizeof s.delivery_listen, "%s", gw->cfg->delivery_listen);
+    snprintf(s.metrics_listen, sizeof s.metrics_listen, "%s", gw->cfg->metrics_listen);
+    s.sockets_bound = gw->ingest && gw->deliver;
+    s.inflight_max = gw->cfg->inflight_max;
+    s.overloaded = s.inflight >= s.inflight_max;
+    if (gw->ingest)
+        gw_ingest_snapshot(gw->ingest, &s);
+    if (gw->deliver)
+        gw_deliver_snapshot(gw->deliver, &s);
+    gw_observe_fill(gw->observe, &s);
+    if (gw_snapshot_write(&s, gw->cfg->run_dir, &d) != MN_OK)
         log_warn("status", "cannot write status: %s: %s", d.where, d.what);
+    if (gw->http && gw_http_publish(gw->http, &s) != MN_OK)
+        log_warn("status", "out of memory: the metrics endpoint shows an older snapshot");
+    gw_snapshot_clear(&s);
 }
 
 static int s_serve(s_gateway *gw)
@@ -288,9 +367,10 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
         {"check", no_argument, NULL, 'n'},        {"log-level", required_argument, NULL, 'L'},
+        {"log-format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *home = NULL, *config = NULL, *level = NULL;
+    const char *home = NULL, *config = NULL, *level = NULL, *format = NULL;
     int check_only = 0, c;
     while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
         switch (c) {
@@ -298,6 +378,7 @@ int main(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'n': check_only = 1; break;
         case 'L': level = optarg; break;
+        case 'F': format = optarg; break;
         case 'h': s_usage(stdout); return 0;
         default: s_usage(stderr); return 2;
         }
@@ -315,6 +396,15 @@ int main(int argc, char **argv)
             home = "meldnet-home";
         snprintf(path, sizeof path, "%s/gateway.conf", home);
         config = path;
+    }
+
+    if (format) {
+        enum mn_log_format f;
+        if (mn_log_parse_format(format, &f) != MN_OK) {
+            fprintf(stderr, PROG ": unknown log format '%s' (text or json)\n", format);
+            return 2;
+        }
+        mn_log_set_format(f);
     }
 
     s_gateway gw;

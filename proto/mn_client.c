@@ -3,6 +3,11 @@
  * Invariant: the state (connected, down, tcp_up) changes only on monitor events, which are
  * read only in mn_client_wait, and on_change is called once per change in the order the events
  * came, so a link that keeps per-connection state (a subscription) sees every connection.
+ *
+ * A refused key or a failed handshake makes libzmq give up on the endpoint for good (it treats
+ * it as a protocol error and does not reconnect). The gateway's operator may fix it at any
+ * time (add or re-admit the key, SIGHUP), so the client dials again itself, with a growing
+ * pause (MN_CLIENT_RECONNECT_MIN_MS doubling up to MN_CLIENT_RECONNECT_MAX_MS).
  */
 #include "mn_client.h"
 
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "mn_envelope.h"
 #include "mn_log.h"
 
 #define S_WARN_PER_MINUTE 10
@@ -38,6 +44,8 @@ struct mn_client {
     int tcp_up;             /* a TCP connection was made since the last reconnect attempt */
     int said_no_answer;     /* "does not answer" was logged since the last success */
     int err;                /* errno of the last failed send or receive */
+    uint64_t redial_ms;     /* after a failed handshake: dial again at this time; 0: not */
+    unsigned redial_pause_ms; /* the pause before the next such redial */
     char problem[MN_CLIENT_PROBLEM_MAX];
     mn_log_limit lim_conn;
 };
@@ -209,6 +217,29 @@ static void s_down(mn_client *c)
         c->on_change(c->arg, 0);
 }
 
+/* libzmq will not reconnect after a failed handshake: dial again after a pause. */
+static void s_redial_later(mn_client *c)
+{
+    if (c->redial_pause_ms < MN_CLIENT_RECONNECT_MIN_MS)
+        c->redial_pause_ms = MN_CLIENT_RECONNECT_MIN_MS;
+    c->redial_ms = mn_mono_ms() + c->redial_pause_ms;
+    c->redial_pause_ms = c->redial_pause_ms * 2 > MN_CLIENT_RECONNECT_MAX_MS
+                             ? MN_CLIENT_RECONNECT_MAX_MS
+                             : c->redial_pause_ms * 2;
+}
+
+/* A redial that is due: drop the endpoint libzmq gave up on and connect it anew. */
+static void s_redial_if_due(mn_client *c)
+{
+    if (!c->redial_ms || mn_mono_ms() < c->redial_ms)
+        return;
+    c->redial_ms = 0;
+    (void)zmq_disconnect(c->sock, c->endpoint); /* may be gone already */
+    if (zmq_connect(c->sock, c->endpoint) != 0)
+        s_redial_later(c);
+    log_debug(c->words->role, "dialling the gateway again endpoint=%s", c->endpoint);
+}
+
 static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
 {
     const mn_client_words *w = c->words;
@@ -222,6 +253,7 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
         c->down = 0;
         c->tcp_up = 1;
         c->said_no_answer = 0;
+        c->redial_pause_ms = 0;
         c->problem[0] = '\0';
         if (c->on_change)
             c->on_change(c->arg, 1);
@@ -259,6 +291,7 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
         c->down = 1;
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: {
+        s_redial_later(c);
         int n = snprintf(c->problem, sizeof c->problem,
                          "the gateway refused this %s's key (status %u): give the line in "
                          "keys/%s.pub to the gateway's operator for 'meldnetctl %s add'",
@@ -274,6 +307,7 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
     }
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        s_redial_later(c);
         mn_client_set_problem(c, "the secure handshake with the gateway at %s failed: check "
                               "that keys/gateway.pub is the gateway's current public line",
                               c->endpoint);
@@ -331,7 +365,16 @@ int mn_client_wait(mn_client *c, int want_write, long timeout_ms, int *readable,
     };
     *readable = 0;
     *writable = 0;
-    if (zmq_poll(pi, 2, timeout_ms < 0 ? 0 : timeout_ms) < 0) {
+    s_redial_if_due(c);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    if (c->redial_ms) { /* wake up in time for it */
+        uint64_t now = mn_mono_ms();
+        long until = c->redial_ms > now ? (long)(c->redial_ms - now) : 0;
+        if (until < timeout_ms)
+            timeout_ms = until;
+    }
+    if (zmq_poll(pi, 2, timeout_ms) < 0) {
         if (zmq_errno() == EINTR)
             return MN_OK;
         return s_zmq_fail(d, c->endpoint, "waiting for the gateway failed");

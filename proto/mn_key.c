@@ -812,6 +812,18 @@ void mn_pubkey_fingerprint(const mn_pubkey *pub, char *buf, size_t cap)
         snprintf(buf, cap, "%s", hex);
 }
 
+void mn_curve_fingerprint(const uint8_t curve[MN_KEY_BYTES], char *buf, size_t cap)
+{
+    uint8_t hash[32];
+    char hex[MN_FINGERPRINT_CHARS + 1];
+
+    crypto_generichash(hash, sizeof hash, curve, MN_KEY_BYTES, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, hash, MN_FINGERPRINT_CHARS / 2);
+    assert(cap >= sizeof hex);
+    if (cap > 0)
+        snprintf(buf, cap, "%s", hex);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Digest keys: "meldnet1-digest-key <b64>" */
 

@@ -99,6 +99,12 @@ MN_NODISCARD int mn_pubkey_save(const mn_pubkey *pub, const char *path, mn_diag 
  * NUL-terminated into buf (at least MN_FINGERPRINT_CHARS + 1 bytes). Safe to log. */
 void mn_pubkey_fingerprint(const mn_pubkey *pub, char *buf, size_t cap);
 
+/* Fingerprint of a bare CURVE public key (all a ZAP request carries), in the same form: first
+ * 8 bytes of BLAKE2b-256(curve), lowercase hex, into buf (at least MN_FINGERPRINT_CHARS + 1
+ * bytes). It differs from the mn_pubkey_fingerprint of the identity that holds the key (that
+ * one covers all three keys): use it only for keys no configured party has. Safe to log. */
+void mn_curve_fingerprint(const uint8_t curve[MN_KEY_BYTES], char *buf, size_t cap);
+
 /* Secret 32-byte symmetric key for keyed BLAKE2b digests (dedup, pseudonyms), in a 0600 file
  * holding one line "meldnet1-digest-key <b64>". Same rules as identities. */
 typedef struct mn_secret32 mn_secret32;

@@ -3,6 +3,21 @@
  * Never log keys, payloads or report fields. Warnings a peer can cause go through
  * mn_log_ratelimited() so a hostile peer cannot flood the log, and text a peer wrote goes
  * through mn_log_quote() so it can neither break the line nor drive the terminal.
+ *
+ * Two formats (mn_log_set_format). Text, the default:
+ *   2024-05-01T10:00:00.123Z warn ingest: reject reason=BAD_SIGNATURE agent="a b"
+ * JSON, one object per line, for log collectors:
+ *   {"time":"2024-05-01T10:00:00.123Z","level":"warn","component":"ingest","msg":"reject",
+ *    "reason":"BAD_SIGNATURE","agent":"a b"}
+ * The JSON line is made from the same formatted text: "msg" is the words before the first
+ * key=value; each key=value (key: a letter or '_', then letters, digits, '_', '.', '-') becomes
+ * a member. A quoted value is unquoted (mn_log_quote's \" \\ \xNN undone) and is always a
+ * string; a bare value is an integer when it is one (an optional '-', digits without a leading
+ * zero, at most 18 of them), else a string ("1.5", "0x10", "007" stay strings). Words that are
+ * not key=value after the first field are appended to "msg". A key that is taken ("time",
+ * "level", "component", "msg", or the same key twice) gets a '_' appended. Bytes that are not
+ * UTF-8 are written as \xNN text. The line is built and escaped by jansson and written whole:
+ * never a partial or invalid line.
  */
 #ifndef MN_LOG_H
 #define MN_LOG_H
@@ -21,6 +36,14 @@ int mn_log_enabled(enum mn_log_level level);
 
 /* Parse "err|warn|notice|info|debug". Returns MN_OK or MN_EINVAL. */
 MN_NODISCARD int mn_log_parse_level(const char *name, enum mn_log_level *out);
+
+enum mn_log_format { MN_LOG_TEXT = 0, MN_LOG_JSON };
+
+/* The format of every later line. Default MN_LOG_TEXT. Call at start-up, like set_level. */
+void mn_log_set_format(enum mn_log_format format);
+
+/* Parse "text" or "json". Returns MN_OK, or MN_EINVAL (out unchanged). */
+MN_NODISCARD int mn_log_parse_format(const char *text, enum mn_log_format *out);
 
 void mn_log(enum mn_log_level level, const char *component, const char *fmt, ...) MN_PRINTF(3, 4);
 

@@ -237,11 +237,14 @@ fi
 port=$("$bin/mn-freeport") || die "no free TCP port"
 dport=$("$bin/mn-freeport") || die "no free TCP port"
 [ "$dport" != "$port" ] || dport=$("$bin/mn-freeport")
+mport=$("$bin/mn-freeport") || die "no free TCP port"
+while [ "$mport" = "$port" ] || [ "$mport" = "$dport" ]; do mport=$("$bin/mn-freeport"); done
 endpoint=tcp://127.0.0.1:$port
 say "home $home, ingest $endpoint, delivery tcp://127.0.0.1:$dport"
 
 "$gwbin/meldnetctl" init --home "$home" --listen "$endpoint" \
-    --delivery-listen "tcp://127.0.0.1:$dport" >>"$tmp/setup.log" 2>&1 ||
+    --delivery-listen "tcp://127.0.0.1:$dport" --metrics-listen "127.0.0.1:$mport" \
+    >>"$tmp/setup.log" 2>&1 ||
     die "meldnetctl init failed" "$tmp/setup.log"
 mkdir -p "$tmp/agents" "$tmp/partners"
 load_agents=()

@@ -29,12 +29,14 @@ trap cleanup EXIT
 port=$("$bin/mn-freeport" 2>/dev/null || echo 7411)
 dport=$("$bin/mn-freeport" 2>/dev/null || echo 7412)
 [ "$dport" != "$port" ] || dport=$((port + 1))
+mport=$("$bin/mn-freeport" 2>/dev/null || echo 9464)
+[ "$mport" != "$port" ] && [ "$mport" != "$dport" ] || mport=$((dport + 1))
 home="$demo/gateway"
 step() { printf '\n== %s\n' "$*"; }
 
 step "gateway home with fresh keys"
 "$bin/meldnetctl" init --home "$home" --listen "tcp://127.0.0.1:$port" \
-    --delivery-listen "tcp://127.0.0.1:$dport"
+    --delivery-listen "tcp://127.0.0.1:$dport" --metrics-listen "127.0.0.1:$mport"
 
 step "three agents, registered with the gateway"
 declare -A agent_region=([district-utrecht]=midden-nederland [school-amsterdam]=amsterdam
@@ -126,6 +128,19 @@ for name in "${agents[@]}"; do
     printf '%s: ' "$name"
     "$bin/meldnet-agent" status --home "$demo/$name" | head -n 1
 done
+
+step "what operators see: meldnetctl status (and http://127.0.0.1:$mport/ while it runs)"
+# The status file is rewritten every second; wait for one that counts every receipt.
+for _ in $(seq 50); do
+    "$bin/meldnetctl" status --json --home "$home" 2>/dev/null | grep -q '"accepted": [1-9]' && break
+    sleep 0.2
+done
+"$bin/meldnetctl" status --home "$home" || true
+if command -v curl >/dev/null; then
+    echo "-- a few lines of http://127.0.0.1:$mport/metrics:"
+    curl -fsS --max-time 5 "http://127.0.0.1:$mport/metrics" |
+        grep -E '^meldnet_(envelopes_accepted_total|partner_queue_depth|connected_agents) ' || true
+fi
 
 step "stopping partners and gateway"
 for p in "${partner_pids[@]}"; do stop_pid "$p"; done

@@ -4,13 +4,19 @@
 #   --ensure            install when root, else print the line and fail (used by the build)
 #   --install-or-print  install when root, else print the line and succeed (make deps)
 #   --fuzz              like --ensure, for what only `make fuzz` needs: clang and libFuzzer
+#   --check             like --ensure, for what only `make check` needs: the peers the
+#                       integration tests run (prometheus, headless chromium, tmux, curl)
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config libzmq3-dev libsodium-dev liblmdb-dev lmdb-utils
-libprotobuf-c-dev protobuf-c-compiler libjansson-dev libconfig-dev libcmocka-dev procps"
+libprotobuf-c-dev protobuf-c-compiler libjansson-dev libconfig-dev libcmocka-dev procps
+libmicrohttpd-dev libncurses-dev"
 # libFuzzer ships in clang's runtime package (Debian 12: libclang-rt-14-dev, not in clang).
 if [ "${1:-}" = "--fuzz" ]; then
     PACKAGES="clang libclang-rt-14-dev"
+fi
+if [ "${1:-}" = "--check" ]; then
+    PACKAGES="prometheus chromium tmux curl"
 fi
 
 missing=""

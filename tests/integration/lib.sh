@@ -36,6 +36,7 @@
 #   mn_stop PID [SECONDS] [SIGNAL]        signal (TERM), wait, SIGKILL if needed; its status
 #   mn_wait_exit PID SECONDS              wait for a tracked process to exit by itself
 #   mn_is_running PID                     alive and not a zombie
+#   mn_at_exit CMD                        run shell command CMD when the script ends
 # Set-up and the programs
 #   mn_setup                              temp dir, free port, EXIT trap; bails if not built
 #   mn_freeport                           print a free TCP port on 127.0.0.1
@@ -60,6 +61,7 @@
 #   MN_TMP      this script's temp dir (agents/NAME/, logs/, gw/, out/ live under it)
 #   MN_PORT     a free TCP port on 127.0.0.1, MN_ENDPOINT=tcp://127.0.0.1:$MN_PORT
 #   MN_DELIVERY_ENDPOINT  another free port: the gateway's delivery endpoint for partners
+#   MN_METRICS  HOST:PORT of the gateway's HTTP endpoint (/metrics, /healthz, /readyz, /)
 #   MN_GWHOME   $MN_TMP/gw, the default gateway home
 #   MN_LOGS     $MN_TMP/logs; mn_spawn writes NAME.log there, set-up commands commands.log
 # After mn_start_gateway: MN_GW_PID, MN_GW_LOG. After mn_spawn: MN_LAST_PID, MN_LAST_LOG.
@@ -332,9 +334,17 @@ mn_wait_exit() {
     return "$rc"
 }
 
+# mn_at_exit CMD: run the shell command CMD when the script ends, before the tracked processes
+# are stopped (for what mn_spawn cannot track, such as a tmux server).
+MN_AT_EXIT=()
+mn_at_exit() { MN_AT_EXIT+=("$1"); }
+
 mn__cleanup() {
-    local rc=$? p deadline
+    local rc=$? p deadline c
     trap - EXIT
+    for c in "${MN_AT_EXIT[@]}"; do
+        eval "$c" || true
+    done
     if [ ${#MN_PIDS[@]} -gt 0 ]; then
         for p in "${MN_PIDS[@]}"; do
             mn_is_running "$p" && kill -TERM "$p" 2>/dev/null
@@ -403,6 +413,10 @@ mn_setup() {
     dport=$(mn_freeport) || mn_bail "set-up: no second free TCP port on 127.0.0.1"
     [ "$dport" != "$MN_PORT" ] || dport=$(mn_freeport)
     MN_DELIVERY_ENDPOINT=tcp://127.0.0.1:$dport
+    local mport
+    mport=$(mn_freeport) || mn_bail "set-up: no free TCP port on 127.0.0.1"
+    while [ "$mport" = "$MN_PORT" ] || [ "$mport" = "$dport" ]; do mport=$(mn_freeport); done
+    MN_METRICS=127.0.0.1:$mport
     echo "# temp dir $MN_TMP, endpoint $MN_ENDPOINT" >&2
 }
 
@@ -422,10 +436,10 @@ mn__quiet() {
 }
 
 # mn_init_gateway [HOME] [ENDPOINT]: meldnetctl init (defaults $MN_GWHOME, $MN_ENDPOINT; the
-# delivery endpoint is $MN_DELIVERY_ENDPOINT).
+# delivery endpoint is $MN_DELIVERY_ENDPOINT, the metrics endpoint $MN_METRICS).
 mn_init_gateway() {
     mn__quiet "$MN_BIN/meldnetctl" init --home "${1:-$MN_GWHOME}" --listen "${2:-$MN_ENDPOINT}" \
-        --delivery-listen "$MN_DELIVERY_ENDPOINT"
+        --delivery-listen "$MN_DELIVERY_ENDPOINT" --metrics-listen "$MN_METRICS"
 }
 
 # mn_new_partner NAME KIND TOPIC=SHARING...: meldnet-partner keygen into $MN_TMP/partners/NAME

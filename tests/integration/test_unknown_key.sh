@@ -17,7 +17,7 @@ check_exit "a raw client with an unknown key gets no reply at all" 3 \
     mn_rawsend outsider valid --report "$ex/minor-grooming-youth-care.json" --timeout-ms 2000
 check_eq "nothing is registered" 0 "$(mn_ctl registry count)"
 check "the refused handshakes are counted" mn_wait_until 5 mn_status_ge handshakes_refused 1
-check "the refusal is logged" mn_log_has "$MN_GW_LOG" 'refused handshake reason=unknown-key'
+check "the refusal is logged" mn_log_has "$MN_GW_LOG" 'handshake refused cause=unknown_key'
 check_fails "the log holds no report content" grep -q 'Femke\|grooming' "$MN_GW_LOG"
 
 line=$(cat "$MN_TMP/agents/outsider/keys/agent.pub")

@@ -4,6 +4,8 @@
  * The source tree is found through $MN_SRCDIR (default "."): examples/gateway.conf must equal
  * gw_config_template() and load. It is loaded from a copy in a temporary home, because a
  * configuration needs its agents and partners folders and examples/ ships neither.
+ * Revocation: revoked parties load and stay in the tables, the admitting lookups skip them,
+ * revoke/rewrite round trips keep every field, and a revoked key is never free again.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -1003,6 +1005,326 @@ static void test_write_partner_then_load(void **state)
     free(list);
 }
 
+/* --- revocation ----------------------------------------------------------------------------- */
+
+static void test_revoked_parties_load(void **state)
+{
+    struct fixture *f = *state;
+    char la[MN_PUBLIC_LINE_MAX], lb[MN_PUBLIC_LINE_MAX], lp[MN_PUBLIC_LINE_MAX], body[2048];
+    mn_pubkey pa, pb, pp;
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+
+    s_line(MN_ROLE_AGENT, "district-utrecht", la, sizeof la, &pa);
+    s_line(MN_ROLE_AGENT, "zeeland-hotline", lb, sizeof lb, &pb);
+    s_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
+    snprintf(body, sizeof body, "name = \"district-utrecht\";\nkey = \"%s\";\n"
+             "region = \"Midden-Nederland\";\nrevoked = true;\n"
+             "revoked_at = \"2026-11-22T10:00:00Z\";\n", la);
+    s_agent_file(f, "district-utrecht.conf", body);
+    snprintf(body, sizeof body, "name = \"zeeland-hotline\";\nkey = \"%s\";\nrevoked = false;\n",
+             lb);
+    s_agent_file(f, "zeeland-hotline.conf", body);
+    snprintf(body, sizeof body, "name = \"police-midden\";\nkey = \"%s\";\nkind = \"police\";\n"
+             S_BIND "revoked = true;\n", lp);
+    s_partner_file(f, "police-midden.conf", body);
+    s_write(f->conf, "gateway: { };\n");
+
+    if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
+        fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
+    /* kept in the tables, marked */
+    assert_int_equal(cfg->n_agents, 2);
+    const gw_agent *a = &cfg->agents[0];
+    assert_string_equal(a->name, "district-utrecht");
+    assert_string_equal(a->region, "Midden-Nederland");
+    assert_int_equal(a->revoked, 1);
+    assert_string_equal(a->revoked_at, "2026-11-22T10:00:00Z");
+    assert_memory_equal(a->pub.curve, pa.curve, MN_KEY_BYTES);
+    assert_int_equal(cfg->agents[1].revoked, 0);
+    assert_string_equal(cfg->agents[1].revoked_at, "");
+    assert_int_equal(cfg->n_partners, 1);
+    assert_int_equal(cfg->partners[0].revoked, 1);
+    assert_string_equal(cfg->partners[0].revoked_at, "");
+
+    /* the lookups that admit do not find them; the _any ones do */
+    assert_null(gw_config_find_agent(cfg, "district-utrecht"));
+    assert_null(gw_config_find_agent_by_curve(cfg, pa.curve));
+    assert_ptr_equal(gw_config_find_agent_any(cfg, "district-utrecht"), a);
+    assert_ptr_equal(gw_config_find_agent_by_curve_any(cfg, pa.curve), a);
+    assert_ptr_equal(gw_config_find_agent(cfg, "zeeland-hotline"), &cfg->agents[1]);
+    assert_ptr_equal(gw_config_find_agent_by_curve(cfg, pb.curve), &cfg->agents[1]);
+    assert_null(gw_config_find_partner(cfg, "police-midden"));
+    assert_ptr_equal(gw_config_find_partner_any(cfg, "police-midden"), &cfg->partners[0]);
+    assert_ptr_equal(gw_config_find_partner_by_curve_any(cfg, pp.curve), &cfg->partners[0]);
+    assert_null(gw_config_find_partner_by_curve_any(cfg, pa.curve));
+    assert_null(gw_config_find_agent_any(NULL, "district-utrecht"));
+    assert_null(gw_config_find_partner_any(cfg, "nobody"));
+    gw_config_destroy(&cfg);
+
+    /* the folder loaders keep them too */
+    gw_agent *agents = NULL;
+    size_t n = 0;
+    assert_int_equal(gw_config_load_agents(f->agents, &agents, &n, &d), MN_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(agents[0].revoked, 1);
+    free(agents);
+}
+
+static void test_revoked_setting_errors(void **state)
+{
+    struct fixture *f = *state;
+    static const struct agent_case cases[] = {
+        {"ann.conf", "name = \"ann\";\nkey = \"@KEY@\";\nrevoked = \"yes\";\n", MN_ROLE_AGENT,
+         "ann", MN_ECONFIG, 3, "revoked must be true or false, not a string"},
+        {"bea.conf", "name = \"bea\";\nkey = \"@KEY@\";\nrevoked = 1;\n", MN_ROLE_AGENT, "bea",
+         MN_ECONFIG, 3, "revoked must be true or false"},
+        {"cor.conf", "name = \"cor\";\nkey = \"@KEY@\";\nrevoked = true;\n"
+         "revoked_at = \"2026-11-22\";\n", MN_ROLE_AGENT, "cor", MN_ECONFIG, 4,
+         "revoked_at \"2026-11-22\" is not a UTC time"},
+        {"dik.conf", "name = \"dik\";\nkey = \"@KEY@\";\n"
+         "revoked_at = \"2026-11-22T10:00:00Z\";\n", MN_ROLE_AGENT, "dik", MN_ECONFIG, 3,
+         "revoked_at without revoked = true"},
+        {"eef.conf", "name = \"eef\";\nkey = \"@KEY@\";\nrevoked = false;\n"
+         "revoked_at = \"2026-11-22T10:00:00Z\";\n", MN_ROLE_AGENT, "eef", MN_ECONFIG, 4,
+         "revoked_at without revoked = true"},
+        {"fem.conf", "name = \"fem\";\nkey = \"@KEY@\";\nrevokd = true;\n", MN_ROLE_AGENT,
+         "fem", MN_ECONFIG, 3, "unknown agent setting \"revokd\""},
+        {"gijs.conf", "name = \"gijs\";\nkey = \"@KEY@\";\nrevoked = true;\n"
+         "revoked_at = 5;\n", MN_ROLE_AGENT, "gijs", MN_ECONFIG, 4,
+         "revoked_at must be a string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[MN_PUBLIC_LINE_MAX], body[1024], path[256], where[300];
+        gw_agent *list = NULL;
+        size_t n = 0;
+        mn_diag d = {0};
+        s_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
+        s_subst(body, sizeof body, cases[i].body, line);
+        s_agent_file(f, cases[i].file, body);
+        int rc = gw_config_load_agents(f->agents, &list, &n, &d);
+        snprintf(path, sizeof path, "%s/%s", f->agents, cases[i].file);
+        snprintf(where, sizeof where, "%s:%d", path, cases[i].line);
+        if (rc != cases[i].code || strcmp(d.where, where) != 0 || !strstr(d.what, cases[i].what))
+            fail_msg("case %zu: rc %d \"%s: %s\", want rc %d \"%s: ...%s...\"", i, rc, d.where,
+                     d.what, cases[i].code, where, cases[i].what);
+        assert_null(list);
+        assert_int_equal(unlink(path), 0);
+    }
+
+    /* the same checks in a partner file */
+    char line[MN_PUBLIC_LINE_MAX], body[2048];
+    gw_partner *list = NULL;
+    size_t n = 0;
+    mn_diag d = {0};
+    s_line(MN_ROLE_PARTNER, "zorg", line, sizeof line, NULL);
+    snprintf(body, sizeof body, "name = \"zorg\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND
+             "revoked = true;\nrevoked_at = \"2026-13-22T10:00:00Z\";\n", line);
+    s_partner_file(f, "zorg.conf", body);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_ECONFIG);
+    assert_non_null(strstr(d.what, "is not a UTC time"));
+    assert_non_null(strstr(d.where, "zorg.conf:6"));
+    assert_null(list);
+
+    assert_true(gw_config_time_is_valid("2026-11-22T10:00:00Z"));
+    assert_true(gw_config_time_is_valid("1999-01-01T00:00:00Z"));
+    assert_false(gw_config_time_is_valid("2026-11-22T10:00:00"));
+    assert_false(gw_config_time_is_valid("2026-11-22 10:00:00Z"));
+    assert_false(gw_config_time_is_valid("2026-00-22T10:00:00Z"));
+    assert_false(gw_config_time_is_valid("2026-11-22T24:00:00Z"));
+    assert_false(gw_config_time_is_valid("2026-11-22T10:00:00.000Z"));
+    assert_false(gw_config_time_is_valid(""));
+    assert_false(gw_config_time_is_valid(NULL));
+}
+
+static void test_revoke_agent_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    char line[MN_PUBLIC_LINE_MAX], path[256];
+    mn_pubkey pa, pnew;
+    gw_agent *list = NULL, got;
+    size_t n = 0;
+    mn_diag d = {0};
+
+    s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
+    assert_int_equal(gw_config_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa, &d),
+                     MN_OK);
+
+    /* revoke: the same file with revoked = true, name, region and key kept */
+    assert_int_equal(gw_config_revoke_agent(f->agents, "hotline-oost", "2026-11-22T10:00:00Z",
+                                            &got, &d),
+                     MN_OK);
+    assert_int_equal(got.revoked, 1);
+    assert_string_equal(got.revoked_at, "2026-11-22T10:00:00Z");
+    snprintf(path, sizeof path, "%s/hotline-oost.conf", f->agents);
+    char *text = s_read(path);
+    assert_non_null(strstr(text, "\nrevoked = true;\n"));
+    assert_non_null(strstr(text, "\nrevoked_at = \"2026-11-22T10:00:00Z\";\n"));
+    assert_non_null(strstr(text, "\nregion = \"Oost-Nederland\";\n"));
+    free(text);
+    assert_int_equal(gw_config_load_agents(f->agents, &list, &n, &d), MN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].name, "hotline-oost");
+    assert_string_equal(list[0].region, "Oost-Nederland");
+    assert_int_equal(list[0].revoked, 1);
+    assert_string_equal(list[0].revoked_at, "2026-11-22T10:00:00Z");
+    assert_memory_equal(list[0].pub.curve, pa.curve, MN_KEY_BYTES);
+    assert_memory_equal(list[0].pub.sign, pa.sign, MN_KEY_BYTES);
+    assert_memory_equal(list[0].pub.box, pa.box, MN_KEY_BYTES);
+    gw_agent revoked = list[0];
+    free(list);
+
+    /* twice: nothing written, said so */
+    assert_int_equal(gw_config_revoke_agent(f->agents, "hotline-oost", NULL, &got, &d),
+                     MN_EEXIST);
+    assert_non_null(strstr(d.what, "revoked already (since 2026-11-22T10:00:00Z)"));
+    assert_string_equal(got.revoked_at, "2026-11-22T10:00:00Z");
+    /* unknown, bad input */
+    assert_int_equal(gw_config_revoke_agent(f->agents, "nobody", NULL, NULL, &d), MN_ENOTFOUND);
+    assert_non_null(strstr(d.hint, "meldnetctl agent list"));
+    assert_int_equal(gw_config_revoke_agent(f->agents, "../x", NULL, NULL, &d), MN_EINVAL);
+    assert_int_equal(gw_config_revoke_agent(f->agents, "hotline-oost", "yesterday", NULL, &d),
+                     MN_EINVAL);
+
+    /* back with a new key: rewritten without revoked */
+    s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pnew);
+    gw_agent back = revoked;
+    back.pub = pnew;
+    back.revoked = 0;
+    back.revoked_at[0] = '\0';
+    assert_int_equal(gw_config_rewrite_agent(f->agents, &back, &d), MN_OK);
+    text = s_read(path);
+    assert_null(strstr(text, "revoked"));
+    free(text);
+    assert_int_equal(gw_config_load_agents(f->agents, &list, &n, &d), MN_OK);
+    assert_int_equal(list[0].revoked, 0);
+    assert_string_equal(list[0].revoked_at, "");
+    assert_string_equal(list[0].region, "Oost-Nederland");
+    assert_memory_equal(list[0].pub.curve, pnew.curve, MN_KEY_BYTES);
+    free(list);
+
+    /* revoked now (no time given): a valid time is written */
+    assert_int_equal(gw_config_revoke_agent(f->agents, "hotline-oost", NULL, &got, &d), MN_OK);
+    assert_true(gw_config_time_is_valid(got.revoked_at));
+    /* a rewrite may also create a file, and refuses what a write refuses */
+    back = revoked;
+    assert_int_equal(gw_config_rewrite_agent(f->agents, &back, &d), MN_OK);
+    snprintf(back.region, sizeof back.region, "a\"b");
+    assert_int_equal(gw_config_rewrite_agent(f->agents, &back, &d), MN_EINVAL);
+    back = revoked;
+    snprintf(back.revoked_at, sizeof back.revoked_at, "2026-11-22");
+    assert_int_equal(gw_config_rewrite_agent(f->agents, &back, &d), MN_EINVAL);
+    back = revoked;
+    snprintf(back.name, sizeof back.name, "other");
+    assert_int_equal(gw_config_rewrite_agent(f->agents, &back, &d), MN_EINVAL);
+}
+
+static void test_revoke_partner_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    char line[MN_PUBLIC_LINE_MAX];
+    gw_partner p;
+    gw_partner *list = NULL, *got = calloc(1, sizeof *got);
+    size_t n = 0;
+    mn_diag d = {0};
+
+    assert_non_null(got);
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "care.noord");
+    s_line(MN_ROLE_PARTNER, "care.noord", line, sizeof line, &p.pub);
+    p.kind = GW_PARTNER_CARE;
+    snprintf(p.bindings[0].topic, sizeof p.bindings[0].topic, "care.*");
+    p.bindings[0].sharing = MELDNET__SHARING_LEVEL__FULL;
+    snprintf(p.bindings[1].topic, sizeof p.bindings[1].topic, "shelter.coordination");
+    p.bindings[1].sharing = MELDNET__SHARING_LEVEL__PSEUDONYMOUS;
+    p.n_bindings = 2;
+    p.revoked = 1; /* a new partner is never written revoked */
+    assert_int_equal(gw_config_write_partner(f->partners, &p, &d), MN_OK);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(list[0].revoked, 0);
+    free(list);
+
+    assert_int_equal(gw_config_revoke_partner(f->partners, "care.noord", "2026-11-22T10:00:00Z",
+                                              got, &d),
+                     MN_OK);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].revoked, 1);
+    assert_string_equal(list[0].revoked_at, "2026-11-22T10:00:00Z");
+    assert_int_equal(list[0].kind, GW_PARTNER_CARE);
+    assert_int_equal(list[0].n_bindings, 2);
+    assert_string_equal(list[0].bindings[0].topic, "care.*");
+    assert_int_equal(list[0].bindings[0].sharing, MELDNET__SHARING_LEVEL__FULL);
+    assert_string_equal(list[0].bindings[1].topic, "shelter.coordination");
+    assert_int_equal(list[0].bindings[1].sharing, MELDNET__SHARING_LEVEL__PSEUDONYMOUS);
+    assert_memory_equal(list[0].pub.curve, p.pub.curve, MN_KEY_BYTES);
+
+    assert_int_equal(gw_config_revoke_partner(f->partners, "care.noord", NULL, got, &d),
+                     MN_EEXIST);
+    assert_int_equal(got->revoked, 1);
+    assert_int_equal(gw_config_revoke_partner(f->partners, "nobody", NULL, NULL, &d),
+                     MN_ENOTFOUND);
+    assert_non_null(strstr(d.hint, "meldnetctl partner list"));
+
+    /* back, the same key and bindings */
+    list[0].revoked = 0;
+    list[0].revoked_at[0] = '\0';
+    assert_int_equal(gw_config_rewrite_partner(f->partners, &list[0], &d), MN_OK);
+    free(list);
+    assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
+    assert_int_equal(list[0].revoked, 0);
+    assert_int_equal(list[0].n_bindings, 2);
+    free(list);
+    free(got);
+}
+
+static void test_revoked_key_still_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    char line[MN_PUBLIC_LINE_MAX], copy[MN_PUBLIC_LINE_MAX + 16], body[2048];
+    gw_agent *list = NULL;
+    size_t n = 0;
+    mn_diag d = {0};
+    gw_config *cfg = NULL;
+
+    /* alice is revoked; bob comes with alice's keys */
+    s_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
+    snprintf(body, sizeof body, "name = \"alice\";\nkey = \"%s\";\nrevoked = true;\n", line);
+    s_agent_file(f, "alice.conf", body);
+    const char *rest = strstr(line, " curve=");
+    assert_non_null(rest);
+    snprintf(copy, sizeof copy, "meldnet1 agent bob%s", rest);
+    snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\n", copy);
+    s_agent_file(f, "bob.conf", body);
+    assert_int_equal(gw_config_load_agents(f->agents, &list, &n, &d), MN_EKEY);
+    assert_null(list);
+    assert_non_null(strstr(d.what, "\"alice\" and \"bob\" have the same CURVE key"));
+    assert_non_null(strstr(d.what, "agent \"alice\" is revoked"));
+    s_write(f->conf, "gateway: { };\n");
+    assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
+    assert_null(cfg);
+
+    /* nor as a partner */
+    snprintf(body, sizeof body, "%s/bob.conf", f->agents);
+    assert_int_equal(unlink(body), 0);
+    snprintf(copy, sizeof copy, "meldnet1 partner bob%s", rest);
+    snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
+             copy);
+    s_partner_file(f, "bob.conf", body);
+    assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
+    assert_null(cfg);
+    assert_non_null(strstr(d.what, "partner \"bob\" has the CURVE key of agent \"alice\""));
+    assert_non_null(strstr(d.what, "revoked"));
+
+    /* without bob the configuration loads, and the key's owner is found by the _any lookup */
+    snprintf(body, sizeof body, "%s/bob.conf", f->partners);
+    assert_int_equal(unlink(body), 0);
+    if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
+        fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
+    assert_non_null(gw_config_find_agent_by_curve_any(cfg, cfg->agents[0].pub.curve));
+    assert_null(gw_config_find_agent_by_curve(cfg, cfg->agents[0].pub.curve));
+    gw_config_destroy(&cfg);
+}
+
 static void test_template_has_every_setting(void **state)
 {
     (void)state;
@@ -1051,6 +1373,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partner_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_duplicate_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_write_partner_then_load, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_parties_load, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_setting_errors, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_agent_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_partner_round_trip, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_key_still_conflicts, s_setup, s_teardown),
     };
     if (mn_crypto_init() != MN_OK)
         return 1;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_log_format.sh - logs are one event per line with level, time, component and key=value
+# fields; with --log-format json every line is one JSON object with those members, including
+# a refused handshake (cause, peer, key fingerprint) and a rejected envelope; never content.
+. "$(dirname "$0")/lib.sh"
+mn_setup
+mn_init_gateway || mn_bail "meldnetctl init"
+mn_new_agent hotline landelijk || mn_bail "agent"
+mn_start_gateway "$MN_GWHOME" --log-format json || mn_bail "gateway starts"
+report=$MN_SRCDIR/examples/labour-horticulture-inspectorate.json
+
+check_match "a report is accepted" '^receipt status=accepted ' mn_rawsend hotline valid \
+    --report "$report"
+check_match "a broken signature is refused" 'reason=BAD_SIGNATURE' \
+    mn_rawsend hotline bad-signature --report "$report"
+mn__quiet "$MN_BIN/meldnet-agent" keygen outsider --home "$MN_TMP/agents/outsider" \
+    --gateway "$MN_ENDPOINT" --gateway-key "$MN_GWHOME/keys/gateway.pub" || mn_bail "keygen"
+check_exit "an unknown key gets no reply" 3 mn_rawsend outsider valid --report "$report" \
+    --timeout-ms 1500
+check "the refused handshake is logged as JSON with cause, peer and key" mn_wait_until 5 \
+    mn_log_has "$MN_GW_LOG" '^\{"time":"[0-9T:.-]+Z","level":"warn","component":"auth",.*"cause":"unknown_key".*"peer":"127\.0\.0\.1".*"key":"[^"]+"'
+check "the rejected envelope is logged as JSON with its reason" \
+    mn_log_has "$MN_GW_LOG" '"component":"ingest".*"reason":"BAD_SIGNATURE"'
+mn_stop_gateway >/dev/null
+# Lines this gateway wrote (the log file also has lib.sh's "--- start" marker lines).
+grep -v '^--- ' "$MN_GW_LOG" >"$MN_TMP/gw-lines.log"
+check "every line the gateway wrote is one JSON object" \
+    sh -c '! grep -qvE "^\{\"time\":\"[^\"]+\",\"level\":\"[a-z]+\",\"component\":\"[a-z]+\",\"msg\":.*\}$" "$1"' _ \
+    "$MN_TMP/gw-lines.log"
+check "no report content in the log" \
+    sh -c '! grep -qi "paspoort\|uitzendbureau\|kassencomplex" "$1"' _ "$MN_GW_LOG"
+
+# Text format: level, time, component and key=value fields on one line.
+mn_start_gateway "$MN_GWHOME" || mn_bail "gateway restarts"
+check "the text format: time, level, component, message, key=value fields" mn_wait_until 5 \
+    mn_log_has "$MN_GW_LOG" '^[0-9-]+T[0-9:.]+Z notice gateway: listening endpoint=tcp://[^ ]+ agents=1 '
+
+check_exit "an unknown format is a usage error" 2 "$MN_BIN/meldnet-gateway" --home "$MN_GWHOME" \
+    --log-format yaml
+mn_finish

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test_revoke.sh - revoking an agent while it is connected: the gateway closes its open
+# connection, its next connection is refused and counted (cause revoked_key), its next report
+# gets no receipt and stays in its spool; adding it back lets it deliver what it spooled. The
+# same for a partner: revoked, its session ends and its connection is closed.
+. "$(dirname "$0")/lib.sh"
+mn_setup
+mn_init_gateway || mn_bail "meldnetctl init"
+mn_new_agent district utrecht || mn_bail "agent"
+mn_new_partner care care 'hotline.*=pseudonymous' || mn_bail "partner"
+mn_start_gateway "$MN_GWHOME" || mn_bail "gateway starts"
+ex=$MN_SRCDIR/examples
+metrics=$MN_TMP/metrics.txt
+has() { curl -fsS --max-time 5 "http://$MN_METRICS/metrics" -o "$metrics" && grep -qxF "$1" "$metrics"; }
+# metric_ge SERIES N: the series (name with labels, as printed) has a value >= N
+metric_ge() {
+    curl -fsS --max-time 5 "http://$MN_METRICS/metrics" -o "$metrics" &&
+        awk -v s="$1" -v n="$2" '$1 == s && $2 + 0 >= n { found = 1 } END { exit !found }' "$metrics"
+}
+spooled() { mn_agent district status | grep -qE "^queued=$1 acknowledged=$2 "; }
+
+# The agent runs as a daemon, so its connection stays open.
+mn_spawn agent-district "$MN_BIN/meldnet-agent" run --home "$MN_TMP/agents/district"
+mn_agent district submit "$ex/labour-horticulture-inspectorate.json" --wait 0 >/dev/null
+check "the connected agent's first report is acknowledged" mn_wait_until 20 spooled 0 1
+check "it shows as connected" mn_wait_until 5 has 'meldnet_connected_agents 1'
+
+check_match "meldnetctl agent revoke applies it to the running gateway" 'reloaded' \
+    mn_ctl agent revoke district
+check "the gateway closes the revoked agent's open connection" \
+    mn_wait_until 10 mn_log_has "$MN_GW_LOG" 'party=district connections_closed=1'
+check "its reconnection is refused and counted as revoked_key" \
+    mn_wait_until 20 metric_ge 'meldnet_handshakes_refused_total{cause="revoked_key"}' 1
+check "the refusal is logged with cause, peer and key" \
+    mn_log_has "$MN_GW_LOG" 'handshake refused cause=revoked_key .*peer=127\.0\.0\.1.*key='
+metric_ge 'meldnet_handshakes_refused_total{cause="revoked_key"}' 1
+refused=$(awk '$1 == "meldnet_handshakes_refused_total{cause=\"revoked_key\"}" { print $2 }' "$metrics")
+mn_agent district submit "$ex/minor-grooming-youth-care.json" --wait 0 >/dev/null
+check "its next report gets no receipt: its next connection is refused too" \
+    mn_wait_until 30 metric_ge 'meldnet_handshakes_refused_total{cause="revoked_key"}' $((refused + 1))
+check "the report stays queued" spooled 1 1
+check_eq "nothing more is registered" 1 "$(mn_ctl registry count)"
+check_match "agent list shows it revoked" '^district .*revoked' mn_ctl agent list
+
+line=$(cat "$MN_TMP/agents/district/keys/agent.pub")
+check_match "adding it back applies at once" 'reloaded' mn_ctl agent add district "$line" \
+    --region utrecht
+check "the agent delivers what it spooled" mn_wait_until 60 spooled 0 2
+check_eq "both reports are registered" 2 "$(mn_ctl registry count)"
+
+# A partner: subscribed, then revoked.
+mn_start_partner care
+check "the partner subscribes" mn_wait_until 20 has 'meldnet_partner_connected{partner="care"} 1'
+check_match "meldnetctl partner revoke applies it" 'reloaded' mn_ctl partner revoke care
+check "its connection is closed" \
+    mn_wait_until 10 mn_log_has "$MN_GW_LOG" 'party=care connections_closed=1'
+check "it is no longer connected" mn_wait_until 10 has 'meldnet_partner_connected{partner="care"} 0'
+check "the partner's reconnection is refused as revoked" \
+    mn_wait_until 30 mn_log_has "$MN_GW_LOG" 'handshake refused cause=revoked_key .*party=care'
+mn_finish
