@@ -1801,19 +1801,6 @@ static int s_cmd_registry(int argc, char **argv)
 
 /* --- queue and hold ------------------------------------------------------------------------- */
 
-/* An age in ms as "45s", "12m03s", "5h02m" or "3d04h". */
-static void s_age(uint64_t ms, char *buf, size_t cap)
-{
-    uint64_t s = ms / 1000;
-    if (s < 60)
-        snprintf(buf, cap, "%" PRIu64 "s", s);
-    else if (s < 3600)
-        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
-    else
-        snprintf(buf, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
-}
 
 /* Text another party wrote (a partner's nack reason), quoted: \" \\ and control characters
  * escaped, so it can neither break the line nor drive the terminal. */
@@ -2254,7 +2241,7 @@ static int s_queue_list(int argc, char **argv)
             goto out;
         }
         if (depth)
-            s_age(now > oldest ? now - oldest : 0, age, sizeof age);
+            mn_age_format(now > oldest ? now - oldest : 0, age, sizeof age);
         else
             snprintf(age, sizeof age, "-");
         printf("%s %" PRIu64 " item%s oldest=%s held=%" PRIu64 "%s\n", r->partner, depth,

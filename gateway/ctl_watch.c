@@ -206,20 +206,6 @@ static uint64_t s_since(uint64_t ref, uint64_t then)
     return ref > then ? ref - then : 0;
 }
 
-/* An age in ms as "45s", "12m03s", "5h02m" or "3d04h" (as `meldnetctl queue list`). */
-static void s_age(uint64_t ms, char *buf, size_t cap)
-{
-    uint64_t s = ms / 1000;
-    if (s < 60)
-        snprintf(buf, cap, "%" PRIu64 "s", s);
-    else if (s < 3600)
-        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
-    else
-        snprintf(buf, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
-}
-
 /* A setting in seconds, short: "15m", "2h", "90s". */
 static void s_duration(unsigned secs, char *buf, size_t cap)
 {
@@ -237,7 +223,7 @@ static void s_age_of(uint64_t ref, uint64_t then, char *buf, size_t cap)
     if (then == 0)
         snprintf(buf, cap, "-");
     else
-        s_age(s_since(ref, then), buf, cap);
+        mn_age_format(s_since(ref, then), buf, cap);
 }
 
 /* "2024-05-01T10:00:00Z", or "-" for 0. */
@@ -267,7 +253,7 @@ static void s_warn_stale(const gw_snapshot *s, uint64_t now)
 {
     char ago[32];
     uint64_t stale = s_stale_s(s, now);
-    s_age(stale * 1000, ago, sizeof ago);
+    mn_age_format(stale * 1000, ago, sizeof ago);
     if (stale)
         fprintf(stderr, "%s: warning: the gateway wrote its status %s ago: it may be hung or "
                 "stopped (pid %d)\n", S_PROG, ago, s->pid);
@@ -330,7 +316,7 @@ static void s_render_header(s_screen *sc, const gw_snapshot *s, uint64_t now)
     char up[32] = "-", why[160] = "";
     const char *ready = "ready";
     if (s->started_ms)
-        s_age(s_since(s_ref_ms(s, now), s->started_ms), up, sizeof up);
+        mn_age_format(s_since(s_ref_ms(s, now), s->started_ms), up, sizeof up);
     if (!s_running(s)) {
         ready = "not ready";
         snprintf(why, sizeof why, "the gateway is %s", s->state[0] ? s->state : "not running");
@@ -825,7 +811,7 @@ static void s_agent_row_text(const s_agent_row *r, int wn, int wr, const s_agent
     const gw_snap_agent *l = r->live;
     s_row_fingerprint(r, fp, sizeof fp);
     if (l && l->last_seen_ms) {
-        s_age(s_since(v->ref, l->last_seen_ms), age, sizeof age);
+        mn_age_format(s_since(v->ref, l->last_seen_ms), age, sizeof age);
         s_iso(l->last_seen_ms, iso, sizeof iso);
     } else if (l) {
         snprintf(age, sizeof age, "never");
@@ -1004,7 +990,7 @@ static void s_top_draw(const gw_snapshot *s, int loaded, const char *msg, unsign
     uint64_t stale = s_stale_s(s, now);
     if (stale) {
         char ago[32];
-        s_age(stale * 1000, ago, sizeof ago);
+        mn_age_format(stale * 1000, ago, sizeof ago);
         snprintf(warn, sizeof warn, "the gateway wrote its status %s ago: it may be hung or "
                  "stopped", ago);
         s_top_line(y++, 1, warn);

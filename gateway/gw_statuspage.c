@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mn_envelope.h"
+
 /* A wall screen cannot show hundreds of lines; the rest is counted. */
 #define S_SILENT_SHOWN 40
 
@@ -93,17 +95,10 @@ static void s_esc(FILE *f, const char *text)
     }
 }
 
-/* "12s", "5m03s", "2h10m", "3d04h": two units at most, enough to judge at a glance. */
+/* "12s", "5m03s", "2h10m", "3d04h" of a number of seconds. */
 static void s_age_text(uint64_t s, char *out, size_t cap)
 {
-    if (s < 60)
-        snprintf(out, cap, "%" PRIu64 "s", s);
-    else if (s < 3600)
-        snprintf(out, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(out, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
-    else
-        snprintf(out, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+    mn_age_format(s * 1000, out, cap);
 }
 
 /* Seconds from then_ms to now_ms; 0 when the clock went back. */

@@ -25,6 +25,7 @@
 #include "mn_envelope.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -678,4 +679,17 @@ const char *mn_time_format_ms(uint64_t ms, char *buf, size_t cap)
 const char *mn_time_format_day(uint64_t ms, char *buf, size_t cap)
 {
     return s_iso(ms, 0, buf, cap);
+}
+
+void mn_age_format(uint64_t ms, char *buf, size_t cap)
+{
+    uint64_t s = ms / 1000;
+    if (s < 60)
+        snprintf(buf, cap, "%" PRIu64 "s", s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
 }

@@ -172,4 +172,8 @@ uint64_t mn_mono_ms(void);
 const char *mn_time_format_ms(uint64_t ms, char *buf, size_t cap);
 const char *mn_time_format_day(uint64_t ms, char *buf, size_t cap);
 
+/* A duration in ms as "45s", "12m03s", "5h02m" or "3d04h": two units at most, enough to judge
+ * an age at a glance (queues, last seen, uptime). */
+void mn_age_format(uint64_t ms, char *buf, size_t cap);
+
 #endif
