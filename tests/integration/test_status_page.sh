@@ -7,7 +7,9 @@
 mn_setup
 browser=$(command -v chromium || command -v chromium-browser) ||
     mn_bail "chromium is not installed (scripts/deps.sh --check)"
-art=$MN_SRCDIR/${MN_BUILD:-build}/artifacts
+build=${MN_BUILD:-build}
+case $build in /*) ;; *) build=$MN_SRCDIR/$build ;; esac
+art=$build/artifacts
 mkdir -p "$art" || mn_bail "cannot make $art"
 mn_init_gateway || mn_bail "meldnetctl init"
 mn_new_agent hotline landelijk || mn_bail "agent"
