@@ -216,21 +216,39 @@ typedef struct s_ctx {
     char path[200];
 } s_ctx;
 
+/* Append text to the path, cut at its size. Every field of every report passes here, so no
+ * formatting: the path is only read when something fails. */
+static void s_path_append(s_ctx *c, const char *text, size_t n)
+{
+    size_t room = sizeof c->path - 1 - c->len;
+    if (n > room)
+        n = room;
+    memcpy(c->path + c->len, text, n);
+    c->len += n;
+    c->path[c->len] = '\0';
+}
+
 static size_t s_push(s_ctx *c, const char *key)
 {
     size_t mark = c->len;
-    int n = snprintf(c->path + c->len, sizeof c->path - c->len, "%s%s", c->len ? "." : "", key);
-    if (n > 0)
-        c->len = c->len + (size_t)n < sizeof c->path ? c->len + (size_t)n : sizeof c->path - 1;
+    if (c->len)
+        s_path_append(c, ".", 1);
+    s_path_append(c, key, strlen(key));
     return mark;
 }
 
 static size_t s_push_index(s_ctx *c, size_t i)
 {
+    char digits[24];
+    size_t n = sizeof digits;
+    digits[--n] = ']';
+    do {
+        digits[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i && n > 1);
+    digits[--n] = '[';
     size_t mark = c->len;
-    int n = snprintf(c->path + c->len, sizeof c->path - c->len, "[%zu]", i);
-    if (n > 0)
-        c->len = c->len + (size_t)n < sizeof c->path ? c->len + (size_t)n : sizeof c->path - 1;
+    s_path_append(c, digits + n, sizeof digits - n);
     return mark;
 }
 
@@ -273,12 +291,28 @@ static int s_nomem(s_ctx *c)
 enum { S_TEXT_OK = 0, S_TEXT_BAD_UTF8 = 1, S_TEXT_CONTROL = 2 };
 enum { S_CONTROL_NONE = 0, S_CONTROL_NL_TAB = 1, S_CONTROL_ANY = 2 };
 
+/* Whether 8 bytes are all printable ASCII (0x20 .. 0x7e): no high bit, no control, no DEL. */
+static int s_ascii_printable8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t below_space = (w - ones * 0x20) & ~w & highs; /* a byte < 0x20 */
+    uint64_t is_del = ((w ^ (ones * 0x7f)) - ones) & ~(w ^ (ones * 0x7f)) & highs;
+    return ((w & highs) | below_space | is_del) == 0;
+}
+
 /* Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). Control characters: C0,
  * DEL and C1; `controls` says which pass. */
 static int s_utf8_scan(const unsigned char *s, size_t len, int controls)
 {
     size_t i = 0;
     while (i < len) {
+        /* Most text is printable ASCII: skip 8 such bytes at a time. */
+        while (len - i >= 8 && s_ascii_printable8(s + i))
+            i += 8;
+        if (i == len)
+            break;
         unsigned c = s[i];
         uint32_t cp;
         size_t n;

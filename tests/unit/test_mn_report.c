@@ -439,6 +439,50 @@ static void test_decode_unknown_field(void **state)
     mn_report_destroy(&b);
 }
 
+/* The text check reads printable ASCII 8 bytes at a time: a bad byte is found at every offset
+ * and in every lane of a word, and good text of any length passes. */
+static void test_text_scan_every_offset(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        {"\x01", 1}, {"\x1f", 1}, {"\x7f", 1}, {"\x80", 1}, {"\xc3", 1}, {"\xc2\x85", 2}, /* C1 */
+        {"\xed\xa0\x80", 3}, /* a surrogate */
+    };
+    mn_report *r = s_load_example("examples/minor-loverboy-acute.json");
+    char *saved = r->narrative;
+    char text[64];
+    mn_diag d;
+    (void)state;
+    for (size_t len = 1; len < 40; len++) {
+        memset(text, 'a', len);
+        text[len] = '\0';
+        r->narrative = text;
+        assert_int_equal(mn_report_validate(r, &d), MN_OK);
+        for (size_t at = 0; at < len; at++) {
+            for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                if (at + bad[b].len > len)
+                    continue;
+                memset(text, '~', len); /* 0x7e: the highest printable byte */
+                memcpy(text + at, bad[b].bytes, bad[b].len);
+                if (mn_report_validate(r, &d) != MN_EREPORT)
+                    fail_msg("bad byte %zu not found at offset %zu of %zu", b, at, len);
+                assert_string_equal(d.where, "narrative");
+            }
+        }
+        memset(text, ' ', len); /* 0x20: the lowest */
+        text[len - 1] = len % 2 ? '\n' : '\t';
+        assert_int_equal(mn_report_validate(r, &d), MN_OK);
+    }
+    /* Two-byte UTF-8 after an ASCII run, in the middle of a word. */
+    snprintf(text, sizeof text, "Bij een controle bleek dat caf\xc3\xa9 X");
+    r->narrative = text;
+    assert_int_equal(mn_report_validate(r, &d), MN_OK);
+    r->narrative = saved;
+    mn_report_destroy(&r);
+}
+
 /* Decoded reports are checked like JSON ones: enum values out of range, bad text. */
 static void test_validate_decoded_values(void **state)
 {
@@ -1074,6 +1118,7 @@ int main(void)
         cmocka_unit_test(test_decode_garbage),
         cmocka_unit_test(test_decode_unknown_field),
         cmocka_unit_test(test_validate_decoded_values),
+        cmocka_unit_test(test_text_scan_every_offset),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_good_edges),
