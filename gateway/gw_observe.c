@@ -42,42 +42,25 @@ struct gw_observe {
     uint64_t step_start_ms, step_start_accepted;
 };
 
-static int s_count_held(const gw_queue_item *item, void *arg)
-{
-    gw_observe *o = arg; /* lock held by the caller of gw_store_hold_each */
-    o->held_total++;
-    for (size_t i = 0; i < o->n_partners; i++)
-        if (strcmp(o->partners[i].name, item->partner) == 0)
-            o->partners[i].held++;
-    return 0;
-}
-
-static int s_count_unrouted(const gw_unrouted *u, void *arg)
-{
-    (void)u;
-    (*(uint64_t *)arg)++;
-    return 0;
-}
-
-/* One look at the store. The lock is held throughout: a look takes milliseconds, and the only
- * other taker is the once-a-second fill. */
+/* One look at the store: counts the store keeps and the first item of each queue lane, a few
+ * pages whatever the backlog (reading every item would also fill the resident set). The lock
+ * is held throughout; the only other taker is the once-a-second fill. */
 static void s_look(gw_observe *o)
 {
     int ok = 1;
-    uint64_t regs = 0, unrouted = 0;
+    uint64_t regs = 0, unrouted = 0, held = 0;
     ok &= gw_store_registry_count(o->store, &regs) == MN_OK;
-    ok &= gw_store_unrouted_each(o->store, s_count_unrouted, &unrouted) == MN_OK;
+    ok &= gw_store_totals(o->store, &held, &unrouted) == MN_OK;
     pthread_mutex_lock(&o->lock);
     for (size_t i = 0; i < o->n_partners; i++) {
         s_figures *f = &o->partners[i];
-        f->held = 0;
         ok &= gw_store_queue_depth(o->store, f->name, &f->depth, &f->oldest_ms) == MN_OK;
+        ok &= gw_store_hold_depth(o->store, f->name, &f->held) == MN_OK;
     }
-    o->held_total = 0;
-    ok &= gw_store_hold_each(o->store, s_count_held, o) == MN_OK;
     ok &= gw_store_map_usage(o->store, &o->map_bytes, &o->used_bytes) == MN_OK;
     o->registrations = regs;
     o->unrouted = unrouted;
+    o->held_total = held;
     if (o->store_ok && !ok)
         log_warn("observe", "cannot read the store's figures; metrics show the last ones");
     o->store_ok = ok;

@@ -53,6 +53,14 @@
 #define S_KEY_FORMAT "format"
 #define S_KEY_NEXT "next_registration"
 #define S_KEY_NEXT_TAG "next_tag"
+/* Per-partner item counts, kept in meta in the same transaction as the items: "queue_count" or
+ * "hold_count", NUL, the partner's name -> u64be. S_KEY_COUNTS marks a store that has them
+ * (added at the first read-write open of an older store). Counting keys instead would read
+ * every leaf page of a queue, and items small enough to sit in their leaf (a short referral)
+ * make that as dear as reading the items. */
+#define S_KEY_COUNTS "counts_v1"
+#define S_COUNT_QUEUE "queue_count"
+#define S_COUNT_HOLD "hold_count"
 #define S_N_DBS 7
 #define S_N_OLD_DBS 4 /* the databases every store has; the queue ones came later */
 
@@ -296,6 +304,120 @@ static void s_find_map(gw_store *store)
     fclose(maps);
 }
 
+/* "kind NUL partner" into buf; its length, 0 for a name that cannot be a key. */
+static size_t s_count_key(uint8_t *buf, size_t cap, const char *kind, const char *partner)
+{
+    size_t k = strlen(kind) + 1, n = partner ? strnlen(partner, MN_NAME_MAX + 1) : 0;
+    if (n == 0 || n > MN_NAME_MAX || k + n > cap)
+        return 0;
+    memcpy(buf, kind, k); /* with its NUL */
+    memcpy(buf + k, partner, n);
+    return k + n;
+}
+
+/* A partner's count of `kind` as of txn. MN_OK (0 when there is none) or MN_ESTORE. */
+static int s_count_get(MDB_txn *txn, MDB_dbi meta, const char *kind, const char *partner,
+                       uint64_t *count)
+{
+    uint8_t key[32 + MN_NAME_MAX];
+    MDB_val k = {s_count_key(key, sizeof key, kind, partner), key}, v;
+    *count = 0;
+    if (k.mv_size == 0)
+        return MN_OK;
+    int rc = mdb_get(txn, meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return MN_OK;
+    if (rc != 0 || v.mv_size != 8)
+        return MN_ESTORE;
+    *count = mn_bytes_get_u64be(v.mv_data);
+    return MN_OK;
+}
+
+/* Per-partner counts of one database's keys ("partner NUL ..."), added to *tally. */
+typedef struct s_tally {
+    char partner[MN_NAME_MAX + 1];
+    uint64_t n;
+} s_tally;
+
+static int s_tally_keys(MDB_txn *txn, MDB_dbi dbi, s_tally **tally, size_t *n_tally)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k;
+    if (mdb_cursor_open(txn, dbi, &cur) != 0)
+        return MN_ESTORE;
+    int mrc = mdb_cursor_get(cur, &k, NULL, MDB_FIRST), rc = MN_OK;
+    for (; mrc == 0 && rc == MN_OK; mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT)) {
+        const char *name = k.mv_data;
+        size_t len = strnlen(name, k.mv_size);
+        if (len == 0 || len > MN_NAME_MAX || len == k.mv_size) {
+            rc = MN_ESTORE;
+            break;
+        }
+        if (*n_tally == 0 || strncmp((*tally)[*n_tally - 1].partner, name, len + 1) != 0) {
+            s_tally *grown = realloc(*tally, (*n_tally + 1) * sizeof *grown);
+            if (!grown) {
+                rc = MN_ENOMEM;
+                break;
+            }
+            *tally = grown;
+            memset(&grown[*n_tally], 0, sizeof *grown);
+            memcpy(grown[*n_tally].partner, name, len);
+            (*n_tally)++;
+        }
+        (*tally)[*n_tally - 1].n++; /* keys are sorted: a partner's keys are together */
+    }
+    mdb_cursor_close(cur);
+    if (rc == MN_OK && mrc != MDB_NOTFOUND && mrc != 0)
+        rc = MN_ESTORE;
+    return rc;
+}
+
+/* Write one database's tally as `kind` counts. */
+static int s_tally_write(gw_store *store, MDB_txn *txn, const char *kind, const s_tally *t,
+                         size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[32 + MN_NAME_MAX], buf[8];
+        MDB_val k = {s_count_key(key, sizeof key, kind, t[i].partner), key};
+        mn_bytes_put_u64be(buf, t[i].n);
+        MDB_val v = {sizeof buf, buf};
+        if (k.mv_size == 0 || mdb_put(txn, store->meta, &k, &v, 0) != 0)
+            return MN_ESTORE;
+    }
+    return MN_OK;
+}
+
+/* A store from before the counts: count every queue and hold once (keys only) and mark it. */
+static int s_counts_init(gw_store *store, MDB_txn *txn, mn_diag *d)
+{
+    MDB_val mk = {sizeof S_KEY_COUNTS - 1, (void *)S_KEY_COUNTS}, mv;
+    int rc = mdb_get(txn, store->meta, &mk, &mv);
+    if (rc == 0)
+        return MN_OK;
+    if (rc != MDB_NOTFOUND)
+        return s_fail(store, d, rc, "reading the queue counts");
+    s_tally *tally = NULL;
+    size_t n = 0;
+    rc = s_tally_keys(txn, store->queue, &tally, &n);
+    if (rc == MN_OK)
+        rc = s_tally_write(store, txn, S_COUNT_QUEUE, tally, n);
+    free(tally);
+    tally = NULL;
+    n = 0;
+    if (rc == MN_OK)
+        rc = s_tally_keys(txn, store->hold, &tally, &n);
+    if (rc == MN_OK)
+        rc = s_tally_write(store, txn, S_COUNT_HOLD, tally, n);
+    free(tally);
+    uint8_t one = 1;
+    MDB_val ov = {1, &one};
+    if (rc == MN_OK && mdb_put(txn, store->meta, &mk, &ov, 0) != 0)
+        rc = MN_ESTORE;
+    if (rc != MN_OK)
+        return mn_diag_set(d, rc, store->dir, "cannot count the partner queues");
+    return MN_OK;
+}
+
 int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store **out,
                   mn_diag *d)
 {
@@ -389,6 +511,8 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
         }
     }
     rc = s_check_format(store, txn, d);
+    if (rc == MN_OK && !read_only)
+        rc = s_counts_init(store, txn, d);
     if (rc != MN_OK)
         goto out;
     /* commit also for read-only: it keeps the database handles in the environment */
@@ -981,6 +1105,23 @@ static int s_item_move(gw_store_txn *txn, const gw_queue_item *it, MDB_dbi to,
 
 /* --- partner queues: operations -------------------------------------------------------------- */
 
+/* Add delta (+1, -1) to a partner's count of `kind`, within the write transaction. */
+static int s_count_add(gw_store_txn *txn, const char *kind, const char *partner, int delta,
+                       mn_diag *d)
+{
+    uint8_t key[32 + MN_NAME_MAX], buf[8];
+    uint64_t count = 0;
+    MDB_val k = {s_count_key(key, sizeof key, kind, partner), key};
+    if (k.mv_size == 0 || s_count_get(txn->txn, txn->store->meta, kind, partner, &count) != MN_OK)
+        return mn_diag_set(d, MN_ESTORE, txn->store->dir, "the %s of %s is damaged", kind,
+                           partner ? partner : "?");
+    count = delta < 0 ? (count > 0 ? count - 1 : 0) : count + 1;
+    mn_bytes_put_u64be(buf, count);
+    MDB_val v = {sizeof buf, buf};
+    int rc = mdb_put(txn->txn, txn->store->meta, &k, &v, 0);
+    return rc == 0 ? MN_OK : s_fail(txn->store, d, rc, "counting queue items");
+}
+
 int gw_store_queue_put(gw_store_txn *txn, gw_queue_item *item, mn_diag *d)
 {
     uint8_t key[S_QKEY_MAX];
@@ -999,6 +1140,8 @@ int gw_store_queue_put(gw_store_txn *txn, gw_queue_item *item, mn_diag *d)
     item->tag = tag;
     size_t n = s_qkey(key, item->partner, item->acute ? S_LANE_ACUTE : S_LANE_NORMAL, tag);
     rc = s_item_put(txn, txn->store->queue, key, n, item, MDB_NOOVERWRITE, d);
+    if (rc == MN_OK)
+        rc = s_count_add(txn, S_COUNT_QUEUE, item->partner, +1, d);
 out:
     return rc;
 }
@@ -1062,7 +1205,9 @@ int gw_store_queue_ack(gw_store_txn *txn, const char *partner, uint64_t tag, mn_
         return rc;
     MDB_val k = {key_len, key};
     rc = mdb_del(txn->txn, txn->store->queue, &k, NULL);
-    return rc == 0 ? MN_OK : s_fail(txn->store, d, rc, "removing an acknowledged item");
+    if (rc != 0)
+        return s_fail(txn->store, d, rc, "removing an acknowledged item");
+    return s_count_add(txn, S_COUNT_QUEUE, partner, -1, d);
 }
 
 int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag, const char *reason,
@@ -1083,6 +1228,10 @@ int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag, co
     size_t hn = s_qkey(hkey, partner, -1, tag);
     rc = s_item_move(txn, &it, txn->store->hold, hkey, hn, txn->store->queue, key, key_len,
                      "moving an item to the hold queue", d);
+    if (rc == MN_OK)
+        rc = s_count_add(txn, S_COUNT_QUEUE, partner, -1, d);
+    if (rc == MN_OK)
+        rc = s_count_add(txn, S_COUNT_HOLD, partner, +1, d);
 out:
     gw_queue_item_clear(&it);
     return rc;
@@ -1117,6 +1266,10 @@ int gw_store_hold_release(gw_store_txn *txn, const char *partner, uint64_t tag, 
     size_t n = s_qkey(key, partner, it.acute ? S_LANE_ACUTE : S_LANE_NORMAL, tag);
     rc = s_item_move(txn, &it, txn->store->queue, key, n, txn->store->hold, hkey, hn,
                      "releasing a held item", d);
+    if (rc == MN_OK)
+        rc = s_count_add(txn, S_COUNT_HOLD, partner, -1, d);
+    if (rc == MN_OK)
+        rc = s_count_add(txn, S_COUNT_QUEUE, partner, +1, d);
 out:
     gw_queue_item_clear(&it);
     return rc;
@@ -1192,9 +1345,8 @@ int gw_store_queue_each(gw_store *store, const char *partner,
     return s_items_each(store, store->queue, 1, prefix, n, fn, arg);
 }
 
-/* Count lane `lane` of partner's queue by its keys alone (the overflow pages of the values are
- * not touched, so this stays cheap behind a backlog of 100,000 items); the first item, the
- * lowest tag and so the oldest, is decoded for its enqueue time. */
+/* The enqueue time of the first (lowest tag, so oldest) item of a lane, lowered into *oldest;
+ * with count not NULL (a store without counts) also count the lane's keys. */
 static int s_lane_figures(MDB_cursor *cur, const char *partner, int lane, uint64_t *count,
                           uint64_t *oldest)
 {
@@ -1203,23 +1355,28 @@ static int s_lane_figures(MDB_cursor *cur, const char *partner, int lane, uint64
     MDB_val k = {n, key}, v;
     gw_queue_item it;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    int first = 1;
-    while (mrc == 0 && k.mv_size == n + 8 && memcmp(k.mv_data, key, n) == 0) {
-        if (first) {
-            memset(&it, 0, sizeof it);
-            int rc = s_item_decode(&v, &it, 0);
-            uint64_t enqueued = it.enqueued_ms;
-            gw_queue_item_clear(&it);
-            if (rc != MN_OK)
-                return rc;
-            if (*oldest == 0 || enqueued < *oldest)
-                *oldest = enqueued;
-            first = 0;
-        }
+    if (mrc == 0 && k.mv_size == n + 8 && memcmp(k.mv_data, key, n) == 0) {
+        memset(&it, 0, sizeof it);
+        int rc = s_item_decode(&v, &it, 0);
+        uint64_t enqueued = it.enqueued_ms;
+        gw_queue_item_clear(&it);
+        if (rc != MN_OK)
+            return rc;
+        if (*oldest == 0 || enqueued < *oldest)
+            *oldest = enqueued;
+    }
+    while (count && mrc == 0 && k.mv_size == n + 8 && memcmp(k.mv_data, key, n) == 0) {
         (*count)++;
         mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
     }
     return mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
+}
+
+/* Whether the store keeps per-partner counts (S_KEY_COUNTS). */
+static int s_has_counts(gw_store *store, MDB_txn *txn)
+{
+    MDB_val k = {sizeof S_KEY_COUNTS - 1, (void *)S_KEY_COUNTS}, v;
+    return mdb_get(txn, store->meta, &k, &v) == 0;
 }
 
 int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
@@ -1233,9 +1390,59 @@ int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
     if (n == 0 || n > MN_NAME_MAX || !store->has_queues)
         return MN_OK;
     int rc = s_cursor_begin(store, store->queue, &txn, &cur);
+    int counted = rc == MN_OK && s_has_counts(store, txn);
+    if (counted)
+        rc = s_count_get(txn, store->meta, S_COUNT_QUEUE, partner, count);
     for (int lane = S_LANE_ACUTE; rc == MN_OK && lane <= S_LANE_NORMAL; lane++)
-        rc = s_lane_figures(cur, partner, lane, count, oldest_enqueued_ms);
+        rc = s_lane_figures(cur, partner, lane, counted ? NULL : count, oldest_enqueued_ms);
     s_cursor_end(txn, cur);
+    return rc;
+}
+
+int gw_store_hold_depth(gw_store *store, const char *partner, uint64_t *count)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    uint8_t key[S_QKEY_MAX];
+    *count = 0;
+    size_t n = s_qkey(key, partner, -1, 0);
+    if (n == 0 || !store->has_queues)
+        return MN_OK;
+    int rc = s_cursor_begin(store, store->hold, &txn, &cur);
+    if (rc == MN_OK && s_has_counts(store, txn)) {
+        rc = s_count_get(txn, store->meta, S_COUNT_HOLD, partner, count);
+    } else if (rc == MN_OK) { /* an older store opened read-only: count the keys */
+        MDB_val k = {n - 8, key};
+        int mrc = mdb_cursor_get(cur, &k, NULL, MDB_SET_RANGE);
+        while (mrc == 0 && k.mv_size == n && memcmp(k.mv_data, key, n - 8) == 0) {
+            (*count)++;
+            mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
+        }
+        rc = mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
+    }
+    s_cursor_end(txn, cur);
+    return rc;
+}
+
+int gw_store_totals(gw_store *store, uint64_t *held, uint64_t *unrouted)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    *held = 0;
+    *unrouted = 0;
+    if (!store->has_queues)
+        return MN_OK;
+    if (s_read_begin(store, &txn) != 0)
+        return MN_ESTORE;
+    int rc = MN_ESTORE;
+    if (mdb_stat(txn, store->hold, &st) == 0) {
+        *held = st.ms_entries;
+        if (mdb_stat(txn, store->unrouted, &st) == 0) {
+            *unrouted = st.ms_entries;
+            rc = MN_OK;
+        }
+    }
+    mdb_txn_abort(txn);
     return rc;
 }
 

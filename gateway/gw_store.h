@@ -140,10 +140,18 @@ MN_NODISCARD int gw_store_queue_ack(gw_store_txn *txn, const char *partner, uint
 MN_NODISCARD int gw_store_queue_hold(gw_store_txn *txn, const char *partner, uint64_t tag,
                                      const char *reason, mn_diag *d);
 
-/* Items in a partner's queue and the enqueue time of the oldest (0 when empty), from the keys
- * and the first item of each lane: cheap behind any backlog. MN_OK or MN_ESTORE. */
+/* Items in a partner's queue and the enqueue time of the oldest (0 when empty): the count the
+ * store keeps with the items and the first item of each lane, so cheap behind any backlog (an
+ * older store opened read-only is counted key by key). MN_OK or MN_ESTORE. */
 MN_NODISCARD int gw_store_queue_depth(gw_store *store, const char *partner, uint64_t *count,
                                       uint64_t *oldest_enqueued_ms);
+
+/* Items in a partner's hold queue (as cheap). MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_hold_depth(gw_store *store, const char *partner, uint64_t *count);
+
+/* Items held (all partners) and unrouted topics waiting, from the databases' entry counts.
+ * MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_totals(gw_store *store, uint64_t *held, uint64_t *unrouted);
 
 /* The map's size and the bytes in use (up to the last page written), for the operators.
  * MN_OK or MN_ESTORE. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "gw_store.h"
 
@@ -969,6 +970,105 @@ static void test_queue_depth_oldest(void **state)
     assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
     assert_int_equal(count, 2);
     assert_int_equal(oldest, 1400);
+    uint64_t held = 9, unrouted = 9;
+    assert_int_equal(gw_store_hold_depth(store, "police", &held), MN_OK);
+    assert_int_equal(held, 1);
+    assert_int_equal(gw_store_hold_depth(store, "police-oost", &held), MN_OK);
+    assert_int_equal(held, 0);
+    assert_int_equal(gw_store_totals(store, &held, &unrouted), MN_OK);
+    assert_int_equal(held, 1);
+    assert_int_equal(unrouted, 0);
+
+    /* released, it counts again; an ack takes it off; an aborted batch changes nothing */
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_hold_release(txn, "police", 2, &d), MN_OK);
+    assert_int_equal(gw_store_queue_ack(txn, "police", 1, &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_ack(txn, "police", 2, &d), MN_OK);
+    gw_store_abort(&txn);
+    assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(oldest, 1300);
+    assert_int_equal(gw_store_hold_depth(store, "police", &held), MN_OK);
+    assert_int_equal(held, 0);
+    gw_store_destroy(&store);
+
+    /* the counts are in the store: a reopened one (read-only too) knows them */
+    for (int ro = 0; ro <= 1; ro++) {
+        assert_int_equal(gw_store_open(f->dir, 16, ro, &store, &d), MN_OK);
+        assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+        assert_int_equal(count, 2);
+        assert_int_equal(gw_store_queue_depth(store, "police-oost", &count, &oldest), MN_OK);
+        assert_int_equal(count, 1);
+        gw_store_destroy(&store);
+    }
+}
+
+/* Delete every key of meta that starts with one of prefixes (raw LMDB, as an older gateway's
+ * store would lack them). */
+static void s_meta_forget(const char *dir, const char *const *prefixes, size_t n)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 16u << 20), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(txn, meta, &cur), 0);
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (k.mv_size >= strlen(prefixes[i]) &&
+                memcmp(k.mv_data, prefixes[i], strlen(prefixes[i])) == 0)
+                assert_int_equal(mdb_cursor_del(cur, 0), 0);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A store from before the counts: read-only it is counted key by key, and the gateway's
+ * read-write open adds the counts. */
+static void test_queue_counts_added_to_older_store(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    uint64_t count = 0, oldest = 0, held = 0;
+    static const char *const prefixes[] = {"counts_v1", "queue_count", "hold_count"};
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    for (unsigned i = 0; i < 5; i++)
+        (void)s_put(store, i < 3 ? "police" : "zorg", 1 + i, i == 0, i);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "zorg", 5, "x", &d), MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    gw_store_destroy(&store);
+    s_meta_forget(f->dir, prefixes, 3);
+
+    for (int ro = 1; ro >= 0; ro--) { /* read-only first: it must not need the counts */
+        assert_int_equal(gw_store_open(f->dir, 16, ro, &store, &d), MN_OK);
+        assert_int_equal(gw_store_queue_depth(store, "police", &count, &oldest), MN_OK);
+        assert_int_equal(count, 3);
+        assert_int_equal(gw_store_queue_depth(store, "zorg", &count, &oldest), MN_OK);
+        assert_int_equal(count, 1);
+        assert_int_equal(gw_store_hold_depth(store, "zorg", &held), MN_OK);
+        assert_int_equal(held, 1);
+        gw_store_destroy(&store);
+    }
+    /* the counts are back and go on from there */
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    (void)s_put(store, "zorg", 9, 0, 9);
+    assert_int_equal(gw_store_queue_depth(store, "zorg", &count, &oldest), MN_OK);
+    assert_int_equal(count, 2);
     gw_store_destroy(&store);
 }
 
@@ -1307,6 +1407,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_queue_get_update_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hold_and_release, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_depth_oldest, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_counts_added_to_older_store, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_unrouted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_abort_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_reopen_keeps_all, s_setup, s_teardown),
