@@ -975,6 +975,34 @@ static int s_key_taken(const gw_config *cfg, const uint8_t *curve, mn_role role,
     return MN_EEXIST;
 }
 
+/* What stops `ROLE add NAME "LINE"`: a party of that role and name that is registered and not
+ * revoked (active: its file; NULL when there is none, or it is revoked and so may come back),
+ * or another party with LINE's CURVE key (s_key_taken). MN_EEXIST with the diag filled, or
+ * MN_OK. */
+static int s_add_conflict(const gw_config *cfg, mn_role role, const char *name,
+                          const char *active, const uint8_t *curve, mn_diag *d)
+{
+    if (!active)
+        return s_key_taken(cfg, curve, role, name, d);
+    mn_diag_set(d, MN_EEXIST, active, "%s \"%s\" exists already", mn_role_name(role), name);
+    if (role == MN_ROLE_AGENT)
+        mn_diag_hint(d, "to give it a new key: `meldnetctl agent revoke %s`, then `meldnetctl "
+                        "agent add %s \"NEW LINE\"`", name, name);
+    else
+        mn_diag_hint(d, "to change its key, kind or bindings: `meldnetctl partner revoke %s`, "
+                        "then `meldnetctl partner add %s ...` again", name, name);
+    return MN_EEXIST;
+}
+
+/* The note when a revoked party comes back with the key it had: if that key was why it was
+ * revoked, it must not come back. */
+static void s_note_same_key(mn_role role, const char *name)
+{
+    fprintf(stderr, "%s: note: %s %s is back with the key it had when it was revoked; if that "
+            "key was lost or leaked, revoke it again and add the line of a new identity\n",
+            S_PROG, mn_role_name(role), name);
+}
+
 /* The same public keys (curve, sign and box). */
 static int s_same_keys(const mn_pubkey *a, const mn_pubkey *b)
 {
@@ -990,6 +1018,91 @@ static int s_apply(const gw_config *cfg, const char *path)
     if (ctl_reload_apply(cfg->run_dir, path, &d) != MN_OK)
         return s_fail(&d);
     return S_EXIT_OK;
+}
+
+/* `meldnetctl agent revoke NAME` and `meldnetctl partner revoke NAME` (role says which): rewrite
+ * the party's file revoked, say what was done, and tell a running gateway. A party revoked
+ * already is said to be so, and the gateway is told all the same. */
+static int s_revoke(int argc, char **argv, mn_role role, const char *usage)
+{
+    const char *home = NULL;
+    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
+    const int is_agent = role == MN_ROLE_AGENT;
+    const char *noun = mn_role_name(role);
+    const char *other = mn_role_name(is_agent ? MN_ROLE_PARTNER : MN_ROLE_AGENT);
+    char cmd[32], operands[64], fp[MN_FINGERPRINT_CHARS + 1], detail[MN_NAME_MAX + 16];
+    const mn_pubkey *pub;
+    const char *revoked_at, *source;
+    gw_config *cfg = NULL;
+    gw_agent *a = NULL;
+    gw_partner *p = NULL;
+    mn_diag d = {0};
+    int vrc, done = 0;
+
+    snprintf(cmd, sizeof cmd, "%s revoke", noun);
+    snprintf(operands, sizeof operands, "give the NAME of the %s to revoke", noun);
+    int rc = s_options(argc, argv, cmd, usage, opts, 1, operands);
+    if (rc != S_GO_ON)
+        return rc;
+    const char *name = argv[optind];
+    if (!mn_name_is_valid(name))
+        return s_usage_error(cmd, "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . _ -", name);
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        goto out;
+    int as_agent = gw_config_find_agent_any(cfg, name) != NULL;
+    int as_partner = gw_config_find_partner_any(cfg, name) != NULL;
+    if (is_agent ? !as_agent : !as_partner) {
+        mn_diag_set(&d, MN_ENOTFOUND, is_agent ? cfg->agents_dir : cfg->partners_dir,
+                    "there is no %s \"%s\"", noun, name);
+        if (is_agent ? as_partner : as_agent)
+            mn_diag_hint(&d, "\"%s\" is a%s %s: `meldnetctl %s revoke %s`", name,
+                         is_agent ? "" : "n", other, other, name);
+        else
+            mn_diag_hint(&d, "`meldnetctl %s list` shows the names", noun);
+        goto out;
+    }
+    /* the party as written, or as found when it was revoked already */
+    if (is_agent) {
+        a = calloc(1, sizeof *a);
+        if (!a) {
+            mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
+            goto out;
+        }
+        vrc = gw_config_revoke_agent(cfg->agents_dir, name, NULL, a, &d);
+        pub = &a->pub;
+        revoked_at = a->revoked_at;
+        source = a->source;
+        snprintf(detail, sizeof detail, "region=%s", a->region);
+    } else {
+        p = calloc(1, sizeof *p);
+        if (!p) {
+            mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
+            goto out;
+        }
+        vrc = gw_config_revoke_partner(cfg->partners_dir, name, NULL, p, &d);
+        pub = &p->pub;
+        revoked_at = p->revoked_at;
+        source = p->source;
+        snprintf(detail, sizeof detail, "kind=%s", gw_partner_kind_name(p->kind));
+    }
+    if (vrc != MN_OK && vrc != MN_EEXIST)
+        goto out;
+    mn_pubkey_fingerprint(pub, fp, sizeof fp);
+    if (vrc == MN_EEXIST)
+        printf("%s %s is revoked already%s%s; nothing changed (%s)\n", noun, name,
+               revoked_at[0] ? " since " : "", revoked_at, source);
+    else
+        printf("revoked %s %s %s fingerprint=%s revoked_at=%s (%s)\n", noun, name, detail, fp,
+               revoked_at, source);
+    rc = s_apply(cfg, source); /* says itself why it failed */
+    done = 1;
+out:
+    if (!done)
+        rc = s_fail(&d);
+    gw_config_destroy(&cfg);
+    free(a);
+    free(p);
+    return rc;
 }
 
 static int s_agent_add(int argc, char **argv)
@@ -1015,13 +1128,8 @@ static int s_agent_add(int argc, char **argv)
         goto out;
     snprintf(path, sizeof path, "%s/%s.conf", cfg->agents_dir, name);
     const gw_agent *same = gw_config_find_agent_any(cfg, name);
-    if (same && !same->revoked) {
-        mn_diag_set(&d, MN_EEXIST, same->source, "agent \"%s\" exists already", name);
-        mn_diag_hint(&d, "to give it a new key: `meldnetctl agent revoke %s`, then `meldnetctl "
-                         "agent add %s \"NEW LINE\"`", name, name);
-        goto out;
-    }
-    if (s_key_taken(cfg, pub.curve, MN_ROLE_AGENT, name, &d) != MN_OK)
+    if (s_add_conflict(cfg, MN_ROLE_AGENT, name, same && !same->revoked ? same->source : NULL,
+                       pub.curve, &d) != MN_OK)
         goto out;
     mn_pubkey_fingerprint(&pub, fp, sizeof fp);
     if (same) {
@@ -1038,9 +1146,7 @@ static int s_agent_add(int argc, char **argv)
         printf("restored agent %s region=%s fingerprint=%s key=%s (%s)\n", name, back.region,
                fp, same_key ? "unchanged" : "new", path);
         if (same_key)
-            fprintf(stderr, "%s: note: agent %s is back with the key it had when it was "
-                    "revoked; if that key was lost or leaked, revoke it again and add the line "
-                    "of a new identity\n", S_PROG, name);
+            s_note_same_key(MN_ROLE_AGENT, name);
     } else {
         if (gw_config_write_agent(cfg->agents_dir, name, region, &pub, &d) != MN_OK)
             goto out;
@@ -1057,47 +1163,17 @@ out:
 
 static int s_agent_revoke(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
-    char fp[MN_FINGERPRINT_CHARS + 1];
-    gw_config *cfg = NULL;
-    gw_agent a;
-    mn_diag d = {0};
+    return s_revoke(argc, argv, MN_ROLE_AGENT, s_usage_agent_revoke);
+}
 
-    int rc = s_options(argc, argv, "agent revoke", s_usage_agent_revoke, opts, 1,
-                       "give the NAME of the agent to revoke");
-    if (rc != S_GO_ON)
-        return rc;
-    const char *name = argv[optind];
-    if (!mn_name_is_valid(name))
-        return s_usage_error("agent revoke", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 "
-                             ". _ -", name);
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
-        goto out;
-    if (!gw_config_find_agent_any(cfg, name)) {
-        mn_diag_set(&d, MN_ENOTFOUND, cfg->agents_dir, "there is no agent \"%s\"", name);
-        if (gw_config_find_partner_any(cfg, name))
-            mn_diag_hint(&d, "\"%s\" is a partner: `meldnetctl partner revoke %s`", name, name);
-        else
-            mn_diag_hint(&d, "`meldnetctl agent list` shows the names");
-        goto out;
-    }
-    rc = gw_config_revoke_agent(cfg->agents_dir, name, NULL, &a, &d);
-    if (rc != MN_OK && rc != MN_EEXIST)
-        goto out;
-    mn_pubkey_fingerprint(&a.pub, fp, sizeof fp);
-    if (rc == MN_EEXIST)
-        printf("agent %s is revoked already%s%s; nothing changed (%s)\n", name,
-               a.revoked_at[0] ? " since " : "", a.revoked_at, a.source);
-    else
-        printf("revoked agent %s region=%s fingerprint=%s revoked_at=%s (%s)\n", name, a.region,
-               fp, a.revoked_at, a.source);
-    rc = s_apply(cfg, a.source);
-    gw_config_destroy(&cfg);
-    return rc;
-out:
-    gw_config_destroy(&cfg);
-    return s_fail(&d);
+/* One agent as a JSON object (NULL when memory ran out). */
+static json_t *s_agent_json(const gw_agent *a)
+{
+    char fp[MN_FINGERPRINT_CHARS + 1];
+    mn_pubkey_fingerprint(&a->pub, fp, sizeof fp);
+    return json_pack("{s:s, s:s, s:s, s:b, s:o}", "name", a->name, "region", a->region,
+                     "fingerprint", fp, "revoked", a->revoked, "revoked_at",
+                     s_json_time(a->revoked_at));
 }
 
 static int s_agent_list(int argc, char **argv)
@@ -1114,13 +1190,7 @@ static int s_agent_list(int argc, char **argv)
     if (json) {
         json_t *all = json_array();
         for (size_t i = 0; all && i < cfg->n_agents; i++) {
-            const gw_agent *a = &cfg->agents[i];
-            mn_pubkey_fingerprint(&a->pub, fp, sizeof fp);
-            if (json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:b, s:o}", "name",
-                                                     a->name, "region", a->region,
-                                                     "fingerprint", fp, "revoked", a->revoked,
-                                                     "revoked_at",
-                                                     s_json_time(a->revoked_at))) != 0) {
+            if (json_array_append_new(all, s_agent_json(&cfg->agents[i])) != 0) {
                 json_decref(all);
                 all = NULL;
             }
@@ -1203,21 +1273,6 @@ static void s_bindings_text(const gw_partner *p, char *buf, size_t cap)
     }
 }
 
-/* A revoked partner called name in the home, or NULL (also when the home does not load).
- * For `partner add` without --kind or --bind: only a revoked partner may keep its own. */
-static int s_partner_is_revoked(const char *home, const char *name)
-{
-    gw_config *cfg = NULL;
-    mn_diag d = {0};
-    int revoked = 0;
-    if (s_load_config(home, &cfg, &d) == MN_OK) {
-        const gw_partner *p = gw_config_find_partner_any(cfg, name);
-        revoked = p && p->revoked;
-    }
-    gw_config_destroy(&cfg);
-    return revoked;
-}
-
 static int s_partner_add(int argc, char **argv)
 {
     const char *home = NULL, *kind_text = NULL;
@@ -1228,8 +1283,8 @@ static int s_partner_add(int argc, char **argv)
     char path[GW_PATH_MAX + MN_NAME_MAX + 8];
     gw_config *cfg = NULL;
     gw_partner *p = NULL;
-    mn_diag d = {0};
-    int restored = 0, same_key = 0;
+    mn_diag d = {0}, load_d = {0};
+    int same_key = 0;
 
     int rc = s_options_multi(argc, argv, "partner add", s_usage_partner_add, opts, &bind, 2,
                              "give the partner's NAME and its public \"LINE\"");
@@ -1239,20 +1294,29 @@ static int s_partner_add(int argc, char **argv)
     if (!mn_name_is_valid(name))
         return s_usage_error("partner add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . "
                              "_ -", name);
-    /* a revoked partner may come back with the kind and bindings it had */
-    int keep = (!kind_text || bind.n == 0) && s_partner_is_revoked(s_home(home), name);
-    if (!kind_text && !keep)
-        return s_usage_error("partner add", "%s", "--kind KIND is required (police, care, "
-                             "research, hotline, shelter or other)");
-    if (bind.n == 0 && !keep)
-        return s_usage_error("partner add", "%s", "give at least one --bind TOPIC=SHARING: the "
-                             "topics the partner may receive");
+    /* The home, once: a revoked partner may come back with the kind and bindings it had, so
+     * whether --kind and --bind are required depends on it. A home that does not load is said
+     * after the arguments and LINE have been checked (load_d). */
+    int loaded = s_load_config(s_home(home), &cfg, &load_d) == MN_OK;
+    const gw_partner *same = loaded ? gw_config_find_partner_any(cfg, name) : NULL;
+    int keep = same && same->revoked;
+    rc = S_EXIT_USAGE;
+    if (!kind_text && !keep) {
+        s_usage_error("partner add", "%s", "--kind KIND is required (police, care, research, "
+                      "hotline, shelter or other)");
+        goto out;
+    }
+    if (bind.n == 0 && !keep) {
+        s_usage_error("partner add", "%s", "give at least one --bind TOPIC=SHARING: the topics "
+                      "the partner may receive");
+        goto out;
+    }
     p = calloc(1, sizeof *p);
     if (!p) {
+        rc = S_EXIT_FAIL;
         mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
-        return s_fail(&d);
+        goto out;
     }
-    rc = S_EXIT_USAGE;
     if (kind_text && gw_partner_kind_parse(kind_text, &p->kind) != MN_OK) {
         s_usage_error("partner add", "--kind \"%s\": use police, care, research, hotline, "
                       "shelter or other", kind_text);
@@ -1274,26 +1338,18 @@ static int s_partner_add(int argc, char **argv)
     p->n_bindings = bind.n;
     rc = S_EXIT_FAIL;
     snprintf(p->name, sizeof p->name, "%s", name);
-    if (s_parse_line(line, MN_ROLE_PARTNER, name, &p->pub, &d) != MN_OK ||
-        s_load_config(s_home(home), &cfg, &d) != MN_OK)
+    if (s_parse_line(line, MN_ROLE_PARTNER, name, &p->pub, &d) != MN_OK)
         goto out;
+    if (!loaded) {
+        d = load_d;
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/%s.conf", cfg->partners_dir, name);
-    const gw_partner *same = gw_config_find_partner_any(cfg, name);
-    if (same && !same->revoked) {
-        mn_diag_set(&d, MN_EEXIST, same->source, "partner \"%s\" exists already", name);
-        mn_diag_hint(&d, "to change its key, kind or bindings: `meldnetctl partner revoke %s`, "
-                         "then `meldnetctl partner add %s ...` again", name, name);
-        goto out;
-    }
-    if (!same && (!kind_text || bind.n == 0)) { /* revoked when we looked, not now */
-        mn_diag_set(&d, MN_EINVAL, path, "partner \"%s\" is new: give --kind and --bind", name);
-        goto out;
-    }
-    if (s_key_taken(cfg, p->pub.curve, MN_ROLE_PARTNER, name, &d) != MN_OK)
+    if (s_add_conflict(cfg, MN_ROLE_PARTNER, name, same && !same->revoked ? same->source : NULL,
+                       p->pub.curve, &d) != MN_OK)
         goto out;
     if (same) {
         /* back from revoked: its kind and bindings unless given, LINE's key, not revoked */
-        restored = 1;
         same_key = s_same_keys(&same->pub, &p->pub);
         if (!kind_text)
             p->kind = same->kind;
@@ -1310,16 +1366,14 @@ static int s_partner_add(int argc, char **argv)
     }
     mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
     s_bindings_text(p, list, sizeof list);
-    if (restored)
+    if (same)
         printf("restored partner %s kind=%s fingerprint=%s key=%s bindings=%s (%s)\n", name,
                gw_partner_kind_name(p->kind), fp, same_key ? "unchanged" : "new", list, path);
     else
         printf("added partner %s kind=%s fingerprint=%s bindings=%s (%s)\n", name,
                gw_partner_kind_name(p->kind), fp, list, path);
-    if (restored && same_key)
-        fprintf(stderr, "%s: note: partner %s is back with the key it had when it was revoked; "
-                "if that key was lost or leaked, revoke it again and add the line of a new "
-                "identity\n", S_PROG, name);
+    if (same && same_key)
+        s_note_same_key(MN_ROLE_PARTNER, name);
     rc = s_apply(cfg, path);
 out:
     gw_config_destroy(&cfg);
@@ -1331,55 +1385,7 @@ out:
 
 static int s_partner_revoke(int argc, char **argv)
 {
-    const char *home = NULL;
-    const s_opt opts[] = {{"home", &home}, {NULL, NULL}};
-    char fp[MN_FINGERPRINT_CHARS + 1];
-    gw_config *cfg = NULL;
-    gw_partner *p = NULL;
-    mn_diag d = {0};
-
-    int rc = s_options(argc, argv, "partner revoke", s_usage_partner_revoke, opts, 1,
-                       "give the NAME of the partner to revoke");
-    if (rc != S_GO_ON)
-        return rc;
-    const char *name = argv[optind];
-    if (!mn_name_is_valid(name))
-        return s_usage_error("partner revoke", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 "
-                             ". _ -", name);
-    rc = S_EXIT_FAIL;
-    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
-        goto out;
-    if (!gw_config_find_partner_any(cfg, name)) {
-        mn_diag_set(&d, MN_ENOTFOUND, cfg->partners_dir, "there is no partner \"%s\"", name);
-        if (gw_config_find_agent_any(cfg, name))
-            mn_diag_hint(&d, "\"%s\" is an agent: `meldnetctl agent revoke %s`", name, name);
-        else
-            mn_diag_hint(&d, "`meldnetctl partner list` shows the names");
-        goto out;
-    }
-    p = calloc(1, sizeof *p);
-    if (!p) {
-        mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
-        goto out;
-    }
-    int vrc = gw_config_revoke_partner(cfg->partners_dir, name, NULL, p, &d);
-    if (vrc != MN_OK && vrc != MN_EEXIST)
-        goto out;
-    mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
-    if (vrc == MN_EEXIST)
-        printf("partner %s is revoked already%s%s; nothing changed (%s)\n", name,
-               p->revoked_at[0] ? " since " : "", p->revoked_at, p->source);
-    else
-        printf("revoked partner %s kind=%s fingerprint=%s revoked_at=%s (%s)\n", name,
-               gw_partner_kind_name(p->kind), fp, p->revoked_at, p->source);
-    rc = s_apply(cfg, p->source);
-    gw_config_destroy(&cfg);
-    free(p);
-    return rc;
-out:
-    gw_config_destroy(&cfg);
-    free(p);
-    return s_fail(&d);
+    return s_revoke(argc, argv, MN_ROLE_PARTNER, s_usage_partner_revoke);
 }
 
 /* One partner as a JSON object (NULL when memory ran out). */
@@ -1800,7 +1806,6 @@ static int s_cmd_registry(int argc, char **argv)
 }
 
 /* --- queue and hold ------------------------------------------------------------------------- */
-
 
 /* Text another party wrote (a partner's nack reason), quoted: \" \\ and control characters
  * escaped, so it can neither break the line nor drive the terminal. */

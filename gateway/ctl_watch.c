@@ -241,22 +241,23 @@ static int s_is_silent(const gw_snap_agent *a, uint64_t ref, unsigned silent_aft
            (a->last_seen_ms == 0 || s_since(ref, a->last_seen_ms) > silent_after_s * 1000ULL);
 }
 
-/* Seconds since a running gateway wrote the file, when that is too long ago; else 0. */
-static uint64_t s_stale_s(const gw_snapshot *s, uint64_t now)
+/* When a running gateway wrote the file too long ago: a warning that says so into buf, and 1;
+ * else 0. */
+static int s_stale(const gw_snapshot *s, uint64_t now, char *buf, size_t cap)
 {
+    char ago[32];
     if (!s_running(s) || s->now_ms == 0 || s_since(now, s->now_ms) <= S_STALE_MS)
         return 0;
-    return s_since(now, s->now_ms) / 1000;
+    mn_age_format(s_since(now, s->now_ms), ago, sizeof ago);
+    snprintf(buf, cap, "the gateway wrote its status %s ago: it may be hung or stopped", ago);
+    return 1;
 }
 
 static void s_warn_stale(const gw_snapshot *s, uint64_t now)
 {
-    char ago[32];
-    uint64_t stale = s_stale_s(s, now);
-    mn_age_format(stale * 1000, ago, sizeof ago);
-    if (stale)
-        fprintf(stderr, "%s: warning: the gateway wrote its status %s ago: it may be hung or "
-                "stopped (pid %d)\n", S_PROG, ago, s->pid);
+    char warn[128];
+    if (s_stale(s, now, warn, sizeof warn))
+        fprintf(stderr, "%s: warning: %s (pid %d)\n", S_PROG, warn, s->pid);
 }
 
 static void s_cat(char *buf, size_t cap, const char *fmt, ...) MN_PRINTF(3, 4);
@@ -502,9 +503,9 @@ static void s_render(s_screen *sc, const gw_snapshot *s, uint64_t now, unsigned 
 
 /* --- status ----------------------------------------------------------------------------- */
 
-static int s_print_json(const gw_snapshot *s)
+/* Print text (taken; NULL: memory ran out) and a newline. Returns the exit status. */
+static int s_put(char *text)
 {
-    char *text = gw_snapshot_json(s);
     if (!text) {
         fprintf(stderr, "%s: out of memory\n", S_PROG);
         return S_EXIT_FAIL;
@@ -527,7 +528,7 @@ int ctl_watch_status(const char *status_path, int json, unsigned silent_after_s)
     uint64_t now = mn_now_ms();
     s_warn_stale(&s, now);
     if (json) {
-        rc = s_print_json(&s);
+        rc = s_put(gw_snapshot_json(&s));
         goto out;
     }
     rc = S_EXIT_FAIL;
@@ -567,13 +568,7 @@ static int s_dump(json_t *doc)
 {
     char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
-    if (!text) {
-        fprintf(stderr, "%s: out of memory\n", S_PROG);
-        return S_EXIT_FAIL;
-    }
-    puts(text);
-    free(text);
-    return S_EXIT_OK;
+    return s_put(text);
 }
 
 static int s_queues_json(const gw_snapshot *s, uint64_t now)
@@ -670,15 +665,6 @@ static const gw_snap_agent *s_find_live(const gw_snapshot *s, const char *name)
     return NULL;
 }
 
-/* Revoked agents too (gw_config_find_agent leaves them out). */
-static int s_conf_has(const gw_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_agents; i++)
-        if (strcmp(cfg->agents[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
 static const char *s_row_name(const s_agent_row *r)
 {
     return r->conf ? r->conf->name : r->live->name;
@@ -712,7 +698,7 @@ static long s_agent_rows(const gw_config *cfg, const gw_snapshot *live, s_agent_
     for (size_t i = 0; i < cfg->n_agents; i++)
         (*rows)[n++] = (s_agent_row){&cfg->agents[i], s_find_live(live, cfg->agents[i].name)};
     for (size_t i = 0; i < extra; i++)
-        if (!s_conf_has(cfg, live->agents[i].name))
+        if (!gw_config_find_agent_any(cfg, live->agents[i].name))
             (*rows)[n++] = (s_agent_row){NULL, &live->agents[i]};
     return (long)n;
 }
@@ -987,14 +973,8 @@ static void s_top_draw(const gw_snapshot *s, int loaded, const char *msg, unsign
         refresh();
         return;
     }
-    uint64_t stale = s_stale_s(s, now);
-    if (stale) {
-        char ago[32];
-        mn_age_format(stale * 1000, ago, sizeof ago);
-        snprintf(warn, sizeof warn, "the gateway wrote its status %s ago: it may be hung or "
-                 "stopped", ago);
+    if (s_stale(s, now, warn, sizeof warn))
         s_top_line(y++, 1, warn);
-    }
     /* all partners when they fit; else as many as fit, and a line that says how many more
      * (counted in base when there are partners) */
     sc->n = 0;

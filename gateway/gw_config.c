@@ -1511,18 +1511,26 @@ static void s_utc_now(char out[GW_TIME_CHARS + 1])
         snprintf(out, GW_TIME_CHARS + 1, "1970-01-01T00:00:00Z");
 }
 
+/* A revoked_at given by a caller (not read from a file). Returns MN_OK or MN_EINVAL. */
+static int s_check_revoked_at(const char *at, mn_diag *d)
+{
+    if (gw_config_time_is_valid(at))
+        return MN_OK;
+    int rc = mn_diag_set(d, MN_EINVAL, "revoked_at", "\"%.*s\" is not a UTC time",
+                         GW_TIME_CHARS + 8, at);
+    mn_diag_hint(d, "write it as 2026-11-22T10:00:00Z");
+    return rc;
+}
+
 /* The revocation lines of a party file: "" or "revoked = true;\n" and maybe revoked_at. */
 static int s_revoked_text(int revoked, const char *at, char *out, size_t cap, mn_diag *d)
 {
+    int rc;
     out[0] = '\0';
     if (!revoked)
         return MN_OK;
-    if (at[0] && !gw_config_time_is_valid(at)) {
-        int rc = mn_diag_set(d, MN_EINVAL, "revoked_at", "\"%.*s\" is not a UTC time",
-                             GW_TIME_CHARS + 8, at);
-        mn_diag_hint(d, "write it as 2026-11-22T10:00:00Z");
+    if (at[0] && (rc = s_check_revoked_at(at, d)) != MN_OK)
         return rc;
-    }
     if (at[0])
         snprintf(out, cap, "revoked = true;\nrevoked_at = \"%s\";\n", at);
     else
@@ -1780,12 +1788,9 @@ static int s_revoked_at(const char *given, char out[GW_TIME_CHARS + 1], mn_diag 
         s_utc_now(out);
         return MN_OK;
     }
-    if (!gw_config_time_is_valid(given)) {
-        int rc = mn_diag_set(d, MN_EINVAL, "revoked_at", "\"%.*s\" is not a UTC time",
-                             GW_TIME_CHARS + 8, given);
-        mn_diag_hint(d, "write it as 2026-11-22T10:00:00Z");
+    int rc = s_check_revoked_at(given, d);
+    if (rc != MN_OK)
         return rc;
-    }
     snprintf(out, GW_TIME_CHARS + 1, "%s", given);
     return MN_OK;
 }

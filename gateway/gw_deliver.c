@@ -142,12 +142,17 @@ static s_given *s_given_find(gw_deliver *dl, const char *partner)
     return NULL;
 }
 
-/* Raise partner's highest seen tag to `tag` (partners without a record are not configured). */
-static void s_given_note(gw_deliver *dl, const char *partner, uint64_t tag)
+/* Raise g's highest seen tag to `tag` (NULL: a partner without a record, not configured). */
+static void s_given_raise(s_given *g, uint64_t tag)
 {
-    s_given *g = s_given_find(dl, partner);
     if (g && tag > g->max_tag)
         g->max_tag = tag;
+}
+
+/* The same by partner name. */
+static void s_given_note(gw_deliver *dl, const char *partner, uint64_t tag)
+{
+    s_given_raise(s_given_find(dl, partner), tag);
 }
 
 static int s_note_item(const gw_queue_item *item, void *arg)
@@ -190,8 +195,9 @@ static void s_answer_add(gw_deliver *dl, const char *partner, uint64_t tag, int 
 }
 
 /* Decide inside txn whether the ack or nack c names a tag its partner was never given; sets
- * c->unknown (see the top of this file for the rule). Returns MN_OK or a store error. */
-static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c)
+ * c->unknown (see the top of this file for the rule). g: the partner's record (may be NULL).
+ * Returns MN_OK or a store error. */
+static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c, const s_given *g)
 {
     gw_queue_item item;
     if (c->in_flight)
@@ -205,7 +211,6 @@ static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c)
     }
     if (rc != MN_ENOTFOUND)
         return rc;
-    const s_given *g = s_given_find(dl, c->partner);
     if (c->tag == 0 || !g || c->tag > g->max_tag) {
         c->unknown = 1;
         return MN_OK;
@@ -230,9 +235,11 @@ static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c)
 static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_diag *d)
 {
     gw_queue_item item;
+    s_given *g = NULL;
     int rc;
     if (c->what == S_ACK || c->what == S_NACK) {
-        rc = s_check_given(dl, txn, c);
+        g = s_given_find(dl, c->partner);
+        rc = s_check_given(dl, txn, c, g);
         if (rc != MN_OK)
             return mn_diag_set(d, MN_ESTORE, c->partner, "cannot look up tag %llu",
                                (unsigned long long)c->tag);
@@ -240,7 +247,6 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
             return MN_OK;
         if (c->what == S_NACK) {
             atomic_fetch_add(&dl->deps.stats->nacks, 1);
-            s_given *g = s_given_find(dl, c->partner);
             if (g)
                 g->nacks++;
         }
@@ -249,7 +255,6 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
         rc = gw_store_queue_ack(txn, c->partner, c->tag, d);
         if (rc == MN_OK) {
             atomic_fetch_add(&dl->deps.stats->acks, 1);
-            s_given *g = s_given_find(dl, c->partner);
             if (g)
                 g->acks++;
         }
@@ -492,6 +497,7 @@ static void s_split_topics(const char *text, mn_topics *out)
 typedef struct s_scan {
     gw_deliver *dl;
     s_session *session;
+    s_given *given; /* the session's partner's record (NULL: none), looked up once per scan */
     uint64_t now;
     int gone; /* the connection is gone: stop */
 } s_scan;
@@ -543,12 +549,11 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
     atomic_fetch_add(&dl->deps.stats->deliveries, 1);
     if (item->attempts > 0)
         atomic_fetch_add(&dl->deps.stats->redeliveries, 1);
-    s_given *g = s_given_find(dl, item->partner);
-    if (g) {
-        g->deliveries++;
-        g->redeliveries += item->attempts > 0;
+    if (sc->given) {
+        sc->given->deliveries++;
+        sc->given->redeliveries += item->attempts > 0;
     }
-    s_given_note(dl, item->partner, item->tag);
+    s_given_raise(sc->given, item->tag);
     (void)s_change_add(dl, item->partner, item->tag, S_SENT, deadline, NULL);
     log_debug(S_LOG, "delivered partner=%s tag=%llu attempt=%u acute=%d", item->partner,
               (unsigned long long)item->tag, (unsigned)m.delivery.attempt, item->acute);
@@ -721,7 +726,7 @@ int gw_deliver_pump(gw_deliver *dl)
             i++;
             continue;
         }
-        s_scan sc = {.dl = dl, .session = s, .now = now};
+        s_scan sc = {.dl = dl, .session = s, .given = s_given_find(dl, s->partner), .now = now};
         if (gw_store_queue_each(dl->deps.store, s->partner, s_scan_item, &sc) != MN_OK)
             rc = MN_ESTORE;
         if (sc.gone) {

@@ -2,9 +2,10 @@
  *
  * libmicrohttpd runs one internal polling thread (epoll on Linux), so requests are answered
  * one at a time from the latest snapshot, and a flood of connections meets the connection
- * limits and the idle timeout instead of new threads. The snapshot sits behind a mutex:
- * publish makes its copy outside the lock and only swaps pointers inside it; a request renders
- * under the lock, so the main thread waits at most for one render (a few milliseconds).
+ * limits and the idle timeout instead of new threads. The snapshot is shared by reference
+ * count: publish makes its copy outside the lock and only swaps pointers inside it; a request
+ * takes a reference under the lock and renders outside it, so neither side waits for the
+ * other's work. Whoever drops the last reference frees the copy.
  *
  * Caveats: the endpoint has no authentication and no TLS. Bind it to loopback or a management
  * network; it shows party names and counts, never report content.
@@ -13,7 +14,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -39,10 +39,16 @@ static const char s_plain[] = "text/plain; charset=utf-8";
 static const char s_prometheus[] = "text/plain; version=0.0.4; charset=utf-8";
 static const char s_html[] = "text/html; charset=utf-8";
 
+/* A published copy; refs (under gw_http.lock) counts gw_http.snap and requests rendering it. */
+typedef struct s_shared {
+    gw_snapshot snap;
+    unsigned refs;
+} s_shared;
+
 struct gw_http {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
-    gw_snapshot *snap;     /* latest published copy; NULL until the first publish */
+    s_shared *snap;        /* latest published copy; NULL until the first publish */
     atomic_int serving;    /* 0 while starting: libmicrohttpd's messages go to start_err */
     char start_err[256];   /* its first message while starting, for the diag */
     mn_log_limit log_limit; /* its messages once serving: a client can cause them */
@@ -145,21 +151,13 @@ static s_reply s_healthz(const gw_snapshot *s)
 static s_reply s_readyz(const gw_snapshot *s)
 {
     char text[256];
-    size_t n = 0;
     if (!s)
         return s_text(MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
-    text[0] = '\0';
-    if (!s->store_open)
-        n += (size_t)snprintf(text + n, sizeof text - n, "store not open\n");
-    if (!s->sockets_bound)
-        n += (size_t)snprintf(text + n, sizeof text - n, "sockets not bound\n");
-    if (s->overloaded)
-        snprintf(text + n, sizeof text - n,
-                 "overloaded: %" PRIu64 " envelopes in flight of %" PRIu64 "\n", s->inflight,
-                 s->inflight_max);
-    if (text[0])
-        return s_text(MHD_HTTP_SERVICE_UNAVAILABLE, text);
-    return s_text(MHD_HTTP_OK, "ready\n");
+    if (gw_snapshot_is_ready(s))
+        return s_text(MHD_HTTP_OK, "ready\n");
+    gw_snapshot_not_ready_text(s, "\n", text, sizeof text - 1); /* one line per reason */
+    strcat(text, "\n");
+    return s_text(MHD_HTTP_SERVICE_UNAVAILABLE, text);
 }
 
 static s_reply s_metrics(const gw_snapshot *s)
@@ -186,14 +184,39 @@ static const struct {
     {"/", s_page},
 };
 
+/* The latest copy with a reference for the caller, or NULL before the first publish. */
+static s_shared *s_acquire(gw_http *h)
+{
+    pthread_mutex_lock(&h->lock);
+    s_shared *sh = h->snap;
+    if (sh)
+        sh->refs++;
+    pthread_mutex_unlock(&h->lock);
+    return sh;
+}
+
+/* Drop a reference; the last one frees the copy. NULL-safe. */
+static void s_release(gw_http *h, s_shared *sh)
+{
+    if (!sh)
+        return;
+    pthread_mutex_lock(&h->lock);
+    int last = --sh->refs == 0;
+    pthread_mutex_unlock(&h->lock);
+    if (last) {
+        gw_snapshot_clear(&sh->snap);
+        free(sh);
+    }
+}
+
 static s_reply s_route(gw_http *h, const char *url)
 {
     for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
         if (strcmp(url, s_routes[i].path) != 0)
             continue;
-        pthread_mutex_lock(&h->lock);
-        s_reply r = s_routes[i].answer(h->snap);
-        pthread_mutex_unlock(&h->lock);
+        s_shared *sh = s_acquire(h);
+        s_reply r = s_routes[i].answer(sh ? &sh->snap : NULL);
+        s_release(h, sh);
         return r;
     }
     return s_text(MHD_HTTP_NOT_FOUND, "not found\n");
@@ -271,11 +294,8 @@ static void s_free(gw_http *h)
     if (!h)
         return;
     if (h->daemon)
-        MHD_stop_daemon(h->daemon);
-    if (h->snap) {
-        gw_snapshot_clear(h->snap);
-        free(h->snap);
-    }
+        MHD_stop_daemon(h->daemon); /* no request runs after it: h->snap holds the only ref */
+    s_release(h, h->snap);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }
@@ -345,21 +365,19 @@ int gw_http_start(const char *listen, gw_http **out, mn_diag *d)
 
 int gw_http_publish(gw_http *h, const gw_snapshot *s)
 {
-    gw_snapshot *copy = calloc(1, sizeof *copy);
+    s_shared *copy = calloc(1, sizeof *copy);
     if (!copy)
         return MN_ENOMEM;
-    if (gw_snapshot_copy(copy, s) != MN_OK) {
+    if (gw_snapshot_copy(&copy->snap, s) != MN_OK) {
         free(copy);
         return MN_ENOMEM;
     }
+    copy->refs = 1; /* h->snap's */
     pthread_mutex_lock(&h->lock);
-    gw_snapshot *old = h->snap;
+    s_shared *old = h->snap;
     h->snap = copy;
     pthread_mutex_unlock(&h->lock);
-    if (old) {
-        gw_snapshot_clear(old);
-        free(old);
-    }
+    s_release(h, old);
     return MN_OK;
 }
 

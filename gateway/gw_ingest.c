@@ -41,7 +41,7 @@ typedef struct s_bucket {
     double tokens;
     uint64_t last_ms;
     unsigned inflight;
-    uint64_t last_seen_ms; /* wall clock of its last frame */
+    uint64_t last_seen_ns; /* gw_mono_ns() of its last frame (0: none); wall clock on snapshot */
     uint64_t accepted, duplicates, rejected;
 } s_bucket;
 
@@ -85,11 +85,10 @@ static const gw_agent *s_find_entry(const gw_ingest *ing, const char *name)
     return bsearch(name, ing->agents, ing->n_agents, sizeof *ing->agents, s_agent_cmp);
 }
 
-/* The agent if it may submit: configured and not revoked. */
-static const gw_agent *s_find_agent(const gw_ingest *ing, const char *name)
+/* The bucket of entry (NULL for NULL). */
+static s_bucket *s_bucket_of(gw_ingest *ing, const gw_agent *entry)
 {
-    const gw_agent *a = s_find_entry(ing, name);
-    return a && !a->revoked ? a : NULL;
+    return entry ? &ing->buckets[entry - ing->agents] : NULL;
 }
 
 static int s_by_name(const void *a, const void *b)
@@ -127,13 +126,12 @@ int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, size_t n)
     return MN_OK;
 }
 
-/* Take one token from the agent's bucket; 0 when it is empty (the agent sends too fast). */
-static int s_take_token(gw_ingest *ing, const gw_agent *agent)
+/* Take one token from the agent's bucket at now (mn_mono_ms clock); 0 when it is empty (the
+ * agent sends too fast). */
+static int s_take_token(gw_ingest *ing, s_bucket *b, uint64_t now)
 {
     if (ing->deps.agent_rate_per_s == 0)
         return 1;
-    s_bucket *b = &ing->buckets[agent - ing->agents];
-    uint64_t now = mn_mono_ms();
     b->tokens += (double)(now - b->last_ms) * ing->deps.agent_rate_per_s / 1000.0;
     if (b->tokens > ing->deps.agent_burst)
         b->tokens = ing->deps.agent_burst;
@@ -144,12 +142,12 @@ static int s_take_token(gw_ingest *ing, const gw_agent *agent)
     return 1;
 }
 
-/* Whether the data folder is under its free-space floor (looked at once a second). */
-static int s_disk_low(gw_ingest *ing)
+/* Whether the data folder is under its free-space floor (looked at once a second; now on the
+ * mn_mono_ms clock). */
+static int s_disk_low(gw_ingest *ing, uint64_t now)
 {
     if (ing->deps.min_free_mb == 0 || !ing->deps.data_dir)
         return 0;
-    uint64_t now = mn_mono_ms();
     if (now - ing->free_checked_ms < FREE_SPACE_CHECK_MS && ing->free_checked_ms)
         return ing->disk_low;
     ing->free_checked_ms = now;
@@ -317,11 +315,10 @@ static void s_send(gw_ingest *ing, zmq_msg_t *route, const uint8_t *buf, size_t 
         log_debug("ingest", "reply not sent: %s", zmq_strerror(zmq_errno()));
 }
 
-/* Count the answer a job got for its agent; a receipt's ack latency. */
-static void s_count_answer(gw_ingest *ing, const gw_job *job)
+/* Count the answer a job got for its agent (bucket b, NULL when not in the table); a
+ * receipt's ack latency. */
+static void s_count_answer(gw_ingest *ing, const gw_job *job, s_bucket *b)
 {
-    const gw_agent *a = s_find_entry(ing, job->agent);
-    s_bucket *b = a ? &ing->buckets[a - ing->agents] : NULL;
     if (job->receipt.status == MN_RECEIPT_ACCEPTED || job->receipt.status == MN_RECEIPT_DUPLICATE) {
         gw_hist_observe(&ing->deps.stats->ack_latency,
                         (double)(gw_mono_ns() - job->received_ns) / 1e9);
@@ -336,14 +333,14 @@ static void s_count_answer(gw_ingest *ing, const gw_job *job)
 
 /* Refuse at once. The envelope is decoded only here, on this rare path, so the reject can name
  * its id (the agent matches rejects to its spool by id). */
-static void s_refuse(gw_ingest *ing, gw_job *job, int reason, const char *detail)
+static void s_refuse(gw_ingest *ing, gw_job *job, s_bucket *b, int reason, const char *detail)
 {
     mn_reject ignored;
     if (mn_wire_decode_to_gateway(zmq_msg_data(&job->payload), zmq_msg_size(&job->payload),
                                   ing->deps.max_frame_bytes, &job->env, &ignored) != MN_OK)
         mn_envelope_clear(&job->env);
     gw_job_reject(job, ing->deps.stats, reason, detail);
-    s_count_answer(ing, job);
+    s_count_answer(ing, job, b);
     if (job->reply)
         s_send(ing, &job->route, job->reply, job->reply_len);
 }
@@ -363,14 +360,20 @@ static int s_receive_one(gw_ingest *ing)
         goto done;
     atomic_fetch_add(&ing->deps.stats->frames_received, 1);
 
+    /* The one clock read per frame: ack latency, last seen, rate bucket, free-space check. */
     job->received_ns = gw_mono_ns();
+    uint64_t now_ms = job->received_ns / 1000000;
+    /* One lookup per frame: the entry (revoked too, for its counters) and its bucket. */
+    const gw_agent *agent = NULL;
+    s_bucket *b = NULL;
     const char *user_id = zmq_msg_gets(&job->payload, "User-Id");
     if (user_id) {
         snprintf(job->agent, sizeof job->agent, "%s", user_id);
         gw_conn_note(ing->conn, &job->payload, job->agent);
-        const gw_agent *seen = s_find_entry(ing, job->agent);
-        if (seen)
-            ing->buckets[seen - ing->agents].last_seen_ms = mn_now_ms();
+        agent = s_find_entry(ing, job->agent);
+        b = s_bucket_of(ing, agent);
+        if (b)
+            b->last_seen_ns = job->received_ns;
     }
     if (zmq_msg_more(&job->payload)) {
         /* One frame per message: drain the rest and refuse the whole message. */
@@ -382,39 +385,37 @@ static int s_receive_one(gw_ingest *ing)
         }
         zmq_msg_close(&job->payload);
         zmq_msg_init(&job->payload);
-        s_refuse(ing, job, MN_REJECT_MALFORMED, "a message must be exactly one frame");
+        s_refuse(ing, job, b, MN_REJECT_MALFORMED, "a message must be exactly one frame");
         goto done;
     }
     if (!user_id || !*user_id) {
-        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "connection is not authenticated");
+        s_refuse(ing, job, b, MN_REJECT_NOT_PERMITTED, "connection is not authenticated");
         goto done;
     }
-    const gw_agent *agent = s_find_agent(ing, job->agent);
-    if (!agent) {
+    if (!agent || agent->revoked) {
         /* Admitted by ZAP but removed or revoked since (its connection is being closed). */
-        s_refuse(ing, job, MN_REJECT_NOT_PERMITTED, "agent is revoked or no longer configured");
+        s_refuse(ing, job, b, MN_REJECT_NOT_PERMITTED, "agent is revoked or no longer configured");
         goto done;
     }
-    if (!s_take_token(ing, agent)) {
-        s_refuse(ing, job, MN_REJECT_RATE_LIMITED,
+    if (!s_take_token(ing, b, now_ms)) {
+        s_refuse(ing, job, b, MN_REJECT_RATE_LIMITED,
                  "this agent sends faster than agent_rate_per_s; send again after a pause");
         goto done;
     }
-    if (s_disk_low(ing)) {
-        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+    if (s_disk_low(ing, now_ms)) {
+        s_refuse(ing, job, b, MN_REJECT_OVERLOADED,
                  "the gateway's disk is nearly full; send again later");
         goto done;
     }
-    s_bucket *b = &ing->buckets[agent - ing->agents];
     if (b->inflight >= ing->deps.agent_inflight_max) {
         /* Fairness: one agent cannot fill the pipeline and make the others wait behind it. */
-        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+        s_refuse(ing, job, b, MN_REJECT_OVERLOADED,
                  "this agent has agent_inflight_max envelopes in the gateway already; send "
                  "again when their receipts are in");
         goto done;
     }
     if (atomic_load(&ing->deps.stats->inflight) >= ing->deps.inflight_max) {
-        s_refuse(ing, job, MN_REJECT_OVERLOADED,
+        s_refuse(ing, job, b, MN_REJECT_OVERLOADED,
                  "the gateway is saturated; send again after a pause");
         goto done;
     }
@@ -448,11 +449,10 @@ void gw_ingest_flush(gw_ingest *ing)
         gw_job *job = gw_job_of(l);
         if (job->reply)
             s_send(ing, &job->route, job->reply, job->reply_len);
-        s_count_answer(ing, job);
-        /* After a reload the agent may be gone. */
-        const gw_agent *agent = s_find_entry(ing, job->agent);
-        if (agent && ing->buckets[agent - ing->agents].inflight > 0)
-            ing->buckets[agent - ing->agents].inflight--;
+        s_bucket *b = s_bucket_of(ing, s_find_entry(ing, job->agent)); /* gone after a reload? */
+        s_count_answer(ing, job, b);
+        if (b && b->inflight > 0)
+            b->inflight--;
         gw_job_free(&job);
         atomic_fetch_sub(&ing->deps.stats->inflight, 1);
     }
@@ -462,6 +462,8 @@ void gw_ingest_flush(gw_ingest *ing)
 
 void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
 {
+    /* Last seen is kept on the monotonic clock (read per frame anyway): made wall clock here. */
+    uint64_t wall_ms = mn_now_ms(), mono_ns = gw_mono_ns();
     s->connected_agents = gw_conn_open_count(ing->conn);
     s->agents = calloc(ing->n_agents ? ing->n_agents : 1, sizeof *s->agents);
     if (!s->agents)
@@ -474,7 +476,8 @@ void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
         snprintf(out->region, sizeof out->region, "%s", a->region);
         out->revoked = a->revoked;
         out->connected = gw_conn_party_connected(ing->conn, a->name);
-        out->last_seen_ms = b->last_seen_ms;
+        out->last_seen_ms =
+            b->last_seen_ns ? wall_ms - (mono_ns - b->last_seen_ns) / 1000000 : 0;
         out->accepted = b->accepted;
         out->duplicates = b->duplicates;
         out->rejected = b->rejected;

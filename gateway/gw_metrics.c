@@ -332,10 +332,9 @@ static void s_stages(FILE *f, const gw_snapshot *s)
 
 static void s_ready(FILE *f, const gw_snapshot *s)
 {
-    int ready = s->store_open && s->sockets_bound && !s->overloaded;
     s_scalar(f, "ready", "gauge",
              "1 when the store is open, the sockets are bound and the gateway is not overloaded.",
-             ready ? 1 : 0);
+             gw_snapshot_is_ready(s) ? 1 : 0);
 }
 
 char *gw_metrics_render(const gw_snapshot *s)

@@ -145,6 +145,7 @@ static void s_fill_store(gw_observe *o, gw_snapshot *s)
                 p->queue_depth = o->partners[k].depth;
                 p->oldest_ms = o->partners[k].oldest_ms;
                 p->held = o->partners[k].held;
+                break; /* names are unique */
             }
         }
     }

@@ -11,6 +11,7 @@
  */
 #include "gw_snapshot.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +92,31 @@ static uint64_t *s_u64_at(void *base, const s_field *f)
 static const uint64_t *s_u64_at_c(const void *base, const s_field *f)
 {
     return (const uint64_t *)(const void *)((const char *)base + f->offset);
+}
+
+/* --- readiness ------------------------------------------------------------------------- */
+
+int gw_snapshot_is_ready(const gw_snapshot *s)
+{
+    return s->store_open && s->sockets_bound && !s->overloaded;
+}
+
+void gw_snapshot_not_ready_text(const gw_snapshot *s, const char *sep, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *next = "";
+    out[0] = '\0';
+    if (!s->store_open) {
+        n += (size_t)snprintf(out + n, cap - n, "store not open");
+        next = sep;
+    }
+    if (!s->sockets_bound && n < cap) {
+        n += (size_t)snprintf(out + n, cap - n, "%ssockets not bound", next);
+        next = sep;
+    }
+    if (s->overloaded && n < cap)
+        snprintf(out + n, cap - n, "%soverloaded: %" PRIu64 " envelopes in flight of %" PRIu64,
+                 next, s->inflight, s->inflight_max);
 }
 
 /* --- clear and copy --------------------------------------------------------------------- */
@@ -641,8 +667,9 @@ static int s_parse_history(const json_t *root, const s_at *at, gw_snapshot *s, m
     return MN_OK;
 }
 
-static int s_parse_agent(const json_t *o, const s_at *at, gw_snap_agent *a, mn_diag *d)
+static int s_parse_agent(const json_t *o, const s_at *at, void *item, mn_diag *d)
 {
+    gw_snap_agent *a = item;
     if (!json_is_object(o))
         return s_bad(d, at, NULL, "an object", o);
     int rc = s_get_str(o, at, "name", a->name, sizeof a->name, d);
@@ -657,8 +684,9 @@ static int s_parse_agent(const json_t *o, const s_at *at, gw_snap_agent *a, mn_d
     return rc;
 }
 
-static int s_parse_partner(const json_t *o, const s_at *at, gw_snap_partner *p, mn_diag *d)
+static int s_parse_partner(const json_t *o, const s_at *at, void *item, mn_diag *d)
 {
+    gw_snap_partner *p = item;
     if (!json_is_object(o))
         return s_bad(d, at, NULL, "an object", o);
     int rc = s_get_str(o, at, "name", p->name, sizeof p->name, d);
@@ -673,40 +701,27 @@ static int s_parse_partner(const json_t *o, const s_at *at, gw_snap_partner *p, 
     return rc;
 }
 
-static int s_parse_agents(const json_t *root, const s_at *at, gw_snapshot *s, mn_diag *d)
+/* root[key], an array of objects, into a fresh array of n items of `size` bytes, each by
+ * `parse`. *items is set as soon as it is allocated, so a failure part-way leaves it to
+ * gw_snapshot_clear. Absent or empty: *items stays NULL. */
+static int s_parse_list(const json_t *root, const s_at *at, const char *key, size_t size,
+                        int (*parse)(const json_t *, const s_at *, void *, mn_diag *),
+                        void **items, size_t *n, mn_diag *d)
 {
     const json_t *a;
     s_at here, item;
-    int rc = s_get_container(root, at, "agents", JSON_ARRAY, &a, d);
+    int rc = s_get_container(root, at, key, JSON_ARRAY, &a, d);
     if (rc != MN_OK || !a || json_array_size(a) == 0)
         return rc;
-    s->agents = calloc(json_array_size(a), sizeof *s->agents);
-    if (!s->agents)
+    char *list = calloc(json_array_size(a), size);
+    *items = list;
+    if (!list)
         return MN_ENOMEM;
-    s->n_agents = json_array_size(a);
-    s_at_key(&here, at, "agents");
-    for (size_t i = 0; rc == MN_OK && i < s->n_agents; i++) {
+    *n = json_array_size(a);
+    s_at_key(&here, at, key);
+    for (size_t i = 0; rc == MN_OK && i < *n; i++) {
         s_at_index(&item, &here, i);
-        rc = s_parse_agent(json_array_get(a, i), &item, &s->agents[i], d);
-    }
-    return rc;
-}
-
-static int s_parse_partners(const json_t *root, const s_at *at, gw_snapshot *s, mn_diag *d)
-{
-    const json_t *a;
-    s_at here, item;
-    int rc = s_get_container(root, at, "partners", JSON_ARRAY, &a, d);
-    if (rc != MN_OK || !a || json_array_size(a) == 0)
-        return rc;
-    s->partners = calloc(json_array_size(a), sizeof *s->partners);
-    if (!s->partners)
-        return MN_ENOMEM;
-    s->n_partners = json_array_size(a);
-    s_at_key(&here, at, "partners");
-    for (size_t i = 0; rc == MN_OK && i < s->n_partners; i++) {
-        s_at_index(&item, &here, i);
-        rc = s_parse_partner(json_array_get(a, i), &item, &s->partners[i], d);
+        rc = parse(json_array_get(a, i), &item, list + i * size, d);
     }
     return rc;
 }
@@ -772,10 +787,15 @@ static int s_parse_root(const json_t *root, gw_snapshot *s, mn_diag *d)
                           gw_batch_size_n_bounds, d);
     if (rc == MN_OK)
         rc = s_parse_history(root, &top, s, d);
+    void *agents = NULL, *partners = NULL;
     if (rc == MN_OK)
-        rc = s_parse_agents(root, &top, s, d);
+        rc = s_parse_list(root, &top, "agents", sizeof *s->agents, s_parse_agent, &agents,
+                          &s->n_agents, d);
+    s->agents = agents;
     if (rc == MN_OK)
-        rc = s_parse_partners(root, &top, s, d);
+        rc = s_parse_list(root, &top, "partners", sizeof *s->partners, s_parse_partner,
+                          &partners, &s->n_partners, d);
+    s->partners = partners;
     return rc;
 }
 

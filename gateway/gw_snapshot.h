@@ -107,6 +107,14 @@ typedef struct gw_snapshot {
     size_t n_partners;
 } gw_snapshot;
 
+/* Ready: the store is open, the sockets are bound and the gateway is not overloaded (/readyz,
+ * meldnet_ready, the status page). */
+int gw_snapshot_is_ready(const gw_snapshot *s);
+
+/* Why s is not ready: "store not open", "sockets not bound", "overloaded: N envelopes in flight
+ * of M", those that apply, joined by sep, into out (truncated to cap). "" when ready. */
+void gw_snapshot_not_ready_text(const gw_snapshot *s, const char *sep, char *out, size_t cap);
+
 /* Free the arrays (agents, partners, the histograms' bounds_owned) and zero the snapshot.
  * NULL-safe; twice is harmless. */
 void gw_snapshot_clear(gw_snapshot *s);

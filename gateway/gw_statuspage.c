@@ -95,21 +95,16 @@ static void s_esc(FILE *f, const char *text)
     }
 }
 
-/* "12s", "5m03s", "2h10m", "3d04h" of a number of seconds. */
-static void s_age_text(uint64_t s, char *out, size_t cap)
-{
-    mn_age_format(s * 1000, out, cap);
-}
-
 /* Seconds from then_ms to now_ms; 0 when the clock went back. */
 static uint64_t s_since_s(uint64_t now_ms, uint64_t then_ms)
 {
     return now_ms > then_ms ? (now_ms - then_ms) / 1000 : 0;
 }
 
-static int s_is_ready(const gw_snapshot *s)
+/* "12s", "5m03s", "2h10m", "3d04h" from then_ms to now_ms. */
+static void s_age_text(uint64_t now_ms, uint64_t then_ms, char *out, size_t cap)
 {
-    return s->store_open && s->sockets_bound && !s->overloaded;
+    mn_age_format(now_ms > then_ms ? now_ms - then_ms : 0, out, cap);
 }
 
 static void s_head(FILE *f, const gw_snapshot *s)
@@ -117,43 +112,27 @@ static void s_head(FILE *f, const gw_snapshot *s)
     fputs("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", f);
     fprintf(f, "<meta http-equiv=\"refresh\" content=\"%d\">\n", GW_STATUSPAGE_REFRESH_S);
     fputs("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
-    fprintf(f, "<title>meldnet gateway - %s</title>\n", s_is_ready(s) ? "ready" : "not ready");
+    fprintf(f, "<title>meldnet gateway - %s</title>\n", gw_snapshot_is_ready(s) ? "ready" : "not ready");
     fputs("<link rel=\"icon\" href=\"data:,\">\n", f);
     fprintf(f, "<style>\n%s</style>\n</head>\n", s_css);
 }
 
-/* "store not open, sockets not bound, ..." as in /readyz, for the header. */
-static void s_not_ready_reasons(FILE *f, const gw_snapshot *s)
-{
-    const char *sep = "";
-    if (!s->store_open) {
-        fputs("store not open", f);
-        sep = ", ";
-    }
-    if (!s->sockets_bound) {
-        fprintf(f, "%ssockets not bound", sep);
-        sep = ", ";
-    }
-    if (s->overloaded)
-        fprintf(f, "%soverloaded: %" PRIu64 " envelopes in flight of %" PRIu64, sep, s->inflight,
-                s->inflight_max);
-}
-
 static void s_header(FILE *f, const gw_snapshot *s)
 {
-    char up[32] = "-";
+    char up[32] = "-", why[256];
     if (s->started_ms != 0)
-        s_age_text(s_since_s(s->now_ms, s->started_ms), up, sizeof up);
+        s_age_text(s->now_ms, s->started_ms, up, sizeof up);
     fputs("<header>\n<h1>meldnet gateway</h1>\n<span class=\"muted\">version ", f);
     s_esc(f, s->version[0] ? s->version : "-");
     fputs("</span>\n<span>state ", f);
     s_esc(f, s->state[0] ? s->state : "-");
     fprintf(f, "</span>\n<span>up %s</span>\n", up);
-    if (s_is_ready(s)) {
+    if (gw_snapshot_is_ready(s)) {
         fputs("<span class=\"badge ok\" id=\"ready\">ready</span>\n", f);
     } else {
+        gw_snapshot_not_ready_text(s, ", ", why, sizeof why); /* as /readyz, on one line */
         fputs("<span class=\"badge bad\" id=\"ready\">not ready</span>\n<span class=\"err\">", f);
-        s_not_ready_reasons(f, s);
+        s_esc(f, why);
         fputs("</span>\n", f);
     }
     fputs("</header>\n", f);
@@ -317,7 +296,7 @@ static void s_partner_row(FILE *f, const gw_snapshot *s, const gw_snap_partner *
 {
     char age[32] = "-";
     if (p->oldest_ms != 0)
-        s_age_text(s_since_s(s->now_ms, p->oldest_ms), age, sizeof age);
+        s_age_text(s->now_ms, p->oldest_ms, age, sizeof age);
     fputs("<tr><td>", f);
     s_esc(f, p->name);
     if (p->revoked)
@@ -368,7 +347,7 @@ static void s_silent_item(FILE *f, const gw_snapshot *s, const gw_snap_agent *a)
         fputs(" <span class=\"warn\">never since start</span></li>\n", f);
         return;
     }
-    s_age_text(s_since_s(s->now_ms, a->last_seen_ms), age, sizeof age);
+    s_age_text(s->now_ms, a->last_seen_ms, age, sizeof age);
     fprintf(f, " <span class=\"warn\">%s ago</span></li>\n", age);
 }
 

@@ -315,22 +315,29 @@ static size_t s_count_key(uint8_t *buf, size_t cap, const char *kind, const char
     return k + n;
 }
 
-/* A partner's count of `kind` as of txn. MN_OK (0 when there is none) or MN_ESTORE. */
-static int s_count_get(MDB_txn *txn, MDB_dbi meta, const char *kind, const char *partner,
-                       uint64_t *count)
+/* The count under key k (from s_count_key) as of txn. MN_OK (0 when there is none) or
+ * MN_ESTORE. */
+static int s_count_read(MDB_txn *txn, MDB_dbi meta, MDB_val *k, uint64_t *count)
 {
-    uint8_t key[32 + MN_NAME_MAX];
-    MDB_val k = {s_count_key(key, sizeof key, kind, partner), key}, v;
+    MDB_val v;
     *count = 0;
-    if (k.mv_size == 0)
-        return MN_OK;
-    int rc = mdb_get(txn, meta, &k, &v);
+    int rc = mdb_get(txn, meta, k, &v);
     if (rc == MDB_NOTFOUND)
         return MN_OK;
     if (rc != 0 || v.mv_size != 8)
         return MN_ESTORE;
     *count = mn_bytes_get_u64be(v.mv_data);
     return MN_OK;
+}
+
+/* A partner's count of `kind` as of txn. MN_OK (0 when there is none) or MN_ESTORE. */
+static int s_count_get(MDB_txn *txn, MDB_dbi meta, const char *kind, const char *partner,
+                       uint64_t *count)
+{
+    uint8_t key[32 + MN_NAME_MAX];
+    MDB_val k = {s_count_key(key, sizeof key, kind, partner), key};
+    *count = 0;
+    return k.mv_size == 0 ? MN_OK : s_count_read(txn, meta, &k, count);
 }
 
 /* Per-partner counts of one database's keys ("partner NUL ..."), added to *tally. */
@@ -1112,7 +1119,7 @@ static int s_count_add(gw_store_txn *txn, const char *kind, const char *partner,
     uint8_t key[32 + MN_NAME_MAX], buf[8];
     uint64_t count = 0;
     MDB_val k = {s_count_key(key, sizeof key, kind, partner), key};
-    if (k.mv_size == 0 || s_count_get(txn->txn, txn->store->meta, kind, partner, &count) != MN_OK)
+    if (k.mv_size == 0 || s_count_read(txn->txn, txn->store->meta, &k, &count) != MN_OK)
         return mn_diag_set(d, MN_ESTORE, txn->store->dir, "the %s of %s is damaged", kind,
                            partner ? partner : "?");
     count = delta < 0 ? (count > 0 ? count - 1 : 0) : count + 1;
@@ -1345,6 +1352,20 @@ int gw_store_queue_each(gw_store *store, const char *partner,
     return s_items_each(store, store->queue, 1, prefix, n, fn, arg);
 }
 
+/* Add to *count the keys of key_len bytes that start with key[0..prefix_len) (a store without
+ * counts). MN_OK or MN_ESTORE. */
+static int s_count_keys(MDB_cursor *cur, const uint8_t *key, size_t prefix_len, size_t key_len,
+                        uint64_t *count)
+{
+    MDB_val k = {prefix_len, (void *)key};
+    int mrc = mdb_cursor_get(cur, &k, NULL, MDB_SET_RANGE);
+    while (mrc == 0 && k.mv_size == key_len && memcmp(k.mv_data, key, prefix_len) == 0) {
+        (*count)++;
+        mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
+    }
+    return mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
+}
+
 /* The enqueue time of the first (lowest tag, so oldest) item of a lane, lowered into *oldest;
  * with count not NULL (a store without counts) also count the lane's keys. */
 static int s_lane_figures(MDB_cursor *cur, const char *partner, int lane, uint64_t *count,
@@ -1365,11 +1386,9 @@ static int s_lane_figures(MDB_cursor *cur, const char *partner, int lane, uint64
         if (*oldest == 0 || enqueued < *oldest)
             *oldest = enqueued;
     }
-    while (count && mrc == 0 && k.mv_size == n + 8 && memcmp(k.mv_data, key, n) == 0) {
-        (*count)++;
-        mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
-    }
-    return mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return MN_ESTORE;
+    return count ? s_count_keys(cur, key, n, n + 8, count) : MN_OK;
 }
 
 /* Whether the store keeps per-partner counts (S_KEY_COUNTS). */
@@ -1412,13 +1431,7 @@ int gw_store_hold_depth(gw_store *store, const char *partner, uint64_t *count)
     if (rc == MN_OK && s_has_counts(store, txn)) {
         rc = s_count_get(txn, store->meta, S_COUNT_HOLD, partner, count);
     } else if (rc == MN_OK) { /* an older store opened read-only: count the keys */
-        MDB_val k = {n - 8, key};
-        int mrc = mdb_cursor_get(cur, &k, NULL, MDB_SET_RANGE);
-        while (mrc == 0 && k.mv_size == n && memcmp(k.mv_data, key, n - 8) == 0) {
-            (*count)++;
-            mrc = mdb_cursor_get(cur, &k, NULL, MDB_NEXT);
-        }
-        rc = mrc == 0 || mrc == MDB_NOTFOUND ? MN_OK : MN_ESTORE;
+        rc = s_count_keys(cur, key, n - 8, n, count);
     }
     s_cursor_end(txn, cur);
     return rc;

@@ -209,7 +209,6 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
         atomic_fetch_add(&deps->stats->commits, 1);
         atomic_fetch_add(&deps->stats->queued, res->queued);
         gw_hist_observe(&deps->stats->batch_size, (double)n);
-        res->committed = n;
         if (deps->acknowledge_all)
             deps->acknowledge_all(deps->build_arg, jobs, n);
         else

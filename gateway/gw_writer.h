@@ -33,8 +33,7 @@ typedef struct gw_writer_deps {
 } gw_writer_deps;
 
 typedef struct gw_writer_result {
-    size_t committed; /* jobs registered or found duplicate in a committed transaction */
-    size_t queued;    /* partner items written */
+    size_t queued; /* partner items written (0 when the batch did not commit) */
 } gw_writer_result;
 
 /* Build one new registration's records into job->prepared from job->report, job->info and

@@ -212,39 +212,23 @@ static int s_start(s_gateway *gw, mn_diag *d)
     return rc;
 }
 
-/* Whether `name` may connect in the new table (configured and not revoked). */
-static int s_agent_admitted(const gw_agent *agents, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(agents[i].name, name) == 0)
-            return !agents[i].revoked;
-    return 0;
-}
-
-static int s_partner_admitted(const gw_partner *partners, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(partners[i].name, name) == 0)
-            return !partners[i].revoked;
-    return 0;
-}
-
-/* After a reload: close the open connections of every party that was admitted and is not
- * any more (revoked or removed); ZAP refuses their next handshake. */
+/* After a reload (gw->cfg holds the new tables, the old ones are given): close the open
+ * connections of every party that was admitted and is not any more (revoked or removed); ZAP
+ * refuses their next handshake. */
 static void s_close_dropped(s_gateway *gw, const gw_agent *agents, size_t n,
                             const gw_partner *partners, size_t m)
 {
-    for (size_t i = 0; i < gw->cfg->n_agents; i++) {
-        const gw_agent *a = &gw->cfg->agents[i];
-        if (a->revoked || s_agent_admitted(agents, n, a->name))
+    for (size_t i = 0; i < n; i++) {
+        const gw_agent *a = &agents[i];
+        if (a->revoked || gw_config_find_agent(gw->cfg, a->name))
             continue;
         size_t closed = gw_ingest_close_agent(gw->ingest, a->name);
         log_notice("auth", "agent no longer admitted party=%s connections_closed=%zu", a->name,
                    closed);
     }
-    for (size_t i = 0; i < gw->cfg->n_partners; i++) {
-        const gw_partner *p = &gw->cfg->partners[i];
-        if (p->revoked || s_partner_admitted(partners, m, p->name))
+    for (size_t i = 0; i < m; i++) {
+        const gw_partner *p = &partners[i];
+        if (p->revoked || gw_config_find_partner(gw->cfg, p->name))
             continue;
         size_t closed = gw_deliver_close_partner(gw->deliver, p->name);
         log_notice("auth", "partner no longer admitted party=%s connections_closed=%zu",
@@ -280,16 +264,19 @@ static void s_reload_parties(s_gateway *gw)
         free(partners);
         return;
     }
-    s_close_dropped(gw, agents, n, partners, m);
+    gw_agent *old_agents = gw->cfg->agents;
+    gw_partner *old_partners = gw->cfg->partners;
+    size_t old_n = gw->cfg->n_agents, old_m = gw->cfg->n_partners;
     /* The writer routes with cfg->partners: swap between its batches. */
     gw_ingest_config_lock(gw->ingest);
-    free(gw->cfg->agents);
     gw->cfg->agents = agents;
     gw->cfg->n_agents = n;
-    free(gw->cfg->partners);
     gw->cfg->partners = partners;
     gw->cfg->n_partners = m;
     gw_ingest_config_unlock(gw->ingest);
+    s_close_dropped(gw, old_agents, old_n, old_partners, old_m);
+    free(old_agents);
+    free(old_partners);
     atomic_fetch_add(&gw->stats.reloads, 1);
     log_notice("config", "reloaded agents=%zu partners=%zu", n, m);
 }

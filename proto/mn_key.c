@@ -796,32 +796,32 @@ int mn_pubkey_save(const mn_pubkey *pub, const char *path, mn_diag *d)
     return mn_file_write_atomic(path, line, n, 0644, d);
 }
 
-void mn_pubkey_fingerprint(const mn_pubkey *pub, char *buf, size_t cap)
+/* First MN_FINGERPRINT_CHARS / 2 bytes of BLAKE2b-256(bytes), lowercase hex, into buf. */
+static void s_fingerprint(const uint8_t *bytes, size_t len, char *buf, size_t cap)
 {
-    uint8_t all[3 * MN_KEY_BYTES];
     uint8_t hash[32];
     char hex[MN_FINGERPRINT_CHARS + 1];
 
-    memcpy(all, pub->curve, MN_KEY_BYTES);
-    memcpy(all + MN_KEY_BYTES, pub->sign, MN_KEY_BYTES);
-    memcpy(all + 2 * MN_KEY_BYTES, pub->box, MN_KEY_BYTES);
-    crypto_generichash(hash, sizeof hash, all, sizeof all, NULL, 0);
+    crypto_generichash(hash, sizeof hash, bytes, len, NULL, 0);
     sodium_bin2hex(hex, sizeof hex, hash, MN_FINGERPRINT_CHARS / 2);
     assert(cap >= sizeof hex);
     if (cap > 0)
         snprintf(buf, cap, "%s", hex);
 }
 
+void mn_pubkey_fingerprint(const mn_pubkey *pub, char *buf, size_t cap)
+{
+    uint8_t all[3 * MN_KEY_BYTES];
+
+    memcpy(all, pub->curve, MN_KEY_BYTES);
+    memcpy(all + MN_KEY_BYTES, pub->sign, MN_KEY_BYTES);
+    memcpy(all + 2 * MN_KEY_BYTES, pub->box, MN_KEY_BYTES);
+    s_fingerprint(all, sizeof all, buf, cap);
+}
+
 void mn_curve_fingerprint(const uint8_t curve[MN_KEY_BYTES], char *buf, size_t cap)
 {
-    uint8_t hash[32];
-    char hex[MN_FINGERPRINT_CHARS + 1];
-
-    crypto_generichash(hash, sizeof hash, curve, MN_KEY_BYTES, NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, hash, MN_FINGERPRINT_CHARS / 2);
-    assert(cap >= sizeof hex);
-    if (cap > 0)
-        snprintf(buf, cap, "%s", hex);
+    s_fingerprint(curve, MN_KEY_BYTES, buf, cap);
 }
 
 /* ---------------------------------------------------------------------------------------------

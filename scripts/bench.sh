@@ -108,11 +108,6 @@ kv() {
     awk -v t="$2" -v k="$3" '$1 == t { for (i = 2; i <= NF; i++) { n = index($i, "=");
         if (substr($i, 1, n - 1) == k) { print substr($i, n + 1); exit } } }' "$1"
 }
-# kva FILE TAG NAME KEY: as kv, on the line TAG whose name= is NAME.
-kva() {
-    awk -v t="$2" -v nm="name=$3" -v k="$4" '$1 == t && $2 == nm { for (i = 3; i <= NF; i++) {
-        n = index($i, "="); if (substr($i, 1, n - 1) == k) { print substr($i, n + 1); exit } } }' "$1"
-}
 # sv FILE KEY: value of a "key=value" line (mn-bench status output); empty when absent.
 sv() { awk -F= -v k="$2" '$1 == k { print $2; exit }' "$1"; }
 
@@ -210,6 +205,16 @@ load() { # OUT ARGS...: mn-bench load against the gateway, output kept in OUT
 }
 
 akey() { echo "$tmp/agents/$1/keys/agent.key"; }
+
+# no_bad_receipts PHASE FILE KEY...: an error for each count KEY of FILE's load line above 0.
+no_bad_receipts() {
+    local phase=$1 file=$2 k n
+    shift 2
+    for k in "$@"; do
+        n=$(kv "$file" load "$k")
+        [ "${n:-0}" -eq 0 ] || errors+=("phase $phase: $n receipts $k")
+    done
+}
 
 # --- checks and set-up -----------------------------------------------------------------------
 
@@ -321,10 +326,7 @@ acc1=$(kv "$tmp/phase1.txt" load accepted)
     $(($(sv "$tmp/status0.txt" accepted) + acc1)) --timeout-s 5 >/dev/null
 status_snap "$tmp/status1.txt"
 tput=$(kv "$tmp/phase1.txt" load steady_rate)
-for k in unverified lost unmatched; do
-    n=$(kv "$tmp/phase1.txt" load "$k")
-    [ "${n:-0}" -eq 0 ] || errors+=("phase 1: $n receipts $k")
-done
+no_bad_receipts 1 "$tmp/phase1.txt" unverified lost unmatched
 rej1=$(kv "$tmp/phase1.txt" load rejected)
 dup1=$(kv "$tmp/phase1.txt" load duplicate)
 
@@ -340,10 +342,7 @@ say "phase 2: open loop at $LAT_RATE reports/s (2 agents x $per_lat/s) for ${LAT
 load "$tmp/phase2.txt" --report "$report" --key "$(akey lat-1)" --key "$(akey lat-2)" \
     --rate "$per_lat" --duration "$LAT_SECONDS" --timeout-ms 10000
 gateway_alive "phase 2"
-for k in unverified unmatched; do
-    n=$(kv "$tmp/phase2.txt" load "$k")
-    [ "${n:-0}" -eq 0 ] || errors+=("phase 2: $n receipts $k")
-done
+no_bad_receipts 2 "$tmp/phase2.txt" unverified unmatched
 
 phase 3-flood
 say "phase 3: one flooding agent (window $FLOOD_WINDOW) next to 2 agents at $STEADY_RATE/s, ${FLOOD_SECONDS}s"
@@ -352,10 +351,7 @@ load "$tmp/phase3.txt" --report "$report" --key "$(akey steady-1)" --key "$(akey
     --rate "$STEADY_RATE" --duration "$FLOOD_SECONDS" --flood-key "$(akey flood)" \
     --flood-window "$FLOOD_WINDOW" --flood-count "$flood_pool" --flood-lead 1 --timeout-ms 10000
 gateway_alive "phase 3"
-for k in unverified unmatched; do
-    n=$(kv "$tmp/phase3.txt" load "$k")
-    [ "${n:-0}" -eq 0 ] || errors+=("phase 3: $n receipts $k")
-done
+no_bad_receipts 3 "$tmp/phase3.txt" unverified unmatched
 
 # --- 4: acute report behind the backlog ------------------------------------------------------
 

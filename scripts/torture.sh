@@ -158,17 +158,18 @@ files_all() {
 }
 check "the partners' queues are empty (queue list)" mn_wait_until "$DRAIN" queues_empty
 check "the partners hold a file for every registration" mn_wait_until 30 files_all
+# held_line: the unrouted and held counts of the last `hold list`, as "unrouted: N|held: N".
+held_line() { grep -E '^(unrouted|held):' "$MN_TMP/holds" | paste -sd'|'; }
 # nothing_held: `hold list` works and shows no unrouted topic and no held item.
 nothing_held() {
     mn_ctl hold list >"$MN_TMP/holds" 2>"$MN_TMP/holds.err" || {
         echo "# hold list failed (exit $?): $(head -c 300 "$MN_TMP/holds.err")"
         return 1
     }
-    [ "$(grep -E '^(unrouted|held):' "$MN_TMP/holds" | paste -sd'|')" = "unrouted: 0|held: 0" ]
+    [ "$(held_line)" = "unrouted: 0|held: 0" ]
 }
 nothing_held || { sleep 1; nothing_held; }
-check_eq "nothing is held or unrouted (hold list)" "unrouted: 0|held: 0" \
-    "$(grep -E '^(unrouted|held):' "$MN_TMP/holds" | paste -sd'|')"
+check_eq "nothing is held or unrouted (hold list)" "unrouted: 0|held: 0" "$(held_line)"
 
 for a in "${agents[@]}"; do mn_stop "${apid[$a]}" 10; done
 for p in "${partners[@]}"; do mn_stop "${ppid[$p]}" 10; done

@@ -139,6 +139,15 @@ static int s_load_report(const char *path, mn_report **out, char **narrative)
     return *narrative ? MN_OK : MN_ENOMEM;
 }
 
+/* A random run nonce, 16 hex digits after `prefix`, for the narrative tags of one run. */
+static void s_run_tag(const char *prefix, char *out, size_t cap)
+{
+    uint8_t nonce[8];
+    char hex[2 * sizeof nonce + 1];
+    randombytes_buf(nonce, sizeof nonce);
+    snprintf(out, cap, "%s%s", prefix, sodium_bin2hex(hex, sizeof hex, nonce, sizeof nonce));
+}
+
 /* Encode r with narrative = base + " [bench TAG]". Caller owns *plain (mn_plain_free). */
 static int s_encode_tagged(mn_report *r, const char *base, const char *tag, uint8_t **plain,
                            size_t *len)
@@ -170,7 +179,6 @@ typedef struct s_crypto_shared {
     size_t box_plain_len;
     uint8_t *receipt_frame; /* an encoded FromGateway{receipt}, what CURVE encrypts out */
     size_t receipt_frame_len;
-    double seconds;
     pthread_barrier_t start;
     atomic_int stop;
 } s_crypto_shared;
@@ -446,7 +454,6 @@ static int s_cmd_crypto(int argc, char **argv)
     int code = 1;
     if (!sh || !ct || s_crypto_setup(sh, report) != MN_OK)
         goto out;
-    sh->seconds = seconds;
 
     /* One thread alone first: where the time of one envelope goes (informational). */
     uint64_t part_ns[S_PART_COUNT] = {0};
@@ -559,8 +566,8 @@ static int s_cmd_lmdb(int argc, char **argv)
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
-            fprintf(stderr, "usage: " PROG " lmdb DIR [--seconds S] [--txn-bytes N] [--batch N]\n");
-            return 2;
+            dir = NULL;
+            break;
         }
     }
     if (!dir) {
@@ -718,13 +725,12 @@ static uint64_t s_id_hash(const uint8_t *id)
     return h;
 }
 
-static int s_slot_put(s_agent *a, long idx)
+static void s_slot_put(s_agent *a, long idx)
 {
     size_t i = s_id_hash(a->id[idx]) & a->slot_mask;
     while (a->slot[i])
         i = (i + 1) & a->slot_mask;
     a->slot[i] = (uint32_t)idx + 1;
-    return 0;
 }
 
 static long s_slot_find(const s_agent *a, const uint8_t *id)
@@ -761,6 +767,15 @@ static int s_agent_alloc(s_agent *a)
                    a->receipt && a->slot && a->resend
                ? 0
                : -1;
+}
+
+static void s_agent_close(s_agent *a)
+{
+    if (a->dealer)
+        zmq_close(a->dealer);
+    if (a->monitor)
+        zmq_close(a->monitor);
+    a->dealer = a->monitor = NULL;
 }
 
 static void s_agent_free(s_agent *a)
@@ -942,6 +957,12 @@ static int s_agent_send(s_agent *a, long idx, uint64_t now)
     return 0;
 }
 
+/* Open loop: when envelope idx is due, on the s_now_ns clock. */
+static uint64_t s_agent_due_ns(const s_agent *a, long idx)
+{
+    return a->t0_ns + a->start_offset_ns + (uint64_t)((double)idx * 1e9 / a->rate);
+}
+
 /* Send what is due: in open loop every envelope whose time has come, in closed loop (and for
  * flooders) as long as the window has room. Returns -1 on a hard failure. */
 static int s_agent_send_due(s_agent *a, uint64_t now)
@@ -953,8 +974,7 @@ static int s_agent_send_due(s_agent *a, uint64_t now)
             idx = (long)a->resend[a->resend_head];
         } else if (a->next < a->n && sending) {
             if (a->rate > 0) {
-                uint64_t due = a->t0_ns + a->start_offset_ns +
-                               (uint64_t)((double)a->next * 1e9 / a->rate);
+                uint64_t due = s_agent_due_ns(a, a->next);
                 if (due > now)
                     break;
                 a->sched_ns[a->next] = due;
@@ -1000,8 +1020,7 @@ static void s_agent_run(s_agent *a)
             return;
         long timeout_ms = 100;
         if (a->rate > 0 && a->next < a->n && !s_agent_done_sending(a, now)) {
-            uint64_t due = a->t0_ns + a->start_offset_ns +
-                           (uint64_t)((double)a->next * 1e9 / a->rate);
+            uint64_t due = s_agent_due_ns(a, a->next);
             timeout_ms = due > now ? (long)((due - now) / 1000000) : 0;
         }
         if (a->send_until_ns && now < a->send_until_ns) {
@@ -1071,11 +1090,7 @@ static void *s_agent_main(void *arg)
             memcmp(a->receipt[i].id, a->id[i], MN_ENVELOPE_ID_BYTES) != 0)
             a->unverified++;
     }
-    if (a->dealer)
-        zmq_close(a->dealer);
-    if (a->monitor)
-        zmq_close(a->monitor);
-    a->dealer = a->monitor = NULL;
+    s_agent_close(a);
     return NULL;
 }
 
@@ -1264,11 +1279,8 @@ static int s_cmd_load(int argc, char **argv)
 
     mn_pubkey gateway;
     mn_diag d = {0};
-    uint8_t nonce[8];
     char tag[32];
-    randombytes_buf(nonce, sizeof nonce);
-    snprintf(tag, sizeof tag, "%02x%02x%02x%02x%02x%02x%02x%02x", nonce[0], nonce[1], nonce[2],
-             nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
+    s_run_tag("", tag, sizeof tag);
     o.tag = tag;
     if (mn_pubkey_load(o.gateway_key, &gateway, &d) != MN_OK) {
         mn_diag_print(PROG, &d);
@@ -1483,11 +1495,8 @@ static int s_cmd_acute(int argc, char **argv)
         mn_diag_print(PROG, &d);
         return 1;
     }
-    uint8_t nonce[8];
     char tag[40];
-    randombytes_buf(nonce, sizeof nonce);
-    snprintf(tag, sizeof tag, "acute %02x%02x%02x%02x%02x%02x%02x%02x", nonce[0], nonce[1],
-             nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7]);
+    s_run_tag("acute ", tag, sizeof tag);
     o.tag = tag;
     s_agent a;
     memset(&a, 0, sizeof a);
@@ -1550,10 +1559,7 @@ static int s_cmd_acute(int argc, char **argv)
            t_disk ? (double)(t_disk - t0) / 1e6 : -1.0, before, s_count_referrals(out_dir));
     code = t_disk && verified ? 0 : 1;
 out:
-    if (a.dealer)
-        zmq_close(a.dealer);
-    if (a.monitor)
-        zmq_close(a.monitor);
+    s_agent_close(&a);
     s_agent_free(&a);
     if (a.zctx)
         zmq_ctx_term(a.zctx);
@@ -1638,17 +1644,12 @@ static int s_cmd_wait(int argc, char **argv)
             written_ms = json_integer_value(w);
         }
         json_decref(root);
-        if (last >= 0 && (double)last >= min) {
+        int reached = last >= 0 && (double)last >= min;
+        if (reached || s_now_ns() >= end) {
             printf("wait key=%s value=%" JSON_INTEGER_FORMAT " written_ms=%" JSON_INTEGER_FORMAT
-                   " seconds=%.3f reached=1\n", argv[3], last, written_ms,
-                   (double)(s_now_ns() - t0) / 1e9);
-            return 0;
-        }
-        if (s_now_ns() >= end) {
-            printf("wait key=%s value=%" JSON_INTEGER_FORMAT " written_ms=%" JSON_INTEGER_FORMAT
-                   " seconds=%.3f reached=0\n", argv[3], last, written_ms,
-                   (double)(s_now_ns() - t0) / 1e9);
-            return 1;
+                   " seconds=%.3f reached=%d\n", argv[3], last, written_ms,
+                   (double)(s_now_ns() - t0) / 1e9, reached);
+            return reached ? 0 : 1;
         }
         s_sleep_ns(50 * 1000000ull);
     }

@@ -20,7 +20,6 @@
  * the run (exit 1). Point it only at a gateway you run for testing.
  */
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,13 +29,12 @@
 #include <zmq.h>
 
 #include "mn_delivery.h"
-#include "mn_cli.h"
-#include "mn_client.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
 #include "mn_log.h"
 #include "mn_wire.h"
+#include "mn_tool.h"
 
 #define PROG "mn-rawpartner"
 #define S_EXIT_NO_REPLY 3
@@ -97,21 +95,6 @@ static void s_usage(FILE *to)
             MN_CREDIT_MAX);
 }
 
-/* Whole decimal numbers, no sign (mn_cli_parse_uint). 0 or -1. */
-static int s_parse_long(const char *text, long min, long max, long *out)
-{
-    unsigned long v;
-    int rc = mn_cli_parse_uint(text, (unsigned long)min, (unsigned long)max, &v);
-    return rc == MN_OK ? (*out = (long)v, 0) : -1;
-}
-
-static int s_parse_u64(const char *text, uint64_t *out)
-{
-    unsigned long v;
-    int rc = mn_cli_parse_uint(text, 0, ULONG_MAX, &v);
-    return rc == MN_OK ? (*out = v, 0) : -1;
-}
-
 /* "ack:TAG" / "nack:TAG", TAG a number, "first", "first+N" or "first-N". 0 or -1. */
 static int s_parse_action(const char *text, s_action *a)
 {
@@ -127,7 +110,7 @@ static int s_parse_action(const char *text, s_action *a)
         return -1;
     }
     if (strncmp(tag, "first", 5) != 0)
-        return s_parse_u64(tag, &a->tag);
+        return mn_tool_parse_u64(tag, &a->tag);
     a->from_first = 1;
     tag += 5;
     if (*tag == '\0')
@@ -135,7 +118,7 @@ static int s_parse_action(const char *text, s_action *a)
     if (*tag != '+' && *tag != '-')
         return -1;
     uint64_t n = 0;
-    if (s_parse_u64(tag + 1, &n) != 0 || n > INT64_MAX)
+    if (mn_tool_parse_u64(tag + 1, &n) != 0 || n > INT64_MAX)
         return -1;
     a->offset = *tag == '+' ? (int64_t)n : -(int64_t)n;
     return 0;
@@ -180,19 +163,19 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             snprintf(o->topics.name[o->topics.n++], sizeof o->topics.name[0], "%s", optarg);
             break;
         case 'c':
-            if (s_parse_long(optarg, 1, MN_CREDIT_MAX, &o->credit) != 0) {
+            if (mn_tool_parse_long(optarg, 1, MN_CREDIT_MAX, &o->credit) != 0) {
                 fprintf(stderr, PROG ": --credit: a number, 1..%d\n", MN_CREDIT_MAX);
                 return 2;
             }
             break;
         case 'd':
-            if (s_parse_long(optarg, 0, 1000000, &o->deliveries) != 0) {
+            if (mn_tool_parse_long(optarg, 0, 1000000, &o->deliveries) != 0) {
                 fprintf(stderr, PROG ": --deliveries: a number, 0..1000000\n");
                 return 2;
             }
             break;
         case 'E':
-            if (s_parse_long(optarg, 0, 1000000, &o->errors) != 0) {
+            if (mn_tool_parse_long(optarg, 0, 1000000, &o->errors) != 0) {
                 fprintf(stderr, PROG ": --errors: a number, 0..1000000\n");
                 return 2;
             }
@@ -207,18 +190,14 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             o->n_actions++;
             break;
         case 't':
-            if (s_parse_long(optarg, 1, 3600 * 1000L, &o->timeout_ms) != 0) {
-                fprintf(stderr, PROG ": --timeout-ms: a number of milliseconds, 1..3600000\n");
+            if (mn_tool_parse_timeout_ms(PROG, optarg, &o->timeout_ms) != 0)
                 return 2;
-            }
             break;
         default: s_usage(stderr); return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, PROG ": unexpected argument \"%s\"\n", argv[optind]);
+    if (mn_tool_no_operands(PROG, argc, argv, optind) != 0)
         return 2;
-    }
     if (!o->endpoint || !o->key_path || !o->gateway_key_path) {
         fprintf(stderr, PROG ": --endpoint, --key and --gateway-key are required (see --help)\n");
         return 2;
@@ -244,32 +223,13 @@ typedef struct s_ctx {
 
 static int s_connect(s_ctx *cx)
 {
-    int linger = S_FLUSH_MS;
-    int sndtimeo = (int)cx->o->timeout_ms;
-    int64_t maxmsg = S_FRAME_MAX;
-
     cx->zctx = zmq_ctx_new();
-    if (!cx->zctx)
-        goto fail;
-    cx->dealer = zmq_socket(cx->zctx, ZMQ_DEALER);
-    if (!cx->dealer)
-        goto fail;
     /* LINGER: the last ack goes out before zmq_ctx_term returns. */
-    if (zmq_setsockopt(cx->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        mn_client_curve(cx->dealer, cx->partner, cx->gateway.curve) != 0)
-        goto fail;
-    if (zmq_connect(cx->dealer, cx->o->endpoint) != 0) {
-        fprintf(stderr, PROG ": %s: cannot connect: %s\n", cx->o->endpoint,
-                zmq_strerror(zmq_errno()));
-        fprintf(stderr, PROG ": hint: endpoints look like tcp://127.0.0.1:7412\n");
-        return MN_EZMQ;
-    }
-    return MN_OK;
-fail:
-    fprintf(stderr, PROG ": cannot set up the ZeroMQ socket: %s\n", zmq_strerror(zmq_errno()));
-    return MN_EZMQ;
+    cx->dealer = mn_tool_dealer(cx->zctx, cx->partner, cx->gateway.curve, S_FLUSH_MS,
+                                (int)cx->o->timeout_ms, S_FRAME_MAX);
+    if (!cx->dealer)
+        return mn_tool_zmq_failed(PROG);
+    return mn_tool_connect(PROG, cx->dealer, cx->o->endpoint, "tcp://127.0.0.1:7412");
 }
 
 static void s_disconnect(s_ctx *cx)

@@ -19,7 +19,6 @@
  * Caveats: this tool exists to break things. Point it only at a gateway you run for testing.
  */
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,13 +29,12 @@
 #include <zmq.h>
 
 #include "meldnet.pb-c.h"
-#include "mn_cli.h"
-#include "mn_client.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
 #include "mn_report.h"
 #include "mn_wire.h"
+#include "mn_tool.h"
 
 #define PROG "mn-rawsend"
 #define S_EXIT_NO_REPLY 3
@@ -169,21 +167,6 @@ static void s_usage(FILE *to)
                 "3 a reply did not arrive within --timeout-ms (or the handshake was refused).\n");
 }
 
-/* Whole decimal numbers, no sign (mn_cli_parse_uint). 0 or -1. */
-static int s_parse_long(const char *text, long min, long max, long *out)
-{
-    unsigned long v;
-    int rc = mn_cli_parse_uint(text, (unsigned long)min, (unsigned long)max, &v);
-    return rc == MN_OK ? (*out = (long)v, 0) : -1;
-}
-
-static int s_parse_u64(const char *text, uint64_t *out)
-{
-    unsigned long v;
-    int rc = mn_cli_parse_uint(text, 0, ULONG_MAX, &v);
-    return rc == MN_OK ? (*out = v, 0) : -1;
-}
-
 #define S_OFFSET_MAX_S (1000LL * 366 * 24 * 3600)
 
 /* Signed seconds, at most about 1000 years either way. 0 or -1. */
@@ -257,25 +240,23 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 'v': o->verbose = 1; break;
         case 'h': s_usage(stdout); return 1;
         case 't':
-            if (s_parse_long(optarg, 1, 3600 * 1000L, &o->timeout_ms) != 0) {
-                fprintf(stderr, PROG ": --timeout-ms: a number of milliseconds, 1..3600000\n");
+            if (mn_tool_parse_timeout_ms(PROG, optarg, &o->timeout_ms) != 0)
                 return 2;
-            }
             break;
         case 'c':
-            if (s_parse_long(optarg, 1, 1000000, &o->count) != 0) {
+            if (mn_tool_parse_long(optarg, 1, 1000000, &o->count) != 0) {
                 fprintf(stderr, PROG ": --count: a number, 1..1000000\n");
                 return 2;
             }
             break;
         case 'w':
-            if (s_parse_long(optarg, 1, 4096, &o->window) != 0) {
+            if (mn_tool_parse_long(optarg, 1, 4096, &o->window) != 0) {
                 fprintf(stderr, PROG ": --window: a number, 1..4096\n");
                 return 2;
             }
             break;
         case 's':
-            if (s_parse_long(optarg, 0, 256L * 1024 * 1024, &v) != 0) {
+            if (mn_tool_parse_long(optarg, 0, 256L * 1024 * 1024, &v) != 0) {
                 fprintf(stderr, PROG ": --size: a number of bytes, 0..268435456\n");
                 return 2;
             }
@@ -287,7 +268,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
                 fprintf(stderr, PROG ": --created-ms and --created-offset-s: one of them, once\n");
                 return 2;
             }
-            if (c == 'C' ? s_parse_u64(optarg, &o->created_ms) != 0
+            if (c == 'C' ? mn_tool_parse_u64(optarg, &o->created_ms) != 0
                          : s_parse_offset_s(optarg, &o->created_off_s) != 0) {
                 fprintf(stderr, c == 'C' ? PROG ": --created-ms: milliseconds since the epoch, "
                                            "a number >= 0\n"
@@ -300,10 +281,8 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         default: s_usage(stderr); return 2;
         }
     }
-    if (optind != argc) {
-        fprintf(stderr, PROG ": unexpected argument \"%s\"\n", argv[optind]);
+    if (mn_tool_no_operands(PROG, argc, argv, optind) != 0)
         return 2;
-    }
     if (!o->endpoint || !o->key_path || !o->gateway_key_path || !mode) {
         fprintf(stderr, PROG ": --endpoint, --key, --gateway-key and --mode are required "
                         "(see --help)\n");
@@ -536,19 +515,11 @@ static int s_build(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *env, int *
 static int s_connect(s_ctx *cx)
 {
     int linger = 0;
-    int sndtimeo = (int)cx->o->timeout_ms;
-    int64_t maxmsg = -1;
 
     cx->zctx = zmq_ctx_new();
-    if (!cx->zctx)
-        goto fail;
-    cx->dealer = zmq_socket(cx->zctx, ZMQ_DEALER);
+    cx->dealer = mn_tool_dealer(cx->zctx, cx->agent, cx->gateway.curve, linger,
+                                (int)cx->o->timeout_ms, -1);
     if (!cx->dealer)
-        goto fail;
-    if (zmq_setsockopt(cx->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
-        zmq_setsockopt(cx->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        mn_client_curve(cx->dealer, cx->agent, cx->gateway.curve) != 0)
         goto fail;
     /* The monitor tells "refused by ZAP" from "no gateway there" for the messages below. */
     if (zmq_socket_monitor(cx->dealer, S_MONITOR_ENDPOINT,
@@ -562,16 +533,9 @@ static int s_connect(s_ctx *cx)
         zmq_setsockopt(cx->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_connect(cx->monitor, S_MONITOR_ENDPOINT) != 0)
         goto fail;
-    if (zmq_connect(cx->dealer, cx->o->endpoint) != 0) {
-        fprintf(stderr, PROG ": %s: cannot connect: %s\n", cx->o->endpoint,
-                zmq_strerror(zmq_errno()));
-        fprintf(stderr, PROG ": hint: endpoints look like tcp://127.0.0.1:7411\n");
-        return MN_EZMQ;
-    }
-    return MN_OK;
+    return mn_tool_connect(PROG, cx->dealer, cx->o->endpoint, "tcp://127.0.0.1:7411");
 fail:
-    fprintf(stderr, PROG ": cannot set up the ZeroMQ socket: %s\n", zmq_strerror(zmq_errno()));
-    return MN_EZMQ;
+    return mn_tool_zmq_failed(PROG);
 }
 
 static void s_disconnect(s_ctx *cx)
