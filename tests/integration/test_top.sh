@@ -11,9 +11,12 @@ sock=$MN_TMP/tmux.sock
 tm() { tmux -S "$sock" "$@"; }
 mn_at_exit 'tmux -S "$sock" kill-server 2>/dev/null'
 
-# A workload that lasts: 30 rounds of 20 reports, paced so top refreshes many times meanwhile.
+# A workload that lasts: up to 30 rounds of 20 reports, paced so top refreshes many times
+# meanwhile. It stops by itself between rounds once the stop file exists, so no sender is left
+# running when the test ends (a signal to the loop would orphan the sender it is waiting on).
 cat >"$MN_TMP/workload.sh" <<WORKLOAD
 for _ in \$(seq 30); do
+    [ -e "$MN_TMP/workload.stop" ] && exit 0
     "$MN_BIN/mn-rawsend" --endpoint "$MN_ENDPOINT" --key "$MN_TMP/agents/hotline/keys/agent.key" \
         --gateway-key "$MN_GWHOME/keys/gateway.pub" --mode valid --unique --count 20 --window 4 \
         --report "$MN_SRCDIR/examples/labour-horticulture-inspectorate.json" >/dev/null || exit 1
@@ -40,5 +43,6 @@ check "the screen names the gateway's state" grep -qi 'running' "$MN_TMP/top-scr
 tm send-keys -t top q
 check "q quits top (exit 0)" mn_wait_until 10 sh -c \
     'tmux -S "$1" capture-pane -p -t top | grep -q "top-exited=0"' _ "$sock"
-mn_stop "$wl" 5 >/dev/null
+touch "$MN_TMP/workload.stop"
+check "the workload ends by itself" mn_wait_exit "$wl" 30
 mn_finish
