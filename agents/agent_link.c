@@ -300,7 +300,7 @@ static int s_on_receipt(agent_link *link, const mn_receipt *r, agent_spool_ack *
     if ((r->status != MN_RECEIPT_ACCEPTED && r->status != MN_RECEIPT_DUPLICATE) ||
         r->registration == 0) {
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                           "receipt with status=%d registration=%llu; ignored id=%s", r->status,
+                           "receipt ignored status=%d registration=%llu id=%s", r->status,
                            (unsigned long long)r->registration, hex);
         return MN_OK;
     }

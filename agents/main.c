@@ -301,7 +301,7 @@ out:
 /* --- run ---------------------------------------------------------------------------------- */
 
 static const char s_run_help[] =
-    "usage: meldnet-agent run [--until-empty] [--max-seconds N] [--home DIR]\n"
+    "usage: meldnet-agent run [--until-empty] [--max-seconds N] [--log-format FMT] [--home DIR]\n"
     "\n"
     "Send everything queued in the spool and record the gateway's receipts: at most 'window'\n"
     "(agent.conf, default 32) in flight, resent after a timeout with exponential backoff\n"
@@ -311,6 +311,8 @@ static const char s_run_help[] =
     "\n"
     "  --until-empty      stop (exit 0) once nothing is queued\n"
     "  --max-seconds N    stop after N seconds\n"
+    "  --log-format FMT   text (default: time level component message key=value) or json\n"
+    "                     (one object per line)\n"
     "  --home DIR         default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
     "  -h, --help         this text\n"
     "\n"
@@ -324,6 +326,7 @@ static int s_cmd_run(int argc, char **argv)
         {"home", required_argument, NULL, 'H'},
         {"until-empty", no_argument, NULL, 'u'},
         {"max-seconds", required_argument, NULL, 'm'},
+        {"log-format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -339,6 +342,10 @@ static int s_cmd_run(int argc, char **argv)
                 return mn_cli_usage_error(PROG, "run",
                                           "--max-seconds \"%s\": give a number of seconds",
                                           optarg);
+            break;
+        case 'F':
+            if ((c = mn_cli_set_log_format(PROG, "run", optarg)) != MN_CLI_GO_ON)
+                return c;
             break;
         case 'h': fputs(s_run_help, stdout); return 0;
         default: return mn_cli_usage_error(PROG, "run", "bad option (see above)");

@@ -155,7 +155,7 @@ static void s_subscribe(partner_link *link)
         link->awaiting = 1;
         log_debug(S_LOG, "subscribe sent topics=%s credit=%u",
                   link->topics.n ? mn_topics_join(&link->topics, ",", topics, sizeof topics)
-                                 : "(all bound)",
+                                 : "\"(all bound)\"",
                   link->credit);
     } else if (err != MN_CLIENT_NO_PEER) {
         mn_log_ratelimited(&link->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
@@ -196,7 +196,7 @@ static int s_on_message(partner_link *link, mn_to_partner *m)
     if (m->kind == MN_TO_PARTNER_SUBSCRIBED) {
         log_notice(S_LOG, "subscribed topics=%s credit=%u",
                    m->topics.n ? mn_topics_join(&m->topics, ",", topics, sizeof topics)
-                               : "(none)",
+                               : "\"(none)\"",
                    (unsigned)m->credit);
         link->subscribed = 1;
         link->ever_subscribed = 1;

@@ -107,7 +107,8 @@ static int s_cmd_keygen(int argc, char **argv)
 
 static const char s_listen_help[] =
     "usage: meldnet-partner listen (--out DIR | --exec CMD) [--topics T[,T...]] [--credit N]\n"
-    "                              [--max-seconds N] [--exec-timeout S] [--home DIR]\n"
+    "                              [--max-seconds N] [--exec-timeout S] [--log-format FMT]\n"
+    "                              [--home DIR]\n"
     "\n"
     "Subscribe at the gateway's delivery endpoint and take every referral for this partner:\n"
     "check the gateway's signature, open it with this partner's key, check that it names this\n"
@@ -130,6 +131,8 @@ static const char s_listen_help[] =
     "                     bound ones\n"
     "  --credit N         deliveries in flight, 1-1024 (default: credit in partner.conf, 16)\n"
     "  --max-seconds N    stop after N seconds (exit 0)\n"
+    "  --log-format FMT   text (default: time level component message key=value) or json\n"
+    "                     (one object per line)\n"
     "  --home DIR         default $MELDNET_PARTNER_HOME, then ./meldnet-partner-home\n"
     "  -h, --help         this text\n"
     "\n"
@@ -290,6 +293,7 @@ static int s_cmd_listen(int argc, char **argv)
         {"topics", required_argument, NULL, 't'},
         {"credit", required_argument, NULL, 'c'},
         {"max-seconds", required_argument, NULL, 'm'},
+        {"log-format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -321,6 +325,10 @@ static int s_cmd_listen(int argc, char **argv)
                 return mn_cli_usage_error(PROG, "listen",
                                           "--exec-timeout \"%s\": give seconds, 1 to 86400",
                                           optarg);
+            break;
+        case 'F':
+            if ((c = mn_cli_set_log_format(PROG, "listen", optarg)) != MN_CLI_GO_ON)
+                return c;
             break;
         case 'h': fputs(s_listen_help, stdout); return 0;
         default: return mn_cli_usage_error(PROG, "listen", "bad option (see above)");
@@ -390,8 +398,8 @@ static int s_cmd_listen(int argc, char **argv)
     log_notice(S_LOG, "started name=%s gateway=%s topics=%s credit=%u %s=%s", h.cfg.name,
                h.cfg.gateway,
                topics.n ? mn_topics_join(&topics, ",", topics_text, sizeof topics_text)
-                        : "(all bound)",
-               lc.credit, out_dir ? "out" : "exec", out_dir ? out_dir : "(command)");
+                        : "\"(all bound)\"",
+               lc.credit, out_dir ? "out" : "sink", out_dir ? out_dir : "exec");
     uint64_t deadline = mn_cli_deadline(max_s);
     code = 0;
     while (!s_stop) {

@@ -114,8 +114,8 @@ int partner_sink_new(const partner_sink_config *cfg, partner_state *state, partn
         goto out;
     }
     if (sb.st_mode & (S_IRWXG | S_IRWXO))
-        log_warn(S_LOG, "the output folder may be read by others mode=%04o dir=%s: referrals "
-                 "are written 0600, but consider chmod 700", (unsigned)(sb.st_mode & 07777),
+        log_warn(S_LOG, "the output folder may be read by others; referrals are written 0600, but "
+                 "consider chmod 700 mode=\"%04o\" dir=%s", (unsigned)(sb.st_mode & 07777),
                  sink->out_dir);
 out:
     if (rc == MN_OK)
@@ -174,9 +174,9 @@ static void s_mark(partner_sink *sink, const partner_sink_item *it)
     s_entry(sink, it, &e);
     if (partner_state_mark(sink->state, &e, &d) != MN_OK) {
         mn_registration_format(it->registration, reg, sizeof reg);
-        log_err(S_LOG, "cannot write the delivery marker registration=%s path=%s error=\"%s\": "
-                "a redelivery of it would be %s again; check the state folder",
-                reg, d.where, d.what, sink->mode == PARTNER_SINK_OUT ? "written" : "run");
+        log_err(S_LOG, "cannot write the delivery marker, a redelivery of it would be %s "
+                "again; check the state folder registration=%s path=%s error=\"%s\"",
+                sink->mode == PARTNER_SINK_OUT ? "written" : "run", reg, d.where, d.what);
     }
 }
 

@@ -629,8 +629,8 @@ static int s_shut(gw_conn *c, int fd, s_entry *e)
         return 0;
     }
     if (shutdown(fd, SHUT_RDWR) != 0) {
-        log_warn(S_LOG, "cannot close a connection role=%s party=%s peer=%s: %s", c->role, e->party,
-                 e->peer, zmq_strerror(errno));
+        log_warn(S_LOG, "cannot close a connection role=%s party=%s peer=%s error=\"%s\"", c->role,
+                 e->party, e->peer, zmq_strerror(errno));
         return 0;
     }
     log_info(S_LOG, "closed connection role=%s party=%s peer=%s", c->role, e->party, e->peer);

@@ -157,11 +157,11 @@ static int s_disk_low(gw_ingest *ing, uint64_t now)
     uint64_t free_mb = (uint64_t)sv.f_bavail * sv.f_frsize / (1024 * 1024);
     int low = free_mb < ing->deps.min_free_mb;
     if (low && !ing->disk_low)
-        log_err("ingest", "free space in %s is %llu MiB, under min_free_mb=%u: refusing new "
-                "reports (OVERLOADED) until there is room", ing->deps.data_dir,
+        log_err("ingest", "free space under min_free_mb, refusing new reports (OVERLOADED) until "
+                "there is room dir=%s free_mb=%llu min_free_mb=%u", ing->deps.data_dir,
                 (unsigned long long)free_mb, ing->deps.min_free_mb);
     else if (!low && ing->disk_low)
-        log_notice("ingest", "free space in %s is back above min_free_mb", ing->deps.data_dir);
+        log_notice("ingest", "free space is back above min_free_mb dir=%s", ing->deps.data_dir);
     ing->disk_low = low;
     return low;
 }

@@ -75,6 +75,15 @@ void mn_cli_set_log_level(const char *name, enum mn_log_level fallback)
     mn_log_set_level(level);
 }
 
+int mn_cli_set_log_format(const char *prog, const char *cmd, const char *text)
+{
+    enum mn_log_format format;
+    if (mn_log_parse_format(text, &format) != MN_OK)
+        return mn_cli_usage_error(prog, cmd, "--log-format \"%s\": give text or json", text);
+    mn_log_set_format(format);
+    return MN_CLI_GO_ON;
+}
+
 uint64_t mn_cli_deadline(unsigned long seconds)
 {
     return seconds ? mn_mono_ms() + (uint64_t)seconds * 1000 : 0;

@@ -46,6 +46,10 @@ MN_NODISCARD int mn_cli_parse_uint(const char *text, unsigned long min, unsigned
 /* Set the log level by name (a configuration's log_level), `fallback` for NULL or a bad one. */
 void mn_cli_set_log_level(const char *name, enum mn_log_level fallback);
 
+/* Set the log format from a --log-format argument ("text" or "json"). Returns MN_CLI_GO_ON, or
+ * MN_CLI_EXIT_USAGE after saying what is wrong. */
+int mn_cli_set_log_format(const char *prog, const char *cmd, const char *text);
+
 /* The end of a loop that runs `seconds` from now, on the mn_mono_ms clock; 0 (no end) for 0. */
 uint64_t mn_cli_deadline(unsigned long seconds);
 
