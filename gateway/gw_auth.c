@@ -9,13 +9,15 @@
  * Every refusal has a cause (enum gw_refusal), counted with gw_stats_count_refusal and logged,
  * rate-limited per cause, as one warning line of key=value fields:
  *   auth: handshake refused cause=revoked_key role=agent party=district-utrecht
- *         peer=127.0.0.1 key=0123456789abcdef domain=meldnet
+ *         peer=127.0.0.1 key=0123456789abcdef curve=- domain=meldnet
  * cause: unknown_key (no party has the key), revoked_key (a revoked party of this domain has
  * it), wrong_party (a party of the other domain has it, or the domain is not one of ours, or
  * the mechanism is not CURVE), malformed (a request or credentials that do not parse). role and
  * party name whose key it is ("-" when nobody's); peer is the request's Address frame; key is
  * the party's mn_pubkey_fingerprint (what `meldnetctl agent list` shows) or, for a key no
- * party has, mn_curve_fingerprint of the bare CURVE key. The reply's status text is the cause.
+ * party has, mn_curve_fingerprint of the bare CURVE key; for such a key, curve is the key itself
+ * as the public line writes it (curve=<b64>), so an operator can find whose line it is (a
+ * public key: safe to log). The reply's status text is the cause.
  */
 #include "gw_auth.h"
 
@@ -118,6 +120,7 @@ typedef struct s_verdict {
     const char *role;                    /* whose key: "agent", "partner"; "-" when unknown */
     char party[MN_NAME_MAX + 1];         /* the party with that key, or "-" */
     char key[MN_FINGERPRINT_CHARS + 1];  /* its fingerprint, or "-" */
+    char curve[48];                      /* a key no party has, as a public line writes it */
 } s_verdict;
 
 static int s_is(const zmq_msg_t *frame, const char *text)
@@ -130,6 +133,13 @@ static void s_refuse(s_verdict *v, int status, int cause)
 {
     v->status = status;
     v->cause = cause;
+}
+
+/* A key no party has: its fingerprint and the key as a public line writes it. */
+static void s_unknown_key(s_verdict *v, const uint8_t key[MN_KEY_BYTES])
+{
+    mn_curve_fingerprint(key, v->key, sizeof v->key);
+    mn_b64_encode(key, MN_KEY_BYTES, v->curve, sizeof v->curve);
 }
 
 /* The entry of parties[0..n) with this key, or NULL. */
@@ -153,6 +163,7 @@ static void s_decide(gw_auth *auth, zmq_msg_t *f, int n_frames, s_verdict *v)
     v->role = "-";
     snprintf(v->party, sizeof v->party, "-");
     snprintf(v->key, sizeof v->key, "-");
+    snprintf(v->curve, sizeof v->curve, "-");
 
     /* version, request id, domain, address, routing id, mechanism: in every request */
     if (n_frames < ZAP_FRAMES - 1 || !s_is(&f[0], "1.0")) {
@@ -164,7 +175,7 @@ static void s_decide(gw_auth *auth, zmq_msg_t *f, int n_frames, s_verdict *v)
         s_refuse(v, 400, GW_REFUSAL_WRONG_PARTY); /* a socket that is not ours */
         if (n_frames == ZAP_FRAMES && s_is(&f[5], "CURVE") &&
             zmq_msg_size(&f[6]) == MN_KEY_BYTES)
-            mn_curve_fingerprint(zmq_msg_data(&f[6]), v->key, sizeof v->key);
+            s_unknown_key(v, zmq_msg_data(&f[6]));
         return;
     }
     if (!s_is(&f[5], "CURVE")) {
@@ -205,7 +216,7 @@ static void s_decide(gw_auth *auth, zmq_msg_t *f, int n_frames, s_verdict *v)
     }
     pthread_mutex_unlock(&auth->lock);
     if (!found)
-        mn_curve_fingerprint(key, v->key, sizeof v->key);
+        s_unknown_key(v, key);
 }
 
 static int s_send(void *socket, const void *data, size_t len, int more)
@@ -265,8 +276,8 @@ static void s_handle(gw_auth *auth)
         gw_stats_count_refusal(auth->stats, v.cause);
         mn_log_ratelimited(&s_refuse_limit[v.cause], S_REFUSALS_PER_MINUTE, MN_LOG_WARN, "auth",
                            "handshake refused cause=%s role=%s party=%s peer=%s key=%s "
-                           "domain=%s", gw_refusal_name(v.cause), v.role, v.party, peer,
-                           v.key, domain);
+                           "curve=%s domain=%s", gw_refusal_name(v.cause), v.role, v.party,
+                           peer, v.key, v.curve, domain);
     }
 
     const char *text = v.status == 200 ? "OK" : gw_refusal_name(v.cause);

@@ -23,6 +23,9 @@ check "the refused handshake is logged as JSON with cause, peer and key" mn_wait
     mn_log_has "$MN_GW_LOG" '^\{"time":"[0-9T:.-]+Z","level":"warn","component":"auth",.*"cause":"unknown_key".*"peer":"127\.0\.0\.1".*"key":"[^"]+"'
 check "the rejected envelope is logged as JSON with its reason" \
     mn_log_has "$MN_GW_LOG" '"component":"ingest".*"reason":"BAD_SIGNATURE"'
+curve=$(grep -oE 'curve=[A-Za-z0-9_-]+' "$MN_TMP/agents/outsider/keys/agent.pub" | cut -d= -f2)
+check "the unknown key is logged as its public line writes it (curve=), to find whose it is" \
+    mn_log_has "$MN_GW_LOG" "\"cause\":\"unknown_key\".*\"curve\":\"${curve:-none}\""
 
 # The agent and the partner, in JSON too: one object per line, from start to stop.
 mn__quiet mn_agent hotline submit "$report" --wait 0 || mn_bail "submit"
