@@ -221,7 +221,7 @@ static void test_zap_refusal_causes(void **state)
     unlink(log_path);
     mn_pubkey_fingerprint(mn_key_public(f->agent_key), fp, sizeof fp);
     snprintf(want, sizeof want, " warn auth: handshake refused cause=revoked_key role=agent "
-             "party=school-a peer=127.0.0.1 key=%s domain=meldnet\n", fp);
+             "party=school-a peer=127.0.0.1 key=%s curve=- domain=meldnet\n", fp);
     if (!strstr(logged, want))
         fail_msg("log \"%s\" lacks \"%s\"", logged, want);
 
