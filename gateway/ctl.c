@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "ctl_json.h"
 #include "ctl_reload.h"
 #include "ctl_watch.h"
 #include "gw_config.h"
@@ -910,12 +911,8 @@ static int s_take_flag(int *argc, char **argv, const char *flag)
  * or MN_ENOMEM. */
 static int s_print_json(json_t *v, mn_diag *d)
 {
-    char *text = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
-    json_decref(v);
-    if (!text)
+    if (ctl_json_print(v) != 0)
         return mn_diag_set(d, MN_ENOMEM, "json", "out of memory printing JSON");
-    puts(text);
-    free(text);
     return MN_OK;
 }
 
@@ -1189,12 +1186,8 @@ static int s_agent_list(int argc, char **argv)
     rc = S_EXIT_OK;
     if (json) {
         json_t *all = json_array();
-        for (size_t i = 0; all && i < cfg->n_agents; i++) {
-            if (json_array_append_new(all, s_agent_json(&cfg->agents[i])) != 0) {
-                json_decref(all);
-                all = NULL;
-            }
-        }
+        for (size_t i = 0; all && i < cfg->n_agents; i++)
+            all = ctl_json_append(all, s_agent_json(&cfg->agents[i]));
         if (s_print_json(all, &d) != MN_OK)
             rc = s_fail(&d);
     } else {
@@ -1393,15 +1386,10 @@ static json_t *s_partner_json(const gw_partner *p)
 {
     char fp[MN_FINGERPRINT_CHARS + 1];
     json_t *bindings = json_array();
-    for (size_t i = 0; bindings && i < p->n_bindings; i++) {
-        if (json_array_append_new(bindings, json_pack("{s:s, s:s}", "topic",
-                                                      p->bindings[i].topic, "sharing",
-                                                      mn_sharing_name(p->bindings[i].sharing))) !=
-            0) {
-            json_decref(bindings);
-            bindings = NULL;
-        }
-    }
+    for (size_t i = 0; bindings && i < p->n_bindings; i++)
+        bindings = ctl_json_append(bindings, json_pack("{s:s, s:s}", "topic",
+                                                       p->bindings[i].topic, "sharing",
+                                                       mn_sharing_name(p->bindings[i].sharing)));
     if (!bindings)
         return NULL;
     mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
@@ -1423,12 +1411,8 @@ static int s_partner_list(int argc, char **argv)
     rc = S_EXIT_OK;
     if (json) {
         json_t *all = json_array();
-        for (size_t i = 0; all && i < cfg->n_partners; i++) {
-            if (json_array_append_new(all, s_partner_json(&cfg->partners[i])) != 0) {
-                json_decref(all);
-                all = NULL;
-            }
-        }
+        for (size_t i = 0; all && i < cfg->n_partners; i++)
+            all = ctl_json_append(all, s_partner_json(&cfg->partners[i]));
         if (s_print_json(all, &d) != MN_OK)
             rc = s_fail(&d);
     } else {

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_json.h"
 #include "gw_snapshot.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
@@ -566,21 +567,15 @@ static json_t *s_partner_json(const gw_snap_partner *p, uint64_t ref)
 /* Print doc (taken) as indented JSON. */
 static int s_dump(json_t *doc)
 {
-    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(doc);
-    return s_put(text);
+    return ctl_json_print(doc) == 0 ? S_EXIT_OK : s_put(NULL);
 }
 
 static int s_queues_json(const gw_snapshot *s, uint64_t now)
 {
     json_t *arr = json_array();
     uint64_t ref = s_ref_ms(s, now);
-    for (size_t i = 0; arr && i < s->n_partners; i++) {
-        if (json_array_append_new(arr, s_partner_json(&s->partners[i], ref)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    for (size_t i = 0; arr && i < s->n_partners; i++)
+        arr = ctl_json_append(arr, s_partner_json(&s->partners[i], ref));
     if (!arr)
         return s_dump(NULL);
     return s_dump(json_pack("{s:s, s:I, s:o, s:I, s:I}", "state", s->state, "written_ms",
@@ -773,12 +768,8 @@ static json_t *s_agent_row_json(const s_agent_row *r, const s_agents_view *v)
 static int s_agents_json(const s_agent_row *rows, size_t n, const s_agents_view *v)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        if (json_array_append_new(arr, s_agent_row_json(&rows[i], v)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    for (size_t i = 0; arr && i < n; i++)
+        arr = ctl_json_append(arr, s_agent_row_json(&rows[i], v));
     return s_dump(arr);
 }
 

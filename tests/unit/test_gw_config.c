@@ -101,6 +101,15 @@ static void s_line(mn_role role, const char *name, char *line, size_t cap, mn_pu
     mn_key_destroy(&key);
 }
 
+/* The keys of public line `line` under another role and name: "meldnet1 ROLE NAME curve=..." */
+static void s_same_keys(const char *line, const char *role, const char *name, char *out,
+                        size_t cap)
+{
+    const char *rest = strstr(line, " curve=");
+    assert_non_null(rest);
+    snprintf(out, cap, "meldnet1 %s %s%s", role, name, rest);
+}
+
 static void s_agent_file(const struct fixture *f, const char *file, const char *body)
 {
     char path[256];
@@ -494,9 +503,7 @@ static void test_agent_duplicate_key(void **state)
     snprintf(body, sizeof body, "name = \"alice\";\nkey = \"%s\";\n", line);
     s_agent_file(f, "alice.conf", body);
     /* the same keys under another name: "meldnet1 agent alice ..." -> "meldnet1 agent bob ..." */
-    const char *rest = strstr(line, " curve=");
-    assert_non_null(rest);
-    snprintf(copy, sizeof copy, "meldnet1 agent bob%s", rest);
+    s_same_keys(line, "agent", "bob", copy, sizeof copy);
     snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\n", copy);
     s_agent_file(f, "bob.conf", body);
 
@@ -874,9 +881,7 @@ static void test_partner_duplicate_keys(void **state)
     snprintf(body, sizeof body, "name = \"zorg-a\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
              line);
     s_partner_file(f, "zorg-a.conf", body);
-    const char *rest = strstr(line, " curve=");
-    assert_non_null(rest);
-    snprintf(copy, sizeof copy, "meldnet1 partner zorg-b%s", rest);
+    s_same_keys(line, "partner", "zorg-b", copy, sizeof copy);
     snprintf(body, sizeof body, "name = \"zorg-b\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
              copy);
     s_partner_file(f, "zorg-b.conf", body);
@@ -892,7 +897,7 @@ static void test_partner_duplicate_keys(void **state)
     /* a partner with an agent's key: each alone loads, the configuration does not */
     snprintf(body, sizeof body, "%s/zorg-b.conf", f->partners);
     assert_int_equal(unlink(body), 0);
-    snprintf(copy, sizeof copy, "meldnet1 agent wijkteam%s", rest);
+    s_same_keys(line, "agent", "wijkteam", copy, sizeof copy);
     snprintf(body, sizeof body, "name = \"wijkteam\";\nkey = \"%s\";\n", copy);
     s_agent_file(f, "wijkteam.conf", body);
     assert_int_equal(gw_config_load_partners(f->partners, &list, &n, &d), MN_OK);
@@ -1290,9 +1295,7 @@ static void test_revoked_key_still_conflicts(void **state)
     s_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
     snprintf(body, sizeof body, "name = \"alice\";\nkey = \"%s\";\nrevoked = true;\n", line);
     s_agent_file(f, "alice.conf", body);
-    const char *rest = strstr(line, " curve=");
-    assert_non_null(rest);
-    snprintf(copy, sizeof copy, "meldnet1 agent bob%s", rest);
+    s_same_keys(line, "agent", "bob", copy, sizeof copy);
     snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\n", copy);
     s_agent_file(f, "bob.conf", body);
     assert_int_equal(gw_config_load_agents(f->agents, &list, &n, &d), MN_EKEY);
@@ -1306,7 +1309,7 @@ static void test_revoked_key_still_conflicts(void **state)
     /* nor as a partner */
     snprintf(body, sizeof body, "%s/bob.conf", f->agents);
     assert_int_equal(unlink(body), 0);
-    snprintf(copy, sizeof copy, "meldnet1 partner bob%s", rest);
+    s_same_keys(line, "partner", "bob", copy, sizeof copy);
     snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
              copy);
     s_partner_file(f, "bob.conf", body);
