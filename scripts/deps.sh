@@ -6,6 +6,7 @@
 #   --fuzz              like --ensure, for what only `make fuzz` needs: clang and libFuzzer
 #   --check             like --ensure, for what only `make check` needs: the peers the
 #                       integration tests run (prometheus, headless chromium, tmux, curl)
+#                       and jq, which reads the --json listings
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config libzmq3-dev libsodium-dev liblmdb-dev lmdb-utils
@@ -16,7 +17,7 @@ if [ "${1:-}" = "--fuzz" ]; then
     PACKAGES="clang libclang-rt-14-dev"
 fi
 if [ "${1:-}" = "--check" ]; then
-    PACKAGES="prometheus chromium tmux curl"
+    PACKAGES="prometheus chromium tmux curl jq"
 fi
 
 missing=""

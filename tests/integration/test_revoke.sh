@@ -2,7 +2,8 @@
 # test_revoke.sh - revoking an agent while it is connected: the gateway closes its open
 # connection, its next connection is refused and counted (cause revoked_key), its next report
 # gets no receipt and stays in its spool; adding it back lets it deliver what it spooled. The
-# same for a partner: revoked, its session ends and its connection is closed.
+# same for a partner: revoked, its session ends and its connection is closed. The --json
+# listings show both as revoked.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
@@ -18,6 +19,13 @@ metric_ge() {
         awk -v s="$1" -v n="$2" '$1 == s && $2 + 0 >= n { found = 1 } END { exit !found }' "$metrics"
 }
 spooled() { mn_agent district status | grep -qE "^queued=$1 acknowledged=$2 "; }
+# json_ok DESC FILTER CTL-ARGS...: `meldnetctl CTL-ARGS` prints JSON for which jq's FILTER is true
+json_ok() {
+    local desc=$1 filter=$2 out=$MN_TMP/listing.json
+    shift 2
+    mn_ctl "$@" >"$out" 2>/dev/null || echo 'null' >"$out"
+    check "$desc" jq -e "$filter" "$out"
+}
 
 # The agent runs as a daemon, so its connection stays open.
 mn_spawn agent-district "$MN_BIN/meldnet-agent" run --home "$MN_TMP/agents/district"
@@ -41,6 +49,11 @@ check "its next report gets no receipt: its next connection is refused too" \
 check "the report stays queued" spooled 1 1
 check_eq "nothing more is registered" 1 "$(mn_ctl registry count)"
 check_match "agent list shows it revoked" '^district .*revoked' mn_ctl agent list
+json_ok "agent list --json shows it revoked, with the time" \
+    '.[] | select(.name == "district") | .revoked == true and (.revoked_at | type) == "string"' \
+    agent list --json
+json_ok "agents --json shows its state as revoked" \
+    '.[] | select(.name == "district") | .revoked == true and .state == "revoked"' agents --json
 
 line=$(cat "$MN_TMP/agents/district/keys/agent.pub")
 check_match "adding it back applies at once" 'reloaded' mn_ctl agent add district "$line" \
@@ -57,4 +70,10 @@ check "its connection is closed" \
 check "it is no longer connected" mn_wait_until 10 has 'meldnet_partner_connected{partner="care"} 0'
 check "the partner's reconnection is refused as revoked" \
     mn_wait_until 30 mn_log_has "$MN_GW_LOG" 'handshake refused cause=revoked_key .*party=care'
+json_ok "partner list --json shows it revoked, with its bindings" \
+    '.[] | select(.name == "care") | .revoked == true and .bindings[0].topic == "hotline.*"' \
+    partner list --json
+json_ok "queues --json shows its queue, revoked, from the running gateway" \
+    '.state == "running" and (.partners[] | select(.name == "care") | .revoked == true)' \
+    queues --json
 mn_finish
