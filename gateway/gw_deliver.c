@@ -711,8 +711,8 @@ int gw_deliver_pump(gw_deliver *dl)
         s_session *s = &dl->sessions[i];
         for (size_t k = s->n_flight; k-- > 0;) {
             if (s->flight[k].deadline_ms <= now) {
-                log_info(S_LOG, "no ack in time, will deliver again partner=%s tag=%llu", s->partner,
-                         (unsigned long long)s->flight[k].tag);
+                log_info(S_LOG, "no ack in time, will deliver again partner=%s tag=%llu",
+                         s->partner, (unsigned long long)s->flight[k].tag);
                 s->flight[k] = s->flight[--s->n_flight];
             } else if (!dl->next_due_ms || s->flight[k].deadline_ms < dl->next_due_ms) {
                 dl->next_due_ms = s->flight[k].deadline_ms;

@@ -10,6 +10,10 @@ mn_new_agent hotline landelijk || mn_bail "agent"
 mn_new_partner police police '*=full' || mn_bail "partner"
 mn_start_gateway "$MN_GWHOME" --log-format json || mn_bail "gateway starts"
 report=$MN_SRCDIR/examples/labour-horticulture-inspectorate.json
+# json_lines FILE: every line of FILE is one JSON object with time, level, component and msg first
+json_lines() {
+    ! grep -qvE '^\{"time":"[^"]+","level":"[a-z]+","component":"[a-z]+","msg":.*\}$' "$1"
+}
 
 check_match "a report is accepted" '^receipt status=accepted ' mn_rawsend hotline valid \
     --report "$report"
@@ -49,8 +53,7 @@ for who in agent partner; do
     if [ "$who" = agent ]; then log=$agent_log; else log=$MN_LOGS/partner-police.log; fi
     grep -v '^--- ' "$log" >"$MN_TMP/$who-lines.log"
     check "every line the $who wrote is one JSON object" \
-        sh -c '! grep -qvE "^\{\"time\":\"[^\"]+\",\"level\":\"[a-z]+\",\"component\":\"[a-z]+\",\"msg\":.*\}$" "$1"' _ \
-        "$MN_TMP/$who-lines.log"
+        json_lines "$MN_TMP/$who-lines.log"
 done
 check_exit "an unknown format is a usage error for the agent" 2 \
     mn_agent hotline run --log-format yaml
@@ -59,8 +62,7 @@ mn_stop_gateway >/dev/null
 # Lines this gateway wrote (the log file also has lib.sh's "--- start" marker lines).
 grep -v '^--- ' "$MN_GW_LOG" >"$MN_TMP/gw-lines.log"
 check "every line the gateway wrote is one JSON object" \
-    sh -c '! grep -qvE "^\{\"time\":\"[^\"]+\",\"level\":\"[a-z]+\",\"component\":\"[a-z]+\",\"msg\":.*\}$" "$1"' _ \
-    "$MN_TMP/gw-lines.log"
+    json_lines "$MN_TMP/gw-lines.log"
 check "no report content in the log" \
     sh -c '! grep -qi "paspoort\|uitzendbureau\|kassencomplex" "$1"' _ "$MN_GW_LOG"
 
