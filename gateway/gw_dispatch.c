@@ -288,8 +288,8 @@ int gw_dispatch_store(gw_store_txn *txn, const mn_record_info *info, const uint8
     memset(res, 0, sizeof *res);
     gw_registration reg = {.registration = info->registration,
                            .accepted_ms = info->accepted_ms};
-    int rc = gw_store_put_registration(txn, info->envelope_id, digest, &reg, p->record,
-                                       p->record_len, d);
+    int rc = gw_store_put_registration(txn, info->agent, info->envelope_id, digest, &reg,
+                                       p->record, p->record_len, d);
     if (rc != MN_OK)
         return rc;
     return s_store_routes(txn, p, res, d);

@@ -48,11 +48,14 @@
 #include "mn_bytes.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_log.h"
 
 #define S_DIR_MAX 4096
 #define S_KEY_FORMAT "format"
 #define S_KEY_NEXT "next_registration"
 #define S_KEY_NEXT_TAG "next_tag"
+#define S_KEY_STORE_ID "store_id"
+#define S_ID_KEY_MAX (MN_NAME_MAX + 1 + 16) /* by_id: agent NUL envelope id */
 /* Per-partner item counts, kept in meta in the same transaction as the items: "queue_count" or
  * "hold_count", NUL, the partner's name -> u64be. S_KEY_COUNTS marks a store that has them
  * (added at the first read-write open of an older store). Counting keys instead would read
@@ -74,6 +77,7 @@ struct gw_store {
     MDB_dbi hold;
     MDB_dbi unrouted;
     int has_queues; /* 0 only for an older store opened read-only: its queues are empty */
+    int created;    /* this open made the store (a fresh format record) */
     int read_only;
     void *map_start; /* LMDB's memory map of data.mdb (found in /proc/self/maps), or NULL */
     size_t map_len;
@@ -163,14 +167,20 @@ static void s_cursor_end(MDB_txn *txn, MDB_cursor *cur)
         mdb_txn_abort(txn);
 }
 
-/* A registration value: u64be registration | u64be accepted_ms. */
+/* A registration value: u64be registration | u64be accepted_ms, and in by_id (format 2) the
+ * content digest the id was first used for. */
 static int s_decode_reg(const MDB_val *v, gw_registration *out)
 {
-    if (v->mv_size != 16)
+    if (v->mv_size != 16 && v->mv_size != 48)
         return MN_ESTORE;
     const uint8_t *p = v->mv_data;
     out->registration = mn_bytes_get_u64be(p);
     out->accepted_ms = mn_bytes_get_u64be(p + 8);
+    out->has_digest = v->mv_size == 48;
+    if (out->has_digest)
+        memcpy(out->digest, p + 16, 32);
+    else
+        memset(out->digest, 0, sizeof out->digest);
     return MN_OK;
 }
 
@@ -214,6 +224,48 @@ out:
     return rc;
 }
 
+/* Give a store its identity (16 random bytes) unless it has one: a fresh store, or one made
+ * before stores had one (read-only opens leave it without). */
+static int s_ensure_store_id(gw_store *store, MDB_txn *txn, mn_diag *d)
+{
+    MDB_val k = {sizeof S_KEY_STORE_ID - 1, (void *)S_KEY_STORE_ID};
+    MDB_val v;
+    int rc = mdb_get(txn, store->meta, &k, &v);
+    if (rc == 0)
+    {
+        if (v.mv_size == GW_STORE_ID_BYTES)
+            return MN_OK;
+        mn_diag_set(d, MN_ESTORE, store->dir, "the store's identity record is damaged");
+        mn_diag_hint(d, "stop the gateway, move the data directory aside and restore it from "
+                        "backup");
+        return MN_ESTORE;
+    }
+    if (rc != MDB_NOTFOUND)
+        return s_fail(store, d, rc, "reading the store identity");
+    if (store->read_only)
+        return MN_OK;
+    uint8_t id[GW_STORE_ID_BYTES];
+    mn_random_bytes(id, sizeof id);
+    MDB_val nv = {sizeof id, id};
+    rc = mdb_put(txn, store->meta, &k, &nv, MDB_NOOVERWRITE);
+    return rc == 0 ? MN_OK : s_fail(store, d, rc, "giving the store its identity");
+}
+
+/* Format 1 kept by_id by the envelope id alone; format 2 by agent and id, with the content
+ * digest. Format 1 entries stay (their 16-byte keys are found as a fallback), so a store is
+ * upgraded by writing the new number. */
+static int s_upgrade_format(gw_store *store, MDB_txn *txn, MDB_val *k, mn_diag *d)
+{
+    uint8_t fmt[4];
+    mn_bytes_put_u32be(fmt, GW_STORE_FORMAT);
+    MDB_val fv = {sizeof fmt, fmt};
+    int rc = mdb_put(txn, store->meta, k, &fv, 0);
+    if (rc != 0)
+        return s_fail(store, d, rc, "upgrading the store's format");
+    log_notice("store", "store upgraded dir=%s format=%u", store->dir, GW_STORE_FORMAT);
+    return MN_OK;
+}
+
 /* Check the format record, or write it (and next_registration) into a fresh store. */
 static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
 {
@@ -250,8 +302,12 @@ static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
         rc = mdb_put(txn, store->meta, &k, &fv, 0);
         if (rc == 0)
             rc = mdb_put(txn, store->meta, &nk, &nv, 0);
-        if (rc != 0)
+        if (rc != 0) {
             rc = s_fail(store, d, rc, "creating the store");
+            goto out;
+        }
+        store->created = 1;
+        rc = s_ensure_store_id(store, txn, d);
         goto out;
     }
     if (rc != 0) {
@@ -265,7 +321,11 @@ static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
         goto out;
     }
     uint32_t found = mn_bytes_get_u32be(v.mv_data);
-    if (found != GW_STORE_FORMAT) {
+    if (found == 1 && !store->read_only) {
+        rc = s_upgrade_format(store, txn, &k, d);
+        if (rc != MN_OK)
+            goto out;
+    } else if (found != GW_STORE_FORMAT && found != 1) {
         rc = mn_diag_set(d, MN_EVERSION, store->dir,
                          "the store has format %u; this meldnet reads format %u", found,
                          GW_STORE_FORMAT);
@@ -273,7 +333,7 @@ static int s_check_format(gw_store *store, MDB_txn *txn, mn_diag *d)
                         "directory aside to start a new one");
         goto out;
     }
-    rc = MN_OK;
+    rc = s_ensure_store_id(store, txn, d);
 out:
     return rc;
 }
@@ -611,8 +671,30 @@ static int s_find(gw_store_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key
     return s_decode_reg(&v, out);
 }
 
-int gw_store_find_id(gw_store_txn *txn, const uint8_t id[16], gw_registration *out)
+/* by_id's key: the sending agent's name, NUL, the envelope id. An id is the agent's own, so
+ * another agent's id cannot point at it. 0 when the name is empty or too long. */
+static size_t s_id_key(uint8_t *buf, const char *agent, const uint8_t id[16])
 {
+    size_t n = agent ? strnlen(agent, MN_NAME_MAX + 1) : 0;
+    if (n == 0 || n > MN_NAME_MAX)
+        return 0;
+    memcpy(buf, agent, n);
+    buf[n] = 0;
+    memcpy(buf + n + 1, id, 16);
+    return n + 1 + 16;
+}
+
+int gw_store_find_id(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                     gw_registration *out)
+{
+    uint8_t key[S_ID_KEY_MAX];
+    size_t len = s_id_key(key, agent, id);
+    if (len == 0)
+        return MN_ESTORE;
+    int rc = s_find(txn, txn->store->by_id, key, len, out);
+    if (rc != MN_ENOTFOUND)
+        return rc;
+    /* A format-1 entry (the id alone), written before ids were kept per agent. */
     return s_find(txn, txn->store->by_id, id, 16, out);
 }
 
@@ -650,13 +732,16 @@ out:
 }
 
 static int s_put_reg(gw_store_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key_len,
-                     const gw_registration *reg, const char *what, mn_diag *d)
+                     const gw_registration *reg, const uint8_t *digest, const char *what,
+                     mn_diag *d)
 {
-    uint8_t buf[16];
+    uint8_t buf[48];
     mn_bytes_put_u64be(buf, reg->registration);
     mn_bytes_put_u64be(buf + 8, reg->accepted_ms);
+    if (digest)
+        memcpy(buf + 16, digest, 32);
     MDB_val k = {key_len, (void *)key};
-    MDB_val v = {sizeof buf, buf};
+    MDB_val v = {digest ? 48 : 16, buf};
     int rc = mdb_put(txn->txn, dbi, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
         rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "%s is stored already", what);
@@ -667,9 +752,22 @@ static int s_put_reg(gw_store_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t 
     return rc == 0 ? MN_OK : s_fail(txn->store, d, rc, "storing a registration");
 }
 
-int gw_store_put_registration(gw_store_txn *txn, const uint8_t id[16], const uint8_t digest[32],
-                              const gw_registration *reg, const uint8_t *sealed,
-                              size_t sealed_len, mn_diag *d)
+/* by_id[agent, id] = registration with the digest the id stands for. */
+static int s_put_id(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                    const uint8_t digest[32], const gw_registration *reg, mn_diag *d)
+{
+    uint8_t key[S_ID_KEY_MAX];
+    size_t len = s_id_key(key, agent, id);
+    if (len == 0)
+        return mn_diag_set(d, MN_EINVAL, txn->store->dir,
+                           "an envelope id needs its agent's name (1 to %d characters)",
+                           MN_NAME_MAX);
+    return s_put_reg(txn, txn->store->by_id, key, len, reg, digest, "envelope id", d);
+}
+
+int gw_store_put_registration(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                              const uint8_t digest[32], const gw_registration *reg,
+                              const uint8_t *sealed, size_t sealed_len, mn_diag *d)
 {
     uint8_t key[8];
     int rc;
@@ -679,10 +777,10 @@ int gw_store_put_registration(gw_store_txn *txn, const uint8_t id[16], const uin
                          "a registration needs a number > 0 and a sealed record");
         goto out;
     }
-    rc = s_put_reg(txn, txn->store->by_id, id, 16, reg, "envelope id", d);
+    rc = s_put_id(txn, agent, id, digest, reg, d);
     if (rc != MN_OK)
         goto out;
-    rc = s_put_reg(txn, txn->store->by_digest, digest, 32, reg, "content digest", d);
+    rc = s_put_reg(txn, txn->store->by_digest, digest, 32, reg, NULL, "content digest", d);
     if (rc != MN_OK)
         goto out;
     mn_bytes_put_u64be(key, reg->registration);
@@ -706,12 +804,12 @@ out:
     return rc;
 }
 
-int gw_store_put_alias(gw_store_txn *txn, const uint8_t id[16], const gw_registration *reg,
-                       mn_diag *d)
+int gw_store_put_alias(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                       const uint8_t digest[32], const gw_registration *reg, mn_diag *d)
 {
     if (reg->registration == 0)
         return mn_diag_set(d, MN_EINVAL, txn->store->dir, "an alias needs a registration > 0");
-    return s_put_reg(txn, txn->store->by_id, id, 16, reg, "envelope id", d);
+    return s_put_id(txn, agent, id, digest, reg, d);
 }
 
 int gw_store_commit(gw_store_txn **txn_p, mn_diag *d)
@@ -740,6 +838,86 @@ void gw_store_abort(gw_store_txn **txn_p)
     pthread_mutex_unlock(&t->store->write_lock);
     free(t);
     *txn_p = NULL;
+}
+
+/* --- identity and numbering ------------------------------------------------------------- */
+
+int gw_store_identity(gw_store *store, gw_store_ident *out, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    MDB_val k = {sizeof S_KEY_STORE_ID - 1, (void *)S_KEY_STORE_ID};
+    MDB_val nk = {sizeof S_KEY_NEXT - 1, (void *)S_KEY_NEXT};
+    MDB_val v;
+    MDB_stat st;
+    int rc = s_read_begin(store, &txn);
+    memset(out, 0, sizeof *out);
+    if (rc != 0) {
+        txn = NULL;
+        rc = s_fail(store, d, rc, "reading the store's identity");
+        goto out;
+    }
+    rc = mdb_get(txn, store->meta, &k, &v);
+    if (rc == 0 && v.mv_size == GW_STORE_ID_BYTES) {
+        memcpy(out->id, v.mv_data, GW_STORE_ID_BYTES);
+        out->has_id = 1;
+    } else if (rc != MDB_NOTFOUND) {
+        rc = mn_diag_set(d, MN_ESTORE, store->dir, "the store's identity record is damaged");
+        mn_diag_hint(d, "stop the gateway, move the data directory aside and restore it from "
+                        "backup");
+        goto out;
+    }
+    rc = mdb_get(txn, store->meta, &nk, &v);
+    if (rc != 0 || v.mv_size != 8 || mn_bytes_get_u64be(v.mv_data) == 0) {
+        rc = mn_diag_set(d, MN_ESTORE, store->dir, "the store's next registration number is %s",
+                         rc == MDB_NOTFOUND ? "missing" : "damaged");
+        mn_diag_hint(d, "stop the gateway, move the data directory aside and restore it from "
+                        "backup");
+        goto out;
+    }
+    out->next_registration = mn_bytes_get_u64be(v.mv_data);
+    if (mdb_stat(txn, store->registry, &st) != 0) {
+        rc = s_fail(store, d, MDB_CORRUPTED, "counting the registrations");
+        goto out;
+    }
+    out->registrations = st.ms_entries;
+    out->created = store->created;
+    rc = MN_OK;
+out:
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int gw_store_raise_next(gw_store *store, uint64_t next, mn_diag *d)
+{
+    gw_store_txn *txn = NULL;
+    MDB_val nk = {sizeof S_KEY_NEXT - 1, (void *)S_KEY_NEXT};
+    MDB_val v;
+    uint8_t buf[8];
+    int rc = gw_store_begin(store, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = mdb_get(txn->txn, store->meta, &nk, &v);
+    if (rc != 0 || v.mv_size != 8) {
+        rc = mn_diag_set(d, MN_ESTORE, store->dir, "the store's next registration number is %s",
+                         rc == MDB_NOTFOUND ? "missing" : "damaged");
+        goto out;
+    }
+    if (mn_bytes_get_u64be(v.mv_data) >= next) { /* never lower: that would reuse numbers */
+        rc = MN_OK;
+        goto out;
+    }
+    mn_bytes_put_u64be(buf, next);
+    MDB_val nv = {sizeof buf, buf};
+    rc = mdb_put(txn->txn, store->meta, &nk, &nv, 0);
+    if (rc != 0) {
+        rc = s_fail(store, d, rc, "raising the next registration number");
+        goto out;
+    }
+    rc = gw_store_commit(&txn, d);
+out:
+    gw_store_abort(&txn);
+    return rc;
 }
 
 /* --- reading the registry ------------------------------------------------------------------- */

@@ -1,9 +1,12 @@
 /* gw_store.h - the gateway's LMDB store: dedup, registration numbers, the sealed registry.
  *
  * The only file that includes lmdb.h. Named databases:
- *   meta       "format" -> u32be 1; "next_registration" -> u64be
- *   by_id      envelope id (16 bytes) -> u64be registration | u64be accepted_ms
- *   by_digest  keyed content digest (32 bytes) -> u64be registration | u64be accepted_ms
+ *   meta       "format" -> u32be 2; "next_registration" -> u64be; "store_id" -> 16 random bytes
+ *   by_id      agent NUL envelope id (16 bytes) -> u64be registration | u64be accepted_ms
+ *              | content digest (32); a format-1 store also has id-only keys (16 bytes) -> the
+ *              first 16 bytes
+ *   by_digest  keyed digest of agent and content (32 bytes) -> u64be registration | u64be
+ *              accepted_ms
  *   registry   u64be registration -> record sealed to the registry's box key (opaque here)
  *   queue      partner NUL | u8 lane (0 acute, 1 normal) | u64be tag -> queue item
  *   hold       partner NUL | u64be tag -> queue item (held: nacked too often, or too old)
@@ -24,7 +27,8 @@
 
 #include "mn_error.h"
 
-#define GW_STORE_FORMAT 1
+#define GW_STORE_FORMAT 2 /* 1: by_id by envelope id alone (upgraded at a writable open) */
+#define GW_STORE_ID_BYTES 16
 
 typedef struct gw_store gw_store;
 typedef struct gw_store_txn gw_store_txn;
@@ -32,7 +36,18 @@ typedef struct gw_store_txn gw_store_txn;
 typedef struct gw_registration {
     uint64_t registration;
     uint64_t accepted_ms;
+    int has_digest;     /* by_id entries: the content the id was first used for */
+    uint8_t digest[32];
 } gw_registration;
+
+/* Who a store is and how far it has numbered: see gw_ledger.h. */
+typedef struct gw_store_ident {
+    int has_id; /* 0 only for an older store opened read-only */
+    uint8_t id[GW_STORE_ID_BYTES];
+    uint64_t next_registration; /* the number the next registration gets */
+    uint64_t registrations;     /* records in the registry */
+    int created;                /* this open created the store */
+} gw_store_ident;
 
 /* Open or create the store in dir (created 0700 if missing). Checks the format record: another
  * version gives MN_EVERSION. read_only: for tools, never creates. Caller owns *out.
@@ -54,24 +69,38 @@ void gw_store_release_map(gw_store *store);
  * begins a second one gets MN_ESTORE (a bug: LMDB would hang). Returns MN_OK, MN_ESTORE. */
 MN_NODISCARD int gw_store_begin(gw_store *store, gw_store_txn **txn_out, mn_diag *d);
 
-/* Look up by envelope id / by content digest inside txn. Returns MN_OK (filled) or
- * MN_ENOTFOUND, MN_ESTORE. */
-MN_NODISCARD int gw_store_find_id(gw_store_txn *txn, const uint8_t id[16], gw_registration *out);
+/* The store's identity, next number and count. Returns MN_OK or MN_ESTORE (diag filled). */
+MN_NODISCARD int gw_store_identity(gw_store *store, gw_store_ident *out, mn_diag *d);
+
+/* Make the next registration number at least `next` (never lower it), in its own write
+ * transaction: a store restored from an older copy goes on after the numbers it already gave.
+ * Returns MN_OK or MN_ESTORE. */
+MN_NODISCARD int gw_store_raise_next(gw_store *store, uint64_t next, mn_diag *d);
+
+/* Look up by the sending agent's envelope id (out->digest: the content it was used for, when
+ * has_digest) / by content digest inside txn. Returns MN_OK (filled) or MN_ENOTFOUND,
+ * MN_ESTORE. */
+MN_NODISCARD int gw_store_find_id(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                                  gw_registration *out);
 MN_NODISCARD int gw_store_find_digest(gw_store_txn *txn, const uint8_t digest[32],
                                       gw_registration *out);
 
 /* Take the next registration number (starting at 1) inside txn. Returns MN_OK or MN_ESTORE. */
 MN_NODISCARD int gw_store_next_registration(gw_store_txn *txn, uint64_t *reg_out);
 
-/* Record a new registration: by_id[id], by_digest[digest] and registry[reg] = sealed record.
- * Returns MN_OK, MN_ESTORE (MN_ESTORE with "map full" in the diag when the map is full). */
-MN_NODISCARD int gw_store_put_registration(gw_store_txn *txn, const uint8_t id[16],
-                                           const uint8_t digest[32], const gw_registration *reg,
-                                           const uint8_t *sealed, size_t sealed_len, mn_diag *d);
+/* Record a new registration: by_id[agent, id], by_digest[digest] and registry[reg] = sealed
+ * record. Returns MN_OK, MN_EINVAL, MN_ESTORE (with "store is full" in the diag when the map is
+ * full). */
+MN_NODISCARD int gw_store_put_registration(gw_store_txn *txn, const char *agent,
+                                           const uint8_t id[16], const uint8_t digest[32],
+                                           const gw_registration *reg, const uint8_t *sealed,
+                                           size_t sealed_len, mn_diag *d);
 
-/* Record another envelope id for an existing registration (same content, new id). */
-MN_NODISCARD int gw_store_put_alias(gw_store_txn *txn, const uint8_t id[16],
-                                    const gw_registration *reg, mn_diag *d);
+/* Record another envelope id of the same agent for an existing registration (same content,
+ * new id). */
+MN_NODISCARD int gw_store_put_alias(gw_store_txn *txn, const char *agent, const uint8_t id[16],
+                                    const uint8_t digest[32], const gw_registration *reg,
+                                    mn_diag *d);
 
 /* Commit (durable on return) / abort; both free *txn_p and set it to NULL. NULL-safe. */
 MN_NODISCARD int gw_store_commit(gw_store_txn **txn_p, mn_diag *d);

@@ -55,8 +55,8 @@ int gw_verify_job(const gw_verify_deps *deps, gw_job *job)
         gw_job_reject(job, deps->stats, MN_REJECT_INVALID_REPORT, detail);
         return MN_EINVAL;
     }
-    if (mn_report_digest(job->report, mn_secret32_bytes(deps->digest_key), job->digest) !=
-        MN_OK) {
+    if (mn_report_digest(job->report, job->agent, mn_secret32_bytes(deps->digest_key),
+                         job->digest) != MN_OK) {
         gw_job_reject(job, deps->stats, MN_REJECT_OVERLOADED, "gateway out of memory");
         return MN_ENOMEM;
     }

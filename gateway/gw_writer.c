@@ -11,40 +11,68 @@
 
 static mn_log_limit s_clock_limit;
 
-enum { S_NEW = 1, S_DUPLICATE, S_ALIAS };
+/* S_REUSED: the agent sent other content under an id it used before: refused (ID_REUSED),
+ * never answered with the registration the id first got. */
+enum { S_NEW = 1, S_DUPLICATE, S_ALIAS, S_REUSED };
 
-/* An earlier job of this batch with the same envelope id (any outcome), or else a new
- * registration of this batch with the same content. jobs[0..n) are decided. */
-static gw_job *s_same_in_batch(gw_job **jobs, size_t n, const gw_job *job, int *same_id)
+static int s_same_sender(const gw_job *a, const gw_job *b)
+{
+    return strcmp(a->env.agent, b->env.agent) == 0 &&
+           memcmp(a->env.id, b->env.id, sizeof a->env.id) == 0;
+}
+
+/* An earlier job of this batch with the same agent and envelope id (any outcome), or else a
+ * new registration of this batch with the same digest (agent and content). jobs[0..n) are
+ * decided. */
+static gw_job *s_same_in_batch(gw_job **jobs, const int *kind, size_t n, const gw_job *job,
+                               int *same_id)
 {
     for (size_t i = 0; i < n; i++) {
-        if (memcmp(jobs[i]->env.id, job->env.id, sizeof job->env.id) == 0) {
+        if (s_same_sender(jobs[i], job)) {
             *same_id = 1;
             return jobs[i];
         }
     }
     *same_id = 0;
     for (size_t i = 0; i < n; i++)
-        if (jobs[i]->receipt.status == MN_RECEIPT_ACCEPTED &&
-            memcmp(jobs[i]->digest, job->digest, sizeof job->digest) == 0)
+        if (kind[i] == S_NEW && memcmp(jobs[i]->digest, job->digest, sizeof job->digest) == 0)
             return jobs[i];
     return NULL;
 }
 
+static void s_refuse_reused(const gw_writer_deps *deps, gw_job *job)
+{
+    gw_job_reject(job, deps->stats, MN_REJECT_ID_REUSED,
+                  "this agent already used this envelope id for another report; the report was "
+                  "not registered: submit it again (it gets a new id)");
+}
+
 /* Decide one job inside the batch transaction: duplicate (by id, or by content under a new id:
- * an alias), or new with the next registration number. jobs[0..i) are decided. */
-static int s_decide(gw_store_txn *txn, gw_job **jobs, size_t i, int *kind, mn_diag *d)
+ * an alias), refused (the id stood for other content), or new with the next registration
+ * number. jobs[0..i) are decided, kind[0..i) says how. */
+static int s_decide(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs,
+                    const int *kinds, size_t i, int *kind, mn_diag *d)
 {
     gw_job *job = jobs[i];
     gw_registration reg;
     int same_id = 0;
-    int rc = gw_store_find_id(txn, job->env.id, &reg);
+    int rc = gw_store_find_id(txn, job->env.agent, job->env.id, &reg);
     if (rc == MN_OK) {
-        *kind = S_DUPLICATE;
+        *kind = reg.has_digest && memcmp(reg.digest, job->digest, sizeof reg.digest) != 0
+                    ? S_REUSED
+                    : S_DUPLICATE;
         goto fill;
     }
     if (rc != MN_ENOTFOUND)
         return mn_diag_set(d, rc, "store", "lookup by envelope id failed");
+    gw_job *first = s_same_in_batch(jobs, kinds, i, job, &same_id);
+    if (first && same_id) {
+        int other = memcmp(first->digest, job->digest, sizeof job->digest) != 0;
+        *kind = other || first->receipt.status == 0 ? S_REUSED : S_DUPLICATE;
+        reg.registration = first->receipt.registration;
+        reg.accepted_ms = first->receipt.accepted_ms;
+        goto fill;
+    }
     rc = gw_store_find_digest(txn, job->digest, &reg);
     if (rc == MN_OK) {
         *kind = S_ALIAS; /* same content under a new id: this id answers with it too */
@@ -52,9 +80,8 @@ static int s_decide(gw_store_txn *txn, gw_job **jobs, size_t i, int *kind, mn_di
     }
     if (rc != MN_ENOTFOUND)
         return mn_diag_set(d, rc, "store", "lookup by digest failed");
-    gw_job *first = s_same_in_batch(jobs, i, job, &same_id);
     if (first) {
-        *kind = same_id ? S_DUPLICATE : S_ALIAS;
+        *kind = S_ALIAS;
         reg.registration = first->receipt.registration;
         reg.accepted_ms = first->receipt.accepted_ms;
         goto fill;
@@ -70,6 +97,11 @@ static int s_decide(gw_store_txn *txn, gw_job **jobs, size_t i, int *kind, mn_di
     memcpy(job->info.envelope_id, job->env.id, sizeof job->info.envelope_id);
     snprintf(job->info.agent, sizeof job->info.agent, "%s", job->env.agent);
 fill:
+    if (*kind == S_REUSED) {
+        memset(&job->receipt, 0, sizeof job->receipt);
+        s_refuse_reused(deps, job);
+        return MN_OK;
+    }
     job->receipt.status = *kind == S_NEW ? MN_RECEIPT_ACCEPTED : MN_RECEIPT_DUPLICATE;
     memcpy(job->receipt.id, job->env.id, sizeof job->receipt.id);
     job->receipt.registration = reg.registration;
@@ -94,7 +126,7 @@ static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_jo
     size_t n_fresh = 0;
     int rc = kind && fresh ? MN_OK : mn_diag_set(d, MN_ENOMEM, "ingest", "no memory for a batch");
     for (size_t i = 0; rc == MN_OK && i < n; i++) {
-        rc = s_decide(txn, jobs, i, &kind[i], d);
+        rc = s_decide(deps, txn, jobs, kind, i, &kind[i], d);
         if (rc == MN_OK && kind[i] == S_NEW) {
             jobs[i]->dispatch = dispatch;
             fresh[n_fresh++] = jobs[i];
@@ -123,7 +155,7 @@ static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_jo
         } else if (kind[i] == S_ALIAS) {
             gw_registration reg = {.registration = job->receipt.registration,
                                    .accepted_ms = job->receipt.accepted_ms};
-            rc = gw_store_put_alias(txn, job->env.id, &reg, d);
+            rc = gw_store_put_alias(txn, job->env.agent, job->env.id, job->digest, &reg, d);
         }
     }
     free(kind);
@@ -153,6 +185,8 @@ static void s_check_clock(gw_stats *stats, const gw_job *job)
 
 void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
 {
+    if (job->receipt.status == 0) /* refused while deciding: its Reject is the answer */
+        return;
     mn_receipt_sign(&job->receipt, deps->gateway);
     if (job->receipt.status == MN_RECEIPT_ACCEPTED) {
         atomic_fetch_add(&deps->stats->accepted, 1);

@@ -839,6 +839,11 @@ int mn_secret32_generate(mn_secret32 **out, mn_diag *d)
     return MN_OK;
 }
 
+void mn_random_bytes(void *buf, size_t n)
+{
+    randombytes_buf(buf, n);
+}
+
 int mn_secret32_save(const mn_secret32 *s, const char *path, mn_diag *d)
 {
     size_t cap = sizeof s_digest_comment + sizeof s_digest_prefix + S_KEY_B64_CHARS + 8;

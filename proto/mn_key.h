@@ -109,6 +109,9 @@ void mn_curve_fingerprint(const uint8_t curve[MN_KEY_BYTES], char *buf, size_t c
  * holding one line "meldnet1-digest-key <b64>". Same rules as identities. */
 typedef struct mn_secret32 mn_secret32;
 MN_NODISCARD int mn_secret32_generate(mn_secret32 **out, mn_diag *d);
+
+/* n bytes from the system's cryptographic random source (identities, not secrets). */
+void mn_random_bytes(void *buf, size_t n);
 MN_NODISCARD int mn_secret32_save(const mn_secret32 *s, const char *path, mn_diag *d);
 MN_NODISCARD int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *d);
 const uint8_t *mn_secret32_bytes(const mn_secret32 *s);  /* borrowed, 32 bytes */

@@ -1889,14 +1889,26 @@ int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report *
     return rc;
 }
 
-int mn_report_digest(const mn_report *r, const uint8_t key[32], uint8_t out[32])
+int mn_report_digest(const mn_report *r, const char *agent, const uint8_t key[32],
+                     uint8_t out[32])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = mn_report_encode(r, &buf, &len);
     if (rc != MN_OK)
         return rc;
-    crypto_generichash(out, 32, buf, len, key, 32);
+    /* The sender's name first, behind its length: content is "the same report" only when the
+     * same agent sent it (PROTOCOL.md 9). */
+    size_t agent_len = agent ? strlen(agent) : 0;
+    uint8_t agent_len_be[4] = {(uint8_t)(agent_len >> 24), (uint8_t)(agent_len >> 16),
+                               (uint8_t)(agent_len >> 8), (uint8_t)agent_len};
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, 32, 32);
+    crypto_generichash_update(&st, agent_len_be, sizeof agent_len_be);
+    crypto_generichash_update(&st, (const uint8_t *)(agent ? agent : ""), agent_len);
+    crypto_generichash_update(&st, buf, len);
+    crypto_generichash_final(&st, out, 32);
+    sodium_memzero(&st, sizeof st);
     mn_plain_free(buf, len);
     return MN_OK;
 }

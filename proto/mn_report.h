@@ -49,9 +49,12 @@ MN_NODISCARD int mn_report_encode(const mn_report *r, uint8_t **out, size_t *len
 MN_NODISCARD int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len,
                                   mn_report **out, mn_diag *d);
 
-/* Keyed BLAKE2b-256 over the canonical encoding: equal content gives an equal digest; without
- * the key the digest says nothing. Returns MN_OK or MN_ENOMEM. */
-MN_NODISCARD int mn_report_digest(const mn_report *r, const uint8_t key[32], uint8_t out[32]);
+/* Keyed BLAKE2b-256 over the sending agent's name and the canonical encoding: equal content
+ * from the same agent gives an equal digest; the same content from another agent does not (an
+ * agent cannot learn another's registration by sending a copy); without the key the digest
+ * says nothing. Returns MN_OK or MN_ENOMEM. */
+MN_NODISCARD int mn_report_digest(const mn_report *r, const char *agent, const uint8_t key[32],
+                                  uint8_t out[32]);
 
 /* Free *r_p (string fields are wiped first) and set it to NULL. NULL-safe. */
 void mn_report_destroy(mn_report **r_p);

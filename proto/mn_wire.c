@@ -28,6 +28,7 @@ static const char *const s_reason_names[] = {
     [MN_REJECT_RATE_LIMITED] = "RATE_LIMITED",
     [MN_REJECT_SHUTTING_DOWN] = "SHUTTING_DOWN",
     [MN_REJECT_NOT_PERMITTED] = "NOT_PERMITTED",
+    [MN_REJECT_ID_REUSED] = "ID_REUSED",
 };
 
 const char *mn_reject_reason_name(int reason)

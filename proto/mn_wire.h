@@ -33,8 +33,9 @@ enum mn_reject_reason {
     MN_REJECT_RATE_LIMITED = 11,
     MN_REJECT_SHUTTING_DOWN = 12,
     MN_REJECT_NOT_PERMITTED = 13,
+    MN_REJECT_ID_REUSED = 14,
 };
-#define MN_REJECT_REASON_MAX 13
+#define MN_REJECT_REASON_MAX 14
 
 typedef struct mn_reject {
     int has_id;

@@ -241,7 +241,7 @@ static int s_crypto_one(s_crypto_shared *sh, int i, mn_box_sealer *sealers[3], u
     rc = mn_report_decode(plain, plain_len, MN_REPORT_MAX_BYTES, &r, NULL);
     S_LAP(S_PART_DECODE);
     if (rc == MN_OK)
-        rc = mn_report_digest(r, sh->digest_key, digest);
+        rc = mn_report_digest(r, sh->env[i].agent, sh->digest_key, digest);
     S_LAP(S_PART_DIGEST);
     mn_report_destroy(&r);
     mn_plain_free(plain, plain_len);

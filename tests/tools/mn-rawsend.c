@@ -18,6 +18,7 @@
  *
  * Caveats: this tool exists to break things. Point it only at a gateway you run for testing.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -57,6 +58,7 @@ typedef enum {
     S_MULTI_FRAME,
     S_ABSURD_LENGTH,
     S_REPLAY,
+    S_RESIGN,
 } s_mode;
 
 static const struct {
@@ -84,6 +86,9 @@ static const struct {
     {"absurd-length", S_ABSURD_LENGTH, 0, "protobuf claiming a 4 GiB envelope field"},
     {"replay", S_REPLAY, 1,
      "an envelope made and signed by the agent of --other-key, sent on our connection"},
+    {"resign", S_RESIGN, 1,
+     "an envelope sealed by the agent of --other-key, re-signed as ours (its id and sealed "
+     "bytes kept)"},
 };
 #define S_N_MODES (sizeof s_modes / sizeof s_modes[0])
 
@@ -94,6 +99,8 @@ typedef struct s_opts {
     const char *report_path;
     const char *as_agent;
     const char *other_key_path;
+    int has_id; /* --id */
+    uint8_t id[MN_ENVELOPE_ID_BYTES];
     int mode_index;
     long timeout_ms;
     long count;
@@ -145,7 +152,8 @@ static void s_usage(FILE *to)
             "  --gateway-key FILE   the gateway's public line (keys/gateway.pub)\n"
             "  --report FILE        report JSON to seal (modes that send a report)\n"
             "  --as-agent NAME      put NAME in envelope.agent (re-signed with our key)\n"
-            "  --other-key FILE     with --mode replay: the agent that made the envelope\n"
+            "  --other-key FILE     with --mode replay/resign: the agent that made the envelope\n"
+            "  --id HEX             the envelope id (32 hex digits) instead of a random one\n"
             "  --timeout-ms N       wait at most N ms for each reply (default 5000)\n"
             "  --count N            repeat the mode N times, fresh envelopes (default 1)\n"
             "  --window N           with --count and mode valid: keep up to N envelopes in\n"
@@ -195,6 +203,21 @@ static uint64_t s_created_ms(const s_opts *o)
     return back < now ? now - back : 0;
 }
 
+/* 32 hex digits into 16 bytes. 0 or -1. */
+static int s_parse_id(const char *text, uint8_t id[MN_ENVELOPE_ID_BYTES])
+{
+    if (strlen(text) != 2 * MN_ENVELOPE_ID_BYTES)
+        return -1;
+    for (size_t i = 0; i < MN_ENVELOPE_ID_BYTES; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)text[2 * i]) || !isxdigit((unsigned char)text[2 * i + 1]) ||
+            sscanf(text + 2 * i, "%2x", &v) != 1)
+            return -1;
+        id[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
 /* Returns 0 to run, 1 after --help, 2 on a usage error. */
 static int s_parse_args(int argc, char **argv, s_opts *o)
 {
@@ -208,6 +231,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         {"timeout-ms", required_argument, NULL, 't'},
         {"count", required_argument, NULL, 'c'},
         {"other-key", required_argument, NULL, 'O'},
+        {"id", required_argument, NULL, 'i'},
         {"window", required_argument, NULL, 'w'},
         {"size", required_argument, NULL, 's'},
         {"unique", no_argument, NULL, 'u'},
@@ -227,7 +251,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
     o->count = 1;
     o->window = 1;
     o->size = MN_WIRE_DEFAULT_MAX_FRAME;
-    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:O:C:o:uvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:k:g:r:m:a:t:c:w:s:O:i:C:o:uvh", opts, NULL)) != -1) {
         switch (c) {
         case 'e': o->endpoint = optarg; break;
         case 'k': o->key_path = optarg; break;
@@ -237,6 +261,13 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 'a': o->as_agent = optarg; break;
         case 'O': o->other_key_path = optarg; break;
         case 'u': o->unique = 1; break;
+        case 'i':
+            if (s_parse_id(optarg, o->id) != 0) {
+                fprintf(stderr, PROG ": --id: 32 hex digits (16 bytes)\n");
+                return 2;
+            }
+            o->has_id = 1;
+            break;
         case 'v': o->verbose = 1; break;
         case 'h': s_usage(stdout); return 1;
         case 't':
@@ -299,7 +330,8 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         fprintf(stderr, PROG ": mode %s needs --report FILE.json\n", mode);
         return 2;
     }
-    if (s_modes[o->mode_index].mode == S_REPLAY && !o->other_key_path) {
+    if ((s_modes[o->mode_index].mode == S_REPLAY || s_modes[o->mode_index].mode == S_RESIGN) &&
+        !o->other_key_path) {
         fprintf(stderr, PROG ": --mode replay needs --other-key AGENT.key\n");
         return 2;
     }
@@ -404,17 +436,29 @@ static int s_make_envelope(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *en
         plain = cx->report;
         plain_len = cx->report_len;
     }
-    rc = mn_envelope_seal(mode == S_REPLAY ? cx->other : cx->agent, cx->gateway.box, plain,
-                          plain_len, seq, s_created_ms(cx->o), env, &d);
+    int by_other = mode == S_REPLAY || mode == S_RESIGN;
+    rc = mn_envelope_seal(by_other ? cx->other : cx->agent, cx->gateway.box, plain, plain_len,
+                          seq, s_created_ms(cx->o), env, &d);
     free(made);
     if (rc != MN_OK) {
         mn_diag_print(PROG, &d);
         return rc;
     }
+    int resign = 0;
+    if (cx->o->has_id) {
+        memcpy(env->id, cx->o->id, sizeof env->id);
+        resign = 1;
+    }
+    if (mode == S_RESIGN) {
+        snprintf(env->agent, sizeof env->agent, "%s", mn_key_public(cx->agent)->name);
+        resign = 1;
+    }
     if (cx->o->as_agent) {
         snprintf(env->agent, sizeof env->agent, "%s", cx->o->as_agent);
-        rc = s_sign(env, cx->agent);
+        resign = 1;
     }
+    if (resign)
+        rc = s_sign(env, mode == S_REPLAY && !cx->o->as_agent ? cx->other : cx->agent);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <lmdb.h>
 
 #include "gw_store.h"
+#include "mn_key.h"
 
 static const char *s_self; /* argv[0]: this program, run again as a reader */
 
@@ -89,8 +90,8 @@ static uint64_t s_register(gw_store *store, unsigned first, unsigned n)
         s_digest(dg, i);
         memset(rec, (int)i, sizeof rec);
         assert_int_equal(gw_store_next_registration(txn, &reg), MN_OK);
-        gw_registration r = {reg, 1700000000000ull + i};
-        assert_int_equal(gw_store_put_registration(txn, id, dg, &r, rec, sizeof rec, &d), MN_OK);
+        gw_registration r = {.registration = reg, .accepted_ms = 1700000000000ull + i};
+        assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
     }
     assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
     assert_null(txn);
@@ -212,25 +213,25 @@ static void test_find_by_id_digest_and_alias(void **state)
     s_id(id2, 2);
     s_digest(dg, 1);
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
-    assert_int_equal(gw_store_find_id(txn, id, &got), MN_ENOTFOUND);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_ENOTFOUND);
     assert_int_equal(gw_store_find_digest(txn, dg, &got), MN_ENOTFOUND);
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
     r.accepted_ms = 1712345678901ull;
     const uint8_t rec[] = "sealed-record";
-    assert_int_equal(gw_store_put_registration(txn, id, dg, &r, rec, sizeof rec, &d), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
     /* visible inside the same transaction */
-    assert_int_equal(gw_store_find_id(txn, id, &got), MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_OK);
     assert_int_equal(got.registration, 1);
     assert_int_equal(got.accepted_ms, 1712345678901ull);
     assert_int_equal(gw_store_find_digest(txn, dg, &got), MN_OK);
     assert_int_equal(got.registration, 1);
     /* same content, new id: an alias to the same registration */
-    assert_int_equal(gw_store_put_alias(txn, id2, &r, &d), MN_OK);
+    assert_int_equal(gw_store_put_alias(txn, "school-a", id2, dg, &r, &d), MN_OK);
     assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
 
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     memset(&got, 0, sizeof got);
-    assert_int_equal(gw_store_find_id(txn, id2, &got), MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id2, &got), MN_OK);
     assert_int_equal(got.registration, 1);
     assert_int_equal(got.accepted_ms, 1712345678901ull);
     gw_store_abort(&txn);
@@ -258,23 +259,23 @@ static void test_nothing_is_overwritten(void **state)
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
     /* an envelope id that is registered already */
-    assert_int_equal(gw_store_put_registration(txn, id, dg2, &r, rec, sizeof rec, &d),
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg2, &r, rec, sizeof rec, &d),
                      MN_ESTORE);
     assert_non_null(strstr(d.what, "envelope id"));
-    assert_int_equal(gw_store_put_alias(txn, id, &r, &d), MN_ESTORE);
+    assert_int_equal(gw_store_put_alias(txn, "school-a", id, dg, &r, &d), MN_ESTORE);
     /* number 0 and an empty record are refused */
-    gw_registration zero = {0, 1};
+    gw_registration zero = {.registration = 0, .accepted_ms = 1};
     uint8_t id9[16];
     s_id(id9, 9);
-    assert_int_equal(gw_store_put_registration(txn, id9, dg2, &zero, rec, sizeof rec, &d),
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &zero, rec, sizeof rec, &d),
                      MN_EINVAL);
-    assert_int_equal(gw_store_put_registration(txn, id9, dg2, &r, rec, 0, &d), MN_EINVAL);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &r, rec, 0, &d), MN_EINVAL);
     gw_store_abort(&txn);
 
     /* a registration number that is taken already */
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
-    gw_registration one = {1, 5};
-    assert_int_equal(gw_store_put_registration(txn, id9, dg2, &one, rec, sizeof rec, &d),
+    gw_registration one = {.registration = 1, .accepted_ms = 5};
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &one, rec, sizeof rec, &d),
                      MN_ESTORE);
     gw_store_abort(&txn);
 
@@ -294,7 +295,7 @@ static void test_abort_leaves_nothing(void **state)
     gw_store_txn *txn = NULL;
     mn_diag d = {0};
     uint8_t id[16], dg[32], rec[4] = {9, 9, 9, 9};
-    gw_registration r = {0, 1}, got;
+    gw_registration r = {.registration = 0, .accepted_ms = 1}, got;
     uint64_t count = 1;
 
     assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
@@ -302,7 +303,7 @@ static void test_abort_leaves_nothing(void **state)
     s_digest(dg, 5);
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
-    assert_int_equal(gw_store_put_registration(txn, id, dg, &r, rec, sizeof rec, &d), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
     gw_store_abort(&txn);
     assert_null(txn);
     gw_store_abort(&txn); /* NULL-safe */
@@ -311,7 +312,7 @@ static void test_abort_leaves_nothing(void **state)
     assert_int_equal(gw_store_registry_count(store, &count), MN_OK);
     assert_int_equal(count, 0);
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
-    assert_int_equal(gw_store_find_id(txn, id, &got), MN_ENOTFOUND);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_ENOTFOUND);
     assert_int_equal(gw_store_find_digest(txn, dg, &got), MN_ENOTFOUND);
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
     assert_int_equal(r.registration, 1); /* the aborted number is handed out again */
@@ -376,7 +377,7 @@ static void test_commit_reopen_count_each_get(void **state)
     s_id(id, 10);
     s_digest(dg, 10);
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
-    assert_int_equal(gw_store_find_id(txn, id, &got), MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_OK);
     assert_int_equal(got.registration, 10);
     assert_int_equal(got.accepted_ms, 1700000000010ull);
     assert_int_equal(gw_store_find_digest(txn, dg, &got), MN_OK);
@@ -499,7 +500,7 @@ static void test_garbage_store(void **state)
 }
 
 /* Patch every "format" record in data.mdb from value 1 to `to`; returns how many. */
-static int s_patch_format(const char *dir, uint8_t to)
+static int s_patch_format(const char *dir, uint8_t from, uint8_t to)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
@@ -512,7 +513,7 @@ static int s_patch_format(const char *dir, uint8_t to)
     assert_non_null(buf);
     rewind(fp);
     assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
-    static const uint8_t pat[] = {'f', 'o', 'r', 'm', 'a', 't', 0, 0, 0, 1};
+    const uint8_t pat[] = {'f', 'o', 'r', 'm', 'a', 't', 0, 0, 0, from};
     int n = 0;
     for (long i = 0; i + (long)sizeof pat <= size; i++) {
         if (memcmp(buf + i, pat, sizeof pat) == 0) {
@@ -535,16 +536,136 @@ static void test_other_format_version(void **state)
 
     assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
     gw_store_destroy(&store);
-    assert_true(s_patch_format(f->dir, 2) >= 1);
+    assert_true(s_patch_format(f->dir, 2, 3) >= 1);
 
     assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_EVERSION);
     assert_null(store);
     assert_int_equal(d.code, MN_EVERSION);
+    assert_non_null(strstr(d.what, "format 3"));
     assert_non_null(strstr(d.what, "format 2"));
-    assert_non_null(strstr(d.what, "format 1"));
     assert_true(d.hint[0] != '\0');
     assert_int_equal(gw_store_open(f->dir, 0, 1, &store, &d), MN_EVERSION);
     assert_null(store);
+}
+
+/* An envelope id is its agent's: another agent's use of the same id finds nothing, and the
+ * entry says which content the id stood for. */
+static void test_ids_are_per_agent(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    uint8_t id[16], dg[32], dg2[32];
+    gw_registration r = {0}, got = {0};
+    const uint8_t rec[] = "sealed-record";
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    s_id(id, 1);
+    s_digest(dg, 1);
+    s_digest(dg2, 2);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d),
+                     MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_OK);
+    assert_true(got.has_digest);
+    assert_memory_equal(got.digest, dg, 32);
+    assert_int_equal(gw_store_find_id(txn, "school-b", id, &got), MN_ENOTFOUND);
+    assert_int_equal(gw_store_find_id(txn, "school-", id, &got), MN_ENOTFOUND);
+    /* the other agent may use the same id for its own report */
+    gw_registration r2 = {0};
+    assert_int_equal(gw_store_next_registration(txn, &r2.registration), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-b", id, dg2, &r2, rec, sizeof rec,
+                                               &d), MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-b", id, &got), MN_OK);
+    assert_int_equal(got.registration, 2);
+    /* a name that is empty or too long has no ids */
+    char long_name[MN_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    assert_int_equal(gw_store_find_id(txn, "", id, &got), MN_ESTORE);
+    assert_int_equal(gw_store_put_alias(txn, long_name, id, dg, &r, &d), MN_EINVAL);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    gw_store_destroy(&store);
+}
+
+/* A format-1 store (ids without their agent) is upgraded by the gateway's open; its old ids
+ * are still found, so a resend after the upgrade is no second registration. */
+static void test_format_1_upgraded(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    gw_store_txn *txn = NULL;
+    mn_diag d = {0};
+    uint8_t id[16], dg[32];
+    gw_registration r = {0}, got = {0};
+    const uint8_t rec[] = "sealed-record";
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    s_id(id, 7);
+    s_digest(dg, 7);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d),
+                     MN_OK);
+    assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
+    gw_store_destroy(&store);
+    assert_true(s_patch_format(f->dir, 2, 1) >= 1);
+
+    /* read-only: read as it is, nothing written */
+    assert_int_equal(gw_store_open(f->dir, 0, 1, &store, &d), MN_OK);
+    gw_store_destroy(&store);
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    gw_store_destroy(&store);
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
+    assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_OK);
+    assert_int_equal(got.registration, 1);
+    gw_store_abort(&txn);
+    gw_store_destroy(&store);
+}
+
+/* A store has an identity from its creation on, kept across opens; the next number can be
+ * raised (a restored store goes on after what it gave) but never lowered. */
+static void test_identity_and_raise_next(void **state)
+{
+    struct fixture *f = *state;
+    gw_store *store = NULL;
+    mn_diag d = {0};
+    gw_store_ident a, b;
+    static const uint8_t zero[GW_STORE_ID_BYTES];
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_identity(store, &a, &d), MN_OK);
+    assert_true(a.has_id);
+    assert_true(a.created);
+    assert_memory_not_equal(a.id, zero, sizeof zero);
+    assert_int_equal(a.next_registration, 1);
+    assert_int_equal(a.registrations, 0);
+    s_register(store, 1, 3);
+    gw_store_destroy(&store);
+
+    assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_identity(store, &b, &d), MN_OK);
+    assert_false(b.created);
+    assert_memory_equal(a.id, b.id, sizeof a.id);
+    assert_int_equal(b.next_registration, 4);
+    assert_int_equal(b.registrations, 3);
+    assert_int_equal(gw_store_raise_next(store, 100, &d), MN_OK);
+    assert_int_equal(gw_store_raise_next(store, 50, &d), MN_OK); /* never lowered */
+    assert_int_equal(gw_store_identity(store, &b, &d), MN_OK);
+    assert_int_equal(b.next_registration, 100);
+    assert_int_equal(s_register(store, 10, 1), 100);
+    gw_store_destroy(&store);
+
+    /* another store has another identity */
+    char other[512];
+    snprintf(other, sizeof other, "%s/other", f->root);
+    assert_int_equal(gw_store_open(other, 16, 0, &store, &d), MN_OK);
+    assert_int_equal(gw_store_identity(store, &b, &d), MN_OK);
+    assert_memory_not_equal(a.id, b.id, sizeof a.id);
+    gw_store_destroy(&store);
 }
 
 static void test_map_full(void **state)
@@ -564,11 +685,11 @@ static void test_map_full(void **state)
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     for (i = 0; i < 64 && rc == MN_OK; i++) {
         uint8_t id[16], dg[32];
-        gw_registration r = {0, 1};
+        gw_registration r = {.registration = 0, .accepted_ms = 1};
         s_id(id, i);
         s_digest(dg, i);
         assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
-        rc = gw_store_put_registration(txn, id, dg, &r, rec, big, &d);
+        rc = gw_store_put_registration(txn, "school-a", id, dg, &r, rec, big, &d);
     }
     assert_int_equal(rc, MN_ESTORE);
     assert_true(i < 64);
@@ -1400,6 +1521,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_read_only_missing_store, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_store, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_other_format_version, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_ids_are_per_agent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_format_1_upgraded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_identity_and_raise_next, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_map_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queue_put_each_order, s_setup, s_teardown),

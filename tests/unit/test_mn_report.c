@@ -536,15 +536,15 @@ static void test_digest(void **state)
     char *text = s_read(path, &len);
 
     mn_report *a = s_parse(text), *b = s_parse(text);
-    assert_int_equal(mn_report_digest(a, key, d1), MN_OK);
-    assert_int_equal(mn_report_digest(b, key, d2), MN_OK);
+    assert_int_equal(mn_report_digest(a, "school-a", key, d1), MN_OK);
+    assert_int_equal(mn_report_digest(b, "school-a", key, d2), MN_OK);
     assert_memory_equal(d1, d2, 32);
 
     /* the same content, written differently (to_json form), gives the same digest */
     char *printed = NULL;
     assert_int_equal(mn_report_to_json(a, &printed), MN_OK);
     mn_report *p = s_parse(printed);
-    assert_int_equal(mn_report_digest(p, key, d2), MN_OK);
+    assert_int_equal(mn_report_digest(p, "school-a", key, d2), MN_OK);
     assert_memory_equal(d1, d2, 32);
 
     /* one character changed */
@@ -552,11 +552,18 @@ static void test_digest(void **state)
     assert_non_null(at);
     at[0] = 'n';
     mn_report *c = s_parse(text);
-    assert_int_equal(mn_report_digest(c, key, d3), MN_OK);
+    assert_int_equal(mn_report_digest(c, "school-a", key, d3), MN_OK);
     assert_memory_not_equal(d1, d3, 32);
 
     /* another key */
-    assert_int_equal(mn_report_digest(a, key2, d4), MN_OK);
+    assert_int_equal(mn_report_digest(a, "school-a", key2, d4), MN_OK);
+    assert_memory_not_equal(d1, d4, 32);
+
+    /* the same content from another agent: another digest (no answer about someone else's
+     * report), also where the names only differ in where the content starts */
+    assert_int_equal(mn_report_digest(a, "school-b", key, d4), MN_OK);
+    assert_memory_not_equal(d1, d4, 32);
+    assert_int_equal(mn_report_digest(a, "school-a\x01", key, d4), MN_OK);
     assert_memory_not_equal(d1, d4, 32);
 
     mn_plain_free((uint8_t *)printed, strlen(printed));
