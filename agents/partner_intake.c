@@ -85,6 +85,7 @@ void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
     }
     res->acute = ref->has_acute && ref->acute;
     it.acute = res->acute;
+    it.accepted_ms = ref->accepted_ms; /* with the number, what tells this registration apart */
     if ((rc = mn_referral_to_json(ref, &json)) != MN_OK) {
         /* mn_referral_decode does not check text; to_json refuses what is not UTF-8. */
         snprintf(res->reason, sizeof res->reason, "%s",

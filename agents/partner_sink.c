@@ -57,11 +57,20 @@ const char *partner_sink_outcome_name(partner_sink_outcome o)
     return "?";
 }
 
-void partner_sink_file_name(uint64_t registration, char *buf, size_t cap)
+/* MN-….json, or MN-…-VARIANT.json for another report that got the same number again. */
+static void s_file_name(uint64_t registration, uint64_t variant, char *buf, size_t cap)
 {
     char reg[32];
     mn_registration_format(registration, reg, sizeof reg);
-    snprintf(buf, cap, "%s.json", reg);
+    if (variant)
+        snprintf(buf, cap, "%s-%llu.json", reg, (unsigned long long)variant);
+    else
+        snprintf(buf, cap, "%s.json", reg);
+}
+
+void partner_sink_file_name(uint64_t registration, char *buf, size_t cap)
+{
+    s_file_name(registration, 0, buf, cap);
 }
 
 int partner_sink_new(const partner_sink_config *cfg, partner_state *state, partner_sink **out,
@@ -134,23 +143,49 @@ void partner_sink_destroy(partner_sink **sink_p)
     *sink_p = NULL;
 }
 
-static int s_out_path(const partner_sink *sink, uint64_t reg, char *buf, size_t cap)
+static int s_out_path(const partner_sink *sink, uint64_t reg, uint64_t variant, char *buf,
+                      size_t cap)
 {
     char name[PARTNER_FILE_NAME_MAX];
-    partner_sink_file_name(reg, name, sizeof name);
+    s_file_name(reg, variant, name, sizeof name);
     int n = snprintf(buf, cap, "%s/%s", sink->out_dir, name);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
-int partner_sink_has(const partner_sink *sink, uint64_t registration)
+/* Delivered before: a marker, or (--out) its file (a crash came before the marker). */
+static int s_has(const partner_sink *sink, uint64_t registration, uint64_t variant)
 {
     char path[MN_CONF_PATH_MAX + PARTNER_FILE_NAME_MAX];
     struct stat sb;
-    if (partner_state_has(sink->state, registration))
+    if (partner_state_find(sink->state, registration, variant, NULL))
         return 1;
     if (sink->mode != PARTNER_SINK_OUT)
         return 0;
-    return s_out_path(sink, registration, path, sizeof path) == 0 && stat(path, &sb) == 0;
+    return s_out_path(sink, registration, variant, path, sizeof path) == 0 &&
+           stat(path, &sb) == 0;
+}
+
+int partner_sink_has(const partner_sink *sink, uint64_t registration)
+{
+    return s_has(sink, registration, 0);
+}
+
+/* 0, or it->accepted_ms when the number was delivered before for a report registered at
+ * another time: the gateway gave the number again (its store was replaced or restored), and
+ * this is another report, to be kept beside the first. */
+static uint64_t s_variant(const partner_sink *sink, const partner_sink_item *it)
+{
+    uint64_t seen = 0;
+    if (!it->accepted_ms || !partner_state_find(sink->state, it->registration, 0, &seen) ||
+        !seen || seen == it->accepted_ms)
+        return 0;
+    char reg[32];
+    mn_registration_format(it->registration, reg, sizeof reg);
+    log_warn(S_LOG, "the gateway gave a registration number again for another report (was its "
+             "store replaced or restored? tell its operators); both are kept registration=%s "
+             "accepted_ms=%llu earlier_accepted_ms=%llu", reg,
+             (unsigned long long)it->accepted_ms, (unsigned long long)seen);
+    return it->accepted_ms;
 }
 
 static void s_entry(const partner_sink *sink, const partner_sink_item *it,
@@ -158,6 +193,7 @@ static void s_entry(const partner_sink *sink, const partner_sink_item *it,
 {
     memset(e, 0, sizeof *e);
     e->registration = it->registration;
+    e->accepted_ms = it->accepted_ms;
     e->at_ms = mn_now_ms();
     e->attempt = it->attempt;
     snprintf(e->via, sizeof e->via, "%s", sink->mode == PARTNER_SINK_OUT ? "out" : "exec");
@@ -166,12 +202,13 @@ static void s_entry(const partner_sink *sink, const partner_sink_item *it,
 
 /* Write the marker; a failure is logged, not returned: the output exists already, so the
  * delivery is acknowledged either way (a nack would only bring a second copy). */
-static void s_mark(partner_sink *sink, const partner_sink_item *it)
+static void s_mark(partner_sink *sink, const partner_sink_item *it, uint64_t variant)
 {
     partner_state_entry e;
     mn_diag d = {0};
     char reg[32];
     s_entry(sink, it, &e);
+    e.variant = variant;
     if (partner_state_mark(sink->state, &e, &d) != MN_OK) {
         mn_registration_format(it->registration, reg, sizeof reg);
         log_err(S_LOG, "cannot write the delivery marker, a redelivery of it would be %s "
@@ -194,11 +231,12 @@ void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it,
 /* --- --out -------------------------------------------------------------------------------- */
 
 static partner_sink_outcome s_put_file(partner_sink *sink, const partner_sink_item *it,
-                                       const char *json, size_t len, char *reason, size_t cap)
+                                       uint64_t variant, const char *json, size_t len,
+                                       char *reason, size_t cap)
 {
     char path[MN_CONF_PATH_MAX + PARTNER_FILE_NAME_MAX];
     mn_diag d = {0};
-    if (s_out_path(sink, it->registration, path, sizeof path) != 0) {
+    if (s_out_path(sink, it->registration, variant, path, sizeof path) != 0) {
         snprintf(reason, cap, "the output path is too long");
         return PARTNER_SINK_REFUSED;
     }
@@ -424,16 +462,18 @@ partner_sink_outcome partner_sink_put(partner_sink *sink, const partner_sink_ite
         outcome = PARTNER_SINK_REFUSED;
         goto out;
     }
-    if (partner_sink_has(sink, it->registration)) {
-        if (!partner_state_has(sink->state, it->registration))
-            s_mark(sink, it); /* the file was there (a crash before its marker) */
+    uint64_t variant = s_variant(sink, it);
+    if (s_has(sink, it->registration, variant)) {
+        if (!partner_state_find(sink->state, it->registration, variant, NULL))
+            s_mark(sink, it, variant); /* the file was there (a crash before its marker) */
         outcome = PARTNER_SINK_DUPLICATE;
         goto out;
     }
-    outcome = sink->mode == PARTNER_SINK_OUT ? s_put_file(sink, it, json, len, reason, cap)
-                                             : s_put_exec(sink, it, json, len, reason, cap);
+    outcome = sink->mode == PARTNER_SINK_OUT
+                  ? s_put_file(sink, it, variant, json, len, reason, cap)
+                  : s_put_exec(sink, it, json, len, reason, cap);
     if (outcome == PARTNER_SINK_STORED)
-        s_mark(sink, it);
+        s_mark(sink, it, variant);
 out:
     if (outcome == PARTNER_SINK_REFUSED)
         partner_sink_note_refusal(sink, it, reason);

@@ -31,7 +31,7 @@
 #include "partner_state.h"
 
 #define PARTNER_EXEC_TIMEOUT_DEFAULT_S 300
-#define PARTNER_FILE_NAME_MAX 40 /* "MN-" + up to 20 digits + ".json" + NUL */
+#define PARTNER_FILE_NAME_MAX 64 /* "MN-" + 20 digits + "-" + 20 digits + ".json" + NUL */
 
 typedef enum { PARTNER_SINK_OUT = 1, PARTNER_SINK_EXEC = 2 } partner_sink_mode;
 
@@ -50,6 +50,7 @@ typedef struct partner_sink partner_sink;
 /* What the sink is given besides the JSON: the signed, checked facts of the delivery. */
 typedef struct partner_sink_item {
     uint64_t registration;
+    uint64_t accepted_ms;    /* when the gateway registered it (the referral says); 0: unknown */
     const mn_topics *topics; /* borrowed */
     uint32_t attempt;
     int acute;

@@ -118,21 +118,41 @@ const char *partner_state_dir(const partner_state *st)
     return st->dir;
 }
 
-static int s_marker_path(const partner_state *st, uint64_t reg, char *out, size_t cap)
+static int s_marker_path(const partner_state *st, uint64_t reg, uint64_t variant, char *out,
+                         size_t cap)
 {
     char name[32];
     mn_registration_format(reg, name, sizeof name);
-    int n = snprintf(out, cap, "%s/%s", st->delivered, name);
+    int n = variant ? snprintf(out, cap, "%s/%s-%llu", st->delivered, name,
+                               (unsigned long long)variant)
+                    : snprintf(out, cap, "%s/%s", st->delivered, name);
     return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int s_read_entry(const char *path, partner_state_entry *e, int *found, mn_diag *d);
+
+int partner_state_find(const partner_state *st, uint64_t registration, uint64_t variant,
+                       uint64_t *accepted_ms)
+{
+    char path[S_PATH_MAX + 64];
+    partner_state_entry e;
+    int found = 0;
+    if (accepted_ms)
+        *accepted_ms = 0;
+    if (s_marker_path(st, registration, variant, path, sizeof path) != 0)
+        return 0;
+    if (s_read_entry(path, &e, &found, NULL) != MN_OK || !found) {
+        struct stat sb; /* unreadable, but there: a marker all the same */
+        return stat(path, &sb) == 0;
+    }
+    if (accepted_ms)
+        *accepted_ms = e.accepted_ms;
+    return 1;
 }
 
 int partner_state_has(const partner_state *st, uint64_t registration)
 {
-    char path[S_PATH_MAX + 32];
-    struct stat sb;
-    if (s_marker_path(st, registration, path, sizeof path) != 0)
-        return 0;
-    return stat(path, &sb) == 0;
+    return partner_state_find(st, registration, 0, NULL);
 }
 
 /* The entry as key=value lines into buf; returns the length or -1 when it does not fit. */
@@ -144,6 +164,13 @@ static int s_format(const partner_state_entry *e, char *buf, size_t cap)
                      reg, (unsigned long long)e->at_ms, (unsigned)e->attempt, e->via, e->topics);
     if (n < 0 || (size_t)n >= cap)
         return -1;
+    if (e->accepted_ms) {
+        int m = snprintf(buf + n, cap - (size_t)n, "accepted_ms=%llu\n",
+                         (unsigned long long)e->accepted_ms);
+        if (m < 0 || (size_t)m >= cap - (size_t)n)
+            return -1;
+        n += m;
+    }
     if (e->reason[0]) {
         int m = snprintf(buf + n, cap - (size_t)n, "reason=%s\n", e->reason);
         if (m < 0 || (size_t)m >= cap - (size_t)n)
@@ -167,11 +194,11 @@ static int s_write_entry(const char *path, const partner_state_entry *e, mn_diag
 
 int partner_state_mark(partner_state *st, const partner_state_entry *e, mn_diag *d)
 {
-    char path[S_PATH_MAX + 32];
+    char path[S_PATH_MAX + 64];
     int rc;
     if (e->registration == 0)
         return mn_diag_set(d, MN_EINVAL, st->dir, "registration 0 is never delivered");
-    if (s_marker_path(st, e->registration, path, sizeof path) != 0)
+    if (s_marker_path(st, e->registration, e->variant, path, sizeof path) != 0)
         return mn_diag_set(d, MN_EINVAL, st->delivered, "the marker path is too long");
     if ((rc = s_write_entry(path, e, d)) != MN_OK)
         return rc;
@@ -212,6 +239,8 @@ static int s_read_entry(const char *path, partner_state_entry *e, int *found, mn
                 e->registration = 0;
         } else if (strcmp(k, "at_ms") == 0) {
             e->at_ms = strtoull(v, NULL, 10);
+        } else if (strcmp(k, "accepted_ms") == 0) {
+            e->accepted_ms = strtoull(v, NULL, 10);
         } else if (strcmp(k, "attempt") == 0) {
             e->attempt = (uint32_t)strtoul(v, NULL, 10);
         } else if (strcmp(k, "via") == 0) {

@@ -2,6 +2,9 @@
  * last delivery and the last refusal, as small files in the state folder.
  *
  *   STATE/delivered/MN-00000042   marker of a delivered registration
+ *   STATE/delivered/MN-00000042-1733580000123
+ *                                 marker of another registration that got number 42 again
+ *                                 (registered at that ms: a replaced gateway store)
  *   STATE/last-delivery           the latest delivery
  *   STATE/last-refusal            the latest delivery that was refused (nacked), and why
  *
@@ -10,7 +13,9 @@
  * hold registration numbers, topic names and times: never referral content.
  *
  * A marker is the idempotency record: a registration with a marker is acknowledged again without
- * being written or run again, so a redelivery never produces a second output. A marker is
+ * being written or run again, so a redelivery never produces a second output. A registration is
+ * its number and the time the gateway registered it (accepted_ms, in the marker): a number that
+ * comes again with another time is another report, never taken for a duplicate. A marker is
  * written only after the output is durable (or the command exited 0), so a crash between the two
  * means at most one more write or run, never a lost referral.
  *
@@ -34,6 +39,8 @@ typedef struct partner_state partner_state;
 /* One delivery or refusal, as recorded. */
 typedef struct partner_state_entry {
     uint64_t registration;
+    uint64_t accepted_ms;                    /* when the gateway registered it; 0: not known */
+    uint64_t variant;                        /* 0, or accepted_ms of a number given again */
     uint64_t at_ms;                          /* ms since the Unix epoch */
     uint32_t attempt;                        /* the gateway's attempt number */
     char via[8];                             /* "out" or "exec" */
@@ -61,7 +68,13 @@ void partner_state_destroy(partner_state **st_p);
 /* True when the registration has a marker. */
 int partner_state_has(const partner_state *st, uint64_t registration);
 
-/* Write the marker of e->registration and make e the last delivery (both crash-safe).
+/* True when (registration, variant) has a marker; *accepted_ms (may be NULL) gets the time in it
+ * (0 for a marker written before markers kept it). */
+int partner_state_find(const partner_state *st, uint64_t registration, uint64_t variant,
+                       uint64_t *accepted_ms);
+
+/* Write the marker of e->registration (and e->variant) and make e the last delivery (both
+ * crash-safe).
  * Returns MN_OK, MN_ESYS, MN_EINVAL. */
 MN_NODISCARD int partner_state_mark(partner_state *st, const partner_state_entry *e,
                                     mn_diag *d);

@@ -28,6 +28,7 @@
 
 #include "ctl_json.h"
 #include "ctl_reload.h"
+#include "ctl_store.h"
 #include "ctl_watch.h"
 #include "gw_config.h"
 #include "gw_dispatch.h"
@@ -73,6 +74,9 @@ static const char s_usage[] =
     "                                            route an unrouted topic again\n"
     "  registry count                            number of registrations\n"
     "  registry show REG --registry-key FILE     open one registry record, print it as JSON\n"
+    "  store status|continue|new                 the store and the registration ledger: after\n"
+    "                                            a lost or restored store, go on without\n"
+    "                                            giving a registration number twice\n"
     "  status [--json]                           the running gateway on one screen: rates,\n"
     "                                            queues, silent agents, storage\n"
     "  top                                       the same, live (q quits)\n"
@@ -1789,6 +1793,66 @@ static int s_cmd_registry(int argc, char **argv)
                    sizeof subs / sizeof subs[0], "count, show");
 }
 
+/* --- store and ledger ----------------------------------------------------------------------- */
+
+static int s_store_status(int argc, char **argv)
+{
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+    int rc = s_home_command(argc, argv, "store status", ctl_store_usage_status, 0, NULL, &cfg);
+    if (rc != S_GO_ON)
+        return rc;
+    rc = ctl_store_status(cfg, &d);
+    gw_config_destroy(&cfg);
+    if (rc != 0)
+        return s_fail(&d);
+    return S_EXIT_OK;
+}
+
+/* store continue / store new: --home and --after REG. */
+static int s_store_change(int argc, char **argv, const char *cmd, const char *usage,
+                          int (*change)(const gw_config *, uint64_t, mn_diag *))
+{
+    const char *home = NULL, *after_text = NULL;
+    const s_opt opts[] = {{"home", &home}, {"after", &after_text}, {NULL, NULL}};
+    gw_config *cfg = NULL;
+    uint64_t after = 0;
+    mn_diag d = {0};
+    int rc = s_options(argc, argv, cmd, usage, opts, 0, NULL);
+    if (rc != S_GO_ON)
+        return rc;
+    if (after_text && mn_registration_parse(after_text, &after) != MN_OK)
+        return s_usage_error(cmd, "--after \"%s\": give a registration number like "
+                             "MN-00000042 or 42", after_text);
+    if (s_load_config(s_home(home), &cfg, &d) != MN_OK)
+        return s_fail(&d);
+    rc = change(cfg, after, &d);
+    gw_config_destroy(&cfg);
+    return rc == 0 ? S_EXIT_OK : s_fail(&d);
+}
+
+static int s_store_continue(int argc, char **argv)
+{
+    return s_store_change(argc, argv, "store continue", ctl_store_usage_continue,
+                          ctl_store_continue);
+}
+
+static int s_store_new(int argc, char **argv)
+{
+    return s_store_change(argc, argv, "store new", ctl_store_usage_new, ctl_store_new);
+}
+
+static int s_cmd_store(int argc, char **argv)
+{
+    static const s_command subs[] = {
+        {"status", s_store_status, S_PROG " store status"},
+        {"continue", s_store_continue, S_PROG " store continue"},
+        {"new", s_store_new, S_PROG " store new"},
+    };
+    return s_group(argc, argv, "store", ctl_store_usage, subs, sizeof subs / sizeof subs[0],
+                   "status, continue, new");
+}
+
 /* --- queue and hold ------------------------------------------------------------------------- */
 
 /* Text another party wrote (a partner's nack reason), quoted: \" \\ and control characters
@@ -2363,6 +2427,7 @@ int main(int argc, char **argv)
         {"queue", s_cmd_queue, S_PROG " queue"},
         {"hold", s_cmd_hold, S_PROG " hold"},
         {"registry", s_cmd_registry, S_PROG " registry"},
+        {"store", s_cmd_store, S_PROG " store"},
         {"status", s_cmd_status, S_PROG " status"},
         {"top", s_cmd_top, S_PROG " top"},
         {"queues", s_cmd_queues, S_PROG " queues"},
@@ -2385,7 +2450,8 @@ int main(int argc, char **argv)
     const s_command *cmd = s_command_find(cmds, sizeof cmds / sizeof cmds[0], argv[optind]);
     if (!cmd)
         return s_usage_error("", "unknown command \"%s\" (init, keygen, agent, partner, route, "
-                             "queue, hold, registry, status)", argv[optind]);
+                             "queue, hold, registry, store, status, top, queues, agents)",
+                             argv[optind]);
     if (mn_crypto_init() != MN_OK) {
         fprintf(stderr, "%s: cannot initialise libsodium\n", S_PROG);
         return S_EXIT_FAIL;

@@ -59,6 +59,7 @@ static const struct s_setting s_settings[] = {
     {"registry_key", S_PATH, "keys/registry.pub", 0, 0, 0},
     {"agents_dir", S_PATH, "agents", 0, 0, 0},
     {"data_dir", S_PATH, "data", 0, 0, 0},
+    {"ledger_file", S_PATH, "registrations.ledger", 0, 0, 0},
     {"run_dir", S_PATH, "run", 0, 0, 0},
     {"max_frame_bytes", S_INT, NULL, 3145728, 4096, 16777216},
     {"map_size_mb", S_INT, NULL, 1024, 16, 1048576},
@@ -81,7 +82,7 @@ static const struct s_setting s_settings[] = {
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
 
 static const char s_setting_list[] =
-    "listen, identity, digest_key, registry_key, agents_dir, data_dir, run_dir, "
+    "listen, identity, digest_key, registry_key, agents_dir, data_dir, ledger_file, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
     "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
     "min_free_mb, workers, inflight_max, agent_inflight_max, metrics_listen";
@@ -153,6 +154,12 @@ static const char s_template[] =
     "\n"
     "    # Folder of the LMDB store (created 0700 if missing). Default \"data\".\n"
     "    data_dir = \"data\";\n"
+    "\n"
+    "    # The registration ledger (0600): which store this gateway numbers with and the\n"
+    "    # highest number it gave, kept outside the store so that a lost or restored store is\n"
+    "    # noticed before a number is given twice. Back it up, never restore it over a newer one.\n"
+    "    # Default \"registrations.ledger\".\n"
+    "    ledger_file = \"registrations.ledger\";\n"
     "\n"
     "    # Folder where the running gateway writes status.json for `meldnetctl status`.\n"
     "    # Default \"run\".\n"
@@ -411,6 +418,8 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         return s_resolve(cfg->home, value, cfg->agents_dir, sizeof cfg->agents_dir);
     else if (strcmp(n, "data_dir") == 0)
         return s_resolve(cfg->home, value, cfg->data_dir, sizeof cfg->data_dir);
+    else if (strcmp(n, "ledger_file") == 0)
+        return s_resolve(cfg->home, value, cfg->ledger_file, sizeof cfg->ledger_file);
     else if (strcmp(n, "run_dir") == 0)
         return s_resolve(cfg->home, value, cfg->run_dir, sizeof cfg->run_dir);
     else if (strcmp(n, "max_frame_bytes") == 0)

@@ -20,6 +20,7 @@
  *   registry_key        "keys/registry.pub"
  *   agents_dir          "agents"
  *   data_dir            "data"
+ *   ledger_file         "registrations.ledger"   the registration ledger (gw_ledger.h)
  *   run_dir             "run"
  *   max_frame_bytes     3145728   (4096 .. 16777216) larger frames get Reject TOO_LARGE
  *   map_size_mb         1024      (16 .. 1048576) LMDB map size
@@ -125,6 +126,7 @@ typedef struct gw_config {
     char registry_key[GW_PATH_MAX];
     char agents_dir[GW_PATH_MAX];
     char data_dir[GW_PATH_MAX];
+    char ledger_file[GW_PATH_MAX];
     char run_dir[GW_PATH_MAX];
     size_t max_frame_bytes;
     size_t map_size_mb;

@@ -30,6 +30,7 @@
 #include "gw_dispatch.h"
 #include "gw_snapshot.h"
 #include "gw_stats.h"
+#include "gw_ledger.h"
 #include "gw_store.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -42,6 +43,7 @@ typedef struct gw_ingest_deps {
     const mn_secret32 *digest_key;  /* keyed content digest */
     gw_dispatch_deps dispatch;      /* registry record and partner items */
     gw_store *store;
+    gw_ledger *ledger;              /* told the highest number of each committed batch */
     gw_stats *stats;
     size_t max_frame_bytes;
     unsigned batch_max;

@@ -10,6 +10,7 @@
 #include "mn_wire.h"
 
 static mn_log_limit s_clock_limit;
+static mn_log_limit s_ledger_limit;
 
 /* S_REUSED: the agent sent other content under an id it used before: refused (ID_REUSED),
  * never answered with the registration the id first got. */
@@ -211,6 +212,21 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
     gw_job_drop_content(job);
 }
 
+/* The ledger hears of every number a committed batch gave before any receipt names it. */
+static void s_note_issued(const gw_writer_deps *deps, gw_job **jobs, size_t n)
+{
+    uint64_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i]->receipt.status == MN_RECEIPT_ACCEPTED && jobs[i]->receipt.registration > top)
+            top = jobs[i]->receipt.registration;
+    mn_diag d;
+    mn_diag_clear(&d);
+    if (deps->ledger && top && gw_ledger_note(deps->ledger, top, &d) != MN_OK)
+        mn_log_ratelimited(&s_ledger_limit, 10, MN_LOG_ERR, "store",
+                           "cannot note the highest registration number: %s: %s (the next "
+                           "batch tries again)", d.where, d.what);
+}
+
 int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
                      gw_writer_result *res)
 {
@@ -239,6 +255,7 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
     uint64_t t2 = gw_mono_ns();
 
     if (rc == MN_OK) {
+        s_note_issued(deps, jobs, n);
         gw_stats_stage(deps->stats, GW_STAGE_COMMIT, t2 - t1, n);
         atomic_fetch_add(&deps->stats->commits, 1);
         atomic_fetch_add(&deps->stats->queued, res->queued);

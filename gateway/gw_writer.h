@@ -4,8 +4,9 @@
  * first: the caller orders them): dedup by envelope id and by keyed content digest, take a
  * registration number, and gw_dispatch (registry record sealed to the registry, one sealed and
  * signed item per bound partner, unrouted notes) with one ephemeral key per recipient for the
- * whole batch. Commit (fsync). Only then sign every Receipt (acknowledge_all); if the commit fails
- * every job gets a retryable STORE_FAILED reject instead.
+ * whole batch. Commit (fsync), note the batch's highest registration number in the ledger. Only
+ * then sign every Receipt (acknowledge_all); if the commit fails every job gets a retryable
+ * STORE_FAILED reject instead.
  */
 #ifndef GW_WRITER_H
 #define GW_WRITER_H
@@ -15,6 +16,7 @@
 #include "gw_dispatch.h"
 #include "gw_job.h"
 #include "gw_stats.h"
+#include "gw_ledger.h"
 #include "gw_store.h"
 #include "mn_key.h"
 
@@ -22,6 +24,7 @@ typedef struct gw_writer_deps {
     const mn_key *gateway;      /* signs receipts */
     gw_dispatch_deps dispatch;  /* sealers is set per batch by gw_writer_commit */
     gw_store *store;
+    gw_ledger *ledger; /* NULL: none (tests) */
     gw_stats *stats;
     /* Run gw_writer_build on jobs[0..n) (on other threads) and return when all are built.
      * NULL: build them one after the other on the writer's thread. */

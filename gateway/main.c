@@ -13,6 +13,7 @@
 #include "gw_deliver.h"
 #include "gw_http.h"
 #include "gw_ingest.h"
+#include "gw_ledger.h"
 #include "gw_observe.h"
 #include "gw_snapshot.h"
 #include "gw_stats.h"
@@ -90,6 +91,7 @@ typedef struct s_gateway {
     mn_secret32 *digest_key;
     mn_secret32 *pseudonym_key;
     gw_store *store;
+    gw_ledger *ledger;
     gw_stats stats;
     void *zctx;
     gw_auth *auth;
@@ -136,6 +138,7 @@ static void s_gateway_close(s_gateway *gw)
         zmq_ctx_term(gw->zctx);
     gw->zctx = NULL;
     gw_observe_stop(&gw->observe);
+    gw_ledger_close(&gw->ledger);
     gw_store_destroy(&gw->store);
     mn_secret32_destroy(&gw->digest_key);
     mn_secret32_destroy(&gw->pseudonym_key);
@@ -148,9 +151,38 @@ static void s_on_queued(void *arg)
     gw_deliver_wake(arg);
 }
 
+/* Open the store only when the ledger agrees with it (gw_ledger.h): a missing, emptied, other
+ * or older store is refused before it can give a number twice. */
+static int s_open_store(s_gateway *gw, mn_diag *d)
+{
+    gw_ledger_mark mark;
+    gw_store_ident ident;
+    int has_mark = 0;
+    int rc = gw_ledger_read(gw->cfg->ledger_file, &mark, d);
+    if (rc == MN_OK)
+        has_mark = 1;
+    else if (rc != MN_ENOTFOUND)
+        return rc;
+    int absent = gw_ledger_store_is_absent(gw->cfg->data_dir);
+    if (has_mark && absent && mark.issued > 0) /* refuse before opening creates a new store */
+        return gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, 1, &mark, 1,
+                               &(gw_store_ident){.next_registration = 1}, d);
+    rc = gw_store_open(gw->cfg->data_dir, gw->cfg->map_size_mb, 0, &gw->store, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(gw->store, &ident, d);
+    if (rc == MN_OK)
+        rc = gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, has_mark, &mark, absent,
+                             &ident, d);
+    if (rc != MN_OK)
+        return rc;
+    gw_ledger_mark now = {.issued = ident.next_registration - 1};
+    memcpy(now.store_id, ident.id, sizeof now.store_id);
+    return gw_ledger_open(gw->cfg->ledger_file, &now, &gw->ledger, d);
+}
+
 static int s_start(s_gateway *gw, mn_diag *d)
 {
-    int rc = gw_store_open(gw->cfg->data_dir, gw->cfg->map_size_mb, 0, &gw->store, d);
+    int rc = s_open_store(gw, d);
     if (rc == MN_OK)
         rc = gw_observe_start(gw->store, &gw->observe, d);
     if (rc == MN_OK && gw_observe_set_partners(gw->observe, gw->cfg->partners,
@@ -193,6 +225,7 @@ static int s_start(s_gateway *gw, mn_diag *d)
                      .registry = &gw->registry,
                      .pseudonym_key = mn_secret32_bytes(gw->pseudonym_key)},
         .store = gw->store,
+        .ledger = gw->ledger,
         .stats = &gw->stats,
         .max_frame_bytes = gw->cfg->max_frame_bytes,
         .batch_max = gw->cfg->batch_max,
@@ -306,6 +339,16 @@ static void s_write_status(s_gateway *gw, const char *state)
     gw_snapshot_clear(&s);
 }
 
+static void s_sync_ledger(s_gateway *gw)
+{
+    static mn_log_limit limit;
+    mn_diag d;
+    mn_diag_clear(&d);
+    if (gw_ledger_sync(gw->ledger, &d) != MN_OK)
+        mn_log_ratelimited(&limit, 10, MN_LOG_ERR, "store", "%s: %s (tried again in a second)",
+                           d.where, d.what);
+}
+
 static int s_serve(s_gateway *gw)
 {
     uint64_t next_status = 0, next_release = 0;
@@ -342,6 +385,7 @@ static int s_serve(s_gateway *gw)
             next_release = mn_mono_ms() + RELEASE_INTERVAL_MS;
         }
         if (mn_mono_ms() >= next_status) {
+            s_sync_ledger(gw);
             s_write_status(gw, "running");
             next_status = mn_mono_ms() + STATUS_INTERVAL_MS;
         }

@@ -162,6 +162,47 @@ static void test_out_writes_once(void **state)
     assert_false(s_exists(path));
 }
 
+/* A number that comes again with another registration time is another report (the gateway's
+ * store was replaced): kept beside the first, once; the same time again is a duplicate. */
+static void test_out_number_given_again(void **state)
+{
+    fixture *f = *state;
+    char first[160], second[160], reason[256];
+    uint64_t seen = 0;
+    s_sink(f, PARTNER_SINK_OUT, NULL, 0);
+    partner_sink_item it = s_item(f, 42);
+    it.accepted_ms = 1733500000000ull;
+    assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
+                     PARTNER_SINK_STORED);
+    assert_true(partner_state_find(f->state, 42, 0, &seen));
+    assert_int_equal(seen, 1733500000000ull);
+
+    partner_sink_item again = s_item(f, 42);
+    again.accepted_ms = 1733600000000ull;
+    assert_int_equal(partner_sink_put(f->sink, &again, "second\n", 7, reason, sizeof reason),
+                     PARTNER_SINK_STORED);
+    snprintf(first, sizeof first, "%s/MN-00000042.json", f->out);
+    snprintf(second, sizeof second, "%s/MN-00000042-1733600000000.json", f->out);
+    assert_string_equal(s_slurp(first), s_json);
+    assert_string_equal(s_slurp(second), "second\n");
+    assert_true(partner_state_find(f->state, 42, 1733600000000ull, &seen));
+    assert_int_equal(seen, 1733600000000ull);
+    /* redeliveries of either are duplicates */
+    assert_int_equal(partner_sink_put(f->sink, &again, "x", 1, reason, sizeof reason),
+                     PARTNER_SINK_DUPLICATE);
+    assert_int_equal(partner_sink_put(f->sink, &it, "x", 1, reason, sizeof reason),
+                     PARTNER_SINK_DUPLICATE);
+    assert_string_equal(s_slurp(second), "second\n");
+
+    /* a marker from before markers kept the time: taken as the same report */
+    partner_sink_item old = s_item(f, 9);
+    assert_int_equal(partner_sink_put(f->sink, &old, s_json, strlen(s_json), reason, sizeof reason),
+                     PARTNER_SINK_STORED);
+    old.accepted_ms = 1733700000000ull;
+    assert_int_equal(partner_sink_put(f->sink, &old, "x", 1, reason, sizeof reason),
+                     PARTNER_SINK_DUPLICATE);
+}
+
 static void test_out_file_without_marker(void **state)
 {
     fixture *f = *state;
@@ -398,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_name),
         cmocka_unit_test_setup_teardown(test_out_writes_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_out_number_given_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_file_without_marker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_refused_when_unwritable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_new_refuses_a_file, s_setup, s_teardown),

@@ -1,0 +1,228 @@
+/* ctl_store - meldnetctl store status|continue|new (see ctl_store.h). */
+#include "ctl_store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "ctl_reload.h"
+#include "gw_ledger.h"
+#include "gw_store.h"
+#include "mn_envelope.h"
+
+const char ctl_store_usage[] =
+    "usage: meldnetctl store status|continue|new [--home DIR]\n"
+    "\n"
+    "The store and the registration ledger. The ledger (ledger_file in gateway.conf) remembers\n"
+    "which store the gateway numbers with and the highest registration number it gave, so that\n"
+    "a lost, emptied or restored store is noticed before a number is given twice (partners\n"
+    "would take a new report with an old number for one they already have).\n"
+    "\n"
+    "  status     what the ledger and the store say; exit 1 when the gateway would not start\n"
+    "  continue   go on with the store in the data folder (a restored backup, or one whose\n"
+    "             ledger is lost): numbering goes on after every number already given\n"
+    "  new        start an empty store (the data folder must be empty or missing): numbering\n"
+    "             goes on after every number already given\n"
+    "\n"
+    "`meldnetctl store COMMAND --help` explains one.\n";
+
+const char ctl_store_usage_status[] =
+    "usage: meldnetctl store status [--home DIR]\n"
+    "\n"
+    "Print the store's identity and numbering, the ledger's, and whether the gateway would start\n"
+    "with them (if not: why, and what to do). Reads only. Exit 0 when it would start, 1 when not.\n";
+
+const char ctl_store_usage_continue[] =
+    "usage: meldnetctl store continue [--after REG] [--home DIR]\n"
+    "\n"
+    "Go on with the store that is in the data folder: after restoring it from a backup, or when\n"
+    "the ledger was lost. Its next registration number becomes one more than the highest number\n"
+    "given (by the ledger, by this store, or REG), and the ledger is written for this store.\n"
+    "Reports registered after the backup was made are not in the restored store; partners that\n"
+    "received them keep them. The gateway must be stopped.\n"
+    "\n"
+    "  --after REG   also number after REG (e.g. MN-00000420: the highest number a partner\n"
+    "                has received), when the ledger is lost or damaged\n";
+
+const char ctl_store_usage_new[] =
+    "usage: meldnetctl store new [--after REG] [--home DIR]\n"
+    "\n"
+    "Start an empty store in the data folder, when the old one is lost and no backup is left.\n"
+    "The data folder must hold no store (move an old one aside first; an empty data.mdb is\n"
+    "taken as none). Numbering goes on after the highest number the ledger (or REG) says was\n"
+    "given. The gateway must be stopped.\n"
+    "\n"
+    "  --after REG   also number after REG (e.g. the highest number a partner has received),\n"
+    "                when the ledger is lost or damaged\n";
+
+static void s_reg(uint64_t n, char *buf, size_t cap)
+{
+    mn_registration_format(n, buf, cap);
+}
+
+/* The ledger, if there is one. *has: 1 read, 0 none; a damaged one is reported and counts as
+ * none only when `damaged_ok` (continue/new: the operator says what to number after). */
+static int s_read_ledger(const gw_config *cfg, int damaged_ok, gw_ledger_mark *mark, int *has,
+                         mn_diag *d)
+{
+    int rc = gw_ledger_read(cfg->ledger_file, mark, d);
+    *has = rc == MN_OK;
+    if (rc == MN_ENOTFOUND)
+        return MN_OK;
+    if (rc == MN_ESTORE && damaged_ok) {
+        printf("warning: %s: %s; it is written anew\n", d->where, d->what);
+        mn_diag_clear(d);
+        return MN_OK;
+    }
+    return rc;
+}
+
+static int s_gateway_stopped(const gw_config *cfg, mn_diag *d)
+{
+    pid_t pid = 0;
+    int rc = ctl_reload_find(cfg->run_dir, &pid, d);
+    if (rc != MN_OK)
+        return rc;
+    if (pid) {
+        rc = mn_diag_set(d, MN_EINVAL, cfg->data_dir, "the gateway is running (pid %ld)",
+                         (long)pid);
+        mn_diag_hint(d, "stop it first (SIGTERM), then run this again");
+    }
+    return rc;
+}
+
+int ctl_store_status(const gw_config *cfg, mn_diag *d)
+{
+    gw_ledger_mark mark;
+    gw_store_ident ident = {0};
+    gw_store *store = NULL;
+    char text[2 * GW_STORE_ID_BYTES + 1], reg[32];
+    int has = 0;
+    int rc = s_read_ledger(cfg, 0, &mark, &has, d);
+    if (rc != MN_OK)
+        return 1;
+    if (has) {
+        gw_ledger_id_text(mark.store_id, text);
+        s_reg(mark.issued, reg, sizeof reg);
+        printf("ledger  %s: store %s, numbers given up to %s\n", cfg->ledger_file, text,
+               mark.issued ? reg : "(none yet)");
+    } else {
+        printf("ledger  %s: none\n", cfg->ledger_file);
+    }
+    int absent = gw_ledger_store_is_absent(cfg->data_dir);
+    if (absent) {
+        printf("store   %s: none (missing or empty)\n", cfg->data_dir);
+        ident.next_registration = 1;
+    } else {
+        rc = gw_store_open(cfg->data_dir, 0, 1, &store, d);
+        if (rc == MN_OK)
+            rc = gw_store_identity(store, &ident, d);
+        gw_store_destroy(&store);
+        if (rc != MN_OK)
+            return 1;
+        gw_ledger_id_text(ident.id, text);
+        s_reg(ident.next_registration - 1, reg, sizeof reg);
+        printf("store   %s: store %s, %llu registrations, numbered up to %s\n", cfg->data_dir,
+               ident.has_id ? text : "(no identity yet)", (unsigned long long)ident.registrations,
+               ident.next_registration > 1 ? reg : "(none yet)");
+    }
+    if (!ident.has_id && !absent && has) /* an older store, read-only: its identity comes at
+                                          * the gateway's next start */
+        memcpy(ident.id, mark.store_id, sizeof ident.id);
+    if (gw_ledger_check(cfg->ledger_file, cfg->home, has, &mark, absent, &ident, d) != MN_OK)
+        return 1;
+    printf("the gateway starts with them\n");
+    return 0;
+}
+
+/* The highest number given, by the ledger, the store and the operator. */
+static uint64_t s_highest(int has, const gw_ledger_mark *mark, uint64_t store_upto,
+                          uint64_t after)
+{
+    uint64_t top = store_upto > after ? store_upto : after;
+    if (has && mark->issued > top)
+        top = mark->issued;
+    return top;
+}
+
+/* Number `store` after `top` and write the ledger for it. */
+static int s_adopt(const gw_config *cfg, gw_store *store, uint64_t top, mn_diag *d)
+{
+    gw_store_ident ident;
+    char reg[32];
+    int rc = gw_store_raise_next(store, top + 1, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(store, &ident, d);
+    if (rc != MN_OK)
+        return rc;
+    gw_ledger_mark now = {.issued = ident.next_registration - 1};
+    memcpy(now.store_id, ident.id, sizeof now.store_id);
+    gw_ledger *ledger = NULL;
+    rc = gw_ledger_open(cfg->ledger_file, &now, &ledger, d);
+    gw_ledger_close(&ledger);
+    if (rc != MN_OK)
+        return rc;
+    s_reg(ident.next_registration, reg, sizeof reg);
+    printf("the gateway goes on with the store in %s: the next registration number is %s\n",
+           cfg->data_dir, reg);
+    return MN_OK;
+}
+
+int ctl_store_continue(const gw_config *cfg, uint64_t after, mn_diag *d)
+{
+    gw_ledger_mark mark;
+    gw_store_ident ident;
+    gw_store *store = NULL;
+    int has = 0;
+    int rc = s_gateway_stopped(cfg, d);
+    if (rc == MN_OK)
+        rc = s_read_ledger(cfg, 1, &mark, &has, d);
+    if (rc != MN_OK)
+        return 1;
+    if (gw_ledger_store_is_absent(cfg->data_dir)) {
+        mn_diag_set(d, MN_ESTORE, cfg->data_dir, "there is no store to continue with");
+        mn_diag_hint(d, "restore the data folder from backup first, or start an empty store "
+                        "with `meldnetctl store new --home %s`", cfg->home);
+        return 1;
+    }
+    rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(store, &ident, d);
+    if (rc == MN_OK)
+        rc = s_adopt(cfg, store, s_highest(has, &mark, ident.next_registration - 1, after), d);
+    gw_store_destroy(&store);
+    return rc == MN_OK ? 0 : 1;
+}
+
+int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
+{
+    gw_ledger_mark mark;
+    gw_store *store = NULL;
+    gw_store_ident ident;
+    char reg[32];
+    int has = 0;
+    int rc = s_gateway_stopped(cfg, d);
+    if (rc == MN_OK)
+        rc = s_read_ledger(cfg, 1, &mark, &has, d);
+    if (rc != MN_OK)
+        return 1;
+    if (!gw_ledger_store_is_absent(cfg->data_dir)) {
+        mn_diag_set(d, MN_ESTORE, cfg->data_dir, "the data folder holds a store already");
+        mn_diag_hint(d, "to go on with it, run `meldnetctl store continue --home %s`; to start "
+                        "anew, move the data folder aside first (keep it: it holds "
+                        "registrations)", cfg->home);
+        return 1;
+    }
+    rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(store, &ident, d);
+    if (rc == MN_OK && !ident.created && ident.registrations > 0) { /* raced with another */
+        s_reg(ident.next_registration - 1, reg, sizeof reg);
+        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir, "a store appeared in the data folder "
+                         "(numbered up to %s)", reg);
+    }
+    if (rc == MN_OK)
+        rc = s_adopt(cfg, store, s_highest(has, &mark, 0, after), d);
+    gw_store_destroy(&store);
+    return rc == MN_OK ? 0 : 1;
+}
