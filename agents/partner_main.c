@@ -19,6 +19,7 @@
 #include "mn_home.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_process.h"
 #include "partner_config.h"
 #include "partner_intake.h"
 #include "partner_link.h"
@@ -525,6 +526,8 @@ int main(int argc, char **argv)
         {"listen", s_cmd_listen},
         {"status", s_cmd_status},
     };
+    if (mn_process_harden_main(PROG) != 0) /* before any secret or referral is in memory */
+        return 1;
     return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0], "keygen, listen, status",
                        argc, argv);
 }

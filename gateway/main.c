@@ -19,6 +19,7 @@
 #include "gw_store.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_process.h"
 
 #define PROG "meldnet-gateway"
 #define STATUS_INTERVAL_MS 1000
@@ -359,6 +360,8 @@ int main(int argc, char **argv)
     };
     const char *home = NULL, *config = NULL, *level = NULL, *format = NULL;
     int check_only = 0, c;
+    if (mn_process_harden_main(PROG) != 0) /* before any secret is in memory */
+        return 1;
     while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
         switch (c) {
         case 'H': home = optarg; break;
