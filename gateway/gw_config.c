@@ -37,6 +37,7 @@
 
 #include "gw_route.h"
 #include "mn_delivery.h"
+#include "mn_file.h"
 #include "mn_log.h"
 #include "mn_referral.h"
 #include "mn_suggest.h"
@@ -328,16 +329,23 @@ static int s_unknown(mn_diag *d, const char *where, const char *kind, const char
     return rc;
 }
 
+/* Read whole (a regular file, at most MN_CONF_FILE_MAX_BYTES: a FIFO must not hang -n) and
+ * parse from memory: libconfig reading a FILE takes time quadratic in a long string's length. */
 static int s_read_config(config_t *lc, const char *path, const char *dir, mn_diag *d)
 {
-    int rc = MN_OK;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        rc = mn_diag_sys(d, path, "cannot read the configuration");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mn_file_read_regular(path, "configuration", MN_ECONFIG, MN_CONF_FILE_MAX_BYTES,
+                                  &text, &len, d);
+    if (rc != MN_OK)
+        goto out;
+    if (strlen(text) != len) {
+        rc = mn_diag_set(d, MN_ECONFIG, path, "the configuration holds a NUL byte");
+        mn_diag_hint(d, "it is not a text file: restore it from a backup or write it again");
         goto out;
     }
     config_set_include_dir(lc, dir);
-    if (config_read(lc, fp) != CONFIG_TRUE) {
+    if (config_read_string(lc, text) != CONFIG_TRUE) {
         const char *file = config_error_file(lc);
         char where[256];
         s_where_at(where, sizeof where, file ? file : path, (unsigned)config_error_line(lc));
@@ -350,8 +358,7 @@ static int s_read_config(config_t *lc, const char *path, const char *dir, mn_dia
         }
     }
 out:
-    if (fp)
-        fclose(fp);
+    free(text);
     return rc;
 }
 

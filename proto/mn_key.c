@@ -28,6 +28,8 @@
 
 #include <sodium.h>
 
+#include "mn_file.h"
+
 #define S_B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define S_KEY_B64_CHARS 43           /* mn_b64_encoded_len(MN_KEY_BYTES) */
 #define S_SECRET_FILE_MAX 4096       /* a secret file is one comment and one line */
@@ -355,22 +357,18 @@ static int s_read_file(const char *path, int secret, size_t max, char **buf_out,
     int rc = MN_OK;
     int fd = -1;
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, size = 0;
     struct stat st;
 
     *buf_out = NULL;
     *len_out = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = mn_diag_sys(d, path, "cannot open %s file", secret ? "secret key" : "key");
+    /* A FIFO or device in place of a key is refused at once, never waited on. */
+    rc = mn_file_open_regular(path, secret ? "secret key file" : "key file", MN_EKEY, max, &fd,
+                              &size, d);
+    if (rc != MN_OK)
         goto out;
-    }
     if (fstat(fd, &st) < 0) {
         rc = mn_diag_sys(d, path, "cannot stat the file");
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = mn_diag_set(d, MN_EKEY, path, "not a regular file");
         goto out;
     }
     if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
