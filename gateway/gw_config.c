@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "gw_route.h"
@@ -215,7 +216,8 @@ static const char s_template[] =
     "    agent_burst = 5000;\n"
     "\n"
     "    # Free space (MiB) the data folder must keep; below it new envelopes get a retryable\n"
-    "    # OVERLOADED reject instead of filling the disk. 0 turns the check off.\n"
+    "    # OVERLOADED reject instead of filling the disk, and /readyz says not ready (-n warns\n"
+    "    # when it is above the free space already). 0 turns the check off.\n"
     "    # Default 64, bounds 0 .. 1048576.\n"
     "    min_free_mb = 64;\n"
     "\n"
@@ -261,6 +263,27 @@ static const char s_template[] =
     "\"shelter.coordination\" ]; },\n"
     "#     { name = \"all\"; emit = [ \"hotline.{region}\" ]; }\n"
     "# );\n";
+
+int gw_config_warn_free_space(const gw_config *cfg)
+{
+    struct statvfs sv;
+    const char *dir = cfg->data_dir;
+    if (cfg->min_free_mb == 0)
+        return 0;
+    if (statvfs(dir, &sv) != 0) {
+        dir = cfg->home;
+        if (statvfs(dir, &sv) != 0)
+            return 0;
+    }
+    unsigned long long free_mb = (unsigned long long)sv.f_bavail * sv.f_frsize / (1024 * 1024);
+    if (free_mb >= cfg->min_free_mb)
+        return 0;
+    log_warn("config", "free space is below min_free_mb, so every report will be refused "
+             "(OVERLOADED) and /readyz says not ready dir=%s free_mb=%llu min_free_mb=%u: free "
+             "space on that disk, or lower min_free_mb in %s", dir, free_mb, cfg->min_free_mb,
+             cfg->path);
+    return 1;
+}
 
 const char *gw_config_template(void)
 {

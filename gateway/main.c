@@ -424,6 +424,7 @@ int main(int argc, char **argv)
         s_gateway_close(&gw);
         return 1;
     }
+    gw_config_warn_free_space(gw.cfg); /* -n and start: a floor above the free space */
     if (check_only) {
         printf("%s: configuration OK: listen=%s agents=%zu\n", config, gw.cfg->listen,
                gw.cfg->n_agents);
