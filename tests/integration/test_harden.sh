@@ -17,17 +17,18 @@ partner_pid=$MN_LAST_PID
 no_core() {
     grep -qE '^Max core file size +0 +0 ' "/proc/$1/limits"
 }
-# is_program PID NAME: the process has exec'd NAME (not a shell about to).
+# is_program PID NAME: the process has exec'd NAME (not a shell about to). It may not have
+# reached main yet (slow under ASan), so the checks below wait for what main sets.
 is_program() {
     [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
 }
 
 check "meldnet-gateway runs" mn_wait_until 10 is_program "$MN_GW_PID" meldnet-gateway
-check "meldnet-gateway: no core files" no_core "$MN_GW_PID"
+check "meldnet-gateway: no core files" mn_wait_until 10 no_core "$MN_GW_PID"
 check "meldnet-agent runs" mn_wait_until 10 is_program "$agent_pid" meldnet-agent
-check "meldnet-agent run: no core files" no_core "$agent_pid"
+check "meldnet-agent run: no core files" mn_wait_until 10 no_core "$agent_pid"
 check "meldnet-partner runs" mn_wait_until 10 is_program "$partner_pid" meldnet-partner
-check "meldnet-partner listen: no core files" no_core "$partner_pid"
+check "meldnet-partner listen: no core files" mn_wait_until 10 no_core "$partner_pid"
 
 # meldnetctl is short-lived; `route test -` waits for the report on stdin, which a FIFO holds
 # open (this shell keeps its writing end, so nothing blocks before meldnetctl runs). It runs as
@@ -52,10 +53,11 @@ setpriv --reuid=65534 --regid=65534 --clear-groups "$MN_BIN/meldnetctl" route te
 ctl_pid=$!
 MN_PIDS+=("$ctl_pid")
 check "meldnetctl runs (waiting for its report)" mn_wait_until 10 is_program "$ctl_pid" meldnetctl
-check "meldnetctl: no core files" no_core "$ctl_pid"
+check "meldnetctl: no core files" mn_wait_until 10 no_core "$ctl_pid"
 check_eq "meldnetctl runs as nobody" 65534 "$(awk '/^Uid:/ {print $2}' "/proc/$ctl_pid/status")"
-check_eq "meldnetctl's memory is not another user's to read (/proc/PID/environ owned by root)" \
-    0 "$(stat -c %u "/proc/$ctl_pid/environ")"
+owned_by_root() { [ "$(stat -c %u "/proc/$1/environ")" = 0 ]; }
+check "meldnetctl's memory is not another user's to read (/proc/PID/environ owned by root)" \
+    mn_wait_until 10 owned_by_root "$ctl_pid"
 exec 9>&- # end of input: it exits
 mn_wait_exit "$ctl_pid" 10 >/dev/null
 mn_finish
