@@ -46,8 +46,9 @@ int mn_file_open_regular(const char *path, const char *noun, int code, size_t ma
         goto out;
     }
     if ((unsigned long long)st.st_size > max_bytes) {
-        rc = mn_diag_set(d, code, path, "the %s is %lld bytes, larger than the %zu bytes a %s may be",
-                         noun, (long long)st.st_size, max_bytes, noun);
+        rc = mn_diag_set(d, code, path,
+                         "the %s is %lld bytes, larger than the %zu bytes a %s may be", noun,
+                         (long long)st.st_size, max_bytes, noun);
         mn_diag_hint(d, "this is not the right file, or something was pasted into it by "
                         "mistake; restore it from a backup or make it again");
         goto out;
