@@ -20,6 +20,7 @@
 #include "mn_home.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_process.h"
 #include "mn_report.h"
 #include "mn_wire.h"
 
@@ -480,6 +481,8 @@ int main(int argc, char **argv)
         {"run", s_cmd_run},
         {"status", s_cmd_status},
     };
+    if (mn_process_harden_main(PROG) != 0) /* before any secret or report is in memory */
+        return 1;
     return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0],
                        "keygen, submit, run, status", argc, argv);
 }

@@ -19,6 +19,7 @@
 #include "mn_home.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_process.h"
 #include "partner_config.h"
 #include "partner_intake.h"
 #include "partner_link.h"
@@ -124,7 +125,8 @@ static const char s_listen_help[] =
     "  --exec CMD         run 'sh -c CMD' with the referral JSON on stdin and\n"
     "                     MELDNET_REGISTRATION, MELDNET_TOPICS, MELDNET_ATTEMPT, MELDNET_ACUTE,\n"
     "                     MELDNET_PARTNER in its environment; exit 0 = stored, otherwise\n"
-    "                     nacked (\"command exited N\"); it must be idempotent by registration\n"
+    "                     nacked (\"command exited N\"); it must be idempotent by registration;\n"
+    "                     it runs with umask 077, so what it writes is 0600 (folders 0700)\n"
     "  --exec-timeout S   stop a command running longer than S seconds (default 300): nacked\n"
     "  --topics T,T       subscribe to these bound topics or patterns only (default: every\n"
     "                     bound topic); an unbound one ends listen with exit 1, naming the\n"
@@ -525,6 +527,8 @@ int main(int argc, char **argv)
         {"listen", s_cmd_listen},
         {"status", s_cmd_status},
     };
+    if (mn_process_harden_main(PROG) != 0) /* before any secret or referral is in memory */
+        return 1;
     return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0], "keygen, listen, status",
                        argc, argv);
 }

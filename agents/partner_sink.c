@@ -322,8 +322,14 @@ static int s_spawn(const partner_sink *sink, char **envp, int stdin_fd, pid_t *p
         (rc = posix_spawnattr_setsigmask(&attr, &none)) == 0 &&
         (rc = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
         (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                                  POSIX_SPAWN_SETPGROUP)) == 0)
+                                                  POSIX_SPAWN_SETPGROUP)) == 0) {
+        /* What the command writes holds a referral: private like --out's files (0600, folders
+         * 0700), whatever umask started us. posix_spawn cannot set the child's umask, so ours
+         * is set around it (no other thread of ours creates files meanwhile). */
+        mode_t old = umask(077);
         rc = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
+        umask(old);
+    }
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     return rc;

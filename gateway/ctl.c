@@ -35,6 +35,7 @@
 #include "gw_route.h"
 #include "gw_store.h"
 #include "mn_cli.h"
+#include "mn_process.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
@@ -2434,6 +2435,8 @@ int main(int argc, char **argv)
         {"agents", s_cmd_agents, S_PROG " agents"},
     };
     int c;
+    if (mn_process_harden_main(S_PROG) != 0) /* before any secret is in memory */
+        return S_EXIT_FAIL;
 
     /* "+": stop at the command; its options are parsed by the command */
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

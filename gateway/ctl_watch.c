@@ -310,6 +310,11 @@ static void s_not_ready(const gw_snapshot *s, char *why, size_t cap)
     if (s->overloaded)
         s_cat(why, cap, "%soverloaded (%" PRIu64 " in flight, limit %" PRIu64 ")",
               why[0] ? ", " : "", s->inflight, s->inflight_max);
+    if (s->disk_low)
+        s_cat(why, cap, "%sfree space %" PRIu64 " MB below min_free_mb %" PRIu64,
+              why[0] ? ", " : "", s->free_mb, s->min_free_mb);
+    if (s->commits_failing)
+        s_cat(why, cap, "%sstore commits failing", why[0] ? ", " : "");
 }
 
 /* "meldnet-gateway 0.5.0  running  pid 42  up 2h10m  ready", and a line saying why not. */

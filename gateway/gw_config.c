@@ -33,10 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "gw_route.h"
 #include "mn_delivery.h"
+#include "mn_file.h"
 #include "mn_log.h"
 #include "mn_referral.h"
 #include "mn_suggest.h"
@@ -221,7 +223,8 @@ static const char s_template[] =
     "    agent_burst = 5000;\n"
     "\n"
     "    # Free space (MiB) the data folder must keep; below it new envelopes get a retryable\n"
-    "    # OVERLOADED reject instead of filling the disk. 0 turns the check off.\n"
+    "    # OVERLOADED reject instead of filling the disk, and /readyz says not ready (-n warns\n"
+    "    # when it is above the free space already). 0 turns the check off.\n"
     "    # Default 64, bounds 0 .. 1048576.\n"
     "    min_free_mb = 64;\n"
     "\n"
@@ -267,6 +270,27 @@ static const char s_template[] =
     "\"shelter.coordination\" ]; },\n"
     "#     { name = \"all\"; emit = [ \"hotline.{region}\" ]; }\n"
     "# );\n";
+
+int gw_config_warn_free_space(const gw_config *cfg)
+{
+    struct statvfs sv;
+    const char *dir = cfg->data_dir;
+    if (cfg->min_free_mb == 0)
+        return 0;
+    if (statvfs(dir, &sv) != 0) {
+        dir = cfg->home;
+        if (statvfs(dir, &sv) != 0)
+            return 0;
+    }
+    unsigned long long free_mb = (unsigned long long)sv.f_bavail * sv.f_frsize / (1024 * 1024);
+    if (free_mb >= cfg->min_free_mb)
+        return 0;
+    log_warn("config", "free space is below min_free_mb, so every report will be refused "
+             "(OVERLOADED) and /readyz says not ready dir=%s free_mb=%llu min_free_mb=%u: free "
+             "space on that disk, or lower min_free_mb in %s", dir, free_mb, cfg->min_free_mb,
+             cfg->path);
+    return 1;
+}
 
 const char *gw_config_template(void)
 {
@@ -335,16 +359,23 @@ static int s_unknown(mn_diag *d, const char *where, const char *kind, const char
     return rc;
 }
 
+/* Read whole (a regular file, at most MN_CONF_FILE_MAX_BYTES: a FIFO must not hang -n) and
+ * parse from memory: libconfig reading a FILE takes time quadratic in a long string's length. */
 static int s_read_config(config_t *lc, const char *path, const char *dir, mn_diag *d)
 {
-    int rc = MN_OK;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        rc = mn_diag_sys(d, path, "cannot read the configuration");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mn_file_read_regular(path, "configuration", MN_ECONFIG, MN_CONF_FILE_MAX_BYTES,
+                                  &text, &len, d);
+    if (rc != MN_OK)
+        goto out;
+    if (strlen(text) != len) {
+        rc = mn_diag_set(d, MN_ECONFIG, path, "the configuration holds a NUL byte");
+        mn_diag_hint(d, "it is not a text file: restore it from a backup or write it again");
         goto out;
     }
     config_set_include_dir(lc, dir);
-    if (config_read(lc, fp) != CONFIG_TRUE) {
+    if (config_read_string(lc, text) != CONFIG_TRUE) {
         const char *file = config_error_file(lc);
         char where[256];
         s_where_at(where, sizeof where, file ? file : path, (unsigned)config_error_line(lc));
@@ -357,8 +388,7 @@ static int s_read_config(config_t *lc, const char *path, const char *dir, mn_dia
         }
     }
 out:
-    if (fp)
-        fclose(fp);
+    free(text);
     return rc;
 }
 

@@ -231,6 +231,11 @@ MN_NODISCARD int gw_config_revoke_partner(const char *partners_dir, const char *
 /* True when text is a time as revoked_at takes it: "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 int gw_config_time_is_valid(const char *text);
 
+/* Look at the free space of data_dir's disk (its home when data_dir does not exist yet) and
+ * log a warning when it is below min_free_mb: such a gateway refuses every report. For -n and
+ * start. Returns 1 when it warned, 0 otherwise (enough room, no floor, or no way to look). */
+int gw_config_warn_free_space(const gw_config *cfg);
+
 /* The text of a fresh, fully commented gateway.conf with the default settings and `listen`. */
 const char *gw_config_template(void);
 

@@ -150,7 +150,7 @@ static s_reply s_healthz(const gw_snapshot *s)
 
 static s_reply s_readyz(const gw_snapshot *s)
 {
-    char text[256];
+    char text[1024]; /* every reason fits, storage ones included */
     if (!s)
         return s_text(MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
     if (gw_snapshot_is_ready(s))

@@ -54,6 +54,7 @@ struct gw_ingest {
     s_bucket *buckets;
     size_t n_agents;
     uint64_t free_checked_ms;
+    uint64_t free_mb; /* at the last look */
     int disk_low;
     gw_queue *work;    /* receive -> workers */
     gw_queue *write;   /* workers -> writer, acute in the urgent lane */
@@ -156,6 +157,7 @@ static int s_disk_low(gw_ingest *ing, uint64_t now)
         return ing->disk_low;
     uint64_t free_mb = (uint64_t)sv.f_bavail * sv.f_frsize / (1024 * 1024);
     int low = free_mb < ing->deps.min_free_mb;
+    ing->free_mb = free_mb;
     if (low && !ing->disk_low)
         log_err("ingest", "free space under min_free_mb, refusing new reports (OVERLOADED) until "
                 "there is room dir=%s free_mb=%llu min_free_mb=%u", ing->deps.data_dir,
@@ -464,6 +466,12 @@ void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
 {
     /* Last seen is kept on the monotonic clock (read per frame anyway): made wall clock here. */
     uint64_t wall_ms = mn_now_ms(), mono_ns = gw_mono_ns();
+    /* Looked at here too, not only when a frame comes: readiness must say "no room" before the
+     * first report is refused, and "ready" again once there is room. */
+    s->disk_low = s_disk_low(ing, mn_mono_ms());
+    s->free_mb = ing->free_mb;
+    s->min_free_mb = ing->deps.min_free_mb;
+    s->commits_failing = gw_writer_failed_run() > 0;
     s->connected_agents = gw_conn_open_count(ing->conn);
     s->agents = calloc(ing->n_agents ? ing->n_agents : 1, sizeof *s->agents);
     if (!s->agents)

@@ -333,7 +333,8 @@ static void s_stages(FILE *f, const gw_snapshot *s)
 static void s_ready(FILE *f, const gw_snapshot *s)
 {
     s_scalar(f, "ready", "gauge",
-             "1 when the store is open, the sockets are bound and the gateway is not overloaded.",
+             "1 when the store is open, the sockets are bound, the gateway is not overloaded, the "
+             "data folder has more free space than min_free_mb and store commits succeed.",
              gw_snapshot_is_ready(s) ? 1 : 0);
 }
 

@@ -68,6 +68,8 @@ static const s_field s_tail[] = {
     S_SNAP("held_total", held_total),
     S_SNAP("map_size_bytes", map_size_bytes),
     S_SNAP("map_used_bytes", map_used_bytes),
+    S_SNAP("free_mb", free_mb),
+    S_SNAP("min_free_mb", min_free_mb),
 };
 
 static const s_field s_agent_counts[] = {
@@ -98,7 +100,8 @@ static const uint64_t *s_u64_at_c(const void *base, const s_field *f)
 
 int gw_snapshot_is_ready(const gw_snapshot *s)
 {
-    return s->store_open && s->sockets_bound && !s->overloaded;
+    return s->store_open && s->sockets_bound && !s->overloaded && !s->disk_low &&
+           !s->commits_failing;
 }
 
 void gw_snapshot_not_ready_text(const gw_snapshot *s, const char *sep, char *out, size_t cap)
@@ -114,9 +117,25 @@ void gw_snapshot_not_ready_text(const gw_snapshot *s, const char *sep, char *out
         n += (size_t)snprintf(out + n, cap - n, "%ssockets not bound", next);
         next = sep;
     }
-    if (s->overloaded && n < cap)
-        snprintf(out + n, cap - n, "%soverloaded: %" PRIu64 " envelopes in flight of %" PRIu64,
-                 next, s->inflight, s->inflight_max);
+    if (s->overloaded && n < cap) {
+        n += (size_t)snprintf(out + n, cap - n,
+                              "%soverloaded: %" PRIu64 " envelopes in flight of %" PRIu64, next,
+                              s->inflight, s->inflight_max);
+        next = sep;
+    }
+    if (s->disk_low && n < cap) {
+        n += (size_t)snprintf(out + n, cap - n,
+                              "%sstorage: free space %" PRIu64 " MB is below min_free_mb %" PRIu64
+                              ": every new report is refused until there is room (free space "
+                              "on the data folder's disk, or lower min_free_mb)",
+                              next, s->free_mb, s->min_free_mb);
+        next = sep;
+    }
+    if (s->commits_failing && n < cap)
+        snprintf(out + n, cap - n,
+                 "%sstorage: the last commits to the store failed: reports are refused and "
+                 "agents retry (the log says why: a full store needs a larger map_size_mb)",
+                 next);
 }
 
 /* --- clear and copy --------------------------------------------------------------------- */
@@ -325,6 +344,8 @@ static void s_put_new(json_t *root, const gw_snapshot *s, int *failed)
     s_put(root, "store_open", json_boolean(s->store_open), failed);
     s_put(root, "sockets_bound", json_boolean(s->sockets_bound), failed);
     s_put(root, "overloaded", json_boolean(s->overloaded), failed);
+    s_put(root, "disk_low", json_boolean(s->disk_low), failed);
+    s_put(root, "commits_failing", json_boolean(s->commits_failing), failed);
     s_put_fields(root, s, s_tail, S_COUNT(s_tail), failed);
     s_put(root, "handshakes_refused_by_cause", s_causes_json(s, failed), failed);
     s_put(root, "ack_latency", s_hist_json(&s->ack_latency, failed), failed);
@@ -746,6 +767,10 @@ static int s_parse_scalars(const json_t *root, const s_at *at, gw_snapshot *s, m
         rc = s_get_bool(root, at, "sockets_bound", &s->sockets_bound, d);
     if (rc == MN_OK)
         rc = s_get_bool(root, at, "overloaded", &s->overloaded, d);
+    if (rc == MN_OK)
+        rc = s_get_bool(root, at, "disk_low", &s->disk_low, d);
+    if (rc == MN_OK)
+        rc = s_get_bool(root, at, "commits_failing", &s->commits_failing, d);
     if (rc == MN_OK)
         rc = s_get_real(root, at, "rate_received", &s->rate_received, d);
     if (rc == MN_OK)

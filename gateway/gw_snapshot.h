@@ -74,6 +74,10 @@ typedef struct gw_snapshot {
     /* Readiness (/readyz) */
     int store_open, sockets_bound, overloaded;
     uint64_t inflight, inflight_max;
+    /* Storage (gw_ingest): every new envelope is refused while either is set. */
+    int disk_low;             /* free space in the data folder is below min_free_mb */
+    int commits_failing;      /* the last store commits failed, none succeeded since */
+    uint64_t free_mb, min_free_mb; /* the data folder's free space when last looked, the floor */
 
     /* Counters since start (gw_stats). */
     uint64_t frames_received, accepted, duplicates, rejected;
@@ -107,12 +111,15 @@ typedef struct gw_snapshot {
     size_t n_partners;
 } gw_snapshot;
 
-/* Ready: the store is open, the sockets are bound and the gateway is not overloaded (/readyz,
- * meldnet_ready, the status page). */
+/* Ready: the store is open, the sockets are bound, the gateway is not overloaded, the data
+ * folder has more free space than min_free_mb and the store's commits succeed (/readyz,
+ * meldnet_ready, the status page): a gateway that refuses every envelope is not ready. */
 int gw_snapshot_is_ready(const gw_snapshot *s);
 
 /* Why s is not ready: "store not open", "sockets not bound", "overloaded: N envelopes in flight
- * of M", those that apply, joined by sep, into out (truncated to cap). "" when ready. */
+ * of M", "storage: free space ... below min_free_mb ...", "storage: the last commits to the
+ * store failed ...", those that apply, joined by sep, into out (truncated to cap). "" when
+ * ready. */
 void gw_snapshot_not_ready_text(const gw_snapshot *s, const char *sep, char *out, size_t cap);
 
 /* Free the arrays (agents, partners, the histograms' bounds_owned) and zero the snapshot.

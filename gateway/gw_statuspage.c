@@ -119,7 +119,7 @@ static void s_head(FILE *f, const gw_snapshot *s)
 
 static void s_header(FILE *f, const gw_snapshot *s)
 {
-    char up[32] = "-", why[256];
+    char up[32] = "-", why[1024]; /* as /readyz: every reason fits */
     if (s->started_ms != 0)
         s_age_text(s->now_ms, s->started_ms, up, sizeof up);
     fputs("<header>\n<h1>meldnet gateway</h1>\n<span class=\"muted\">version ", f);

@@ -1,6 +1,7 @@
 /* gw_writer.c - dedup, number, dispatch, commit, then receipts. */
 #include "gw_writer.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,14 @@
 
 static mn_log_limit s_clock_limit;
 static mn_log_limit s_ledger_limit;
+
+/* A store that fails (full, disk errors) fails every batch, hundreds a second while agents
+ * retry: the error is logged at most S_STORE_ERRORS_PER_MINUTE times a minute (the next line
+ * says how many were left out), and the first commit after a run of failures says how long the
+ * run was. */
+#define S_STORE_ERRORS_PER_MINUTE 6
+static mn_log_limit s_store_limit;
+static atomic_uint_fast64_t s_failed_run; /* batches failed since the last commit */
 
 /* S_REUSED: the agent sent other content under an id it used before: refused (ID_REUSED),
  * never answered with the registration the id first got. */
@@ -260,6 +269,10 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
         atomic_fetch_add(&deps->stats->commits, 1);
         atomic_fetch_add(&deps->stats->queued, res->queued);
         gw_hist_observe(&deps->stats->batch_size, (double)n);
+        uint64_t run = atomic_exchange(&s_failed_run, 0);
+        if (run)
+            log_notice("store", "commits succeed again failed_batches=%llu",
+                       (unsigned long long)run);
         if (deps->acknowledge_all)
             deps->acknowledge_all(deps->build_arg, jobs, n);
         else
@@ -270,11 +283,19 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
     /* Nothing of this batch is on disk: say so, so the agents retry. */
     res->queued = 0;
     atomic_fetch_add(&deps->stats->commit_failures, 1);
-    log_err("store", "batch of %zu not committed: %s%s%s (%s)", n, d.where,
-            d.where[0] ? ": " : "", d.what, mn_err_hint(rc));
+    uint64_t run = atomic_fetch_add(&s_failed_run, 1) + 1;
+    mn_log_ratelimited(&s_store_limit, S_STORE_ERRORS_PER_MINUTE, MN_LOG_ERR, "store",
+                       "batch of %zu not committed failed_batches=%llu: %s%s%s (%s)", n,
+                       (unsigned long long)run, d.where, d.where[0] ? ": " : "", d.what,
+                       mn_err_hint(rc));
     for (size_t i = 0; i < n; i++)
         gw_job_reject(jobs[i], deps->stats, MN_REJECT_STORE_FAILED,
                       "the gateway could not store the report; it was not registered, retry "
                       "later");
     return 0;
+}
+
+uint64_t gw_writer_failed_run(void)
+{
+    return atomic_load(&s_failed_run);
 }

@@ -52,4 +52,8 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job);
 int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
                      gw_writer_result *res);
 
+/* Batches that failed to commit since the last one that committed (0: the last commit, if
+ * any, succeeded). The process's one writer counts them; readiness reads it. Any thread. */
+uint64_t gw_writer_failed_run(void);
+
 #endif

@@ -20,6 +20,7 @@
 #include "gw_store.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_process.h"
 
 #define PROG "meldnet-gateway"
 #define STATUS_INTERVAL_MS 1000
@@ -403,6 +404,8 @@ int main(int argc, char **argv)
     };
     const char *home = NULL, *config = NULL, *level = NULL, *format = NULL;
     int check_only = 0, c;
+    if (mn_process_harden_main(PROG) != 0) /* before any secret is in memory */
+        return 1;
     while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
         switch (c) {
         case 'H': home = optarg; break;
@@ -465,6 +468,7 @@ int main(int argc, char **argv)
         s_gateway_close(&gw);
         return 1;
     }
+    gw_config_warn_free_space(gw.cfg); /* -n and start: a floor above the free space */
     if (check_only) {
         printf("%s: configuration OK: listen=%s agents=%zu\n", config, gw.cfg->listen,
                gw.cfg->n_agents);

@@ -9,9 +9,11 @@
 
 #include <libconfig.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mn_file.h"
 #include "mn_log.h"
 #include "mn_suggest.h"
 
@@ -197,6 +199,8 @@ int mn_conf_load(const mn_conf_spec *spec, const char *home, void *out, mn_diag 
     config_t lc;
     int rc = MN_OK;
     char where[MN_CONF_PATH_MAX + 32];
+    char *text = NULL;
+    size_t len = 0;
     char *path = s_field(out, spec->path_offset);
     char *home_copy = s_field(out, spec->home_offset);
 
@@ -210,17 +214,23 @@ int mn_conf_load(const mn_conf_spec *spec, const char *home, void *out, mn_diag 
     if ((rc = s_defaults(spec, home, out, d)) != MN_OK)
         goto out;
 
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        rc = mn_diag_sys(d, path, "cannot read the %s configuration", spec->noun);
+    /* Read whole and bounded, then parsed from memory: libconfig reading a FILE takes time
+     * quadratic in a long string's length (seconds for a few megabytes). */
+    char noun[64];
+    snprintf(noun, sizeof noun, "%s configuration", spec->noun);
+    rc = mn_file_read_regular(path, noun, MN_ECONFIG, MN_CONF_FILE_MAX_BYTES, &text, &len, d);
+    if (rc == MN_ESYS)
         mn_diag_hint(d, "make a home with '%s keygen NAME --home DIR --gateway ENDPOINT "
                         "--gateway-key GATEWAY.pub', or pass --home / set %s",
                      spec->program, spec->home_env);
+    if (rc != MN_OK)
+        goto out;
+    if (strlen(text) != len) {
+        rc = mn_diag_set(d, MN_ECONFIG, path, "the configuration holds a NUL byte");
+        mn_diag_hint(d, "it is not a text file: restore it from a backup or write it again");
         goto out;
     }
-    int ok = config_read(&lc, f);
-    fclose(f);
-    if (ok != CONFIG_TRUE) {
+    if (config_read_string(&lc, text) != CONFIG_TRUE) {
         snprintf(where, sizeof where, "%s:%d", path, config_error_line(&lc));
         rc = mn_diag_set(d, MN_ECONFIG, where, "%s", config_error_text(&lc));
         mn_diag_hint(d, "settings look like: %s (a ';' ends each one)", s_example(spec));
@@ -250,6 +260,7 @@ out:
     if (rc == MN_ECONFIG && d && !d->hint[0])
         mn_diag_hint(d, "the comments in %s (written by '%s keygen') and docs/OPERATING.md "
                         "describe every setting", spec->file, spec->program);
+    free(text);
     config_destroy(&lc);
     return rc;
 }

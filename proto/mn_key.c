@@ -28,6 +28,8 @@
 
 #include <sodium.h>
 
+#include "mn_file.h"
+
 #define S_B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define S_KEY_B64_CHARS 43           /* mn_b64_encoded_len(MN_KEY_BYTES) */
 #define S_SECRET_FILE_MAX 4096       /* a secret file is one comment and one line */
@@ -355,22 +357,18 @@ static int s_read_file(const char *path, int secret, size_t max, char **buf_out,
     int rc = MN_OK;
     int fd = -1;
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, size = 0;
     struct stat st;
 
     *buf_out = NULL;
     *len_out = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = mn_diag_sys(d, path, "cannot open %s file", secret ? "secret key" : "key");
+    /* A FIFO or device in place of a key is refused at once, never waited on. */
+    rc = mn_file_open_regular(path, secret ? "secret key file" : "key file", MN_EKEY, max, &fd,
+                              &size, d);
+    if (rc != MN_OK)
         goto out;
-    }
     if (fstat(fd, &st) < 0) {
         rc = mn_diag_sys(d, path, "cannot stat the file");
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = mn_diag_set(d, MN_EKEY, path, "not a regular file");
         goto out;
     }
     if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
@@ -712,6 +710,55 @@ int mn_key_save(const mn_key *key, const char *path, const char *pub_path, mn_di
     return rc;
 }
 
+/* The public file next to a secret one: NAME.key -> NAME.pub. 0 when path has no ".key" end or
+ * the result does not fit. */
+static int s_pub_sibling(const char *path, char *out, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n < 5 || strcmp(path + n - 4, ".key") != 0 || n >= cap)
+        return 0;
+    memcpy(out, path, n - 4);
+    memcpy(out + n - 4, ".pub", 5);
+    return 1;
+}
+
+/* A secret file and the public line next to it must be one identity: a gateway.key swapped
+ * without its gateway.pub (or an agent.key without agent.pub) starts, and then every handshake
+ * or signature fails far from the cause. The public halves are derived from the secrets (curve
+ * and box by scalar multiplication, sign from the seed) and compared with the file's. No public
+ * file: nothing to compare (a registry key kept alone, a key given on the command line). */
+static int s_check_pair(const mn_key *key, const char *path, mn_diag *d)
+{
+    char pub_path[PATH_MAX];
+    struct stat st;
+    mn_pubkey pub;
+    if (!s_pub_sibling(path, pub_path, sizeof pub_path) || lstat(pub_path, &st) != 0)
+        return MN_OK;
+    int rc = mn_pubkey_load(pub_path, &pub, d);
+    if (rc != MN_OK)
+        return rc;
+    const char *differs = NULL;
+    if (pub.role != key->pub.role || strcmp(pub.name, key->pub.name) != 0)
+        differs = "role or name";
+    else if (sodium_memcmp(pub.curve, key->pub.curve, MN_KEY_BYTES) != 0)
+        differs = "transport (curve)";
+    else if (sodium_memcmp(pub.sign, key->pub.sign, MN_KEY_BYTES) != 0)
+        differs = "signing (sign)";
+    else if (sodium_memcmp(pub.box, key->pub.box, MN_KEY_BYTES) != 0)
+        differs = "encryption (box)";
+    if (!differs)
+        return MN_OK;
+    const char *key_base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *pub_base = strrchr(pub_path, '/') ? strrchr(pub_path, '/') + 1 : pub_path;
+    rc = mn_diag_set(d, MN_EKEY, path,
+                     "the key files do not belong together: %s was made for another %s (its %s "
+                     "key differs from the public line in %s)",
+                     key_base, pub_base, differs, pub_path);
+    mn_diag_hint(d, "restore both files from the same backup, or make a new pair with keygen and "
+                    "give the new public line to everyone who had the old one");
+    return rc;
+}
+
 int mn_key_load(const char *path, mn_key **out, mn_diag *d)
 {
     s_key_file kf;
@@ -736,6 +783,8 @@ int mn_key_load(const char *path, mn_key **out, mn_diag *d)
         rc = mn_diag_set(d, MN_EKEY, kf.where, "the secret keys do not give valid public keys");
         goto out;
     }
+    if ((rc = s_check_pair(key, path, d)) != MN_OK)
+        goto out;
     sodium_mprotect_readonly(key);
     *out = key;
     key = NULL;

@@ -69,6 +69,9 @@ MN_NODISCARD int mn_key_generate(mn_role role, const char *name, mn_key **out, m
 MN_NODISCARD int mn_key_save(const mn_key *key, const char *path, const char *pub_path, mn_diag *d);
 
 /* Load a secret file. Refuses a file that group or others may read (MN_EPERM, hint: chmod 600).
+ * When path ends in ".key" and the file of the same name ending in ".pub" exists (keygen's
+ * pair), its public line must be this identity's (same role and name, and the public halves the
+ * secrets derive): otherwise MN_EKEY, "the key files do not belong together".
  * Caller owns *out. Returns MN_OK, MN_EPERM, MN_EKEY (malformed, diag names the line), MN_ESYS. */
 MN_NODISCARD int mn_key_load(const char *path, mn_key **out, mn_diag *d);
 

@@ -180,6 +180,58 @@ static void test_round_trip(void **state)
     gw_snapshot_clear(&p);
 }
 
+/* A gateway that refuses every report for want of storage is not ready, and says why in an
+ * operator's words; the storage fields survive status.json. */
+static void test_storage_readiness(void **state)
+{
+    (void)state;
+    gw_snapshot s, p;
+    mn_diag d = {0};
+    char why[1024];
+    memset(&s, 0, sizeof s);
+    s.store_open = s.sockets_bound = 1;
+    s.inflight_max = 100;
+    assert_true(gw_snapshot_is_ready(&s));
+    gw_snapshot_not_ready_text(&s, "\n", why, sizeof why);
+    assert_string_equal(why, "");
+
+    s.disk_low = 1;
+    s.free_mb = 50;
+    s.min_free_mb = 64;
+    assert_false(gw_snapshot_is_ready(&s));
+    gw_snapshot_not_ready_text(&s, "\n", why, sizeof why);
+    assert_non_null(strstr(why, "storage: free space 50 MB is below min_free_mb 64"));
+    assert_non_null(strstr(why, "lower min_free_mb"));
+
+    s.commits_failing = 1;
+    gw_snapshot_not_ready_text(&s, "\n", why, sizeof why);
+    assert_non_null(strstr(why, "\nstorage: the last commits to the store failed"));
+    s.disk_low = 0;
+    assert_false(gw_snapshot_is_ready(&s));
+    gw_snapshot_not_ready_text(&s, "\n", why, sizeof why);
+    assert_true(strncmp(why, "storage: the last commits", 25) == 0);
+
+    /* Every reason at once still fits the /readyz buffer, each on its line. */
+    s.store_open = s.sockets_bound = 0;
+    s.overloaded = s.disk_low = 1;
+    gw_snapshot_not_ready_text(&s, "\n", why, sizeof why);
+    assert_non_null(strstr(why, "store not open\nsockets not bound\noverloaded: "));
+    assert_non_null(strstr(why, "map_size_mb)"));
+
+    s.store_open = s.sockets_bound = 1;
+    s.overloaded = 0;
+    char *json = gw_snapshot_json(&s);
+    assert_non_null(json);
+    assert_int_equal(gw_snapshot_parse(json, &p, &d), MN_OK);
+    assert_int_equal(p.disk_low, 1);
+    assert_int_equal(p.commits_failing, 1);
+    assert_int_equal(p.free_mb, 50);
+    assert_int_equal(p.min_free_mb, 64);
+    assert_false(gw_snapshot_is_ready(&p));
+    free(json);
+    gw_snapshot_clear(&p);
+}
+
 static void test_old_status_parses(void **state)
 {
     (void)state;
@@ -404,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_history_keeps_newest),
         cmocka_unit_test(test_foreign_bounds_owned),
         cmocka_unit_test(test_copy_is_deep),
+        cmocka_unit_test(test_storage_readiness),
         cmocka_unit_test(test_empty_and_clear),
         cmocka_unit_test(test_write_file),
     };

@@ -251,6 +251,72 @@ static void test_generate_save_load_roundtrip(void **state)
     mn_key_destroy(&key);
 }
 
+/* A secret file whose public file next to it (NAME.key, NAME.pub) is another identity's is
+ * refused, naming which key differs; without a public file it loads. */
+static void test_load_checks_pair(void **state)
+{
+    fixture *f = *state;
+    char sec[300], pub[300], other_sec[300], other_pub[300];
+    mn_key *key = NULL, *other = NULL, *loaded = NULL;
+    mn_diag d;
+    mn_pubkey mixed;
+
+    mn_diag_clear(&d);
+    s_path(f, "gateway.key", sec, sizeof sec);
+    s_path(f, "gateway.pub", pub, sizeof pub);
+    s_path(f, "old.key", other_sec, sizeof other_sec);
+    s_path(f, "old.pub", other_pub, sizeof other_pub);
+    assert_int_equal(mn_key_generate(MN_ROLE_GATEWAY, "gateway", &key, &d), MN_OK);
+    assert_int_equal(mn_key_generate(MN_ROLE_GATEWAY, "gateway", &other, &d), MN_OK);
+    assert_int_equal(mn_key_save(key, sec, pub, &d), MN_OK);
+    assert_int_equal(mn_key_save(other, other_sec, other_pub, &d), MN_OK);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_OK); /* the pair belongs together */
+    mn_key_destroy(&loaded);
+
+    /* gateway.pub replaced by another gateway's public line */
+    assert_int_equal(rename(other_pub, pub), 0);
+    mn_diag_clear(&d);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_EKEY);
+    assert_null(loaded);
+    assert_non_null(strstr(d.what, "the key files do not belong together"));
+    assert_non_null(strstr(d.what, "gateway.key was made for another gateway.pub"));
+    assert_non_null(strstr(d.what, "transport (curve)"));
+    assert_non_null(strstr(d.hint, "same backup"));
+    assert_string_equal(d.where, sec);
+
+    /* Only the signing key differs (an agent's sign key that is not its public line's). */
+    mixed = *mn_key_public(key);
+    memcpy(mixed.sign, mn_key_public(other)->sign, MN_KEY_BYTES);
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(mn_pubkey_save(&mixed, pub, &d), MN_OK);
+    mn_diag_clear(&d);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_EKEY);
+    assert_non_null(strstr(d.what, "signing (sign)"));
+
+    /* Only the box key differs. */
+    mixed = *mn_key_public(key);
+    memcpy(mixed.box, mn_key_public(other)->box, MN_KEY_BYTES);
+    assert_int_equal(mn_pubkey_save(&mixed, pub, &d), MN_OK);
+    mn_diag_clear(&d);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_EKEY);
+    assert_non_null(strstr(d.what, "encryption (box)"));
+
+    /* Another name. */
+    mixed = *mn_key_public(key);
+    snprintf(mixed.name, sizeof mixed.name, "gateway-2");
+    assert_int_equal(mn_pubkey_save(&mixed, pub, &d), MN_OK);
+    mn_diag_clear(&d);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_EKEY);
+    assert_non_null(strstr(d.what, "role or name"));
+
+    /* No public file: nothing to compare. */
+    assert_int_equal(unlink(pub), 0);
+    assert_int_equal(mn_key_load(sec, &loaded, &d), MN_OK);
+    mn_key_destroy(&loaded);
+    mn_key_destroy(&other);
+    mn_key_destroy(&key);
+}
+
 static void test_save_without_public_file(void **state)
 {
     fixture *f = *state;
@@ -795,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_roles_and_names),
         cmocka_unit_test(test_b64_known_answers),
         T(test_generate_save_load_roundtrip),
+        T(test_load_checks_pair),
         T(test_save_without_public_file),
         T(test_save_refuses_overwrite),
         T(test_load_refuses_readable_by_others),

@@ -303,6 +303,30 @@ static void test_exec_stdin_and_env(void **state)
     assert_false(s_exists(path));
 }
 
+/* What the command writes is private like --out's files (0600), whatever the umask of the
+ * partner, and the partner's own umask is left as it was. */
+static void test_exec_files_private(void **state)
+{
+    fixture *f = *state;
+    char cmd[512], path[160], reason[256];
+    struct stat st;
+    assert_int_equal(mkdir(f->out, 0700), 0);
+    snprintf(cmd, sizeof cmd, "cat > '%s/'\"$MELDNET_REGISTRATION\".json && mkdir '%s/sub'",
+             f->out, f->out);
+    s_sink(f, PARTNER_SINK_EXEC, cmd, 10);
+    mode_t old = umask(022); /* the usual umask, which made the file 0644 */
+    partner_sink_item it = s_item(f, 7);
+    assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
+                     PARTNER_SINK_STORED);
+    assert_int_equal(umask(old), 022);
+    snprintf(path, sizeof path, "%s/MN-00000007.json", f->out);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof path, "%s/sub", f->out);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+}
+
 static void test_exec_failure_is_refused(void **state)
 {
     fixture *f = *state;
@@ -445,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_new_refuses_a_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_registration_zero_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exec_stdin_and_env, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_files_private, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exec_failure_is_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exec_not_reading_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exec_timeout, s_setup, s_teardown),
