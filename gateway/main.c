@@ -54,7 +54,8 @@ static void s_usage(FILE *to)
             "  --home DIR         gateway home made by 'meldnetctl init' (uses DIR/gateway.conf);\n"
             "                     default $MELDNET_HOME, then ./meldnet-home\n"
             "  -c, --config FILE  configuration file (instead of --home)\n"
-            "  -n, --check        check the configuration and keys, then exit\n"
+            "  -n, --check        check the configuration, the keys and that the store agrees\n"
+            "                     with the registration ledger, then exit\n"
             "  --log-level LEVEL  err, warn, notice, info (default) or debug\n"
             "  --log-format FMT   text (default: time level component message key=value) or\n"
             "                     json (one object per line); both to stderr\n"
@@ -179,6 +180,33 @@ static int s_open_store(s_gateway *gw, mn_diag *d)
     gw_ledger_mark now = {.issued = ident.next_registration - 1};
     memcpy(now.store_id, ident.id, sizeof now.store_id);
     return gw_ledger_open(gw->cfg->ledger_file, &now, &gw->ledger, d);
+}
+
+/* For -n: would the gateway start with this store and ledger? Reads only. */
+static int s_check_store(s_gateway *gw, mn_diag *d)
+{
+    gw_ledger_mark mark;
+    gw_store_ident ident = {.next_registration = 1};
+    gw_store *store = NULL;
+    int has_mark = 0;
+    int rc = gw_ledger_read(gw->cfg->ledger_file, &mark, d);
+    if (rc == MN_OK)
+        has_mark = 1;
+    else if (rc != MN_ENOTFOUND)
+        return rc;
+    int absent = gw_ledger_store_is_absent(gw->cfg->data_dir);
+    if (!absent) {
+        rc = gw_store_open(gw->cfg->data_dir, 0, 1, &store, d);
+        if (rc == MN_OK)
+            rc = gw_store_identity(store, &ident, d);
+        gw_store_destroy(&store);
+        if (rc != MN_OK)
+            return rc;
+        if (!ident.has_id && has_mark) /* an older store gets its identity at the next start */
+            memcpy(ident.id, mark.store_id, sizeof ident.id);
+    }
+    return gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, has_mark, &mark, absent, &ident,
+                           d);
 }
 
 static int s_start(s_gateway *gw, mn_diag *d)
@@ -469,6 +497,11 @@ int main(int argc, char **argv)
         return 1;
     }
     gw_config_warn_free_space(gw.cfg); /* -n and start: a floor above the free space */
+    if (check_only && s_check_store(&gw, &d) != MN_OK) {
+        mn_diag_print(PROG, &d);
+        s_gateway_close(&gw);
+        return 1;
+    }
     if (check_only) {
         printf("%s: configuration OK: listen=%s agents=%zu\n", config, gw.cfg->listen,
                gw.cfg->n_agents);

@@ -37,6 +37,8 @@ mn_stop_gateway || mn_bail "gateway stops"
 # 1. An emptied store.
 : >"$data/data.mdb"
 start_refused "an emptied store" 'missing or empty.*MN-00000003.*store continue.*store new'
+mn_run "$MN_BIN/meldnet-gateway" -n --home "$MN_GWHOME"
+check_eq "meldnet-gateway -n says so too" 1 "$MN_RC"
 check_fails "store status says the gateway would not start" mn_ctl store status
 check_match "store new starts an empty store after MN-00000003" 'next registration number is MN-00000004' \
     mn_ctl store new
