@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mn_lmdbcheck.h"
+
 #define S_KIND "meldnet-agent-spool"
 #define S_HEADER_BYTES 66
 #define S_NAMED_DBS 5
@@ -285,14 +287,25 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
 
 /* --- open / destroy ----------------------------------------------------------------------- */
 
-/* Make dir 0700 when missing; refuse one that is not a directory or that others may enter, and
- * a data file that others may read. */
-static int s_prepare_dir(const char *dir, mn_diag *d)
+/* The hint for a spool that was made once and is gone or empty now. */
+#define S_LOST_HINT "restore the spool directory from a backup: reports queued in it have not " \
+                    "reached the gateway. Only to start with an empty spool on purpose, run " \
+                    "'meldnet-agent new-spool'"
+
+/* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
+ * enter, and a data file that others may read. */
+static int s_prepare_dir(const char *dir, int create, mn_diag *d)
 {
     struct stat st;
     char path[PATH_MAX];
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
         return mn_diag_sys(d, dir, "cannot create the spool directory");
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
+                             "queued in it are not here");
+        mn_diag_hint(d, S_LOST_HINT);
+        return rc;
+    }
     if (stat(dir, &st) != 0)
         return mn_diag_sys(d, dir, "cannot read the spool directory");
     if (!S_ISDIR(st.st_mode))
@@ -314,6 +327,41 @@ static int s_prepare_dir(const char *dir, mn_diag *d)
         return rc;
     }
     return MN_OK;
+}
+
+/* Check data.mdb before LMDB maps it (a damaged file would crash us). A spool is made only by
+ * keygen and new-spool (create); afterwards a missing or empty data.mdb means the spool was
+ * lost, and mdb_env_open would silently make a new, empty one. */
+static int s_check_file(const char *dir, int create, mn_diag *d)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
+        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
+    int missing = stat(path, &st) != 0 && errno == ENOENT;
+    int empty = !missing && S_ISREG(st.st_mode) && st.st_size == 0;
+    if (create && (missing || empty))
+        return MN_OK;
+    if (create) {
+        int rc = mn_diag_set(d, MN_EEXIST, dir, "a spool is there already");
+        mn_diag_hint(d, "nothing to make: the agent uses it. If it is damaged, move the spool "
+                        "directory aside first (keep it), then make a new one");
+        return rc;
+    }
+    if (missing) {
+        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool's data.mdb is missing: the reports "
+                             "queued in it are not here");
+        mn_diag_hint(d, S_LOST_HINT);
+        return rc;
+    }
+    int rc = mn_lmdbcheck_file(path, "spool", NULL, d);
+    if (rc == MN_ESTORE && empty)
+        mn_diag_hint(d, S_LOST_HINT);
+    else if (rc == MN_ESTORE)
+        mn_diag_hint(d, "move the spool directory aside (keep it: its queued reports may still "
+                        "be saved from it) and restore the spool from a backup, or start an "
+                        "empty one with 'meldnet-agent new-spool'");
+    return rc;
 }
 
 static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
@@ -394,7 +442,8 @@ static int s_check_meta(agent_spool *spool, MDB_txn *txn, mn_diag *d)
     return MN_OK;
 }
 
-int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out,
+                  mn_diag *d)
 {
     int rc = MN_OK;
     int mrc;
@@ -408,7 +457,8 @@ int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_
         map_size_mb = AGENT_SPOOL_DEFAULT_MAP_MB;
     if (map_size_mb > SIZE_MAX / (1024 * 1024))
         return mn_diag_set(d, MN_EINVAL, dir, "spool map size %zu MB is too large", map_size_mb);
-    if ((rc = s_prepare_dir(dir, d)) != MN_OK)
+    if ((rc = s_prepare_dir(dir, create, d)) != MN_OK ||
+        (rc = s_check_file(dir, create, d)) != MN_OK)
         goto out;
     spool = calloc(1, sizeof *spool);
     if (!spool) {
@@ -447,6 +497,16 @@ out:
     else
         agent_spool_destroy(&spool);
     return rc;
+}
+
+int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+{
+    return s_open(dir, map_size_mb, 0, out, d);
+}
+
+int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+{
+    return s_open(dir, map_size_mb, 1, out, d);
 }
 
 void agent_spool_destroy(agent_spool **spool_p)

@@ -90,7 +90,7 @@ static const char s_keygen_help[] =
 static int s_make_spool(const char *dir, mn_diag *d)
 {
     agent_spool *spool = NULL;
-    int rc = agent_spool_open(dir, 0, &spool, d);
+    int rc = agent_spool_create(dir, 0, &spool, d);
     agent_spool_destroy(&spool);
     return rc;
 }
