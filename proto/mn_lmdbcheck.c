@@ -55,9 +55,10 @@ typedef struct s_check {
     uint32_t psize;
     uint64_t last;
     uint8_t *page;
-    uint64_t *todo; /* pages still to visit: a FIFO of at most MN_LMDBCHECK_PAGE_BUDGET */
+    uint64_t *todo; /* pages still to visit: a FIFO of at most budget */
     size_t head, tail;
     uint64_t walked;
+    size_t budget;  /* page headers to read at most */
     int overflowed; /* a page was not queued because the budget was spent */
     mn_diag *d;
 } s_check;
@@ -150,7 +151,7 @@ static int s_queue(s_check *c, uint64_t pgno)
     if (pgno < S_NUM_METAS || pgno > c->last)
         return s_damaged(c, "a page number %llu lies outside the file's pages 2..%llu",
                          (unsigned long long)pgno, (unsigned long long)c->last);
-    if (c->tail >= MN_LMDBCHECK_PAGE_BUDGET) {
+    if (c->tail >= c->budget) {
         c->overflowed = 1;
         return MN_OK;
     }
@@ -171,6 +172,10 @@ static int s_check_overflow(s_check *c, uint64_t pgno, uint64_t dsize)
     if (pgno < S_NUM_METAS || pgno > c->last)
         return s_damaged(c, "a record points at page %llu, outside pages 2..%llu",
                          (unsigned long long)pgno, (unsigned long long)c->last);
+    if (c->walked >= c->budget) {
+        c->overflowed = 1; /* the budget is spent: a big store is only checked near its roots */
+        return MN_OK;
+    }
     int rc = s_read(c, pgno * c->psize, hdr, sizeof hdr, "an overflow page");
     if (rc != MN_OK)
         return rc;
@@ -242,7 +247,14 @@ static int s_check_page(s_check *c, uint64_t pgno)
 
 int mn_lmdbcheck_file(const char *path, const char *what, mn_lmdbcheck_info *info, mn_diag *d)
 {
-    s_check c = {.fd = -1, .path = path, .what = what ? what : "store", .d = d};
+    return mn_lmdbcheck_file_bounded(path, what, MN_LMDBCHECK_PAGE_BUDGET, info, d);
+}
+
+int mn_lmdbcheck_file_bounded(const char *path, const char *what, size_t max_pages,
+                              mn_lmdbcheck_info *info, mn_diag *d)
+{
+    s_check c = {.fd = -1, .path = path, .what = what ? what : "store", .d = d,
+                 .budget = max_pages ? max_pages : 1};
     uint8_t meta[S_NUM_METAS][S_META_BYTES];
     struct stat st;
     int rc = MN_OK;
@@ -303,7 +315,7 @@ int mn_lmdbcheck_file(const char *path, const char *what, mn_lmdbcheck_info *inf
         goto out;
     }
     c.page = malloc(c.psize);
-    c.todo = malloc(MN_LMDBCHECK_PAGE_BUDGET * sizeof *c.todo);
+    c.todo = c.budget <= SIZE_MAX / sizeof *c.todo ? malloc(c.budget * sizeof *c.todo) : NULL;
     if (!c.page || !c.todo) {
         rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory checking the %s file", c.what);
         goto out;

@@ -30,6 +30,7 @@
 #ifndef MN_LMDBCHECK_H
 #define MN_LMDBCHECK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mn_error.h"
@@ -55,5 +56,10 @@ typedef struct mn_lmdbcheck_info {
  * backup and keep the damaged copy); MN_ESYS when it cannot be read; MN_ENOMEM. */
 MN_NODISCARD int mn_lmdbcheck_file(const char *path, const char *what, mn_lmdbcheck_info *info,
                                    mn_diag *d);
+
+/* mn_lmdbcheck_file with another bound: read at most max_pages page headers in the walk, and at
+ * most as many overflow page headers (0 counts as 1). For tests and tools. */
+MN_NODISCARD int mn_lmdbcheck_file_bounded(const char *path, const char *what, size_t max_pages,
+                                           mn_lmdbcheck_info *info, mn_diag *d);
 
 #endif
