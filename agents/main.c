@@ -1,4 +1,5 @@
-/* main.c - meldnet-agent: argv and commands (keygen, submit, run, status); nothing else.
+/* main.c - meldnet-agent: argv and commands (keygen, submit, run, status, new-spool); nothing
+ * else.
  *
  * The work is done by agent_config (home and agent.conf), agent_spool (the durable outbox) and
  * agent_link (the connection to the gateway); what meldnet-partner does the same way (the
@@ -456,6 +457,42 @@ out:
     return rc == MN_OK ? 0 : mn_cli_fail(PROG, &d);
 }
 
+/* --- new-spool ---------------------------------------------------------------------------- */
+
+static const char s_new_spool_help[] =
+    "usage: meldnet-agent new-spool [--home DIR]\n"
+    "\n"
+    "Start an empty spool where the agent's spool is missing or empty (0 bytes). The agent\n"
+    "refuses to work without its spool rather than make a new one silently: reports queued\n"
+    "in the old one would be lost without anyone noticing. First try to restore the spool\n"
+    "directory from a backup; run this only when that is not possible, and tell the gateway's\n"
+    "operator which reports may not have arrived.\n"
+    "Refuses when the spool holds data (also a damaged spool: move its directory aside\n"
+    "first and keep it).\n"
+    "\n"
+    "  --home DIR   default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
+    "  -h, --help   this text\n";
+
+static int s_cmd_new_spool(int argc, char **argv)
+{
+    const char *home_arg;
+    int code = mn_cli_parse_home(PROG, "new-spool", s_new_spool_help, argc, argv, &home_arg);
+    if (code != MN_CLI_GO_ON)
+        return code;
+
+    agent_config cfg;
+    agent_spool *spool = NULL;
+    mn_diag d = {0};
+    int rc;
+    mn_log_set_level(MN_LOG_WARN);
+    if ((rc = agent_config_load(agent_config_home(home_arg), &cfg, &d)) != MN_OK ||
+        (rc = agent_spool_create(cfg.spool, cfg.spool_map_mb, &spool, &d)) != MN_OK)
+        return mn_cli_fail(PROG, &d);
+    agent_spool_destroy(&spool);
+    printf("new empty spool in %s\n", cfg.spool);
+    return 0;
+}
+
 /* --- main --------------------------------------------------------------------------------- */
 
 static const char s_help[] =
@@ -468,6 +505,7 @@ static const char s_help[] =
     "  submit FILE.json|- [--wait SECONDS]                 queue a report and wait for it\n"
     "  run [--until-empty] [--max-seconds N]               deliver everything queued\n"
     "  status                                              what the spool holds\n"
+    "  new-spool                                           start an empty spool on purpose\n"
     "\n"
     "Every command takes --home DIR (default $MELDNET_AGENT_HOME, then ./meldnet-agent-home)\n"
     "and --help. docs/OPERATING.md describes them.\n";
@@ -479,7 +517,8 @@ int main(int argc, char **argv)
         {"submit", s_cmd_submit},
         {"run", s_cmd_run},
         {"status", s_cmd_status},
+        {"new-spool", s_cmd_new_spool},
     };
     return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0],
-                       "keygen, submit, run, status", argc, argv);
+                       "keygen, submit, run, status, new-spool", argc, argv);
 }
