@@ -37,6 +37,7 @@ struct agent_spool {
     MDB_dbi frames;
     MDB_dbi by_id;
     MDB_dbi queue;
+    int short_of_space; /* the last failed write found no room; cleared by a commit */
     char dir[PATH_MAX];
 };
 
@@ -112,14 +113,25 @@ void agent_spool_items_free(agent_spool_item **items_p, size_t n)
     *items_p = NULL;
 }
 
+/* No room to write: the spool's map is full, or the disk (or a quota or file size limit). */
+static int s_no_room(int mrc)
+{
+    return mrc == MDB_MAP_FULL || mrc == ENOSPC || mrc == EFBIG || mrc == EDQUOT;
+}
+
 /* An LMDB failure as MN_ESTORE, with a hint that fits the cause. */
-static int s_mdb_fail(const agent_spool *spool, mn_diag *d, int mrc, const char *doing)
+static int s_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
 {
     int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
                          mdb_strerror(mrc));
+    if (spool && s_no_room(mrc))
+        spool->short_of_space = 1;
     if (mrc == MDB_MAP_FULL)
         mn_diag_hint(d, "the spool is full: let 'meldnet-agent run' deliver the queue, or raise "
                         "spool_map_mb in agent.conf");
+    else if (s_no_room(mrc))
+        mn_diag_hint(d, "the disk that holds the spool is full: free space there. Nothing queued "
+                        "is lost; 'meldnet-agent run' goes on by itself once there is room");
     else if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH || mrc == MDB_CORRUPTED)
         mn_diag_hint(d, "this is not a readable spool; move the directory aside (keep it for "
                         "analysis) and start a new one");
@@ -282,6 +294,7 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
     *txn = NULL;
     if (mrc != 0)
         return s_mdb_fail(spool, d, mrc, "committing");
+    spool->short_of_space = 0;
     return MN_OK;
 }
 
@@ -497,6 +510,11 @@ out:
     else
         agent_spool_destroy(&spool);
     return rc;
+}
+
+int agent_spool_is_short_of_space(const agent_spool *spool)
+{
+    return spool && spool->short_of_space;
 }
 
 int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
@@ -776,6 +794,48 @@ int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason, const c
 int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t now_ms, mn_diag *d)
 {
     return s_mark(spool, seq, S_MARK_DUE, 0, NULL, now_ms, d);
+}
+
+int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    agent_spool_item it;
+    uint8_t kbuf[8];
+    int mrc;
+    int rc = s_begin(spool, 0, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = s_get_in(spool, txn, seq, 0, &it, d);
+    if (rc == MN_ENOTFOUND) {
+        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no report seq=%llu in the spool",
+                         (unsigned long long)seq);
+        mn_diag_hint(d, "'meldnet-agent status' lists the reports with their seq");
+        goto out;
+    }
+    if (rc != MN_OK)
+        goto out;
+    if (it.state != AGENT_SPOOL_REJECTED) {
+        rc = mn_diag_set(d, MN_EINVAL, spool->dir, "report seq=%llu is %s, not refused: only a "
+                         "refused report can be forgotten", (unsigned long long)seq,
+                         agent_spool_state_name(it.state));
+        mn_diag_hint(d, it.state == AGENT_SPOOL_QUEUED
+                            ? "it is still waiting to reach the gateway: leave it to "
+                              "'meldnet-agent run'"
+                            : "the gateway has it; its record here is kept as proof");
+        goto out;
+    }
+    s_put64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf};
+    MDB_val idk = {MN_ENVELOPE_ID_BYTES, it.id};
+    if ((mrc = mdb_del(txn, spool->items, &k, NULL)) != 0 ||
+        ((mrc = mdb_del(txn, spool->by_id, &idk, NULL)) != 0 && mrc != MDB_NOTFOUND) ||
+        ((mrc = mdb_del(txn, spool->queue, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)) {
+        rc = s_mdb_fail(spool, d, mrc, "removing a refused report");
+        goto out;
+    }
+    rc = s_delete_frame(spool, txn, seq, d);
+out:
+    return s_end(spool, &txn, rc, d);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */

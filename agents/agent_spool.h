@@ -94,6 +94,11 @@ MN_NODISCARD int agent_spool_open(const char *dir, size_t map_size_mb, agent_spo
 MN_NODISCARD int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out,
                                     mn_diag *d);
 
+/* 1 when the last write that failed found no room (the spool's map is full, or the disk, a
+ * quota or a file size limit: MDB_MAP_FULL, ENOSPC, EDQUOT, EFBIG), until a write succeeds.
+ * Such a failure loses nothing and passes once there is room again: `run` retries. */
+int agent_spool_is_short_of_space(const agent_spool *spool);
+
 /* Close and free *spool_p, set it to NULL. NULL-safe; twice is harmless. */
 void agent_spool_destroy(agent_spool **spool_p);
 
@@ -197,5 +202,11 @@ MN_NODISCARD int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t
  * again at next_try_ms. Returns MN_OK (also when not queued any more), MN_ENOTFOUND, MN_ESTORE. */
 MN_NODISCARD int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason,
                                         const char *detail, uint64_t next_try_ms, mn_diag *d);
+
+/* Remove a rejected item (its record, frame and id) for good: the person who made the report
+ * has corrected and submitted it again, or decided not to. Only a rejected item is removed.
+ * Returns MN_OK, MN_ENOTFOUND, MN_EINVAL (the item is queued or acknowledged; hint says why it
+ * stays), MN_ESTORE. */
+MN_NODISCARD int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d);
 
 #endif
