@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,23 @@ static int s_corrupt(const agent_spool *spool, mn_diag *d, uint64_t seq, const c
                          (unsigned long long)seq, what);
     mn_diag_hint(d, "copy the spool directory aside for analysis; the other items can still be "
                     "sent");
+    return rc;
+}
+
+/* agent_spool_add found a seq or an id taken that cannot be: say what happened and what to do
+ * (the code's own hint, "choose another name", would not fit). */
+static int s_reused(const agent_spool *spool, mn_diag *d, const char *fmt, ...) MN_PRINTF(3, 4);
+static int s_reused(const agent_spool *spool, mn_diag *d, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int rc = mn_diag_set(d, MN_EEXIST, spool->dir, "the report was not queued: %s", what);
+    mn_diag_hint(d, "the reports already in the spool are safe. Run 'meldnet-agent status' and "
+                    "give its output to whoever looks after this computer; then submit the report "
+                    "again");
     return rc;
 }
 
@@ -602,16 +620,19 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
-        rc = mrc ? s_mdb_fail(spool, d, mrc, "checking the seq")
-                 : mn_diag_set(d, MN_EEXIST, spool->dir, "seq %llu is in the spool already",
-                               (unsigned long long)seq);
+        if (mrc)
+            rc = s_mdb_fail(spool, d, mrc, "checking the seq");
+        else
+            rc = s_reused(spool, d, "its next free seq %llu is taken already: the spool is "
+                          "damaged or was put back from an older copy", (unsigned long long)seq);
         goto out;
     }
     MDB_val idk = {MN_ENVELOPE_ID_BYTES, (void *)id};
     MDB_val idv = {sizeof kbuf, kbuf};
     mrc = mdb_put(txn, spool->by_id, &idk, &idv, MDB_NOOVERWRITE);
     if (mrc == MDB_KEYEXIST) {
-        rc = mn_diag_set(d, MN_EEXIST, spool->dir, "this envelope id is in the spool already");
+        rc = s_reused(spool, d, "this envelope id is in the spool already (seq %llu): the spool "
+                      "is damaged or the report was sealed twice", (unsigned long long)seq);
         goto out;
     }
     if (mrc != 0) {

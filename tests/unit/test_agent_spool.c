@@ -261,9 +261,15 @@ static void test_add_refuses_bad_input(void **state)
     assert_int_equal(agent_spool_add(s, seq, id, 1, frame, 4, 0, &d), MN_OK);
     /* the same seq twice, the same id twice */
     assert_int_equal(agent_spool_add(s, seq, other, 1, frame, 4, 0, &d), MN_EEXIST);
+    /* what happened and what to do, not the code's "choose another name" */
+    assert_non_null(strstr(d.what, "the report was not queued"));
+    assert_non_null(strstr(d.hint, "submit the report again"));
+    assert_null(strstr(d.hint, "another name"));
     assert_int_equal(agent_spool_reserve_seq(s, &seq2, &d), MN_OK);
     assert_int_equal(seq2, seq + 1);
     assert_int_equal(agent_spool_add(s, seq2, id, 1, frame, 4, 0, &d), MN_EEXIST);
+    assert_non_null(strstr(d.what, "envelope id is in the spool already"));
+    assert_non_null(strstr(d.hint, "submit the report again"));
     /* nothing half-written by the refused add */
     agent_spool_item it;
     assert_int_equal(agent_spool_get(s, seq2, 0, &it, &d), MN_ENOTFOUND);
