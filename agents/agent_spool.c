@@ -323,6 +323,11 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
                     "reached the gateway. Only to start with an empty spool on purpose, run " \
                     "'meldnet-agent new-spool'"
 
+/* The hint for a spool that is there but damaged. */
+#define S_DAMAGED_HINT "move the spool directory aside (keep it: its queued reports may still " \
+                       "be saved from it) and restore the spool from a backup, or start an " \
+                       "empty one with 'meldnet-agent new-spool'"
+
 /* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
  * enter, and a data file that others may read. */
 static int s_prepare_dir(const char *dir, int create, mn_diag *d)
@@ -389,19 +394,25 @@ static int s_check_file(const char *dir, int create, mn_diag *d)
     if (rc == MN_ESTORE && empty)
         mn_diag_hint(d, S_LOST_HINT);
     else if (rc == MN_ESTORE)
-        mn_diag_hint(d, "move the spool directory aside (keep it: its queued reports may still "
-                        "be saved from it) and restore the spool from a backup, or start an "
-                        "empty one with 'meldnet-agent new-spool'");
+        mn_diag_hint(d, S_DAMAGED_HINT);
     return rc;
 }
 
-static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+/* create: make the databases that are missing (a new spool); else they must all be there. */
+static int s_open_dbs(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
 {
     static const char *const names[S_NAMED_DBS] = {"meta", "items", "frames", "by_id", "queue"};
     MDB_dbi *dbis[S_NAMED_DBS] = {&spool->meta, &spool->items, &spool->frames, &spool->by_id,
                                   &spool->queue};
     for (int i = 0; i < S_NAMED_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+        int mrc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
+        if (mrc == MDB_NOTFOUND) {
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not a complete "
+                                 "agent spool (no \"%s\" database)", names[i]);
+            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory; if "
+                            "it is, the spool is damaged: %s", S_DAMAGED_HINT);
+            return rc;
+        }
         if (mrc == MDB_INCOMPATIBLE) {
             int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
                                  "this LMDB store is not an agent spool");
@@ -414,14 +425,19 @@ static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
     return MN_OK;
 }
 
-/* Check the meta records; write them into a fresh store. */
-static int s_check_meta(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+/* Check the meta records; create: write them into a fresh store. */
+static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
 {
     MDB_val k = {6, "format"};
     MDB_val v;
     MDB_val kind_k = {4, "kind"};
     MDB_val kind_v;
     int mrc = mdb_get(txn, spool->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND && !create) {
+        int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool has no format record");
+        mn_diag_hint(d, "the spool is damaged: %s", S_DAMAGED_HINT);
+        return rc;
+    }
     if (mrc == MDB_NOTFOUND) {
         /* Fresh only if nothing but our (just created) databases is there. */
         MDB_dbi main_dbi;
@@ -513,11 +529,14 @@ static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool *
     }
     int dead = 0;
     (void)mdb_reader_check(spool->env, &dead); /* clear slots of crashed readers */
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    /* Opening an existing spool reads only (a read transaction, committed to keep the database
+     * handles): `status` and `submit` on a full disk get that far, and a damaged spool is not
+     * written to. */
+    if ((rc = s_begin(spool, !create, &txn, d)) != MN_OK)
         goto out;
-    if ((rc = s_open_dbs(spool, txn, d)) != MN_OK)
+    if ((rc = s_open_dbs(spool, txn, create, d)) != MN_OK)
         goto out;
-    if ((rc = s_check_meta(spool, txn, d)) != MN_OK)
+    if ((rc = s_check_meta(spool, txn, create, d)) != MN_OK)
         goto out;
     rc = s_end(spool, &txn, rc, d);
 out:

@@ -701,6 +701,39 @@ static void test_lost_spool_is_refused_not_made_anew(void **state)
     agent_spool_destroy(&s);
 }
 
+static int s_count_item(const agent_spool_item *it, void *arg)
+{
+    (void)it;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_open_and_read_write_nothing(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    char path[160];
+    agent_spool_counts c;
+    int n = 0;
+    for (unsigned i = 0; i < 5; i++)
+        s_add(s, i + 1, 200, 0);
+    agent_spool_destroy(&s);
+    snprintf(path, sizeof path, "%s/data.mdb", f->spool);
+    size_t len0 = 0, len1 = 0;
+    uint8_t *before = s_read_file(path, &len0);
+    s = s_open(f);
+    assert_int_equal(agent_spool_count(s, &c, &d), MN_OK);
+    assert_int_equal(agent_spool_each(s, s_count_item, &n, &d), MN_OK);
+    assert_int_equal(n, 5);
+    agent_spool_destroy(&s);
+    uint8_t *after = s_read_file(path, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
+}
+
 static void test_damaged_spool_is_refused(void **state)
 {
     fixture *f = *state;
@@ -737,12 +770,20 @@ static void test_full_disk_is_reported_and_passes(void **state)
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     low = old;
     low.rlim_cur = 8192;
+    agent_spool_destroy(&s);
+    agent_spool_counts c = {0};
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
-    int rc = agent_spool_reserve_seq(s, &seq, &d);
+    /* opening and reading need no room: status works on a full disk */
+    int rc_open = agent_spool_open(f->spool, 16, &s, &d);
+    int rc_count = rc_open == MN_OK ? agent_spool_count(s, &c, &d) : rc_open;
+    int rc = rc_open == MN_OK ? agent_spool_reserve_seq(s, &seq, &d) : rc_open;
     int short_of_space = agent_spool_is_short_of_space(s);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, old_xfsz);
 
+    assert_int_equal(rc_open, MN_OK);
+    assert_int_equal(rc_count, MN_OK);
+    assert_int_equal(c.queued, 1);
     assert_int_equal(rc, MN_ESTORE);
     assert_int_equal(short_of_space, 1);
     assert_non_null(strstr(d.hint, "disk that holds the spool is full"));
@@ -833,6 +874,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_lost_spool_is_refused_not_made_anew, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_spool_is_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open_and_read_write_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_is_reported_and_passes, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_forget_only_a_rejected_item, s_setup, s_teardown),
