@@ -71,8 +71,8 @@ size_t agent_link_in_flight(const agent_link *link);
 const char *agent_link_problem(const agent_link *link);
 
 /* What to do about a report the gateway refused for good, for the person who made it. */
-#define AGENT_LINK_REFUSED_TODO                                                                \
-    "Correct the report and submit it again; the refused copy stays in the spool until you "  \
+#define AGENT_LINK_REFUSED_TODO                                                          \
+    "Fix that, then submit the report again; the refused copy stays in the spool until you " \
     "remove it with"
 
 /* Why the gateway refused a report (enum mn_reject_reason), in words for hotline staff;

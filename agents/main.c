@@ -454,8 +454,8 @@ static int s_cmd_run(int argc, char **argv)
         log_warn("agent", "%s", agent_link_problem(link));
     if (counts.rejected > 0)
         log_err("agent", "refused reports wait in the spool rejected=%llu the gateway refused "
-                "them for good: 'meldnet-agent status' says why. Correct each report and submit "
-                "it again, then remove the refused copy with 'meldnet-agent forget SEQ'",
+                "them for good: 'meldnet-agent status' says why. Fix that, submit each report "
+                "again, then remove its refused copy with 'meldnet-agent forget SEQ'",
                 (unsigned long long)counts.rejected);
 out:
     agent_link_destroy(&link);

@@ -73,12 +73,12 @@ mn_wait_exit "$MN_LAST_PID" 150
 check_eq "run --until-empty exits 1 when the gateway refused a report" 1 "$?"
 refused_log=$MN_LAST_LOG
 check "the log says the gateway refused it, why and what to do, in plain words" \
-    mn_log_has "$refused_log" "rejected seq=$refused_seq .*reason=CANNOT_OPEN.*the gateway refused this report: .*old copy of the gateway's key.*Correct the report and submit it again.*meldnet-agent forget $refused_seq"
+    mn_log_has "$refused_log" "rejected seq=$refused_seq .*reason=CANNOT_OPEN.*the gateway refused this report: .*old copy of the gateway's key.*Fix that, then submit the report again.*meldnet-agent forget $refused_seq"
 check "the good report after it is delivered" acknowledged 6
 check_match "status keeps the refused report, with its reason" \
     "^seq=$refused_seq .*state=rejected .*reason=CANNOT_OPEN" mn_agent hotline-den-haag status
 check_match "... and says what to do under it" \
-    "^    Correct the report and submit it again.*'meldnet-agent forget $refused_seq'" \
+    "^    Fix that, then submit the report again.*'meldnet-agent forget $refused_seq'" \
     mn_agent hotline-den-haag status
 check_match "the summary counts it" '^queued=0 acknowledged=6 rejected=1' \
     mn_agent hotline-den-haag status
@@ -95,4 +95,16 @@ check_match "then the spool holds no refused report" '^queued=0 acknowledged=6 r
 check_exit "and run --until-empty ends with 0 again" 0 \
     mn_agent hotline-den-haag run --until-empty --max-seconds 60
 check_eq "six reports registered, the refused one not" 6 "$(mn_ctl registry count)"
+
+sed -E "s/box=[A-Za-z0-9_-]+/$other_box/" "$MN_TMP/gateway.pub.good" >"$pub" ||
+    mn_bail "an outdated gateway.pub again"
+sed "s/\"narrative\": \"/\"narrative\": \"[gives-up #8] /" "$template" >"$MN_TMP/r.json"
+check_exit "submit of a report the gateway refuses exits 1" 1 \
+    mn_agent hotline-den-haag submit "$MN_TMP/r.json" --wait 60
+check_match "... prints the refusal" '^rejected reason=CANNOT_OPEN ' cat "$MN_OUT"
+check_match "... and says why" \
+    "the gateway refused report seq=[0-9]+: .*old copy of the gateway's key" cat "$MN_ERR"
+check_match "... and what to do" "submit the report again.*'meldnet-agent forget [0-9]+'" \
+    cat "$MN_ERR"
+cp "$MN_TMP/gateway.pub.good" "$pub" || mn_bail "restore gateway.pub"
 mn_finish
