@@ -35,6 +35,7 @@
 #define S_NODE_HDR 8
 #define S_P_INVALID UINT64_MAX
 #define S_NUM_METAS 2
+#define S_TRIES 5 /* walks of a store that another process writes meanwhile */
 
 /* page flags */
 #define S_P_BRANCH 0x01u
@@ -250,13 +251,91 @@ int mn_lmdbcheck_file(const char *path, const char *what, mn_lmdbcheck_info *inf
     return mn_lmdbcheck_file_bounded(path, what, MN_LMDBCHECK_PAGE_BUDGET, info, d);
 }
 
+/* The txnid of the newest meta, or 0 when a meta cannot be read. */
+static uint64_t s_newest_txnid(s_check *c)
+{
+    uint8_t meta[S_META_BYTES];
+    uint64_t newest = 0;
+    for (int i = 0; i < S_NUM_METAS; i++) {
+        if (pread(c->fd, meta, sizeof meta, (off_t)i * c->psize) != (ssize_t)sizeof meta)
+            return 0;
+        if (s_u64(meta + S_META_TXNID) > newest)
+            newest = s_u64(meta + S_META_TXNID);
+    }
+    return newest;
+}
+
+/* One pass: the meta pages, the size, the walk. *txnid: the txnid of the meta it used (0 when
+ * it failed before choosing one). */
+static int s_check_once(s_check *c, mn_lmdbcheck_info *info, uint64_t *txnid)
+{
+    uint8_t meta[S_NUM_METAS][S_META_BYTES];
+    struct stat st;
+    int rc;
+
+    *txnid = 0;
+    c->head = c->tail = 0;
+    c->walked = 0;
+    c->overflowed = 0;
+    if (fstat(c->fd, &st) != 0)
+        return mn_diag_sys(c->d, c->path, "cannot read the %s file", c->what);
+    if (!S_ISREG(st.st_mode))
+        return mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is not a regular file",
+                           c->what);
+    c->size = (uint64_t)st.st_size;
+    if (c->size == 0) {
+        rc = mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is empty (0 bytes): what it "
+                         "held is gone", c->what);
+        mn_diag_hint(c->d, "restore the %s from a backup; keep the empty file's directory aside "
+                           "for analysis", c->what);
+        return rc;
+    }
+    if ((rc = s_read_meta(c, 0, 0, meta[0])) != MN_OK)
+        return rc;
+    c->psize = s_u32(meta[0] + S_META_DBS); /* the free database's pad holds the page size */
+    if (!s_psize_ok(c->psize))
+        return s_damaged(c, "meta page 0 records a page size of %u bytes", c->psize);
+    if ((rc = s_read_meta(c, 1, c->psize, meta[1])) != MN_OK)
+        return rc;
+    if (s_u32(meta[1] + S_META_DBS) != c->psize)
+        return s_damaged(c, "its meta pages disagree on the page size (%u and %u)", c->psize,
+                         s_u32(meta[1] + S_META_DBS));
+    /* LMDB uses the meta with the higher txnid (mdb_env_pick_meta). */
+    const uint8_t *m = s_u64(meta[1] + S_META_TXNID) > s_u64(meta[0] + S_META_TXNID) ? meta[1]
+                                                                                    : meta[0];
+    c->last = s_u64(m + S_META_LAST_PG);
+    if (c->last < S_NUM_METAS - 1 || c->last > UINT64_MAX / c->psize - 1)
+        return s_damaged(c, "its meta page names last page %llu", (unsigned long long)c->last);
+    /* LMDB writes the pages before the meta that names them, and never shrinks the file. */
+    if (c->size < (c->last + 1) * c->psize)
+        return s_damaged(c, "it is cut short: %llu bytes where its pages need %llu",
+                         (unsigned long long)c->size,
+                         (unsigned long long)((c->last + 1) * c->psize));
+    *txnid = s_u64(m + S_META_TXNID);
+    if (!c->page && !(c->page = malloc(c->psize)))
+        return mn_diag_set(c->d, MN_ENOMEM, c->path, "out of memory checking the %s file",
+                           c->what);
+    rc = MN_OK;
+    for (int i = 0; i < 2 && rc == MN_OK; i++)
+        rc = s_queue_db(c, m + S_META_DBS + i * S_DB_BYTES);
+    while (rc == MN_OK && c->head < c->tail)
+        rc = s_check_page(c, c->todo[c->head++]);
+    if (rc == MN_OK && info) {
+        info->file_bytes = c->size;
+        info->page_bytes = c->psize;
+        info->last_page = c->last;
+        info->txnid = *txnid;
+        info->pages_walked = c->walked;
+        info->complete = !c->overflowed;
+    }
+    return rc;
+}
+
 int mn_lmdbcheck_file_bounded(const char *path, const char *what, size_t max_pages,
                               mn_lmdbcheck_info *info, mn_diag *d)
 {
     s_check c = {.fd = -1, .path = path, .what = what ? what : "store", .d = d,
                  .budget = max_pages ? max_pages : 1};
-    uint8_t meta[S_NUM_METAS][S_META_BYTES];
-    struct stat st;
     int rc = MN_OK;
 
     if (info)
@@ -269,68 +348,34 @@ int mn_lmdbcheck_file_bounded(const char *path, const char *what, size_t max_pag
             return mn_diag_set(d, MN_ESTORE, path, "the %s file is a symbolic link", c.what);
         return mn_diag_sys(d, path, "cannot open the %s file", c.what);
     }
-    if (fstat(c.fd, &st) != 0) {
-        rc = mn_diag_sys(d, path, "cannot read the %s file", c.what);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = mn_diag_set(d, MN_ESTORE, path, "the %s file is not a regular file", c.what);
-        goto out;
-    }
-    c.size = (uint64_t)st.st_size;
-    if (c.size == 0) {
-        rc = mn_diag_set(d, MN_ESTORE, path, "the %s file is empty (0 bytes): what it held is "
-                         "gone", c.what);
-        mn_diag_hint(d, "restore the %s from a backup; keep the empty file's directory aside "
-                        "for analysis", c.what);
-        goto out;
-    }
-    if ((rc = s_read_meta(&c, 0, 0, meta[0])) != MN_OK)
-        goto out;
-    c.psize = s_u32(meta[0] + S_META_DBS); /* the free database's pad holds the page size */
-    if (!s_psize_ok(c.psize)) {
-        rc = s_damaged(&c, "meta page 0 records a page size of %u bytes",
-                       c.psize);
-        goto out;
-    }
-    if ((rc = s_read_meta(&c, 1, c.psize, meta[1])) != MN_OK)
-        goto out;
-    if (s_u32(meta[1] + S_META_DBS) != c.psize) {
-        rc = s_damaged(&c, "its meta pages disagree on the page size (%u and %u)",
-                       c.psize, s_u32(meta[1] + S_META_DBS));
-        goto out;
-    }
-    /* LMDB uses the meta with the higher txnid (mdb_env_pick_meta). */
-    const uint8_t *m = s_u64(meta[1] + S_META_TXNID) > s_u64(meta[0] + S_META_TXNID) ? meta[1]
-                                                                                    : meta[0];
-    c.last = s_u64(m + S_META_LAST_PG);
-    if (c.last < S_NUM_METAS - 1 || c.last > UINT64_MAX / c.psize - 1) {
-        rc = s_damaged(&c, "its meta page names last page %llu",
-                       (unsigned long long)c.last);
-        goto out;
-    }
-    if (c.size < (c.last + 1) * c.psize) {
-        rc = s_damaged(&c, "it is cut short: %llu bytes where its pages need %llu",
-                       (unsigned long long)c.size, (unsigned long long)((c.last + 1) * c.psize));
-        goto out;
-    }
-    c.page = malloc(c.psize);
     c.todo = c.budget <= SIZE_MAX / sizeof *c.todo ? malloc(c.budget * sizeof *c.todo) : NULL;
-    if (!c.page || !c.todo) {
+    if (!c.todo) {
         rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory checking the %s file", c.what);
         goto out;
     }
-    for (int i = 0; i < 2 && rc == MN_OK; i++)
-        rc = s_queue_db(&c, m + S_META_DBS + i * S_DB_BYTES);
-    while (rc == MN_OK && c.head < c.tail)
-        rc = s_check_page(&c, c.todo[c.head++]);
-    if (rc == MN_OK && info) {
-        info->file_bytes = c.size;
-        info->page_bytes = c.psize;
-        info->last_page = c.last;
-        info->txnid = s_u64(m + S_META_TXNID);
-        info->pages_walked = c.walked;
-        info->complete = !c.overflowed;
+    /* Another process (the running gateway) may commit while we read: the pages of the
+     * snapshot we walk can be reused from its second commit after that snapshot on. A walk
+     * that fails while the newest txnid moved is repeated; one that keeps meeting commits is
+     * given up (the store is in use and was sound when that program opened it): only the
+     * meta pages and the size were checked then. */
+    for (int tries = 0;; tries++) {
+        uint64_t used = 0;
+        rc = s_check_once(&c, info, &used);
+        if (rc != MN_ESTORE || used == 0 || s_newest_txnid(&c) == used)
+            break;
+        if (tries == S_TRIES - 1) {
+            mn_diag_clear(d);
+            if (info) {
+                info->file_bytes = c.size;
+                info->page_bytes = c.psize;
+                info->last_page = c.last;
+                info->txnid = used;
+                info->pages_walked = c.walked;
+                info->complete = 0;
+            }
+            rc = MN_OK;
+            break;
+        }
     }
 out:
     free(c.page);

@@ -19,6 +19,12 @@
  *   the main database, the headers of up to MN_LMDBCHECK_PAGE_BUDGET pages (page number,
  *   kind, node offsets inside the page, child and overflow page numbers <= mm_last_pg).
  *
+ * A store another process writes meanwhile (meldnetctl while the gateway runs) is read without
+ * LMDB's reader lock, so the pages of the snapshot being walked may be reused by its second
+ * commit after that snapshot: a walk that fails while the newest txnid moved is repeated, and
+ * after a few such tries only the meta pages and the size count (info->complete is 0). A walk
+ * that fails while nothing was committed is damage.
+ *
  * Caveats: the walk is bounded, so a store larger than the budget (the gateway's store can be
  * gigabytes; the budget covers the top levels of every tree, and all of a small agent spool) can
  * still hold a damaged page further down, and a page with a correct header can hold damaged

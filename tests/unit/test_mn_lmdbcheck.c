@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -358,6 +360,69 @@ static void test_walk_is_bounded(void **state)
     assert_int_equal(info.pages_walked, 1);
 }
 
+/* Commit small random changes to the store for about `ms` milliseconds (another process). */
+static int s_writer(const char *dir, int ms)
+{
+    MDB_env *env = NULL;
+    MDB_dbi dbi;
+    uint8_t val[3000];
+    memset(val, 'w', sizeof val);
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 4) != 0 ||
+        mdb_env_set_mapsize(env, 256u * 1024 * 1024) != 0 ||
+        mdb_env_open(env, dir, MDB_NOSYNC, 0600) != 0)
+        return 1;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned seed = 1;
+    do {
+        MDB_txn *txn = NULL;
+        if (mdb_txn_begin(env, NULL, 0, &txn) != 0 ||
+            mdb_dbi_open(txn, "items", MDB_CREATE, &dbi) != 0)
+            return 1;
+        for (int i = 0; i < 40; i++) {
+            char key[32];
+            seed = seed * 1103515245u + 12345u;
+            snprintf(key, sizeof key, "w-%05u", (seed >> 8) % 3000);
+            MDB_val k = {strlen(key), key};
+            MDB_val v = {1 + (seed >> 4) % sizeof val, val};
+            if (seed & 0x100)
+                (void)mdb_del(txn, dbi, &k, NULL);
+            else if (mdb_put(txn, dbi, &k, &v, 0) != 0)
+                return 1;
+        }
+        if (mdb_txn_commit(txn) != 0)
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+    mdb_env_close(env);
+    return 0;
+}
+
+static void test_store_written_meanwhile_is_not_damaged(void **state)
+{
+    fixture *f = *state;
+    s_pristine(f, 60);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(s_writer(f->env, 2000));
+    int checks = 0, bad = 0, status = 0;
+    char what[512] = "";
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        mn_diag d = {0};
+        if (mn_lmdbcheck_file(f->data, "store", NULL, &d) != MN_OK) {
+            bad++;
+            snprintf(what, sizeof what, "%s", d.what);
+        }
+        checks++;
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    if (bad)
+        fail_msg("%d of %d checks of a store being written said: %s", bad, checks, what);
+    assert_true(checks > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +432,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zeroed_pages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_other_version_and_page_size, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_walk_is_bounded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_written_meanwhile_is_not_damaged, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
