@@ -361,8 +361,10 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     }
     rc = agent_spool_mark_rejected(link->spool, it.seq, r->reason, r->detail, d);
     if (rc == MN_OK)
-        log_err(S_LOG, "rejected seq=%llu id=%s reason=%s detail=\"%s\"",
-                (unsigned long long)it.seq, hex, reason, detail);
+        log_err(S_LOG, "rejected seq=%llu id=%s reason=%s detail=\"%s\" the gateway refused "
+                "this report: %s. %s 'meldnet-agent forget %llu'", (unsigned long long)it.seq,
+                hex, reason, detail, agent_link_refusal_words(r->reason), AGENT_LINK_REFUSED_TODO,
+                (unsigned long long)it.seq);
     return rc;
 }
 
@@ -469,4 +471,26 @@ int agent_link_step(agent_link *link, uint64_t only_seq, int wait_ms, mn_diag *d
 out:
     agent_spool_items_free(&items, n);
     return rc;
+}
+
+const char *agent_link_refusal_words(int reason)
+{
+    switch (reason) {
+    case MN_REJECT_INVALID_REPORT:
+        return "the report is incomplete or not valid (the detail says which field)";
+    case MN_REJECT_TOO_LARGE:
+        return "the report is too large (send fewer or smaller attachments)";
+    case MN_REJECT_CANNOT_OPEN:
+        return "the gateway could not open it: this computer has an old copy of the gateway's "
+               "key (ask the gateway's operator for its current keys/gateway.pub)";
+    case MN_REJECT_BAD_SIGNATURE:
+    case MN_REJECT_AGENT_MISMATCH:
+        return "it did not carry this agent's valid signature or name (ask the gateway's "
+               "operator to check how this agent is registered)";
+    case MN_REJECT_NOT_PERMITTED:
+        return "this agent may not send it (ask the gateway's operator)";
+    default:
+        return "the gateway could not read it (ask the gateway's operator; this program may "
+               "need an update)";
+    }
 }

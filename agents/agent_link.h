@@ -70,6 +70,15 @@ size_t agent_link_in_flight(const agent_link *link);
  * ..."), or NULL when the last handshake succeeded. Borrowed: valid until the next step. */
 const char *agent_link_problem(const agent_link *link);
 
+/* What to do about a report the gateway refused for good, for the person who made it. */
+#define AGENT_LINK_REFUSED_TODO                                                          \
+    "Fix that, then submit the report again; the refused copy stays in the spool until you " \
+    "remove it with"
+
+/* Why the gateway refused a report (enum mn_reject_reason), in words for hotline staff;
+ * never NULL, static. */
+const char *agent_link_refusal_words(int reason);
+
 /* The envelope id as 32 lowercase hex digits, NUL-terminated. */
 void agent_link_format_id(const uint8_t id[MN_ENVELOPE_ID_BYTES], char out[AGENT_ID_HEX]);
 

@@ -16,12 +16,15 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "mn_lmdbcheck.h"
 
 #define S_KIND "meldnet-agent-spool"
 #define S_HEADER_BYTES 66
@@ -35,6 +38,7 @@ struct agent_spool {
     MDB_dbi frames;
     MDB_dbi by_id;
     MDB_dbi queue;
+    int short_of_space; /* the last failed write found no room; cleared by a commit */
     char dir[PATH_MAX];
 };
 
@@ -110,14 +114,25 @@ void agent_spool_items_free(agent_spool_item **items_p, size_t n)
     *items_p = NULL;
 }
 
+/* No room to write: the spool's map is full, or the disk (or a quota or file size limit). */
+static int s_no_room(int mrc)
+{
+    return mrc == MDB_MAP_FULL || mrc == ENOSPC || mrc == EFBIG || mrc == EDQUOT;
+}
+
 /* An LMDB failure as MN_ESTORE, with a hint that fits the cause. */
-static int s_mdb_fail(const agent_spool *spool, mn_diag *d, int mrc, const char *doing)
+static int s_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
 {
     int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
                          mdb_strerror(mrc));
+    if (spool && s_no_room(mrc))
+        spool->short_of_space = 1;
     if (mrc == MDB_MAP_FULL)
         mn_diag_hint(d, "the spool is full: let 'meldnet-agent run' deliver the queue, or raise "
                         "spool_map_mb in agent.conf");
+    else if (s_no_room(mrc))
+        mn_diag_hint(d, "the disk that holds the spool is full: free space there. Nothing queued "
+                        "is lost; 'meldnet-agent run' goes on by itself once there is room");
     else if (mrc == MDB_INVALID || mrc == MDB_VERSION_MISMATCH || mrc == MDB_CORRUPTED)
         mn_diag_hint(d, "this is not a readable spool; move the directory aside (keep it for "
                         "analysis) and start a new one");
@@ -130,6 +145,23 @@ static int s_corrupt(const agent_spool *spool, mn_diag *d, uint64_t seq, const c
                          (unsigned long long)seq, what);
     mn_diag_hint(d, "copy the spool directory aside for analysis; the other items can still be "
                     "sent");
+    return rc;
+}
+
+/* agent_spool_add found a seq or an id taken that cannot be: say what happened and what to do
+ * (the code's own hint, "choose another name", would not fit). */
+static int s_reused(const agent_spool *spool, mn_diag *d, const char *fmt, ...) MN_PRINTF(3, 4);
+static int s_reused(const agent_spool *spool, mn_diag *d, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int rc = mn_diag_set(d, MN_EEXIST, spool->dir, "the report was not queued: %s", what);
+    mn_diag_hint(d, "the reports already in the spool are safe. Run 'meldnet-agent status' and "
+                    "give its output to whoever looks after this computer; then submit the report "
+                    "again");
     return rc;
 }
 
@@ -280,19 +312,36 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
     *txn = NULL;
     if (mrc != 0)
         return s_mdb_fail(spool, d, mrc, "committing");
+    spool->short_of_space = 0;
     return MN_OK;
 }
 
 /* --- open / destroy ----------------------------------------------------------------------- */
 
-/* Make dir 0700 when missing; refuse one that is not a directory or that others may enter, and
- * a data file that others may read. */
-static int s_prepare_dir(const char *dir, mn_diag *d)
+/* The hint for a spool that was made once and is gone or empty now. */
+#define S_LOST_HINT "restore the spool directory from a backup: reports queued in it have not " \
+                    "reached the gateway. Only to start with an empty spool on purpose, run " \
+                    "'meldnet-agent new-spool'"
+
+/* The hint for a spool that is there but damaged. */
+#define S_DAMAGED_HINT "move the spool directory aside (keep it: its queued reports may still " \
+                       "be saved from it) and restore the spool from a backup, or start an " \
+                       "empty one with 'meldnet-agent new-spool'"
+
+/* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
+ * enter, and a data file that others may read. */
+static int s_prepare_dir(const char *dir, int create, mn_diag *d)
 {
     struct stat st;
     char path[PATH_MAX];
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
         return mn_diag_sys(d, dir, "cannot create the spool directory");
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
+                             "queued in it are not here");
+        mn_diag_hint(d, S_LOST_HINT);
+        return rc;
+    }
     if (stat(dir, &st) != 0)
         return mn_diag_sys(d, dir, "cannot read the spool directory");
     if (!S_ISDIR(st.st_mode))
@@ -316,13 +365,54 @@ static int s_prepare_dir(const char *dir, mn_diag *d)
     return MN_OK;
 }
 
-static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+/* Check data.mdb before LMDB maps it (a damaged file would crash us). A spool is made only by
+ * keygen and new-spool (create); afterwards a missing or empty data.mdb means the spool was
+ * lost, and mdb_env_open would silently make a new, empty one. */
+static int s_check_file(const char *dir, int create, mn_diag *d)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
+        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
+    int missing = stat(path, &st) != 0 && errno == ENOENT;
+    int empty = !missing && S_ISREG(st.st_mode) && st.st_size == 0;
+    if (create && (missing || empty))
+        return MN_OK;
+    if (create) {
+        int rc = mn_diag_set(d, MN_EEXIST, dir, "a spool is there already");
+        mn_diag_hint(d, "nothing to make: the agent uses it. If it is damaged, move the spool "
+                        "directory aside first (keep it), then make a new one");
+        return rc;
+    }
+    if (missing) {
+        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool's data.mdb is missing: the reports "
+                             "queued in it are not here");
+        mn_diag_hint(d, S_LOST_HINT);
+        return rc;
+    }
+    int rc = mn_lmdbcheck_file(path, "spool", NULL, d);
+    if (rc == MN_ESTORE && empty)
+        mn_diag_hint(d, S_LOST_HINT);
+    else if (rc == MN_ESTORE)
+        mn_diag_hint(d, S_DAMAGED_HINT);
+    return rc;
+}
+
+/* create: make the databases that are missing (a new spool); else they must all be there. */
+static int s_open_dbs(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
 {
     static const char *const names[S_NAMED_DBS] = {"meta", "items", "frames", "by_id", "queue"};
     MDB_dbi *dbis[S_NAMED_DBS] = {&spool->meta, &spool->items, &spool->frames, &spool->by_id,
                                   &spool->queue};
     for (int i = 0; i < S_NAMED_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+        int mrc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
+        if (mrc == MDB_NOTFOUND) {
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not a complete "
+                                 "agent spool (no \"%s\" database)", names[i]);
+            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory; if "
+                            "it is, the spool is damaged: %s", S_DAMAGED_HINT);
+            return rc;
+        }
         if (mrc == MDB_INCOMPATIBLE) {
             int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
                                  "this LMDB store is not an agent spool");
@@ -335,14 +425,19 @@ static int s_open_dbs(agent_spool *spool, MDB_txn *txn, mn_diag *d)
     return MN_OK;
 }
 
-/* Check the meta records; write them into a fresh store. */
-static int s_check_meta(agent_spool *spool, MDB_txn *txn, mn_diag *d)
+/* Check the meta records; create: write them into a fresh store. */
+static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
 {
     MDB_val k = {6, "format"};
     MDB_val v;
     MDB_val kind_k = {4, "kind"};
     MDB_val kind_v;
     int mrc = mdb_get(txn, spool->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND && !create) {
+        int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool has no format record");
+        mn_diag_hint(d, "the spool is damaged: %s", S_DAMAGED_HINT);
+        return rc;
+    }
     if (mrc == MDB_NOTFOUND) {
         /* Fresh only if nothing but our (just created) databases is there. */
         MDB_dbi main_dbi;
@@ -394,7 +489,8 @@ static int s_check_meta(agent_spool *spool, MDB_txn *txn, mn_diag *d)
     return MN_OK;
 }
 
-int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out,
+                  mn_diag *d)
 {
     int rc = MN_OK;
     int mrc;
@@ -408,7 +504,8 @@ int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_
         map_size_mb = AGENT_SPOOL_DEFAULT_MAP_MB;
     if (map_size_mb > SIZE_MAX / (1024 * 1024))
         return mn_diag_set(d, MN_EINVAL, dir, "spool map size %zu MB is too large", map_size_mb);
-    if ((rc = s_prepare_dir(dir, d)) != MN_OK)
+    if ((rc = s_prepare_dir(dir, create, d)) != MN_OK ||
+        (rc = s_check_file(dir, create, d)) != MN_OK)
         goto out;
     spool = calloc(1, sizeof *spool);
     if (!spool) {
@@ -432,11 +529,14 @@ int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_
     }
     int dead = 0;
     (void)mdb_reader_check(spool->env, &dead); /* clear slots of crashed readers */
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    /* Opening an existing spool reads only (a read transaction, committed to keep the database
+     * handles): `status` and `submit` on a full disk get that far, and a damaged spool is not
+     * written to. */
+    if ((rc = s_begin(spool, !create, &txn, d)) != MN_OK)
         goto out;
-    if ((rc = s_open_dbs(spool, txn, d)) != MN_OK)
+    if ((rc = s_open_dbs(spool, txn, create, d)) != MN_OK)
         goto out;
-    if ((rc = s_check_meta(spool, txn, d)) != MN_OK)
+    if ((rc = s_check_meta(spool, txn, create, d)) != MN_OK)
         goto out;
     rc = s_end(spool, &txn, rc, d);
 out:
@@ -447,6 +547,21 @@ out:
     else
         agent_spool_destroy(&spool);
     return rc;
+}
+
+int agent_spool_is_short_of_space(const agent_spool *spool)
+{
+    return spool && spool->short_of_space;
+}
+
+int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+{
+    return s_open(dir, map_size_mb, 0, out, d);
+}
+
+int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
+{
+    return s_open(dir, map_size_mb, 1, out, d);
 }
 
 void agent_spool_destroy(agent_spool **spool_p)
@@ -524,16 +639,19 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
-        rc = mrc ? s_mdb_fail(spool, d, mrc, "checking the seq")
-                 : mn_diag_set(d, MN_EEXIST, spool->dir, "seq %llu is in the spool already",
-                               (unsigned long long)seq);
+        if (mrc)
+            rc = s_mdb_fail(spool, d, mrc, "checking the seq");
+        else
+            rc = s_reused(spool, d, "its next free seq %llu is taken already: the spool is "
+                          "damaged or was put back from an older copy", (unsigned long long)seq);
         goto out;
     }
     MDB_val idk = {MN_ENVELOPE_ID_BYTES, (void *)id};
     MDB_val idv = {sizeof kbuf, kbuf};
     mrc = mdb_put(txn, spool->by_id, &idk, &idv, MDB_NOOVERWRITE);
     if (mrc == MDB_KEYEXIST) {
-        rc = mn_diag_set(d, MN_EEXIST, spool->dir, "this envelope id is in the spool already");
+        rc = s_reused(spool, d, "this envelope id is in the spool already (seq %llu): the spool "
+                      "is damaged or the report was sealed twice", (unsigned long long)seq);
         goto out;
     }
     if (mrc != 0) {
@@ -716,6 +834,48 @@ int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason, const c
 int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t now_ms, mn_diag *d)
 {
     return s_mark(spool, seq, S_MARK_DUE, 0, NULL, now_ms, d);
+}
+
+int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
+{
+    MDB_txn *txn = NULL;
+    agent_spool_item it;
+    uint8_t kbuf[8];
+    int mrc;
+    int rc = s_begin(spool, 0, &txn, d);
+    if (rc != MN_OK)
+        goto out;
+    rc = s_get_in(spool, txn, seq, 0, &it, d);
+    if (rc == MN_ENOTFOUND) {
+        rc = mn_diag_set(d, MN_ENOTFOUND, spool->dir, "no report seq=%llu in the spool",
+                         (unsigned long long)seq);
+        mn_diag_hint(d, "'meldnet-agent status' lists the reports with their seq");
+        goto out;
+    }
+    if (rc != MN_OK)
+        goto out;
+    if (it.state != AGENT_SPOOL_REJECTED) {
+        rc = mn_diag_set(d, MN_EINVAL, spool->dir, "report seq=%llu is %s, not refused: only a "
+                         "refused report can be forgotten", (unsigned long long)seq,
+                         agent_spool_state_name(it.state));
+        mn_diag_hint(d, it.state == AGENT_SPOOL_QUEUED
+                            ? "it is still waiting to reach the gateway: leave it to "
+                              "'meldnet-agent run'"
+                            : "the gateway has it; its record here is kept as proof");
+        goto out;
+    }
+    s_put64(kbuf, seq);
+    MDB_val k = {sizeof kbuf, kbuf};
+    MDB_val idk = {MN_ENVELOPE_ID_BYTES, it.id};
+    if ((mrc = mdb_del(txn, spool->items, &k, NULL)) != 0 ||
+        ((mrc = mdb_del(txn, spool->by_id, &idk, NULL)) != 0 && mrc != MDB_NOTFOUND) ||
+        ((mrc = mdb_del(txn, spool->queue, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)) {
+        rc = s_mdb_fail(spool, d, mrc, "removing a refused report");
+        goto out;
+    }
+    rc = s_delete_frame(spool, txn, seq, d);
+out:
+    return s_end(spool, &txn, rc, d);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */

@@ -75,13 +75,29 @@ void agent_spool_item_clear(agent_spool_item *item);
 /* Free an array from agent_spool_due (its frames too) and set *items_p to NULL. NULL-safe. */
 void agent_spool_items_free(agent_spool_item **items_p, size_t n);
 
-/* Open or create the spool in `dir` (made 0700 when missing; its files are created 0600).
- * map_size_mb bounds the store (0: AGENT_SPOOL_DEFAULT_MAP_MB). Refuses a directory that group
- * or others may enter (MN_EPERM, hint chmod 700), a file that is not an LMDB spool (MN_ESTORE,
- * the file is left untouched) and a spool of another format (MN_EVERSION). Caller owns *out.
+/* Open the spool in `dir`, made before by agent_spool_create. Checks data.mdb before LMDB maps
+ * it (mn_lmdbcheck): a spool whose directory or data.mdb is missing, whose data.mdb is empty
+ * (0 bytes: it was lost, not made) or damaged is MN_ESTORE with a hint (restore it from a
+ * backup; `meldnet-agent new-spool` starts an empty one on purpose), never a new empty spool
+ * and never a crash. map_size_mb bounds the store (0: AGENT_SPOOL_DEFAULT_MAP_MB). Refuses a
+ * directory that group or others may enter (MN_EPERM, hint chmod 700), a file that is not an
+ * LMDB spool (MN_ESTORE, the file is left untouched) and a spool of another format
+ * (MN_EVERSION). Caller owns *out.
  * Returns MN_OK, MN_ESYS, MN_EPERM, MN_ESTORE, MN_EVERSION, MN_ENOMEM. */
 MN_NODISCARD int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out,
                                   mn_diag *d);
+
+/* Make a new, empty spool in `dir` (made 0700 when missing; its files are created 0600) and open
+ * it: only where no spool is (no data.mdb, or one of 0 bytes). For keygen and new-spool.
+ * Returns what agent_spool_open returns, and MN_EEXIST when a data.mdb with content is there
+ * (it is left untouched). */
+MN_NODISCARD int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out,
+                                    mn_diag *d);
+
+/* 1 when the last write that failed found no room (the spool's map is full, or the disk, a
+ * quota or a file size limit: MDB_MAP_FULL, ENOSPC, EDQUOT, EFBIG), until a write succeeds.
+ * Such a failure loses nothing and passes once there is room again: `run` retries. */
+int agent_spool_is_short_of_space(const agent_spool *spool);
 
 /* Close and free *spool_p, set it to NULL. NULL-safe; twice is harmless. */
 void agent_spool_destroy(agent_spool **spool_p);
@@ -186,5 +202,11 @@ MN_NODISCARD int agent_spool_mark_due(agent_spool *spool, uint64_t seq, uint64_t
  * again at next_try_ms. Returns MN_OK (also when not queued any more), MN_ENOTFOUND, MN_ESTORE. */
 MN_NODISCARD int agent_spool_mark_retry(agent_spool *spool, uint64_t seq, int reason,
                                         const char *detail, uint64_t next_try_ms, mn_diag *d);
+
+/* Remove a rejected item (its record, frame and id) for good: the person who made the report
+ * has corrected and submitted it again, or decided not to. Only a rejected item is removed.
+ * Returns MN_OK, MN_ENOTFOUND, MN_EINVAL (the item is queued or acknowledged; hint says why it
+ * stays), MN_ESTORE. */
+MN_NODISCARD int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d);
 
 #endif

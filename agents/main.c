@@ -1,4 +1,5 @@
-/* main.c - meldnet-agent: argv and commands (keygen, submit, run, status); nothing else.
+/* main.c - meldnet-agent: argv and commands (keygen, submit, run, status, forget, new-spool);
+ * nothing else.
  *
  * The work is done by agent_config (home and agent.conf), agent_spool (the durable outbox) and
  * agent_link (the connection to the gateway); what meldnet-partner does the same way (the
@@ -7,9 +8,12 @@
  * spool and `run` delivers it.
  */
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent_config.h"
 #include "agent_link.h"
@@ -29,6 +33,9 @@
 #define S_TICK_MS 250
 /* How long `submit` keeps `run` from sending the item it sends itself. */
 #define S_SUBMIT_CLAIM_MS 10000
+/* `run` after a spool write found no room (full disk): wait 1 s, doubling up to 60 s. */
+#define S_NO_ROOM_MIN_MS 1000
+#define S_NO_ROOM_MAX_MS 60000
 
 static volatile sig_atomic_t s_stop;
 
@@ -91,7 +98,7 @@ static const char s_keygen_help[] =
 static int s_make_spool(const char *dir, mn_diag *d)
 {
     agent_spool *spool = NULL;
-    int rc = agent_spool_open(dir, 0, &spool, d);
+    int rc = agent_spool_create(dir, 0, &spool, d);
     agent_spool_destroy(&spool);
     return rc;
 }
@@ -183,6 +190,15 @@ out:
     return rc;
 }
 
+/* For a refused report: why, and what to do, in a hotline worker's words. */
+static void s_print_refused_todo(FILE *fp, const char *prefix, const agent_spool_item *it)
+{
+    fprintf(fp, "%sthe gateway refused report seq=%llu: %s.\n", prefix,
+            (unsigned long long)it->seq, agent_link_refusal_words(it->reject_reason));
+    fprintf(fp, "%s%s 'meldnet-agent forget %llu'.\n", prefix, AGENT_LINK_REFUSED_TODO,
+            (unsigned long long)it->seq);
+}
+
 /* Print the outcome of an item that is no longer queued; returns the exit code. */
 static int s_print_outcome(const agent_spool_item *it)
 {
@@ -199,6 +215,7 @@ static int s_print_outcome(const agent_spool_item *it)
     mn_log_quote(it->reject_detail, detail, sizeof detail);
     printf("rejected reason=%s detail=\"%s\"\n", mn_reject_reason_name(it->reject_reason),
            detail);
+    s_print_refused_todo(stderr, PROG ": ", it);
     return 1;
 }
 
@@ -317,9 +334,40 @@ static const char s_run_help[] =
     "  --home DIR         default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
     "  -h, --help         this text\n"
     "\n"
-    "Exit: 0 stopped (by --until-empty, or by a signal without a bound); 1 failed; 2 usage;\n"
+    "A full disk does not stop it: it says so, waits (1 s doubling up to 60 s) and goes on.\n"
+    "\n"
+    "Exit: 0 stopped (by --until-empty, or by a signal without a bound); 1 failed, or (with\n"
+    "--until-empty or --max-seconds) the gateway refused a report: it stays in the spool as\n"
+    "rejected ('meldnet-agent status' says why) until 'meldnet-agent forget SEQ'; 2 usage;\n"
     "3 stopped by --max-seconds or a signal while --until-empty or --max-seconds was given and\n"
     "items are still queued.\n";
+
+/* A spool write found no room: say so, then wait (1 s doubling to 60 s, per failure in a row)
+ * so `run` tries again once space is freed, instead of giving up. Returns -1 when the
+ * --max-seconds deadline passed meanwhile. */
+static int s_wait_for_room(unsigned *failures, uint64_t deadline, const mn_diag *d)
+{
+    uint64_t delay = S_NO_ROOM_MIN_MS;
+    for (unsigned i = 0; i < *failures && delay < S_NO_ROOM_MAX_MS; i++)
+        delay *= 2;
+    if (delay > S_NO_ROOM_MAX_MS)
+        delay = S_NO_ROOM_MAX_MS;
+    (*failures)++;
+    char what[2 * sizeof d->what];
+    mn_log_quote(d->what, what, sizeof what);
+    log_err("agent", "cannot write the spool: no room retry_in_ms=%llu failures=%u "
+            "error=\"%s\" free space on the disk that holds the spool; nothing queued is lost "
+            "and sending goes on by itself", (unsigned long long)delay, *failures, what);
+    uint64_t until = mn_now_ms() + delay;
+    while (!s_stop && mn_now_ms() < until) {
+        int tick = mn_cli_tick(deadline, S_TICK_MS);
+        if (tick < 0)
+            return -1;
+        struct timespec ts = {tick / 1000, (long)(tick % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* a signal ends it early */
+    }
+    return 0;
+}
 
 static int s_cmd_run(int argc, char **argv)
 {
@@ -358,7 +406,7 @@ static int s_cmd_run(int argc, char **argv)
     s_home h;
     mn_diag d = {0};
     agent_link *link = NULL;
-    agent_spool_counts counts;
+    agent_spool_counts counts = {0};
     uint64_t queued = 0;
     int rc;
 
@@ -372,16 +420,30 @@ static int s_cmd_run(int argc, char **argv)
     log_notice("agent", "started name=%s gateway=%s queued=%llu window=%u", h.cfg.name,
                h.cfg.gateway, (unsigned long long)queued, h.cfg.window);
     uint64_t deadline = mn_cli_deadline(max_s);
+    unsigned no_room = 0;
     while (!s_stop) {
-        if ((rc = agent_spool_queued(h.spool, &queued, &d)) != MN_OK)
+        if ((rc = agent_spool_queued(h.spool, &queued, &d)) == MN_OK) {
+            if (until_empty && queued == 0)
+                break;
+            int tick = mn_cli_tick(deadline, S_TICK_MS);
+            if (tick < 0)
+                break;
+            rc = agent_link_step(link, 0, tick, &d);
+        }
+        if (rc != MN_OK && agent_spool_is_short_of_space(h.spool)) {
+            /* What was not recorded is not lost: an unrecorded send is sent again, an
+             * unrecorded receipt comes back as DUPLICATE with the same registration. */
+            rc = MN_OK;
+            if (s_wait_for_room(&no_room, deadline, &d) < 0)
+                break;
+            continue;
+        }
+        if (rc != MN_OK)
             goto out;
-        if (until_empty && queued == 0)
-            break;
-        int tick = mn_cli_tick(deadline, S_TICK_MS);
-        if (tick < 0)
-            break;
-        if ((rc = agent_link_step(link, 0, tick, &d)) != MN_OK)
-            goto out;
+        if (no_room && !agent_spool_is_short_of_space(h.spool)) {
+            log_notice("agent", "the spool can be written again failures=%u", no_room);
+            no_room = 0;
+        }
     }
     if ((rc = agent_spool_count(h.spool, &counts, &d)) != MN_OK)
         goto out;
@@ -391,12 +453,20 @@ static int s_cmd_run(int argc, char **argv)
                (unsigned long long)counts.acknowledged, (unsigned long long)counts.rejected);
     if (queued > 0 && link && agent_link_problem(link))
         log_warn("agent", "%s", agent_link_problem(link));
+    if (counts.rejected > 0)
+        log_err("agent", "refused reports wait in the spool rejected=%llu the gateway refused "
+                "them for good: 'meldnet-agent status' says why. Fix that, submit each report "
+                "again, then remove its refused copy with 'meldnet-agent forget SEQ'",
+                (unsigned long long)counts.rejected);
 out:
     agent_link_destroy(&link);
     s_home_close(&h);
     if (rc != MN_OK)
         return mn_cli_fail(PROG, &d);
-    return queued > 0 && (until_empty || max_s) ? EXIT_PENDING : 0;
+    if (!until_empty && !max_s)
+        return 0;
+    /* A refused report needs a person: say so to the script that ran us. */
+    return counts.rejected > 0 ? 1 : queued > 0 ? EXIT_PENDING : 0;
 }
 
 /* --- status ------------------------------------------------------------------------------- */
@@ -408,6 +478,7 @@ static const char s_status_help[] =
     "    seq=N id=HEX state=queued|acknowledged|rejected registration=MN-...|- attempts=N\n"
     "      [receipt=accepted|duplicate] [reason=NAME detail=\"...\"]\n"
     "(reason: the last reject; with state=queued it was one to retry). Safe while 'run' runs.\n"
+    "Under each refused report (state=rejected), two indented lines say why and what to do.\n"
     "\n"
     "  --home DIR   default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
     "  -h, --help   this text\n";
@@ -431,6 +502,8 @@ static int s_print_item(const agent_spool_item *it, void *arg)
         printf(" reason=%s detail=\"%s\"", mn_reject_reason_name(it->reject_reason), detail);
     }
     putchar('\n');
+    if (it->state == AGENT_SPOOL_REJECTED)
+        s_print_refused_todo(stdout, "    ", it);
     return 0;
 }
 
@@ -457,6 +530,89 @@ out:
     return rc == MN_OK ? 0 : mn_cli_fail(PROG, &d);
 }
 
+/* --- forget ------------------------------------------------------------------------------- */
+
+static const char s_forget_help[] =
+    "usage: meldnet-agent forget SEQ [--home DIR]\n"
+    "\n"
+    "Remove a report the gateway refused (state=rejected in 'meldnet-agent status') from the\n"
+    "spool, once it has been corrected and submitted again, or deliberately dropped. Only a\n"
+    "refused report can be removed: a queued one is still on its way, an acknowledged one is\n"
+    "the proof that the gateway has it.\n"
+    "\n"
+    "  SEQ          the report's seq=N from 'meldnet-agent status'\n"
+    "  --home DIR   default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
+    "  -h, --help   this text\n";
+
+static int s_cmd_forget(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"home", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *home_arg = NULL;
+    unsigned long seq = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': home_arg = optarg; break;
+        case 'h': fputs(s_forget_help, stdout); return 0;
+        default: return mn_cli_usage_error(PROG, "forget", "bad option (see above)");
+        }
+    }
+    if (optind != argc - 1 || mn_cli_parse_uint(argv[optind], 1, ULONG_MAX, &seq) != 0)
+        return mn_cli_usage_error(PROG, "forget",
+                                  "give the seq of one refused report (see 'meldnet-agent "
+                                  "status')");
+
+    s_home h;
+    mn_diag d = {0};
+    int rc;
+    mn_log_set_level(MN_LOG_WARN);
+    if ((rc = s_home_open(agent_config_home(home_arg), 0, &h, &d)) == MN_OK &&
+        (rc = agent_spool_forget(h.spool, seq, &d)) == MN_OK)
+        printf("forgot refused report seq=%lu\n", seq);
+    s_home_close(&h);
+    return rc == MN_OK ? 0 : mn_cli_fail(PROG, &d);
+}
+
+/* --- new-spool ---------------------------------------------------------------------------- */
+
+static const char s_new_spool_help[] =
+    "usage: meldnet-agent new-spool [--home DIR]\n"
+    "\n"
+    "Start an empty spool where the agent's spool is missing or empty (0 bytes). The agent\n"
+    "refuses to work without its spool rather than make a new one silently: reports queued\n"
+    "in the old one would be lost without anyone noticing. First try to restore the spool\n"
+    "directory from a backup; run this only when that is not possible, and tell the gateway's\n"
+    "operator which reports may not have arrived.\n"
+    "Refuses when the spool holds data (also a damaged spool: move its directory aside\n"
+    "first and keep it).\n"
+    "\n"
+    "  --home DIR   default $MELDNET_AGENT_HOME, then ./meldnet-agent-home\n"
+    "  -h, --help   this text\n";
+
+static int s_cmd_new_spool(int argc, char **argv)
+{
+    const char *home_arg;
+    int code = mn_cli_parse_home(PROG, "new-spool", s_new_spool_help, argc, argv, &home_arg);
+    if (code != MN_CLI_GO_ON)
+        return code;
+
+    agent_config cfg;
+    agent_spool *spool = NULL;
+    mn_diag d = {0};
+    int rc;
+    mn_log_set_level(MN_LOG_WARN);
+    if ((rc = agent_config_load(agent_config_home(home_arg), &cfg, &d)) != MN_OK ||
+        (rc = agent_spool_create(cfg.spool, cfg.spool_map_mb, &spool, &d)) != MN_OK)
+        return mn_cli_fail(PROG, &d);
+    agent_spool_destroy(&spool);
+    printf("new empty spool in %s\n", cfg.spool);
+    return 0;
+}
+
 /* --- main --------------------------------------------------------------------------------- */
 
 static const char s_help[] =
@@ -469,20 +625,27 @@ static const char s_help[] =
     "  submit FILE.json|- [--wait SECONDS]                 queue a report and wait for it\n"
     "  run [--until-empty] [--max-seconds N]               deliver everything queued\n"
     "  status                                              what the spool holds\n"
+    "  forget SEQ                                          remove a refused report\n"
+    "  new-spool                                           start an empty spool on purpose\n"
     "\n"
     "Every command takes --home DIR (default $MELDNET_AGENT_HOME, then ./meldnet-agent-home)\n"
     "and --help. docs/OPERATING.md describes them.\n";
 
 int main(int argc, char **argv)
 {
+    /* A file size limit then fails the write (EFBIG), which the spool reports and `run`
+     * retries, instead of killing the agent. */
+    signal(SIGXFSZ, SIG_IGN);
     static const mn_cli_command cmds[] = {
         {"keygen", s_cmd_keygen},
         {"submit", s_cmd_submit},
         {"run", s_cmd_run},
         {"status", s_cmd_status},
+        {"forget", s_cmd_forget},
+        {"new-spool", s_cmd_new_spool},
     };
     if (mn_process_harden_main(PROG) != 0) /* before any secret or report is in memory */
         return 1;
     return mn_cli_main(PROG, s_help, cmds, sizeof cmds / sizeof cmds[0],
-                       "keygen, submit, run, status", argc, argv);
+                       "keygen, submit, run, status, forget, new-spool", argc, argv);
 }

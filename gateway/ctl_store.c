@@ -1,9 +1,11 @@
 /* ctl_store - meldnetctl store status|continue|new (see ctl_store.h). */
 #include "ctl_store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "ctl_reload.h"
 #include "gw_ledger.h"
@@ -194,6 +196,20 @@ int ctl_store_continue(const gw_config *cfg, uint64_t after, mn_diag *d)
     return rc == MN_OK ? 0 : 1;
 }
 
+/* What an absent store leaves behind (an empty data.mdb, its lock.mdb) holds no registration:
+ * removed, so that opening makes the new store instead of refusing a lost one. */
+static int s_clear_absent(const gw_config *cfg, mn_diag *d)
+{
+    static const char *const names[] = {"data.mdb", "lock.mdb"};
+    char path[GW_PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->data_dir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return mn_diag_sys(d, path, "cannot remove what is left of the old store");
+    }
+    return MN_OK;
+}
+
 int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
 {
     gw_ledger_mark mark;
@@ -213,7 +229,9 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
                         "registrations)", cfg->home);
         return 1;
     }
-    rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
+    rc = s_clear_absent(cfg, d);
+    if (rc == MN_OK)
+        rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
     if (rc == MN_OK)
         rc = gw_store_identity(store, &ident, d);
     if (rc == MN_OK && !ident.created && ident.registrations > 0) { /* raced with another */

@@ -48,6 +48,7 @@
 #include "mn_bytes.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_lmdbcheck.h"
 #include "mn_log.h"
 
 #define S_DIR_MAX 4096
@@ -219,6 +220,19 @@ static int s_dir_prepare(const char *dir, int read_only, mn_diag *d)
     if (!S_ISDIR(st.st_mode)) {
         rc = mn_diag_set(d, MN_ESTORE, dir, "the store path exists and is not a directory");
         mn_diag_hint(d, "point data_dir at a directory (it is created if missing)");
+        goto out;
+    }
+    /* LMDB makes lock.mdb and data.mdb together: a lock file alone means data.mdb was lost,
+     * and opening would silently make a new, empty store. */
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    if (stat(data, &st) != 0 && errno == ENOENT) {
+        snprintf(data, sizeof data, "%s/lock.mdb", dir);
+        if (stat(data, &st) == 0) {
+            rc = mn_diag_set(d, MN_ESTORE, dir, "the store's data.mdb is missing, but its "
+                             "lock.mdb is there: the store existed and its data is gone");
+            mn_diag_hint(d, "restore data.mdb from a backup; only to start an empty store on "
+                            "purpose, also remove lock.mdb");
+        }
     }
 out:
     return rc;
@@ -509,6 +523,14 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
         goto out;
     }
     rc = s_dir_prepare(dir, read_only, d);
+    if (rc != MN_OK)
+        goto out;
+    /* Before LMDB maps it: a damaged file is an error here, not a SIGBUS or an abort later. */
+    char data_path[S_DIR_MAX + 16];
+    snprintf(data_path, sizeof data_path, "%s/data.mdb", dir);
+    rc = mn_lmdbcheck_file(data_path, "store", NULL, d);
+    if (rc == MN_ENOTFOUND)
+        rc = MN_OK; /* a new store (s_dir_prepare refused a lost one) */
     if (rc != MN_OK)
         goto out;
 

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "agent_spool.h"
+#include "mn_wire.h"
 
 static const char *s_self; /* argv[0], to start the second process of a test */
 
@@ -92,7 +95,11 @@ static agent_spool *s_open(const fixture *f)
 {
     agent_spool *s = NULL;
     mn_diag d = {0};
-    int rc = agent_spool_open(f->spool, 16, &s, &d);
+    char path[160];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", f->spool);
+    int rc = stat(path, &st) == 0 ? agent_spool_open(f->spool, 16, &s, &d)
+                                   : agent_spool_create(f->spool, 16, &s, &d);
     if (rc != MN_OK)
         mn_diag_print("test_agent_spool", &d);
     assert_int_equal(rc, MN_OK);
@@ -254,9 +261,15 @@ static void test_add_refuses_bad_input(void **state)
     assert_int_equal(agent_spool_add(s, seq, id, 1, frame, 4, 0, &d), MN_OK);
     /* the same seq twice, the same id twice */
     assert_int_equal(agent_spool_add(s, seq, other, 1, frame, 4, 0, &d), MN_EEXIST);
+    /* what happened and what to do, not the code's "choose another name" */
+    assert_non_null(strstr(d.what, "the report was not queued"));
+    assert_non_null(strstr(d.hint, "submit the report again"));
+    assert_null(strstr(d.hint, "another name"));
     assert_int_equal(agent_spool_reserve_seq(s, &seq2, &d), MN_OK);
     assert_int_equal(seq2, seq + 1);
     assert_int_equal(agent_spool_add(s, seq2, id, 1, frame, 4, 0, &d), MN_EEXIST);
+    assert_non_null(strstr(d.what, "envelope id is in the spool already"));
+    assert_non_null(strstr(d.hint, "submit the report again"));
     /* nothing half-written by the refused add */
     agent_spool_item it;
     assert_int_equal(agent_spool_get(s, seq2, 0, &it, &d), MN_ENOTFOUND);
@@ -597,7 +610,7 @@ static void test_garbage_file_is_a_clear_error_and_left_alone(void **state)
     assert_int_equal(agent_spool_open(f->spool, 16, &s, &d), MN_ESTORE);
     assert_null(s);
     assert_int_equal(d.code, MN_ESTORE);
-    assert_string_equal(d.where, f->spool);
+    assert_string_equal(d.where, path);
     assert_true(d.hint[0] != '\0');
     size_t len = 0;
     uint8_t *after = s_read_file(path, &len);
@@ -636,6 +649,187 @@ static void test_open_refuses_open_permissions_and_files(void **state)
     assert_int_equal(agent_spool_open(NULL, 16, &s, &d), MN_EINVAL);
     assert_int_equal(agent_spool_open("", 16, &s, &d), MN_EINVAL);
     assert_null(s);
+}
+
+static void test_lost_spool_is_refused_not_made_anew(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    char path[160];
+    struct stat st;
+    s_add(s, 1, 100, 0);
+    agent_spool_destroy(&s);
+    snprintf(path, sizeof path, "%s/data.mdb", f->spool);
+
+    /* emptied: refused, and left empty */
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(agent_spool_open(f->spool, 16, &s, &d), MN_ESTORE);
+    assert_null(s);
+    assert_non_null(strstr(d.what, "empty"));
+    assert_non_null(strstr(d.hint, "backup"));
+    assert_non_null(strstr(d.hint, "meldnet-agent new-spool"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+
+    /* removed (lock.mdb stays): refused, nothing made */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(agent_spool_open(f->spool, 16, &s, &d), MN_ESTORE);
+    assert_non_null(strstr(d.what, "missing"));
+    assert_non_null(strstr(d.hint, "meldnet-agent new-spool"));
+    assert_int_not_equal(stat(path, &st), 0);
+
+    /* the whole directory gone: refused, not made */
+    char lock[160];
+    snprintf(lock, sizeof lock, "%s/lock.mdb", f->spool);
+    unlink(lock);
+    assert_int_equal(rmdir(f->spool), 0);
+    assert_int_equal(agent_spool_open(f->spool, 16, &s, &d), MN_ESTORE);
+    assert_non_null(strstr(d.hint, "backup"));
+    assert_int_not_equal(stat(f->spool, &st), 0);
+
+    /* made on purpose: empty; a second create leaves the spool with its data alone */
+    assert_int_equal(agent_spool_create(f->spool, 16, &s, &d), MN_OK);
+    s_add(s, 2, 100, 0);
+    agent_spool_destroy(&s);
+    assert_int_equal(agent_spool_create(f->spool, 16, &s, &d), MN_EEXIST);
+    assert_null(s);
+    s = s_open(f);
+    uint64_t n = 0;
+    assert_int_equal(agent_spool_queued(s, &n, &d), MN_OK);
+    assert_int_equal(n, 1);
+    agent_spool_destroy(&s);
+}
+
+static int s_count_item(const agent_spool_item *it, void *arg)
+{
+    (void)it;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_open_and_read_write_nothing(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    char path[160];
+    agent_spool_counts c;
+    int n = 0;
+    for (unsigned i = 0; i < 5; i++)
+        s_add(s, i + 1, 200, 0);
+    agent_spool_destroy(&s);
+    snprintf(path, sizeof path, "%s/data.mdb", f->spool);
+    size_t len0 = 0, len1 = 0;
+    uint8_t *before = s_read_file(path, &len0);
+    s = s_open(f);
+    assert_int_equal(agent_spool_count(s, &c, &d), MN_OK);
+    assert_int_equal(agent_spool_each(s, s_count_item, &n, &d), MN_OK);
+    assert_int_equal(n, 5);
+    agent_spool_destroy(&s);
+    uint8_t *after = s_read_file(path, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
+}
+
+static void test_damaged_spool_is_refused(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    char path[160];
+    struct stat st;
+    for (unsigned i = 0; i < 20; i++)
+        s_add(s, i + 1, 3000, 0);
+    agent_spool_destroy(&s);
+    snprintf(path, sizeof path, "%s/data.mdb", f->spool);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size / 2), 0);
+    assert_int_equal(agent_spool_open(f->spool, 16, &s, &d), MN_ESTORE);
+    assert_null(s);
+    assert_non_null(strstr(d.what, "cut short"));
+    assert_non_null(strstr(d.hint, "move the spool directory aside"));
+    assert_int_equal(agent_spool_create(f->spool, 16, &s, &d), MN_EEXIST);
+}
+
+static void test_full_disk_is_reported_and_passes(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    struct rlimit old, low;
+    uint64_t seq = 0;
+    s_add(s, 1, 100, 0);
+    assert_int_equal(agent_spool_is_short_of_space(s), 0);
+
+    /* A file size limit below the spool's pages: writes fail in the kernel (EFBIG), as on a
+     * full disk. Nothing is printed while it holds (the test's output is a file too). */
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 8192;
+    agent_spool_destroy(&s);
+    agent_spool_counts c = {0};
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    /* opening and reading need no room: status works on a full disk */
+    int rc_open = agent_spool_open(f->spool, 16, &s, &d);
+    int rc_count = rc_open == MN_OK ? agent_spool_count(s, &c, &d) : rc_open;
+    int rc = rc_open == MN_OK ? agent_spool_reserve_seq(s, &seq, &d) : rc_open;
+    int short_of_space = agent_spool_is_short_of_space(s);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_xfsz);
+
+    assert_int_equal(rc_open, MN_OK);
+    assert_int_equal(rc_count, MN_OK);
+    assert_int_equal(c.queued, 1);
+    assert_int_equal(rc, MN_ESTORE);
+    assert_int_equal(short_of_space, 1);
+    assert_non_null(strstr(d.hint, "disk that holds the spool is full"));
+    /* room again: the same call passes, the flag clears, nothing was lost */
+    assert_int_equal(agent_spool_reserve_seq(s, &seq, &d), MN_OK);
+    assert_int_equal(agent_spool_is_short_of_space(s), 0);
+    uint64_t n = 0;
+    assert_int_equal(agent_spool_queued(s, &n, &d), MN_OK);
+    assert_int_equal(n, 1);
+    agent_spool_destroy(&s);
+    assert_int_equal(agent_spool_is_short_of_space(NULL), 0);
+}
+
+static void test_forget_only_a_rejected_item(void **state)
+{
+    fixture *f = *state;
+    mn_diag d = {0};
+    agent_spool *s = s_open(f);
+    agent_spool_item it;
+    agent_spool_counts c;
+    uint64_t q = s_add(s, 1, 10, 0);
+    uint64_t a = s_add(s, 2, 10, 0);
+    uint64_t r = s_add(s, 3, 10, 0);
+    agent_spool_ack ack = {a, MN_RECEIPT_ACCEPTED, 7, 1};
+    assert_int_equal(agent_spool_mark_acknowledged(s, &ack, 1, NULL, &d), MN_OK);
+    assert_int_equal(agent_spool_mark_rejected(s, r, MN_REJECT_INVALID_REPORT, "age", &d), MN_OK);
+
+    assert_int_equal(agent_spool_forget(s, q, &d), MN_EINVAL);
+    assert_non_null(strstr(d.hint, "meldnet-agent run"));
+    assert_int_equal(agent_spool_forget(s, a, &d), MN_EINVAL);
+    assert_int_equal(agent_spool_forget(s, 999, &d), MN_ENOTFOUND);
+    assert_non_null(strstr(d.hint, "status"));
+
+    assert_int_equal(agent_spool_get(s, r, 1, &it, &d), MN_OK);
+    uint8_t id[MN_ENVELOPE_ID_BYTES];
+    memcpy(id, it.id, sizeof id);
+    agent_spool_item_clear(&it);
+    assert_int_equal(agent_spool_forget(s, r, &d), MN_OK);
+    assert_int_equal(agent_spool_get(s, r, 0, &it, &d), MN_ENOTFOUND);
+    assert_int_equal(agent_spool_find_id(s, id, 0, &it, &d), MN_ENOTFOUND);
+    assert_int_equal(agent_spool_forget(s, r, &d), MN_ENOTFOUND);
+    assert_int_equal(agent_spool_count(s, &c, &d), MN_OK);
+    assert_int_equal(c.queued, 1);
+    assert_int_equal(c.acknowledged, 1);
+    assert_int_equal(c.rejected, 0);
+    agent_spool_destroy(&s);
 }
 
 /* The other process of test_two_processes_share_a_spool: add one item, acknowledge seq. */
@@ -677,6 +871,13 @@ int main(int argc, char **argv)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_open_permissions_and_files, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_spool_is_refused_not_made_anew, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_spool_is_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open_and_read_write_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_is_reported_and_passes, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_forget_only_a_rejected_item, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -487,7 +487,7 @@ static void test_garbage_store(void **state)
     assert_int_equal(gw_store_open(f->dir, 16, 0, &store, &d), MN_ESTORE);
     assert_null(store);
     assert_non_null(strstr(d.what, "damaged"));
-    assert_string_equal(d.where, f->dir);
+    assert_string_equal(d.where, path);
     assert_int_equal(gw_store_open(f->dir, 0, 1, &store, &d), MN_ESTORE);
     assert_null(store);
 
