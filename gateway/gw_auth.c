@@ -85,7 +85,7 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
                    mn_diag *d)
 {
     int linger = 0, one = 1;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000, handshake_ms = GW_AUTH_HANDSHAKE_MS;
     void *socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (!socket)
         return mn_diag_set(d, MN_EZMQ, listen, "cannot create a socket: %s",
@@ -95,6 +95,7 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
         (zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
          zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
          zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_msg_bytes, sizeof max_msg_bytes) != 0 ||
+         zmq_setsockopt(socket, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0))

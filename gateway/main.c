@@ -10,6 +10,7 @@
 
 #include "gw_auth.h"
 #include "gw_config.h"
+#include "gw_conn.h"
 #include "gw_deliver.h"
 #include "gw_http.h"
 #include "gw_ingest.h"
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
         return 0;
     }
     gw_stats_init(&gw.stats);
+    gw_conn_raise_fd_limit();
     if (s_install_signals() != 0) {
         perror(PROG ": sigaction");
         s_gateway_close(&gw);
