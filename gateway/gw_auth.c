@@ -6,6 +6,10 @@
  * A request that is not well formed gets no 200 under any path: when it cannot even be answered
  * (no version or id) it is dropped, and libzmq keeps that handshake from completing.
  *
+ * The thread logs through mn_log's queue (mn_log_set_nonblocking): every handshake waits for
+ * its answer, so it must never wait for stderr. Admissions are logged at info, at most
+ * S_ADMISSIONS_PER_MINUTE a minute.
+ *
  * Every refusal has a cause (enum gw_refusal), counted with gw_stats_count_refusal and logged,
  * rate-limited per cause, as one warning line of key=value fields:
  *   auth: handshake refused cause=revoked_key role=agent party=district-utrecht
@@ -66,6 +70,9 @@ struct gw_auth {
  * the handler thread uses them. */
 #define S_REFUSALS_PER_MINUTE 30
 static mn_log_limit s_refuse_limit[GW_REFUSAL_COUNT];
+/* Admissions: an agent that reconnects in a loop must not fill the log either. */
+#define S_ADMISSIONS_PER_MINUTE 60
+static mn_log_limit s_admit_limit;
 
 int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
                           const char *domain, mn_diag *d)
@@ -271,8 +278,9 @@ static void s_handle(gw_auth *auth)
         s_frame_text(&f[2], domain, sizeof domain);
     if (v.status == 200) {
         atomic_fetch_add(&auth->stats->handshakes_accepted, 1);
-        log_info("auth", "admitted peer=%s address=%s role=%s key=%s", v.party, peer, v.role,
-                 v.key);
+        mn_log_ratelimited(&s_admit_limit, S_ADMISSIONS_PER_MINUTE, MN_LOG_INFO, "auth",
+                           "admitted peer=%s address=%s role=%s key=%s", v.party, peer, v.role,
+                           v.key);
     } else {
         gw_stats_count_refusal(auth->stats, v.cause);
         mn_log_ratelimited(&s_refuse_limit[v.cause], S_REFUSALS_PER_MINUTE, MN_LOG_WARN, "auth",
@@ -304,6 +312,8 @@ out:
 static void *s_thread(void *arg)
 {
     gw_auth *auth = arg;
+    /* Every handshake waits for this thread: a log nobody reads must not stop them. */
+    mn_log_set_nonblocking();
     while (!atomic_load(&auth->stop)) {
         zmq_pollitem_t item = {auth->socket, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 200);

@@ -593,6 +593,7 @@ static void *s_thread(void *arg)
 {
     gw_conn *c = arg;
     int stopped = 0;
+    mn_log_set_nonblocking(); /* the bounds must hold whatever the log does */
     while (!stopped) {
         zmq_pollitem_t item = {c->pair, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, S_POLL_MS);

@@ -278,6 +278,7 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     gw_http *h = cls;
     char line[256], quoted[300];
+    mn_log_set_nonblocking(); /* libmicrohttpd's thread: scrapes must not wait for stderr */
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\r\n")] = '\0';
     if (!atomic_load(&h->serving)) {
