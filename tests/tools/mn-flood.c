@@ -1,4 +1,4 @@
-/* mn-flood - a hostile test client: many unauthenticated TCP connections to a ZeroMQ endpoint.
+/* mn-flood - a hostile test client: many unauthenticated TCP connections to one endpoint.
  *
  * Opens --count TCP connections to --connect HOST:PORT (a loopback address only), each from
  * --bind ADDRESS (default 127.0.0.2, so a defence by source address can tell the flood from an
@@ -26,6 +26,8 @@
  *   oversized  that greeting, then a command frame whose header announces --frame-bytes bytes,
  *              then --frame-bytes - 1 of them (so the frame never completes): what a peer
  *              without a key can make a server hold before the CURVE handshake is done
+ *   trickle    not ZeroMQ: the start of an HTTP GET, then one more byte of a header that never
+ *              ends every --trickle-ms (default 1000): a slowloris against an HTTP endpoint
  * Bytes from the server are read and dropped. Nothing reconnects: a connection the server closes
  * stays closed (counted as closed_by_peer). The tool ends by itself after --hold-ms (plus the
  * time to connect, at most --hold-ms as well).
@@ -56,7 +58,10 @@
 #define S_HEADER_BYTES 9 /* flags + 8-byte length */
 #define S_CHUNK 65536
 
-enum { S_SILENT, S_GREETING, S_OVERSIZED };
+enum { S_SILENT, S_GREETING, S_OVERSIZED, S_TRICKLE };
+
+/* The start of an HTTP request whose last header never ends (mode trickle). */
+static const char s_http_head[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
 typedef struct s_conn {
     int fd;
@@ -65,6 +70,7 @@ typedef struct s_conn {
     int answered; /* the server sent something (its greeting): it has accepted the connection */
     uint64_t to_send; /* bytes still to write (greeting, header, payload) */
     uint64_t sent;
+    uint64_t next_trickle_ms; /* mode trickle: when the next byte goes */
 } s_conn;
 
 typedef struct s_opts {
@@ -72,6 +78,7 @@ typedef struct s_opts {
     struct sockaddr_in source;
     long count;
     long hold_ms;
+    long trickle_ms;
     int mode;
     uint64_t frame_bytes;
 } s_opts;
@@ -80,7 +87,8 @@ static void s_usage(FILE *to)
 {
     fprintf(to,
             "usage: " PROG " --connect 127.0.0.1:PORT [--bind 127.0.0.2] [--count N]\n"
-            "                [--mode silent|greeting|oversized] [--frame-bytes N] [--hold-ms MS]\n"
+            "                [--mode silent|greeting|oversized|trickle] [--frame-bytes N]\n"
+            "                [--trickle-ms MS] [--hold-ms MS]\n"
             "\n"
             "Opens N TCP connections (default 100, at most 20000) from the --bind address to a\n"
             "ZeroMQ endpoint on loopback, holds them for --hold-ms (default 10000), and prints\n"
@@ -89,6 +97,8 @@ static void s_usage(FILE *to)
             "  greeting   a ZMTP 3.0 CURVE greeting, then nothing (default)\n"
             "  oversized  the greeting and a command frame announcing --frame-bytes (default\n"
             "             6291456), all but its last byte\n"
+            "  trickle    an HTTP GET whose headers never end: one byte every --trickle-ms\n"
+            "             (default 1000)\n"
             "Only 127.0.0.0/8 addresses are accepted. A test tool: it exists to break things.\n");
 }
 
@@ -134,6 +144,11 @@ static void s_greeting(uint8_t g[S_GREETING_BYTES])
 /* Byte `off` of what a connection sends: greeting, then the frame header, then payload. */
 static void s_fill(const s_opts *o, uint64_t off, uint8_t *buf, size_t n)
 {
+    if (o->mode == S_TRICKLE) {
+        for (size_t i = 0; i < n; i++, off++)
+            buf[i] = off < sizeof s_http_head - 1 ? (uint8_t)s_http_head[off] : (uint8_t)'a';
+        return;
+    }
     uint8_t head[S_GREETING_BYTES + S_HEADER_BYTES];
     s_greeting(head);
     head[S_GREETING_BYTES] = 0x06; /* a command frame with an 8-byte length */
@@ -149,6 +164,8 @@ static uint64_t s_total_bytes(const s_opts *o)
         return 0;
     if (o->mode == S_GREETING)
         return S_GREETING_BYTES;
+    if (o->mode == S_TRICKLE)
+        return sizeof s_http_head - 1;
     return S_GREETING_BYTES + S_HEADER_BYTES + o->frame_bytes - 1;
 }
 
@@ -207,6 +224,17 @@ static void s_read(s_conn *c)
         s_close(c, 1);
 }
 
+/* Mode trickle: one more byte when its time has come. */
+static void s_trickle(const s_opts *o, s_conn *c, uint64_t now, uint64_t *sent_total)
+{
+    if (o->mode != S_TRICKLE || c->fd < 0 || !c->connected || c->to_send > 0 ||
+        now < c->next_trickle_ms)
+        return;
+    c->next_trickle_ms = now + (uint64_t)o->trickle_ms;
+    c->to_send = 1;
+    s_write(o, c, sent_total);
+}
+
 static void s_event(const s_opts *o, s_conn *c, short revents, uint64_t *sent_total)
 {
     if (!c->connected && (revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -246,11 +274,13 @@ static void s_run(const s_opts *o, s_conn *conns, struct pollfd *pfds, long *map
         if (n == 0)
             return;
         int wait = (int)(until_ms - now < 200 ? until_ms - now : 200);
-        if (poll(pfds, n, wait) <= 0)
+        if (poll(pfds, n, wait) < 0)
             continue;
         for (nfds_t k = 0; k < n; k++)
             if (pfds[k].revents && conns[map[k]].fd == pfds[k].fd)
                 s_event(o, &conns[map[k]], pfds[k].revents, sent_total);
+        for (nfds_t k = 0; k < n; k++)
+            s_trickle(o, &conns[map[k]], s_now_ms(), sent_total);
     }
 }
 
@@ -261,6 +291,7 @@ static int s_parse(int argc, char **argv, s_opts *o)
         {"count", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
         {"frame-bytes", required_argument, NULL, 'f'},
         {"hold-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"trickle-ms", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int c, have_target = 0;
@@ -268,6 +299,7 @@ static int s_parse(int argc, char **argv, s_opts *o)
     memset(o, 0, sizeof *o);
     o->count = 100;
     o->hold_ms = 10000;
+    o->trickle_ms = 1000;
     o->mode = S_GREETING;
     o->frame_bytes = 6291456;
     (void)s_parse_addr("127.0.0.2", &o->source, 0);
@@ -293,6 +325,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
                 o->mode = S_GREETING;
             else if (strcmp(optarg, "oversized") == 0)
                 o->mode = S_OVERSIZED;
+            else if (strcmp(optarg, "trickle") == 0)
+                o->mode = S_TRICKLE;
             else
                 goto usage;
             break;
@@ -303,6 +337,10 @@ static int s_parse(int argc, char **argv, s_opts *o)
             break;
         case 't':
             if (mn_tool_parse_timeout_ms(PROG, optarg, &o->hold_ms) != 0)
+                return 2;
+            break;
+        case 'r':
+            if (mn_tool_parse_timeout_ms(PROG, optarg, &o->trickle_ms) != 0)
                 return 2;
             break;
         case 'h':
