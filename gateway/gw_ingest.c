@@ -594,6 +594,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
     if (rc == MN_OK)
         rc = gw_conn_start(zmq_ctx, ing->socket, "agent", deps->stats, &ing->conn, d);
     if (rc == MN_OK)
+        gw_conn_set_limits(ing->conn, deps->handshakes_per_address_max, deps->handshakes_max);
+    if (rc == MN_OK)
         rc = s_threads_start(ing, d);
     if (rc != MN_OK)
         goto fail;

@@ -203,6 +203,8 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .agent_rate_per_s = gw->cfg->agent_rate_per_s,
         .agent_burst = gw->cfg->agent_burst,
         .min_free_mb = gw->cfg->min_free_mb,
+        .handshakes_per_address_max = gw->cfg->handshakes_per_address_max,
+        .handshakes_max = gw->cfg->handshakes_max,
         .data_dir = gw->cfg->data_dir,
         .on_queued = s_on_queued,
         .on_queued_arg = gw->deliver,
