@@ -707,7 +707,7 @@ void gw_conn_raise_fd_limit(void)
                  "hard_max=%llu", S_FD_LOW, now,
                  rl.rlim_max == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_max);
     else
-        log_notice("gateway", "descriptor limit open_files_max=%llu raised_from=%llu", now,
+        log_notice("gateway", "descriptor limit open_files_max=%llu was=%llu", now,
                    was == RLIM_INFINITY ? ~0ULL : (unsigned long long)was);
 }
 
