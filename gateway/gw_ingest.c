@@ -242,6 +242,7 @@ static void *s_worker_main(void *arg)
     gw_ingest *ing = arg;
     gw_link *taken[WORKER_TAKE], *verified[WORKER_TAKE], *replies[WORKER_TAKE];
     size_t n;
+    mn_log_set_nonblocking(); /* receipts must not wait for a stalled stderr */
     while ((n = gw_queue_pop_batch(ing->work, taken, WORKER_TAKE)) > 0) {
         size_t n_verified = 0, n_replies = 0;
         for (size_t i = 0; i < n; i++) {
@@ -287,6 +288,7 @@ static void *s_writer_main(void *arg)
 {
     gw_ingest *ing = arg;
     size_t n;
+    mn_log_set_nonblocking(); /* commits must not wait for a stalled stderr */
     while ((n = gw_queue_pop_batch(ing->write, ing->batch_links, ing->deps.batch_max)) > 0) {
         for (size_t i = 0; i < n; i++)
             ing->batch_jobs[i] = gw_job_of(ing->batch_links[i]);

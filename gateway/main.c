@@ -443,6 +443,7 @@ int main(int argc, char **argv)
         s_gateway_close(&gw);
         return 1;
     }
+    mn_log_set_nonblocking(); /* the serving loop must not wait for a stalled stderr either */
     int exit_code = s_serve(&gw);
     /* What was received is committed and answered before the gateway goes. */
     gw_ingest_stop(gw.ingest);

@@ -4,14 +4,16 @@
 # The gateway's stderr is a FIFO that the test holds open and does not read, filled to the
 # brim once the gateway is up: every write to it would block. New agents (and a raw client
 # with a key nobody has) still complete or fail their handshakes, and the agents get their
-# receipts. When somebody reads the FIFO again, what was queued comes out and nothing is left
-# blocked: the gateway stops cleanly.
+# receipts; a partner that subscribes (a line the serving loop logs) gets its referral, and
+# agents still get receipts after it. When somebody reads the FIFO again, what was queued comes
+# out and nothing is left blocked: the gateway stops cleanly.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
 mn_new_agent alice || mn_bail "agent alice"
 mn_new_agent bob || mn_bail "agent bob"
 mn_new_identity stranger || mn_bail "identity stranger"
+mn_new_partner police police police.acute=full || mn_bail "partner police"
 report=$MN_SRCDIR/examples/minor-grooming-youth-care.json
 fifo=$MN_TMP/stderr.fifo
 mkfifo "$fifo" || mn_bail "set-up: mkfifo"
@@ -39,6 +41,11 @@ check_exit "a key nobody has is still refused (no reply)" 3 \
 check_match "and alice again after that refusal" '^receipt status=(accepted|duplicate) ' \
     mn_rawsend alice valid --report "$report" --timeout-ms 10000
 check "the refusal is counted" mn_wait_until 10 mn_status_ge unknown_key 1
+mn_start_partner police
+check "a partner subscribes and gets the acute referral" mn_wait_until 20 mn_files_ge police 1
+check_match "and an agent still gets a receipt after that" \
+    '^receipt status=(accepted|duplicate) ' mn_rawsend alice valid \
+    --report "$MN_SRCDIR/examples/minor-sextortion-online.json" --timeout-ms 10000
 
 # Somebody reads the log again: the queued lines come out, and the gateway stops cleanly.
 log=$MN_LOGS/reader.log
@@ -47,5 +54,6 @@ exec 7>&-
 check "the queued lines come out once the log is read" \
     mn_wait_until 20 mn_log_has "$log" 'handshake refused cause=unknown_key'
 check "the admissions are logged" mn_log_has "$log" 'admitted peer=alice '
+check "the subscription is logged" mn_log_has "$log" 'subscribed partner=police '
 check_exit "the gateway stops cleanly" 0 mn_stop "$MN_GW_PID" 20
 mn_finish
