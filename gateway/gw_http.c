@@ -83,6 +83,7 @@ struct gw_http {
     int watcher_started;
     pthread_t watcher;
     mn_log_limit slow_limit; /* connections cut for taking too long */
+    atomic_uint_fast64_t cut; /* how many */
 };
 
 typedef union s_sockaddr {
@@ -392,6 +393,7 @@ static void s_cut_late(gw_http *h, uint64_t now)
         w->shut = 1;
         if (shutdown(w->fd, SHUT_RDWR) != 0)
             continue;
+        atomic_fetch_add(&h->cut, 1);
         mn_log_ratelimited(&h->slow_limit, 10, MN_LOG_WARN, "http",
                            "request took too long, connection closed peer=%s limit_s=%u",
                            w->peer, S_REQUEST_MAX_S);
@@ -576,6 +578,11 @@ int gw_http_publish(gw_http *h, const gw_snapshot *s)
     pthread_mutex_unlock(&h->lock);
     s_release(h, old);
     return MN_OK;
+}
+
+uint64_t gw_http_requests_cut(gw_http *h)
+{
+    return h ? atomic_load(&h->cut) : 0;
 }
 
 void gw_http_stop(gw_http **h_p)

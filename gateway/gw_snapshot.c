@@ -68,6 +68,7 @@ static const s_field s_tail[] = {
     S_SNAP("held_total", held_total),
     S_SNAP("map_size_bytes", map_size_bytes),
     S_SNAP("map_used_bytes", map_used_bytes),
+    S_SNAP("http_requests_cut", http_requests_cut),
 };
 
 static const s_field s_agent_counts[] = {

@@ -297,6 +297,7 @@ static void s_write_status(s_gateway *gw, const char *state)
     s.sockets_bound = gw->ingest && gw->deliver;
     s.inflight_max = gw->cfg->inflight_max;
     s.overloaded = s.inflight >= s.inflight_max;
+    s.http_requests_cut = gw_http_requests_cut(gw->http);
     if (gw->ingest)
         gw_ingest_snapshot(gw->ingest, &s);
     if (gw->deliver)

@@ -51,7 +51,11 @@ check "every trickling connection is closed when its request takes too long in a
     mn_wait_until 45 established -eq 0
 check "the cut is logged" mn_log_has "$MN_GW_LOG" \
     'http: request took too long, connection closed .*peer=127\.0\.0\.[23]'
-check "/metrics answers after" curl -fsS --max-time 5 -o /dev/null "http://$MN_METRICS/metrics"
+# cut_counted: /metrics (a snapshot at most a second old) counts the cut connections.
+cut_counted() {
+    curl -fsS --max-time 5 "http://$MN_METRICS/metrics" | grep -qE '^meldnet_http_requests_cut_total [1-9]'
+}
+check "/metrics counts the cut connections" mn_wait_until 10 cut_counted
 check "the gateway is still running" mn_is_running "$MN_GW_PID"
 for f in "${floods[@]}"; do
     mn_stop "$f" 5
