@@ -6,6 +6,10 @@
  * A request that is not well formed gets no 200 under any path: when it cannot even be answered
  * (no version or id) it is dropped, and libzmq keeps that handshake from completing.
  *
+ * The thread logs through mn_log's queue (mn_log_set_nonblocking): every handshake waits for
+ * its answer, so it must never wait for stderr. Admissions are logged at info, at most
+ * S_ADMISSIONS_PER_MINUTE a minute.
+ *
  * Every refusal has a cause (enum gw_refusal), counted with gw_stats_count_refusal and logged,
  * rate-limited per cause, as one warning line of key=value fields:
  *   auth: handshake refused cause=revoked_key role=agent party=district-utrecht
@@ -66,6 +70,9 @@ struct gw_auth {
  * the handler thread uses them. */
 #define S_REFUSALS_PER_MINUTE 30
 static mn_log_limit s_refuse_limit[GW_REFUSAL_COUNT];
+/* Admissions: an agent that reconnects in a loop must not fill the log either. */
+#define S_ADMISSIONS_PER_MINUTE 60
+static mn_log_limit s_admit_limit;
 
 int gw_auth_secure_server(void *socket, const uint8_t curve_secret[MN_KEY_BYTES],
                           const char *domain, mn_diag *d)
@@ -85,7 +92,7 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
                    mn_diag *d)
 {
     int linger = 0, one = 1;
-    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000;
+    int hb_ivl = 5000, hb_timeout = 15000, hb_ttl = 15000, handshake_ms = GW_AUTH_HANDSHAKE_MS;
     void *socket = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (!socket)
         return mn_diag_set(d, MN_EZMQ, listen, "cannot create a socket: %s",
@@ -95,6 +102,7 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
         (zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
          zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
          zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_msg_bytes, sizeof max_msg_bytes) != 0 ||
+         zmq_setsockopt(socket, ZMQ_HANDSHAKE_IVL, &handshake_ms, sizeof handshake_ms) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
          zmq_setsockopt(socket, ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof hb_ttl) != 0))
@@ -270,8 +278,9 @@ static void s_handle(gw_auth *auth)
         s_frame_text(&f[2], domain, sizeof domain);
     if (v.status == 200) {
         atomic_fetch_add(&auth->stats->handshakes_accepted, 1);
-        log_info("auth", "admitted peer=%s address=%s role=%s key=%s", v.party, peer, v.role,
-                 v.key);
+        mn_log_ratelimited(&s_admit_limit, S_ADMISSIONS_PER_MINUTE, MN_LOG_INFO, "auth",
+                           "admitted peer=%s address=%s role=%s key=%s", v.party, peer, v.role,
+                           v.key);
     } else {
         gw_stats_count_refusal(auth->stats, v.cause);
         mn_log_ratelimited(&s_refuse_limit[v.cause], S_REFUSALS_PER_MINUTE, MN_LOG_WARN, "auth",
@@ -303,6 +312,8 @@ out:
 static void *s_thread(void *arg)
 {
     gw_auth *auth = arg;
+    /* Every handshake waits for this thread: a log nobody reads must not stop them. */
+    mn_log_set_nonblocking();
     while (!atomic_load(&auth->stop)) {
         zmq_pollitem_t item = {auth->socket, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 200);

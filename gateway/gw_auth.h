@@ -29,6 +29,12 @@
 
 typedef struct gw_auth gw_auth;
 
+/* A connection's whole handshake (ZMTP greeting, CURVE, ZAP) must be done this long after it
+ * was accepted, or libzmq drops it (ZMQ_HANDSHAKE_IVL on every listening socket; libzmq's own
+ * default is 30 s, long enough for half-open connections to take every descriptor). Ample for
+ * a CURVE handshake, which is two round trips. */
+#define GW_AUTH_HANDSHAKE_MS 5000
+
 /* Bind the ZAP endpoint on zmq_ctx and start the handler thread. `stats` is borrowed and must
  * outlive the handler. Caller owns *out. Returns MN_OK, MN_EZMQ, MN_ESYS, MN_ENOMEM. */
 MN_NODISCARD int gw_auth_start(void *zmq_ctx, gw_stats *stats, gw_auth **out, mn_diag *d);
@@ -49,7 +55,8 @@ MN_NODISCARD int gw_auth_secure_server(void *socket, const uint8_t curve_secret[
 
 /* A listening ROUTER socket for one ZAP domain: a CURVE server (gw_auth_secure_server), no
  * linger, ROUTER_MANDATORY, connections that send a frame over max_msg_bytes dropped by
- * libzmq, heartbeats (every 5 s, dead after 15 s), bound to `listen`. `setting` names the
+ * libzmq, handshakes done within GW_AUTH_HANDSHAKE_MS, heartbeats (every 5 s, dead after
+ * 15 s), bound to `listen`. `setting` names the
  * configuration line for the hint ("listen", "delivery_listen"). Caller owns *out
  * (zmq_close). Returns MN_OK or MN_EZMQ. */
 MN_NODISCARD int gw_auth_listen(void *zmq_ctx, const char *listen,

@@ -79,6 +79,8 @@ static const struct s_setting s_settings[] = {
     {"workers", S_INT, NULL, 0, 0, 64},
     {"inflight_max", S_INT, NULL, 4096, 16, 1000000},
     {"agent_inflight_max", S_INT, NULL, 64, 1, 1000000},
+    {"handshakes_per_address_max", S_INT, NULL, 8, 1, 100000},
+    {"handshakes_max", S_INT, NULL, 64, 1, 1000000},
     {"metrics_listen", S_STRING, "127.0.0.1:9464", 0, 0, 0},
 };
 #define S_N_SETTINGS (sizeof s_settings / sizeof s_settings[0])
@@ -87,7 +89,8 @@ static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, ledger_file, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
     "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
-    "min_free_mb, workers, inflight_max, agent_inflight_max, metrics_listen";
+    "min_free_mb, workers, inflight_max, agent_inflight_max, handshakes_per_address_max, "
+    "handshakes_max, metrics_listen";
 
 /* Required settings first (s_party_settings), then the optional ones. */
 static const char *const s_agent_keys[] = {"name", "key", "region", "revoked", "revoked_at"};
@@ -240,6 +243,17 @@ static const char s_template[] =
     "    # one flooding agent cannot make the others wait behind its envelopes (an agent keeps\n"
     "    # `window`, default 32, in flight). Default 64, bounds 1 .. 1000000.\n"
     "    agent_inflight_max = 64;\n"
+    "\n"
+    "    # Connections that may still be in their handshake (accepted less than 5 s ago, no\n"
+    "    # message yet) from one IP address; a new one beyond it shuts down that address's\n"
+    "    # oldest. A peer without a key can make the gateway hold up to 2 x max_frame_bytes\n"
+    "    # for each, so this bounds what one address can take. Raise it for many agents\n"
+    "    # behind one address that all reconnect at once. Default 8, bounds 1 .. 100000.\n"
+    "    handshakes_per_address_max = 8;\n"
+    "\n"
+    "    # The same, from all addresses together; beyond it the oldest is shut down.\n"
+    "    # Default 64, bounds 1 .. 1000000.\n"
+    "    handshakes_max = 64;\n"
     "\n"
     "    # The operators' HTTP endpoint: /metrics (Prometheus), /healthz, /readyz and / (a status\n"
     "    # page). HOST:PORT with an IP address (\"[::1]:9464\" for IPv6), or \"off\". It shows\n"
@@ -484,6 +498,10 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->inflight_max = (unsigned)ival;
     else if (strcmp(n, "agent_inflight_max") == 0)
         cfg->agent_inflight_max = (unsigned)ival;
+    else if (strcmp(n, "handshakes_per_address_max") == 0)
+        cfg->handshakes_per_address_max = (unsigned)ival;
+    else if (strcmp(n, "handshakes_max") == 0)
+        cfg->handshakes_max = (unsigned)ival;
     else if (strcmp(n, "metrics_listen") == 0)
         snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", value);
     return MN_OK;

@@ -39,6 +39,9 @@
  *   workers             0         (0 .. 64) verify/open threads; 0: one per core
  *   inflight_max        4096      (16 .. 1000000) envelopes in the pipeline; beyond: OVERLOADED
  *   agent_inflight_max  64        (1 .. 1000000) of those from one agent; beyond: OVERLOADED
+ *   handshakes_per_address_max 8  (1 .. 100000) agents' connections still in their handshake
+ *                                 from one address; beyond: its oldest is shut down (gw_conn.h)
+ *   handshakes_max      64        (1 .. 1000000) the same from all addresses
  *   metrics_listen      "127.0.0.1:9464"  HTTP: /metrics, /healthz, /readyz, /; "off": none
  * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
  * default rules apply (gw_route_defaults).
@@ -146,6 +149,8 @@ typedef struct gw_config {
     unsigned workers;      /* 0: one per core */
     unsigned inflight_max;
     unsigned agent_inflight_max;
+    unsigned handshakes_per_address_max; /* unauthenticated connections (gw_conn_set_limits) */
+    unsigned handshakes_max;
     char metrics_listen[256];   /* HOST:PORT of the HTTP endpoint, or "off" */
     gw_partner *partners; /* owned array, sorted by name */
     size_t n_partners;

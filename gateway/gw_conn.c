@@ -33,6 +33,13 @@
  * an admitted but idle peer, nor one that ZAP refused. When it might be, it is not counted:
  * rather miss one than blame an idle agent.
  *
+ * Shedding (gw_conn.h: unauthenticated connections). Each ACCEPTED is checked against the
+ * bounds at once, under the lock, by a walk of the table (it holds a few entries per open
+ * descriptor, and the walk stops early only when nothing is over a bound). A connection shut
+ * down for it is marked `shed`: its end (often with FAILED_NO_DETAIL before it) is then not
+ * counted or logged as malformed again. So a failure is counted when its connection ends, not
+ * when it is reported.
+ *
  * Caveats: a peer that connects and closes without a word (port scanner, TCP health check)
  * gets FAILED_NO_DETAIL and is counted as malformed. Under a flood the monitor may drop events
  * (high-water mark): an entry whose end was lost stays open until its descriptor is accepted
@@ -50,8 +57,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "gw_auth.h"
 #include "mn_key.h"
 #include "mn_log.h"
 
@@ -67,6 +77,7 @@
 #define S_ENDPOINT_MAX 128
 #define S_WARN_PER_MINUTE 30
 #define S_BATCH 64 /* events read at once, before any peer is looked up */
+#define S_FD_LOW 4096 /* a descriptor limit below this is worth a warning */
 
 enum { S_FREE = 0, S_OPEN, S_GONE };
 
@@ -75,6 +86,8 @@ typedef struct s_entry {
     int noted; /* carried a message, so past the handshake; when FREE: a note waiting for the
                 * connection's ACCEPTED, with the party already in `party` */
     int shut;  /* shut down by gw_conn_close_party; libzmq has yet to drop it */
+    int shed;  /* shut down while unauthenticated (over a bound); its end is not malformed */
+    uint64_t accepted_ms; /* monotonic, when this thread read its ACCEPTED */
     struct sockaddr_storage addr;
     socklen_t addr_len; /* 0: peer unknown */
     char peer[S_PEER_MAX];
@@ -114,11 +127,21 @@ struct gw_conn {
     uint64_t n_open;
     size_t n_unnoted;
     size_t n_handshaking;
+    unsigned per_address; /* bounds on unauthenticated connections (gw_conn_set_limits) */
+    unsigned total;
     s_failure pending;      /* monitor thread only: not under the lock */
     s_event batch[S_BATCH]; /* monitor thread only */
 };
 
 static mn_log_limit s_malformed_limit;
+static mn_log_limit s_shed_limit;
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* --- peers -------------------------------------------------------------------------------- */
 
@@ -165,6 +188,18 @@ static int s_same_peer(const struct sockaddr_storage *a, const struct sockaddr_s
     const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
     return x->sin6_port == y->sin6_port &&
            memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* Same address family and address (any port): the same source for the bounds. */
+static int s_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
 static void s_set_peer(s_entry *e, const struct sockaddr_storage *ss, socklen_t len)
@@ -307,8 +342,65 @@ static void s_flush_pending(gw_conn *c)
 {
     if (!c->pending.active)
         return;
+    gw_stats_count_refusal(c->stats, GW_REFUSAL_MALFORMED);
     s_log_malformed(c, &c->pending, "unknown");
     c->pending.active = 0;
+}
+
+/* --- bounds on unauthenticated connections (caller holds the lock) ------------------------ */
+
+/* Open, no message yet, not shut down, a known peer, and young enough to be handshaking. */
+static int s_is_unauthenticated(const s_entry *e, uint64_t now_ms)
+{
+    return e->state == S_OPEN && !e->noted && !e->shut && e->addr_len &&
+           now_ms - e->accepted_ms < GW_AUTH_HANDSHAKE_MS;
+}
+
+/* Shut fd down for being over a bound, if it still joins us to the recorded peer (the
+ * descriptor is libzmq's: never close() it). Counted and logged, rate-limited. */
+static void s_shed(gw_conn *c, int fd, s_entry *e, unsigned from_address, unsigned in_all)
+{
+    struct sockaddr_storage now;
+    e->shut = 1; /* no longer counts against a bound, whatever happens next */
+    if (!s_peer_of(fd, &now) || !s_same_peer(&now, &e->addr))
+        return; /* gone already; a reused descriptor is another connection */
+    if (shutdown(fd, SHUT_RDWR) != 0)
+        return;
+    e->shed = 1;
+    gw_stats_count_refusal(c->stats, GW_REFUSAL_HANDSHAKE_LIMIT);
+    mn_log_ratelimited(&s_shed_limit, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                       "handshake refused cause=%s role=%s peer=%s unauthenticated_from_address=%u "
+                       "unauthenticated=%u per_address_max=%u max=%u",
+                       gw_refusal_name(GW_REFUSAL_HANDSHAKE_LIMIT), c->role, e->peer,
+                       from_address, in_all, c->per_address, c->total);
+}
+
+/* After `newest` was accepted: shut down the oldest unauthenticated connection of its address
+ * while that address is over per_address, then the oldest of all while all are over total. */
+static void s_shed_excess(gw_conn *c, const s_entry *newest)
+{
+    uint64_t now = s_now_ms();
+    for (;;) {
+        unsigned n_all = 0, n_addr = 0;
+        int oldest = -1, oldest_addr = -1;
+        for (size_t fd = 0; fd < c->cap; fd++) {
+            const s_entry *e = &c->table[fd];
+            if (!s_is_unauthenticated(e, now))
+                continue;
+            n_all++;
+            if (oldest < 0 || e->accepted_ms < c->table[oldest].accepted_ms)
+                oldest = (int)fd;
+            if (!newest->addr_len || !s_same_address(&e->addr, &newest->addr))
+                continue;
+            n_addr++;
+            if (oldest_addr < 0 || e->accepted_ms < c->table[oldest_addr].accepted_ms)
+                oldest_addr = (int)fd;
+        }
+        int victim = n_addr > c->per_address ? oldest_addr : n_all > c->total ? oldest : -1;
+        if (victim < 0)
+            return;
+        s_shed(c, victim, &c->table[victim], n_addr, n_all);
+    }
 }
 
 /* --- events (monitor thread) -------------------------------------------------------------- */
@@ -330,20 +422,22 @@ static void s_on_accepted(gw_conn *c, const s_event *ev)
         s_remove(c, e); /* its end was never reported: this is a new connection */
     if (e) {
         s_open(c, e);
+        e->accepted_ms = s_now_ms();
         if (ev->addr_len)
             s_set_peer(e, &ev->addr, ev->addr_len);
         if (!e->noted) /* a noted one is past its handshake already */
             c->n_handshaking++;
+        if (!e->noted && e->addr_len)
+            s_shed_excess(c, e);
     }
     pthread_mutex_unlock(&c->lock);
     if (!e)
         log_warn(S_LOG, "cannot track a connection role=%s fd=%d", c->role, fd);
 }
 
-/* A failure with a detail: count it now, log it when its connection ends (see the top). */
+/* A failure with a detail: count and log it when its connection ends (see the top). */
 static void s_on_failed(gw_conn *c, const s_event *ev)
 {
-    gw_stats_count_refusal(c->stats, GW_REFUSAL_MALFORMED);
     s_handshake_done(c);
     s_flush_pending(c);
     c->pending.active = 1;
@@ -378,6 +472,7 @@ static void s_on_gone(gw_conn *c, const s_event *ev)
     pthread_mutex_lock(&c->lock);
     s_entry *e = s_at(c, (int)ev->value);
     int end = s_classify_end(c, e, ev->event);
+    int shed = e && e->state == S_OPEN && e->shed; /* counted when it was shut down */
     if (end == S_END_SILENT)
         c->n_handshaking--;
     if (e && e->state == S_OPEN) {
@@ -391,9 +486,12 @@ static void s_on_gone(gw_conn *c, const s_event *ev)
     pthread_mutex_unlock(&c->lock);
 
     if (end == S_END_PENDING) {
-        s_log_malformed(c, &c->pending, peer);
+        if (!shed) {
+            gw_stats_count_refusal(c->stats, GW_REFUSAL_MALFORMED);
+            s_log_malformed(c, &c->pending, peer);
+        }
         c->pending.active = 0;
-    } else if (end == S_END_SILENT) {
+    } else if (end == S_END_SILENT && !shed) {
         s_failure f = {1, ev->event, 0, ""};
         snprintf(f.endpoint, sizeof f.endpoint, "%s", ev->endpoint);
         gw_stats_count_refusal(c->stats, GW_REFUSAL_MALFORMED);
@@ -495,6 +593,7 @@ static void *s_thread(void *arg)
 {
     gw_conn *c = arg;
     int stopped = 0;
+    mn_log_set_nonblocking(); /* the bounds must hold whatever the log does */
     while (!stopped) {
         zmq_pollitem_t item = {c->pair, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, S_POLL_MS);
@@ -538,6 +637,8 @@ int gw_conn_start(void *zmq_ctx, void *socket, const char *role, gw_stats *stats
     atomic_init(&c->stop, 0);
     c->socket = socket;
     c->stats = stats;
+    c->per_address = GW_CONN_PER_ADDRESS_DEFAULT;
+    c->total = GW_CONN_TOTAL_DEFAULT;
     snprintf(c->role, sizeof c->role, "%s", role);
     /* The address makes the name unique when one context watches several sockets. */
     snprintf(c->monitor_endpoint, sizeof c->monitor_endpoint, "inproc://gw-conn-%s-%p", c->role,
@@ -572,6 +673,42 @@ static void s_note(gw_conn *c, s_entry *e, const char *party)
         e->noted = 1;
     if (strcmp(e->party, party) != 0)
         snprintf(e->party, sizeof e->party, "%s", party);
+}
+
+void gw_conn_set_limits(gw_conn *c, unsigned per_address, unsigned total)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (per_address)
+        c->per_address = per_address;
+    if (total)
+        c->total = total;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void gw_conn_raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        log_warn("gateway", "cannot read the descriptor limit error=\"%s\"", strerror(errno));
+        return;
+    }
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    unsigned long long now = rl.rlim_cur == RLIM_INFINITY ? ~0ULL : rl.rlim_cur;
+    if (now < S_FD_LOW)
+        log_warn("gateway", "descriptor limit is low, each connection takes one: raise "
+                 "LimitNOFILE of the service (or ulimit -n) to %u or more open_files_max=%llu "
+                 "hard_max=%llu", S_FD_LOW, now,
+                 rl.rlim_max == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_max);
+    else
+        log_notice("gateway", "descriptor limit open_files_max=%llu was=%llu", now,
+                   was == RLIM_INFINITY ? ~0ULL : (unsigned long long)was);
 }
 
 void gw_conn_note(gw_conn *c, const zmq_msg_t *msg, const char *party)

@@ -11,6 +11,18 @@
  * its TCP socket, after which libzmq sees the peer gone and drops the pipe (the descriptor stays
  * libzmq's; it is checked against the recorded peer first, so a reused descriptor is left
  * alone).
+ *
+ * Unauthenticated connections. libzmq reads what a peer sends before the CURVE handshake has
+ * said who it is (up to ZMQ_MAXMSGSIZE for one handshake command), and each connection holds a
+ * descriptor until libzmq's handshake timeout. So the thread bounds the connections that may
+ * still be handshaking: accepted less than GW_AUTH_HANDSHAKE_MS ago and no message yet. When a
+ * new one takes its address over `per_address`, the oldest such connection of that address is
+ * shut down; when it takes all of them over `total`, the oldest of all. Each is counted as a
+ * refused handshake of cause GW_REFUSAL_HANDSHAKE_LIMIT and logged, rate-limited. What peers
+ * without a key can make the gateway hold is so at most total x ZMQ_MAXMSGSIZE, and a flood
+ * from one address leaves descriptors for everyone else. An admitted agent that has sent
+ * nothing yet counts as unauthenticated until GW_AUTH_HANDSHAKE_MS have passed; shut down, it
+ * dials again.
  */
 #ifndef GW_CONN_H
 #define GW_CONN_H
@@ -24,11 +36,25 @@
 
 typedef struct gw_conn gw_conn;
 
+/* Defaults of the bounds on unauthenticated connections (gw_conn_set_limits). */
+#define GW_CONN_PER_ADDRESS_DEFAULT 8u
+#define GW_CONN_TOTAL_DEFAULT 64u
+
 /* Watch `socket` (bound already, made by gw_auth_listen). `role` is "agent" or "partner" (log
  * lines, the inproc monitor endpoint's name). stats is borrowed. Caller owns *out.
  * Returns MN_OK, MN_EZMQ, MN_ESYS or MN_ENOMEM. */
 MN_NODISCARD int gw_conn_start(void *zmq_ctx, void *socket, const char *role, gw_stats *stats,
                                gw_conn **out, mn_diag *d);
+
+/* Bound the connections that may still be handshaking: at most per_address from one IP
+ * address, at most total in all (see the top; 0 keeps the current value). Thread-safe; applies
+ * from the next accepted connection. */
+void gw_conn_set_limits(gw_conn *c, unsigned per_address, unsigned total);
+
+/* Raise this process's soft descriptor limit (RLIMIT_NOFILE) to its hard limit, since every
+ * connection holds one, and log the limit (a warning when it is still below 4096, with what to
+ * do). Call once at start-up, before the sockets listen. */
+void gw_conn_raise_fd_limit(void);
 
 /* A message from `party` arrived on msg's connection: remember the connection as the party's.
  * msg is any frame read from the socket (its ZMQ_SRCFD names the connection). Call from the

@@ -7,6 +7,17 @@
  * takes a reference under the lock and renders outside it, so neither side waits for the
  * other's work. Whoever drops the last reference frees the copy.
  *
+ * Slow clients. libmicrohttpd's timeout is an idle timeout: a client that sends one byte of a
+ * header every few seconds (slowloris) would hold its connection for ever. So every connection
+ * is also watched (MHD_OPTION_NOTIFY_CONNECTION): its request must be received and answered
+ * within S_REQUEST_MAX_S of the connection's start, or of the end of its previous request
+ * (MHD_OPTION_NOTIFY_COMPLETED). A watcher thread shuts down (shutdown(), never close(): the
+ * descriptor is libmicrohttpd's) a connection past that deadline; libmicrohttpd then sees it
+ * end and closes it. libmicrohttpd reports a connection CLOSED before it closes the descriptor,
+ * and both sides hold s_watch_lock, so a descriptor that was closed and reused is never shut.
+ * With at most S_MAX_PER_IP connections from one address, a few trickling addresses cannot
+ * take every slot, and the slots they take come back within S_REQUEST_MAX_S.
+ *
  * Caveats: the endpoint has no authentication and no TLS. Bind it to loopback or a management
  * network; it shows party names and counts, never report content.
  */
@@ -23,17 +34,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "gw_metrics.h"
 #include "gw_statuspage.h"
 #include "mn_log.h"
 
 /* Enough for a few scrapers, a wall screen and a curl. Connections over a limit are accepted
- * and closed at once; the per-address limit keeps one client from taking every slot, and idle
- * ones are dropped after the timeout. */
-#define S_MAX_CONNECTIONS 32u
-#define S_MAX_PER_IP 16u
+ * and closed at once; the per-address limit keeps one client from taking every slot, idle
+ * ones are dropped after the timeout, and a request may take S_REQUEST_MAX_S in all. */
+#define S_MAX_CONNECTIONS 64u
+#define S_MAX_PER_IP 8u
 #define S_IDLE_TIMEOUT_S 10u
+#define S_REQUEST_MAX_S 10u
+#define S_WATCH_INTERVAL_MS 250
+#define S_PEER_MAX 64
+
+/* One open connection and when its current request must be done (under gw_http.watch_lock). */
+typedef struct s_watch {
+    int fd;
+    int shut;
+    uint64_t deadline_ms; /* monotonic */
+    char peer[S_PEER_MAX];
+    struct s_watch *prev, *next;
+} s_watch;
 
 static const char s_plain[] = "text/plain; charset=utf-8";
 static const char s_prometheus[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,6 +76,14 @@ struct gw_http {
     atomic_int serving;    /* 0 while starting: libmicrohttpd's messages go to start_err */
     char start_err[256];   /* its first message while starting, for the diag */
     mn_log_limit log_limit; /* its messages once serving: a client can cause them */
+    pthread_mutex_t watch_lock; /* the watched connections and the watcher's stop flag */
+    pthread_cond_t watch_wake;
+    s_watch *watched;
+    int watch_stop;
+    int watcher_started;
+    pthread_t watcher;
+    mn_log_limit slow_limit; /* connections cut for taking too long */
+    atomic_uint_fast64_t cut; /* how many */
 };
 
 typedef union s_sockaddr {
@@ -270,6 +302,154 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     return s_send(c, s_route(cls, url), 0);
 }
 
+/* ---- the total time of a request ----------------------------------------------------- */
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void s_format_peer(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "unknown";
+    unsigned port = 0;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(out, cap, sa && sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+}
+
+/* A connection starts (watch it) or ends (forget it); libmicrohttpd's thread. */
+static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+    gw_http *h = cls;
+    s_watch *w = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!w)
+            return;
+        pthread_mutex_lock(&h->watch_lock);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            h->watched = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&h->watch_lock);
+        free(w);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c,
+                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    w = fd ? calloc(1, sizeof *w) : NULL;
+    if (!w)
+        return; /* not watched: only the idle timeout bounds it */
+    w->fd = fd->connect_fd;
+    w->deadline_ms = s_now_ms() + S_REQUEST_MAX_S * 1000u;
+    s_format_peer(addr ? addr->client_addr : NULL, w->peer, sizeof w->peer);
+    pthread_mutex_lock(&h->watch_lock);
+    w->next = h->watched;
+    if (w->next)
+        w->next->prev = w;
+    h->watched = w;
+    pthread_mutex_unlock(&h->watch_lock);
+    *socket_context = w;
+}
+
+/* A request is done: the next one on this connection gets its own S_REQUEST_MAX_S. */
+static void s_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    gw_http *h = cls;
+    (void)req_cls;
+    (void)toe;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    s_watch *w = info ? info->socket_context : NULL;
+    if (!w)
+        return;
+    pthread_mutex_lock(&h->watch_lock);
+    w->deadline_ms = s_now_ms() + S_REQUEST_MAX_S * 1000u;
+    pthread_mutex_unlock(&h->watch_lock);
+}
+
+/* Shut down every connection past its deadline (caller holds watch_lock). */
+static void s_cut_late(gw_http *h, uint64_t now)
+{
+    for (s_watch *w = h->watched; w; w = w->next) {
+        if (w->shut || now < w->deadline_ms)
+            continue;
+        w->shut = 1;
+        if (shutdown(w->fd, SHUT_RDWR) != 0)
+            continue;
+        atomic_fetch_add(&h->cut, 1);
+        mn_log_ratelimited(&h->slow_limit, 10, MN_LOG_WARN, "http",
+                           "request took too long, connection closed peer=%s limit_s=%u",
+                           w->peer, S_REQUEST_MAX_S);
+    }
+}
+
+static void *s_watcher(void *arg)
+{
+    gw_http *h = arg;
+    mn_log_set_nonblocking();
+    pthread_mutex_lock(&h->watch_lock);
+    while (!h->watch_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += S_WATCH_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&h->watch_wake, &h->watch_lock, &until);
+        s_cut_late(h, s_now_ms());
+    }
+    pthread_mutex_unlock(&h->watch_lock);
+    return NULL;
+}
+
+/* The watcher's condition variable waits on the monotonic clock, as the deadlines do. */
+static int s_watch_init(gw_http *h)
+{
+    pthread_condattr_t attr;
+    if (pthread_mutex_init(&h->watch_lock, NULL) != 0)
+        return -1;
+    if (pthread_condattr_init(&attr) != 0)
+        goto fail;
+    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+             pthread_cond_init(&h->watch_wake, &attr) != 0;
+    pthread_condattr_destroy(&attr);
+    if (rc == 0)
+        return 0;
+fail:
+    pthread_mutex_destroy(&h->watch_lock);
+    return -1;
+}
+
+static void s_watcher_stop(gw_http *h)
+{
+    if (!h->watcher_started)
+        return;
+    pthread_mutex_lock(&h->watch_lock);
+    h->watch_stop = 1;
+    pthread_cond_signal(&h->watch_wake);
+    pthread_mutex_unlock(&h->watch_lock);
+    pthread_join(h->watcher, NULL);
+    h->watcher_started = 0;
+}
+
 /* ---- start and stop ------------------------------------------------------------------- */
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap) MN_PRINTF(2, 0);
@@ -278,6 +458,7 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     gw_http *h = cls;
     char line[256], quoted[300];
+    mn_log_set_nonblocking(); /* libmicrohttpd's thread: scrapes must not wait for stderr */
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\r\n")] = '\0';
     if (!atomic_load(&h->serving)) {
@@ -293,10 +474,13 @@ static void s_free(gw_http *h)
 {
     if (!h)
         return;
+    s_watcher_stop(h);
     if (h->daemon)
         MHD_stop_daemon(h->daemon); /* no request runs after it: h->snap holds the only ref */
     s_release(h, h->snap);
     pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->watch_wake);
+    pthread_mutex_destroy(&h->watch_lock);
     free(h);
 }
 
@@ -338,6 +522,11 @@ int gw_http_start(const char *listen, gw_http **out, mn_diag *d)
         free(h);
         return mn_diag_set(d, MN_ENOMEM, "metrics_listen", "cannot make a mutex");
     }
+    if (s_watch_init(h) != 0) {
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return mn_diag_set(d, MN_ENOMEM, "metrics_listen", "cannot make a mutex");
+    }
     atomic_init(&h->serving, 0);
     unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ipv6)
@@ -350,13 +539,23 @@ int gw_http_start(const char *listen, gw_http **out, mn_diag *d)
                                  MHD_OPTION_SOCK_ADDR, &addr.sa,
                                  MHD_OPTION_CONNECTION_LIMIT, S_MAX_CONNECTIONS,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, S_MAX_PER_IP,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, S_IDLE_TIMEOUT_S, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_TIMEOUT, S_IDLE_TIMEOUT_S,
+                                 MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, h,
+                                 MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         int err = errno;
         int rc = s_listen_failed(d, quoted, h->start_err, err);
         s_free(h);
         return rc;
     }
+    int err = pthread_create(&h->watcher, NULL, s_watcher, h);
+    if (err != 0) {
+        errno = err; /* pthread_create returns it instead */
+        int rc = mn_diag_sys(d, "metrics_listen", "cannot start the HTTP watcher thread");
+        s_free(h);
+        return rc;
+    }
+    h->watcher_started = 1;
     atomic_store(&h->serving, 1);
     log_notice("http", "serving /metrics /healthz /readyz / listen=%s", quoted);
     *out = h;
@@ -379,6 +578,11 @@ int gw_http_publish(gw_http *h, const gw_snapshot *s)
     pthread_mutex_unlock(&h->lock);
     s_release(h, old);
     return MN_OK;
+}
+
+uint64_t gw_http_requests_cut(gw_http *h)
+{
+    return h ? atomic_load(&h->cut) : 0;
 }
 
 void gw_http_stop(gw_http **h_p)

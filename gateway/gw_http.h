@@ -32,4 +32,8 @@ MN_NODISCARD int gw_http_publish(gw_http *h, const gw_snapshot *s);
 /* Stop serving and free. NULL-safe; sets *h_p to NULL. */
 void gw_http_stop(gw_http **h_p);
 
+/* Connections closed so far because their request took longer than the endpoint allows in all
+ * (10 s: slow clients, slowloris). Thread-safe. 0 for NULL. */
+uint64_t gw_http_requests_cut(gw_http *h);
+
 #endif

@@ -244,6 +244,7 @@ static void *s_worker_main(void *arg)
     gw_ingest *ing = arg;
     gw_link *taken[WORKER_TAKE], *verified[WORKER_TAKE], *replies[WORKER_TAKE];
     size_t n;
+    mn_log_set_nonblocking(); /* receipts must not wait for a stalled stderr */
     while ((n = gw_queue_pop_batch(ing->work, taken, WORKER_TAKE)) > 0) {
         size_t n_verified = 0, n_replies = 0;
         for (size_t i = 0; i < n; i++) {
@@ -289,6 +290,7 @@ static void *s_writer_main(void *arg)
 {
     gw_ingest *ing = arg;
     size_t n;
+    mn_log_set_nonblocking(); /* commits must not wait for a stalled stderr */
     while ((n = gw_queue_pop_batch(ing->write, ing->batch_links, ing->deps.batch_max)) > 0) {
         for (size_t i = 0; i < n; i++)
             ing->batch_jobs[i] = gw_job_of(ing->batch_links[i]);
@@ -602,6 +604,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
                         &ing->socket, d);
     if (rc == MN_OK)
         rc = gw_conn_start(zmq_ctx, ing->socket, "agent", deps->stats, &ing->conn, d);
+    if (rc == MN_OK)
+        gw_conn_set_limits(ing->conn, deps->handshakes_per_address_max, deps->handshakes_max);
     if (rc == MN_OK)
         rc = s_threads_start(ing, d);
     if (rc != MN_OK)

@@ -53,6 +53,8 @@ typedef struct gw_ingest_deps {
     unsigned agent_rate_per_s;  /* token bucket per agent; 0: no limit */
     unsigned agent_burst;
     unsigned min_free_mb;       /* below this free space in data_dir: OVERLOADED; 0: no check */
+    unsigned handshakes_per_address_max; /* gw_conn_set_limits; 0: its default */
+    unsigned handshakes_max;
     const char *data_dir;
     /* Called from gw_ingest_flush after a batch that queued partner items (may be NULL). */
     void (*on_queued)(void *arg);

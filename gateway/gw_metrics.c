@@ -206,6 +206,9 @@ static void s_store(FILE *f, const gw_snapshot *s)
     s_scalar(f, "connected_agents", "gauge", "Agent connections open now.", s->connected_agents);
     s_scalar(f, "connected_partners", "gauge", "Partner connections open now.",
              s->connected_partners);
+    s_scalar(f, "http_requests_cut_total", "counter",
+             "Connections to this endpoint closed because a request took too long in all.",
+             s->http_requests_cut);
 }
 
 /* Which figure of a partner a per-partner family shows. */

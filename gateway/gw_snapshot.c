@@ -70,6 +70,7 @@ static const s_field s_tail[] = {
     S_SNAP("map_used_bytes", map_used_bytes),
     S_SNAP("free_mb", free_mb),
     S_SNAP("min_free_mb", min_free_mb),
+    S_SNAP("http_requests_cut", http_requests_cut),
 };
 
 static const s_field s_agent_counts[] = {

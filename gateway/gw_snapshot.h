@@ -92,6 +92,7 @@ typedef struct gw_snapshot {
 
     /* Connections (socket monitor) */
     uint64_t connected_agents, connected_partners;
+    uint64_t http_requests_cut; /* operators' HTTP connections closed for a slow request */
 
     /* Store (gw_observe) */
     uint64_t registrations;

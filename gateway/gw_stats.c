@@ -41,7 +41,8 @@ void gw_hist_observe(gw_hist *h, double value)
 const char *gw_refusal_name(int cause)
 {
     static const char *const names[GW_REFUSAL_COUNT] = {"unknown_key", "revoked_key",
-                                                        "wrong_party", "malformed"};
+                                                        "wrong_party", "malformed",
+                                                        "handshake_limit"};
     return cause >= 0 && cause < GW_REFUSAL_COUNT ? names[cause] : "?";
 }
 

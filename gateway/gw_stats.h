@@ -44,6 +44,8 @@ enum gw_refusal {
     GW_REFUSAL_REVOKED_KEY, /* the key of a revoked agent or partner */
     GW_REFUSAL_WRONG_PARTY, /* a partner's key on the agents' socket, or the reverse; not CURVE */
     GW_REFUSAL_MALFORMED,   /* the handshake itself failed (socket monitor: protocol error) */
+    GW_REFUSAL_HANDSHAKE_LIMIT, /* shut down unauthenticated: too many from its address, or in
+                                 * all (gw_conn.h) */
     GW_REFUSAL_COUNT
 };
 

@@ -10,6 +10,7 @@
 
 #include "gw_auth.h"
 #include "gw_config.h"
+#include "gw_conn.h"
 #include "gw_deliver.h"
 #include "gw_http.h"
 #include "gw_ingest.h"
@@ -264,6 +265,8 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .agent_rate_per_s = gw->cfg->agent_rate_per_s,
         .agent_burst = gw->cfg->agent_burst,
         .min_free_mb = gw->cfg->min_free_mb,
+        .handshakes_per_address_max = gw->cfg->handshakes_per_address_max,
+        .handshakes_max = gw->cfg->handshakes_max,
         .data_dir = gw->cfg->data_dir,
         .on_queued = s_on_queued,
         .on_queued_arg = gw->deliver,
@@ -356,6 +359,7 @@ static void s_write_status(s_gateway *gw, const char *state)
     s.sockets_bound = gw->ingest && gw->deliver;
     s.inflight_max = gw->cfg->inflight_max;
     s.overloaded = s.inflight >= s.inflight_max;
+    s.http_requests_cut = gw_http_requests_cut(gw->http);
     if (gw->ingest)
         gw_ingest_snapshot(gw->ingest, &s);
     if (gw->deliver)
@@ -509,6 +513,7 @@ int main(int argc, char **argv)
         return 0;
     }
     gw_stats_init(&gw.stats);
+    gw_conn_raise_fd_limit();
     if (s_install_signals() != 0) {
         perror(PROG ": sigaction");
         s_gateway_close(&gw);
@@ -520,6 +525,7 @@ int main(int argc, char **argv)
         s_gateway_close(&gw);
         return 1;
     }
+    mn_log_set_nonblocking(); /* the serving loop must not wait for a stalled stderr either */
     int exit_code = s_serve(&gw);
     /* What was received is committed and answered before the gateway goes. */
     gw_ingest_stop(gw.ingest);

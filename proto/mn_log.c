@@ -3,12 +3,19 @@
  * A JSON line is built before the lock is taken (formatting, splitting key=value, jansson) and
  * written with one fwrite under it, newline included, so a slow formatter never holds up other
  * threads and a line is never split. The rules that turn text into members are in mn_log.h.
+ *
+ * Threads that must never wait for stderr (mn_log_set_nonblocking) build the whole line and
+ * put it on a bounded queue; one detached log thread writes the queue in order. Nothing such a
+ * thread does takes s_lock, which a writing thread holds while stderr blocks: the rate limits
+ * have a lock of their own (s_limit_lock), and the queue too (s_qlock), held only to move a
+ * pointer.
  */
 #include "mn_log.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +23,21 @@
 
 static enum mn_log_level s_level = MN_LOG_INFO;
 static enum mn_log_format s_format = MN_LOG_TEXT;
-static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;       /* held while writing */
+static pthread_mutex_t s_limit_lock = PTHREAD_MUTEX_INITIALIZER; /* mn_log_limit counters */
+
+/* The queue of lines from non-blocking threads (see the top); all under s_qlock. */
+static _Thread_local int s_nonblocking;
+static pthread_mutex_t s_qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t s_qcond = PTHREAD_COND_INITIALIZER; /* a line was queued */
+static pthread_cond_t s_qidle = PTHREAD_COND_INITIALIZER; /* the queue was written out */
+static char *s_queue[MN_LOG_QUEUE_LINES];
+static size_t s_qhead, s_qcount;
+static int s_qwriting;             /* the log thread holds a line it has not written yet */
+static unsigned long long s_qdropped; /* since the last line written */
+static atomic_ullong s_dropped_total;
+static pthread_once_t s_qonce = PTHREAD_ONCE_INIT;
+static int s_qthread_ok;
 static const char *const s_names[] = {"err", "warn", "notice", "info", "debug"};
 
 /* Members every JSON line has; a field of the same name is renamed (mn_log.h). */
@@ -315,6 +336,151 @@ static void s_vlog_json(const char *stamp, enum mn_log_level level, const char *
     free(text);
 }
 
+/* --- the queue of non-blocking threads --------------------------------------------------- */
+
+/* One whole line (newline included) in the current format. Caller frees. NULL: no memory. */
+static char *s_build_line(const char *stamp, long nsec, enum mn_log_level level,
+                          const char *component, const char *suffix, const char *fmt,
+                          va_list ap) MN_PRINTF(6, 0);
+
+static char *s_build_line(const char *stamp, long nsec, enum mn_log_level level,
+                          const char *component, const char *suffix, const char *fmt, va_list ap)
+{
+    char full[48], *text = s_vformat(suffix, fmt, ap), *line = NULL;
+    snprintf(full, sizeof full, "%s.%03uZ", stamp, (unsigned)(nsec / 1000000) % 1000u);
+    if (!text)
+        return NULL;
+    if (s_format == MN_LOG_JSON) {
+        line = s_json_line(full, level, component, text);
+    } else {
+        size_t n = strlen(full) + strlen(s_names[level]) + strlen(component) + strlen(text) + 8;
+        line = malloc(n);
+        if (line)
+            snprintf(line, n, "%s %s %s: %s\n", full, s_names[level], component, text);
+    }
+    free(text);
+    return line;
+}
+
+/* A line made now from fmt, in the current format. Caller frees. NULL: no memory. */
+static char *s_build_now(enum mn_log_level level, const char *component, const char *fmt, ...)
+    MN_PRINTF(3, 4);
+
+static char *s_build_now(enum mn_log_level level, const char *component, const char *fmt, ...)
+{
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = s_build_line(stamp, ts.tv_nsec, level, component, NULL, fmt, ap);
+    va_end(ap);
+    return line;
+}
+
+static void s_write_line(const char *line)
+{
+    pthread_mutex_lock(&s_lock);
+    fwrite(line, 1, strlen(line), stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&s_lock);
+}
+
+/* The log thread: write the queue in order; say how many lines were dropped before the next
+ * one. It never ends (detached); at exit, s_at_exit waits a little for it. */
+static void *s_writer(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&s_qlock);
+        while (s_qcount == 0) {
+            s_qwriting = 0;
+            pthread_cond_broadcast(&s_qidle);
+            pthread_cond_wait(&s_qcond, &s_qlock);
+        }
+        char *line = s_queue[s_qhead];
+        s_qhead = (s_qhead + 1) % MN_LOG_QUEUE_LINES;
+        s_qcount--;
+        s_qwriting = 1;
+        unsigned long long dropped = s_qdropped;
+        s_qdropped = 0;
+        pthread_mutex_unlock(&s_qlock);
+        if (dropped) {
+            char *note = s_build_now(MN_LOG_WARN, "log", "lines dropped, stderr was not read "
+                                     "in time dropped=%llu", dropped);
+            if (note)
+                s_write_line(note);
+            free(note);
+        }
+        s_write_line(line);
+        free(line);
+    }
+    return NULL;
+}
+
+/* At exit: give the log thread MN_LOG_EXIT_WAIT_MS to write what is queued. */
+static void s_at_exit(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += MN_LOG_EXIT_WAIT_MS / 1000;
+    until.tv_nsec += (long)(MN_LOG_EXIT_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s_qlock);
+    while ((s_qcount > 0 || s_qwriting) &&
+           pthread_cond_timedwait(&s_qidle, &s_qlock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&s_qlock);
+}
+
+static void s_start_writer(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return;
+    if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+        pthread_create(&t, &attr, s_writer, NULL) == 0) {
+        s_qthread_ok = 1;
+        atexit(s_at_exit);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Queue a line (takes it); without room or a log thread it is dropped and counted. */
+static void s_enqueue(char *line)
+{
+    pthread_once(&s_qonce, s_start_writer);
+    pthread_mutex_lock(&s_qlock);
+    if (line && s_qthread_ok && s_qcount < MN_LOG_QUEUE_LINES) {
+        s_queue[(s_qhead + s_qcount) % MN_LOG_QUEUE_LINES] = line;
+        s_qcount++;
+        line = NULL;
+        pthread_cond_signal(&s_qcond);
+    } else {
+        s_qdropped++;
+        atomic_fetch_add(&s_dropped_total, 1);
+    }
+    pthread_mutex_unlock(&s_qlock);
+    free(line);
+}
+
+void mn_log_set_nonblocking(void)
+{
+    s_nonblocking = 1;
+}
+
+unsigned long long mn_log_dropped(void)
+{
+    return atomic_load(&s_dropped_total);
+}
+
 static void s_vlog(enum mn_log_level level, const char *component, const char *suffix,
                    const char *fmt, va_list ap) MN_PRINTF(4, 0);
 
@@ -327,6 +493,11 @@ static void s_vlog(enum mn_log_level level, const char *component, const char *s
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (s_nonblocking) {
+        s_enqueue(s_build_line(stamp, ts.tv_nsec, level, component ? component : "", suffix,
+                               fmt, ap));
+        return;
+    }
     if (s_format == MN_LOG_JSON) {
         snprintf(full, sizeof full, "%s.%03uZ", stamp, (unsigned)(ts.tv_nsec / 1000000) % 1000u);
         s_vlog_json(full, level, component ? component : "", suffix, fmt, ap);
@@ -357,7 +528,7 @@ void mn_log_ratelimited(mn_log_limit *lim, unsigned per_minute, enum mn_log_leve
         return;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    pthread_mutex_lock(&s_lock);
+    pthread_mutex_lock(&s_limit_lock);
     if (ts.tv_sec - lim->window_start_s >= 60) {
         lim->window_start_s = ts.tv_sec;
         lim->in_window = 0;
@@ -371,7 +542,7 @@ void mn_log_ratelimited(mn_log_limit *lim, unsigned per_minute, enum mn_log_leve
     } else {
         lim->suppressed++;
     }
-    pthread_mutex_unlock(&s_lock);
+    pthread_mutex_unlock(&s_limit_lock);
     if (!let_through)
         return;
     char suffix[64] = "";

@@ -45,6 +45,21 @@ void mn_log_set_format(enum mn_log_format format);
 /* Parse "text" or "json". Returns MN_OK, or MN_EINVAL (out unchanged). */
 MN_NODISCARD int mn_log_parse_format(const char *text, enum mn_log_format *out);
 
+/* From now on this thread never waits for stderr: its lines are handed to a log thread (started
+ * on first use) through a queue of at most MN_LOG_QUEUE_LINES lines, and written by it in
+ * order. When the queue is full (stderr stalled: a pipe nobody reads) a line is dropped and
+ * counted; the next line written says how many with dropped=N. For the threads that must keep
+ * serving whatever the log does: the ZAP handler, the socket monitors, the HTTP endpoint. At
+ * exit, queued lines are written for at most MN_LOG_EXIT_WAIT_MS. Lines of one thread keep
+ * their order; lines of a queued thread and of a writing one may come out of order (their
+ * time stamps say which came first). */
+#define MN_LOG_QUEUE_LINES 1024
+#define MN_LOG_EXIT_WAIT_MS 1000
+void mn_log_set_nonblocking(void);
+
+/* Lines dropped so far because the queue was full. */
+unsigned long long mn_log_dropped(void);
+
 void mn_log(enum mn_log_level level, const char *component, const char *fmt, ...) MN_PRINTF(3, 4);
 
 /* Rate-limited log for events a peer can cause: at most `per_minute` lines per key (a static

@@ -1341,6 +1341,7 @@ static void test_template_has_every_setting(void **state)
         "pseudonym_key = \"keys/pseudonym.key\";", "partners_dir = \"partners\";",
         "redelivery_ms = 30000;",             "max_nacks = 3;",
         "max_item_age_hours = 168;",          "# routes = (",
+        "handshakes_per_address_max = 8;",    "handshakes_max = 64;",
     };
     const char *t = gw_config_template();
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)

@@ -1,6 +1,7 @@
 /* test_gw_conn.c - connections on a real CURVE listening socket with the real ZAP handler:
  * counted, named by party, closed on revocation; handshakes that are not ZMTP counted as
- * malformed, ZAP refusals and idle admitted peers not. */
+ * malformed, ZAP refusals and idle admitted peers not; unauthenticated connections over the
+ * bounds per address and in all shut down, oldest first, and not counted as malformed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -283,6 +284,43 @@ static void s_raw_send_until_closed(int fd, const void *bytes, size_t len)
     close(fd);
 }
 
+/* A plain TCP connection from source address `from` (127.x.y.z) that says nothing. */
+static int s_raw_connect_from(fixture *f, const char *from)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in src, dst;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    memset(&dst, 0, sizeof dst);
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons((uint16_t)f->port);
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
+    return fd;
+}
+
+/* Has the server ended fd's connection? Reads (and drops) what it sent, without waiting. */
+static int s_ended(int fd)
+{
+    char buf[256];
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0)
+            return 0;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return 1;
+    }
+}
+
+static uint64_t s_shed_count(fixture *f)
+{
+    return atomic_load(&f->stats.handshakes_refused_by_cause[GW_REFUSAL_HANDSHAKE_LIMIT]);
+}
+
 static const char s_http[] = "GET / HTTP/1.1\r\nHost: gateway\r\n\r\n";
 
 /* The start of a ZMTP 3 greeting, then junk: libzmq sees a mechanism it does not know. */
@@ -418,6 +456,52 @@ static void test_idle_admitted_peer_is_not_malformed(void **state)
     assert_int_equal(s_malformed(f), 0);
 }
 
+static void test_over_address_bound_sheds_the_oldest(void **state)
+{
+    fixture *f = *state;
+    int fd[5];
+    gw_conn_set_limits(f->conn, 2, 0);
+    /* One at a time, each in the table before the next: their age order is known. */
+    for (int i = 0; i < 5; i++) {
+        fd[i] = s_raw_connect_from(f, "127.0.0.2");
+        WAIT_UNTIL(gw_conn_open_count(f->conn) == (uint64_t)(i < 2 ? i + 1 : 2) &&
+                   s_shed_count(f) == (uint64_t)(i < 2 ? 0 : i - 1));
+    }
+    for (int i = 0; i < 3; i++)
+        WAIT_UNTIL(s_ended(fd[i])); /* the three oldest */
+    assert_false(s_ended(fd[3]));
+    assert_false(s_ended(fd[4]));
+    /* Another address is not held to 127.0.0.2's bound: an agent gets in and is noted. */
+    void *c = s_agent_connects_and_is_noted(f, 0, NULL);
+    WAIT_UNTIL(gw_conn_party_connected(f->conn, AGENT));
+    assert_int_equal(s_shed_count(f), 3);
+    assert_int_equal(s_malformed(f), 0); /* shut down for the bound: not malformed too */
+    assert_int_equal(atomic_load(&f->stats.handshakes_refused), 3);
+    zmq_close(c);
+    for (int i = 0; i < 5; i++)
+        close(fd[i]);
+    WAIT_UNTIL(gw_conn_open_count(f->conn) == 0);
+}
+
+static void test_over_total_bound_sheds_the_oldest(void **state)
+{
+    fixture *f = *state;
+    static const char *const from[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+    int fd[4];
+    gw_conn_set_limits(f->conn, 0, 3);
+    for (int i = 0; i < 4; i++) {
+        fd[i] = s_raw_connect_from(f, from[i]);
+        WAIT_UNTIL(gw_conn_open_count(f->conn) == (uint64_t)(i < 3 ? i + 1 : 3));
+    }
+    WAIT_UNTIL(s_ended(fd[0]));
+    assert_int_equal(s_shed_count(f), 1);
+    for (int i = 1; i < 4; i++)
+        assert_false(s_ended(fd[i]));
+    for (int i = 0; i < 4; i++)
+        close(fd[i]);
+    WAIT_UNTIL(gw_conn_open_count(f->conn) == 0);
+}
+
 static void test_null_and_no_descriptor(void **state)
 {
     fixture *f = *state;
@@ -446,6 +530,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_greeting_line_names_the_peer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_is_not_malformed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_idle_admitted_peer_is_not_malformed, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_over_address_bound_sheds_the_oldest, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_over_total_bound_sheds_the_oldest, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_null_and_no_descriptor, s_setup, s_teardown),
     };

@@ -1,5 +1,6 @@
 /* test_mn_log.c - unit tests for mn_log: level names, quoting text a peer wrote, the JSON
- * format and rate limiting in both formats. Lines are read back by pointing fd 2 at a file. */
+ * format and rate limiting in both formats; a non-blocking thread never waits for a stalled
+ * stderr. Lines are read back by pointing fd 2 at a file (or a pipe). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,11 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -284,6 +289,90 @@ static void test_ratelimit_both_formats(void **state)
     s_ratelimit(MN_LOG_JSON);
 }
 
+/* --- a thread that must not wait for stderr ---------------------------------------------- */
+
+#define S_FLOOD_LINES (MN_LOG_QUEUE_LINES + 500)
+static atomic_int s_flood_done;
+
+static void *s_flood(void *arg)
+{
+    (void)arg;
+    mn_log_set_nonblocking();
+    for (int i = 0; i < S_FLOOD_LINES; i++)
+        log_warn("zap", "line n=%d", i);
+    atomic_store(&s_flood_done, 1);
+    return NULL;
+}
+
+/* Read the pipe until `text` has come out (at most 10 s); what was read is kept in buf, without
+ * the '#' bytes that filled the pipe. */
+static int s_read_until(int fd, char *buf, size_t cap, size_t *len, const char *text)
+{
+    for (int i = 0; i < 1000 && !strstr(buf, text); i++) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 10) <= 0)
+            continue;
+        char chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n <= 0)
+            return 0;
+        for (ssize_t k = 0; k < n && *len + 1 < cap; k++)
+            if (chunk[k] != '#')
+                buf[(*len)++] = chunk[k];
+        buf[*len] = '\0';
+    }
+    return strstr(buf, text) != NULL;
+}
+
+static void test_nonblocking_thread_never_waits(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    /* Fill the pipe, then make writes to it block again: a stderr nobody reads. */
+    assert_int_equal(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+    char junk[4096];
+    memset(junk, '#', sizeof junk);
+    while (write(p[1], junk, sizeof junk) > 0)
+        ;
+    assert_int_equal(fcntl(p[1], F_SETFL, 0), 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+
+    unsigned long long dropped_before = mn_log_dropped();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, s_flood, NULL), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&s_flood_done); i++)
+        poll(NULL, 0, 10);
+    int done = atomic_load(&s_flood_done);
+    unsigned long long dropped = mn_log_dropped() - dropped_before;
+
+    /* Somebody reads again: the queued lines come out, with a count of the dropped ones. */
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t len = 0;
+    /* line 0 went to the log thread first (it waited in write), the note comes before line 1 */
+    int last = s_read_until(p[0], buf, 1 << 20, &len, " warn zap: line n=1000\n");
+    char *note_at = strstr(buf, " warn log: lines dropped, stderr was not read in time dropped=");
+    char *first_at = strstr(buf, " warn zap: line n=1\n");
+    int note = note_at != NULL, first = first_at != NULL && note_at < first_at;
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[1]);
+    if (done)
+        pthread_join(t, NULL);
+    close(p[0]);
+    free(buf);
+    assert_true(done); /* it ran to its end with stderr stalled */
+    assert_true(dropped >= S_FLOOD_LINES - MN_LOG_QUEUE_LINES - 1);
+    assert_true(dropped <= S_FLOOD_LINES - MN_LOG_QUEUE_LINES);
+    assert_true(note);
+    assert_true(first);
+    assert_true(last);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_json_quoted_round_trip),
         cmocka_unit_test(test_json_odd_text),
         cmocka_unit_test(test_ratelimit_both_formats),
+        cmocka_unit_test(test_nonblocking_thread_never_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
