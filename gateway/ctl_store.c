@@ -95,43 +95,30 @@ static int s_gateway_stopped(const gw_config *cfg, mn_diag *d)
 
 int ctl_store_status(const gw_config *cfg, mn_diag *d)
 {
-    gw_ledger_mark mark;
-    gw_store_ident ident = {0};
-    gw_store *store = NULL;
+    gw_ledger_view v;
     char text[2 * GW_STORE_ID_BYTES + 1], reg[32];
-    int has = 0;
-    int rc = s_read_ledger(cfg, 0, &mark, &has, d);
-    if (rc != MN_OK)
+    if (gw_ledger_inspect(cfg->ledger_file, cfg->data_dir, &v, d) != MN_OK)
         return 1;
-    if (has) {
-        gw_ledger_id_text(mark.store_id, text);
-        s_reg(mark.issued, reg, sizeof reg);
+    if (v.has_mark) {
+        gw_ledger_id_text(v.mark.store_id, text);
+        s_reg(v.mark.issued, reg, sizeof reg);
         printf("ledger  %s: store %s, numbers given up to %s\n", cfg->ledger_file, text,
-               mark.issued ? reg : "(none yet)");
+               v.mark.issued ? reg : "(none yet)");
     } else {
         printf("ledger  %s: none\n", cfg->ledger_file);
     }
-    int absent = gw_ledger_store_is_absent(cfg->data_dir);
-    if (absent) {
+    if (v.absent) {
         printf("store   %s: none (missing or empty)\n", cfg->data_dir);
-        ident.next_registration = 1;
     } else {
-        rc = gw_store_open(cfg->data_dir, 0, 1, &store, d);
-        if (rc == MN_OK)
-            rc = gw_store_identity(store, &ident, d);
-        gw_store_destroy(&store);
-        if (rc != MN_OK)
-            return 1;
-        gw_ledger_id_text(ident.id, text);
-        s_reg(ident.next_registration - 1, reg, sizeof reg);
+        gw_ledger_id_text(v.store.id, text);
+        s_reg(v.store.next_registration - 1, reg, sizeof reg);
         printf("store   %s: store %s, %llu registrations, numbered up to %s\n", cfg->data_dir,
-               ident.has_id ? text : "(no identity yet)", (unsigned long long)ident.registrations,
-               ident.next_registration > 1 ? reg : "(none yet)");
+               v.store.has_id ? text : "(no identity yet)",
+               (unsigned long long)v.store.registrations,
+               v.store.next_registration > 1 ? reg : "(none yet)");
     }
-    if (!ident.has_id && !absent && has) /* an older store, read-only: its identity comes at
-                                          * the gateway's next start */
-        memcpy(ident.id, mark.store_id, sizeof ident.id);
-    if (gw_ledger_check(cfg->ledger_file, cfg->home, has, &mark, absent, &ident, d) != MN_OK)
+    if (gw_ledger_check(cfg->ledger_file, cfg->home, v.has_mark, &v.mark, v.absent, &v.store,
+                        d) != MN_OK)
         return 1;
     printf("the gateway starts with them\n");
     return 0;

@@ -226,6 +226,30 @@ int gw_ledger_check(const char *ledger_path, const char *home, int has_mark,
     return MN_OK;
 }
 
+int gw_ledger_inspect(const char *ledger_path, const char *data_dir, gw_ledger_view *v,
+                      mn_diag *d)
+{
+    gw_store *store = NULL;
+    memset(v, 0, sizeof *v);
+    v->store.next_registration = 1;
+    int rc = gw_ledger_read(ledger_path, &v->mark, d);
+    if (rc == MN_ENOTFOUND)
+        memset(&v->mark, 0, sizeof v->mark);
+    else if (rc != MN_OK)
+        return rc;
+    v->has_mark = rc == MN_OK;
+    v->absent = gw_ledger_store_is_absent(data_dir);
+    if (v->absent)
+        return MN_OK;
+    rc = gw_store_open(data_dir, 0, 1, &store, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(store, &v->store, d);
+    gw_store_destroy(&store);
+    if (rc == MN_OK && !v->store.has_id && v->has_mark) /* it gets one at the next start */
+        memcpy(v->store.id, v->mark.store_id, sizeof v->store.id);
+    return rc;
+}
+
 /* Write the slot after the latest (no fsync). Under l->lock. */
 static int s_write_slot(gw_ledger *l, const gw_ledger_mark *m, mn_diag *d)
 {

@@ -186,28 +186,12 @@ static int s_open_store(s_gateway *gw, mn_diag *d)
 /* For -n: would the gateway start with this store and ledger? Reads only. */
 static int s_check_store(s_gateway *gw, mn_diag *d)
 {
-    gw_ledger_mark mark;
-    gw_store_ident ident = {.next_registration = 1};
-    gw_store *store = NULL;
-    int has_mark = 0;
-    int rc = gw_ledger_read(gw->cfg->ledger_file, &mark, d);
-    if (rc == MN_OK)
-        has_mark = 1;
-    else if (rc != MN_ENOTFOUND)
+    gw_ledger_view v;
+    int rc = gw_ledger_inspect(gw->cfg->ledger_file, gw->cfg->data_dir, &v, d);
+    if (rc != MN_OK)
         return rc;
-    int absent = gw_ledger_store_is_absent(gw->cfg->data_dir);
-    if (!absent) {
-        rc = gw_store_open(gw->cfg->data_dir, 0, 1, &store, d);
-        if (rc == MN_OK)
-            rc = gw_store_identity(store, &ident, d);
-        gw_store_destroy(&store);
-        if (rc != MN_OK)
-            return rc;
-        if (!ident.has_id && has_mark) /* an older store gets its identity at the next start */
-            memcpy(ident.id, mark.store_id, sizeof ident.id);
-    }
-    return gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, has_mark, &mark, absent, &ident,
-                           d);
+    return gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, v.has_mark, &v.mark, v.absent,
+                           &v.store, d);
 }
 
 static int s_start(s_gateway *gw, mn_diag *d)
