@@ -157,16 +157,32 @@ static int s_adopt(const gw_config *cfg, gw_store *store, uint64_t top, mn_diag 
     return MN_OK;
 }
 
+/* The start of a change: the gateway stopped, the ledger read (a damaged one reported). */
+static int s_change_begin(const gw_config *cfg, gw_ledger_mark *mark, int *has, mn_diag *d)
+{
+    int rc = s_gateway_stopped(cfg, d);
+    if (rc == MN_OK)
+        rc = s_read_ledger(cfg, 1, mark, has, d);
+    return rc;
+}
+
+/* Open the store for writing and read its identity. */
+static int s_store_open(const gw_config *cfg, gw_store **store, gw_store_ident *ident,
+                        mn_diag *d)
+{
+    int rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, store, d);
+    if (rc == MN_OK)
+        rc = gw_store_identity(*store, ident, d);
+    return rc;
+}
+
 int ctl_store_continue(const gw_config *cfg, uint64_t after, mn_diag *d)
 {
     gw_ledger_mark mark;
     gw_store_ident ident;
     gw_store *store = NULL;
     int has = 0;
-    int rc = s_gateway_stopped(cfg, d);
-    if (rc == MN_OK)
-        rc = s_read_ledger(cfg, 1, &mark, &has, d);
-    if (rc != MN_OK)
+    if (s_change_begin(cfg, &mark, &has, d) != MN_OK)
         return 1;
     if (gw_ledger_store_is_absent(cfg->data_dir)) {
         mn_diag_set(d, MN_ESTORE, cfg->data_dir, "there is no store to continue with");
@@ -174,9 +190,7 @@ int ctl_store_continue(const gw_config *cfg, uint64_t after, mn_diag *d)
                         "with `meldnetctl store new --home %s`", cfg->home);
         return 1;
     }
-    rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
-    if (rc == MN_OK)
-        rc = gw_store_identity(store, &ident, d);
+    int rc = s_store_open(cfg, &store, &ident, d);
     if (rc == MN_OK)
         rc = s_adopt(cfg, store, s_highest(has, &mark, ident.next_registration - 1, after), d);
     gw_store_destroy(&store);
@@ -204,10 +218,7 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
     gw_store_ident ident;
     char reg[32];
     int has = 0;
-    int rc = s_gateway_stopped(cfg, d);
-    if (rc == MN_OK)
-        rc = s_read_ledger(cfg, 1, &mark, &has, d);
-    if (rc != MN_OK)
+    if (s_change_begin(cfg, &mark, &has, d) != MN_OK)
         return 1;
     if (!gw_ledger_store_is_absent(cfg->data_dir)) {
         mn_diag_set(d, MN_ESTORE, cfg->data_dir, "the data folder holds a store already");
@@ -216,11 +227,9 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
                         "registrations)", cfg->home);
         return 1;
     }
-    rc = s_clear_absent(cfg, d);
+    int rc = s_clear_absent(cfg, d);
     if (rc == MN_OK)
-        rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, &store, d);
-    if (rc == MN_OK)
-        rc = gw_store_identity(store, &ident, d);
+        rc = s_store_open(cfg, &store, &ident, d);
     if (rc == MN_OK && !ident.created && ident.registrations > 0) { /* raced with another */
         s_reg(ident.next_registration - 1, reg, sizeof reg);
         rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir, "a store appeared in the data folder "
