@@ -68,6 +68,8 @@ static const s_field s_tail[] = {
     S_SNAP("held_total", held_total),
     S_SNAP("map_size_bytes", map_size_bytes),
     S_SNAP("map_used_bytes", map_used_bytes),
+    S_SNAP("held_acute", held_acute),
+    S_SNAP("nacks_transient", nacks_transient),
 };
 
 static const s_field s_agent_counts[] = {

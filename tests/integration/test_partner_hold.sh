@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_partner_hold.sh - a report that matches no route is held as unrouted and listed; a
 # partner that nacks an item three times sees it moved to its hold queue; releasing it delivers
-# it again. A gateway killed during dispatch loses no item of any registered report.
+# it again; an acute one on hold raises the alarm. A gateway killed during dispatch loses no item
+# of any registered report.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
@@ -32,6 +33,9 @@ check "after three nacks the item is in the partner's hold queue" mn_wait_until 
 check "the gateway counted the nacks" mn_wait_until 5 mn_status_ge nacks 3
 check_match "the held item shows its three refusals and the last reason" \
     "police .*$acute.*nacks=3.*command exited 1" mn_ctl hold list
+check "an acute referral on hold raises the alarm: an error in the log" \
+    mn_log_has "$MN_GW_LOG" ' err deliver: an ACUTE referral is held .*partner=police'
+check "and a count operators alert on" mn_wait_until 5 mn_status_ge held_acute 1
 mn_stop "$refusing"
 tag=$(mn_ctl hold list | grep -E "police .*$acute" | awk '{print $2}')
 check "the held item has a tag" test -n "$tag"
