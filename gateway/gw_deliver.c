@@ -935,7 +935,8 @@ void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s)
 
 size_t gw_deliver_close_partner(gw_deliver *dl, const char *name)
 {
-    return gw_conn_close_party(dl->conn, name);
+    /* One that has not subscribed yet is noted for nobody: close every such one. */
+    return gw_conn_close_party(dl->conn, name) + gw_conn_close_idle(dl->conn);
 }
 
 int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps,

@@ -54,7 +54,8 @@ MN_NODISCARD int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partn
  * s->connected_partners. Queue figures come from gw_observe. */
 void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s);
 
-/* Close the open connections of partner `name` (revoked or removed). Returns how many. */
+/* Close the open connections of partner `name` (revoked or removed), and every connection
+ * that has carried no message yet (gw_conn_close_idle). Returns how many. */
 size_t gw_deliver_close_partner(gw_deliver *dl, const char *name);
 
 /* The socket, for the caller's zmq_poll. */

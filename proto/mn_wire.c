@@ -44,6 +44,7 @@ int mn_reject_reason_is_retryable(int reason)
     case MN_REJECT_OVERLOADED:
     case MN_REJECT_RATE_LIMITED:
     case MN_REJECT_SHUTTING_DOWN:
+    case MN_REJECT_NOT_PERMITTED: /* the sender is not admitted now; the report is fine */
         return 1;
     default:
         return 0;
