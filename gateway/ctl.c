@@ -359,6 +359,8 @@ static const char s_usage_hold_release[] =
     "               the unrouted entry. Needs the gateway identity and keys/pseudonym.key.\n"
     "\n"
     "options:\n"
+    "  --all                 every held item (of PARTNER, or of every partner)\n"
+    "  --reason TEXT         only held items whose reason contains TEXT; implies --all\n"
     "  --registry-key FILE   the registry's secret key file (0600), for unrouted\n"
     "  --home DIR            the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help            this help\n";
