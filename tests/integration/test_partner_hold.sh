@@ -36,6 +36,8 @@ check_match "the held item shows its three refusals and the last reason" \
 check "an acute referral on hold raises the alarm: an error in the log" \
     mn_log_has "$MN_GW_LOG" ' err deliver: an ACUTE referral is held .*partner=police'
 check "and a count operators alert on" mn_wait_until 5 mn_status_ge held_acute 1
+check_match "meldnetctl status shows the alarm" 'ALARM: 1 acute referral went to a hold queue' \
+    mn_ctl status
 mn_stop "$refusing"
 tag=$(mn_ctl hold list | grep -E "police .*$acute" | awk '{print $2}')
 check "the held item has a tag" test -n "$tag"
