@@ -2263,14 +2263,21 @@ static int s_hold_release(int argc, char **argv)
         mn_diag_set(&d, MN_ENOMEM, "hold release", "out of memory for %d tags", n - 1);
         return s_fail(&d);
     }
+    size_t n_tags = 0;
     for (int i = 1; i < n; i++) {
-        if (s_parse_tag(op[i], &tags[i - 1]) != MN_OK) {
+        uint64_t tag;
+        if (s_parse_tag(op[i], &tag) != MN_OK) {
             free(tags);
             return s_usage_error("hold release", "TAG \"%s\" is not a tag (a number; hold "
                                  "list shows them)", op[i]);
         }
+        size_t k = 0;
+        while (k < n_tags && tags[k] != tag)
+            k++;
+        if (k == n_tags) /* a tag named twice is released once */
+            tags[n_tags++] = tag;
     }
-    s_release_sel sel = {n > 0 ? op[0] : NULL, tags, n > 1 ? (size_t)n - 1 : 0, all, reason};
+    s_release_sel sel = {n > 0 ? op[0] : NULL, tags, n_tags, all, reason};
     rc = s_release_held(s_home(home), &sel, &d);
     free(tags);
     return rc == MN_OK ? S_EXIT_OK : s_fail(&d);
