@@ -347,10 +347,26 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     s_flight_remove(link, it.seq);
     if (it.state != AGENT_SPOOL_QUEUED)
         return MN_OK;
-    if (r->retryable) {
+    /* A sender the gateway does not admit now (revoked, or not added yet) is for the gateway's
+     * operator to fix, not the report: it stays queued, whatever an older gateway's flag says. */
+    int not_admitted = r->reason == MN_REJECT_NOT_PERMITTED;
+    if (r->retryable || not_admitted) {
         uint64_t delay = s_backoff(link, it.attempts ? it.attempts : 1);
         rc = agent_spool_mark_retry(link->spool, it.seq, r->reason, r->detail,
                                     mn_now_ms() + delay, d);
+        if (not_admitted) {
+            mn_client_set_problem(link->client, "the gateway does not admit this agent now "
+                                  "(revoked, or not added yet): its reports stay queued and are "
+                                  "sent again; ask the gateway's operator to admit it "
+                                  "('meldnetctl agent add' with the line in keys/agent.pub)");
+            mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                               "the gateway does not admit this agent now; the report stays "
+                               "queued and is sent again: ask the gateway's operator to admit "
+                               "this agent seq=%llu id=%s reason=%s retry_in_ms=%llu",
+                               (unsigned long long)it.seq, hex, reason,
+                               (unsigned long long)delay);
+            return rc;
+        }
         mn_client_set_problem(link->client,
                               "the gateway asks to send again later (%s); it is tried again",
                               reason);

@@ -11,8 +11,10 @@
  * moves to now + backoff(attempts): retry_min_ms doubling per attempt up to retry_max_ms, plus
  * up to a quarter of random jitter. A receipt is recorded (acknowledged) only when its
  * signature verifies with the gateway's signing key and its id names a spool item; otherwise it
- * is logged and ignored, and the item stays queued. A retryable reject backs off; any other
- * reject makes the item rejected.
+ * is logged and ignored, and the item stays queued. A retryable reject backs off, and so does
+ * NOT_PERMITTED (this agent is not admitted now: revoked, or not added yet; older gateways sent
+ * it as final), so what it sends while revoked is delivered once it is admitted again; any
+ * other reject makes the item rejected.
  *
  * A gateway that is down or restarting is not an error: ZeroMQ reconnects by itself and due
  * items go out when it is back. Logs one line per event (sent, acknowledged, rejected, connected,

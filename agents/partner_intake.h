@@ -44,9 +44,10 @@ typedef struct partner_intake {
 } partner_intake;
 
 typedef struct partner_intake_result {
-    partner_sink_outcome outcome; /* STORED / DUPLICATE: ack; REFUSED: nack; INTERRUPTED: neither */
+    partner_sink_outcome outcome; /* STORED / DUPLICATE: ack; REFUSED: nack; DEFERRED: transient
+                                     nack; INTERRUPTED: neither */
     int acute;                    /* the referral says acute (when it opened) */
-    char reason[256];             /* with REFUSED: the nack reason */
+    char reason[256];             /* with REFUSED and DEFERRED: the nack reason */
 } partner_intake_result;
 
 /* Fill *in with the borrowed identity, gateway_sign (32 bytes) and sink, which must outlive it,

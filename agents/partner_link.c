@@ -175,13 +175,14 @@ int partner_link_ack(partner_link *link, uint64_t tag)
     return s_send(link, &m, &err) == MN_OK ? MN_OK : MN_EZMQ;
 }
 
-int partner_link_nack(partner_link *link, uint64_t tag, const char *reason)
+int partner_link_nack(partner_link *link, uint64_t tag, const char *reason, int transient)
 {
     mn_from_partner m;
     int err;
     memset(&m, 0, sizeof m);
     m.kind = MN_FROM_PARTNER_NACK;
     m.tag = tag;
+    m.transient = transient != 0;
     snprintf(m.reason, sizeof m.reason, "%s", reason ? reason : "");
     return s_send(link, &m, &err) == MN_OK ? MN_OK : MN_EZMQ;
 }

@@ -55,10 +55,12 @@ MN_NODISCARD int partner_link_recv(partner_link *link, int wait_ms, mn_to_partne
                                    mn_diag *d);
 
 /* Acknowledge / nack a delivery (reason: for the gateway's operators, never content; cut to 255
- * bytes). Returns MN_OK when sent, MN_EZMQ when there is no connection to send it on (the
- * gateway sends the delivery again). */
+ * bytes; transient: this side's storage cannot take it now, see PROTOCOL.md 13.4). Returns
+ * MN_OK when sent, MN_EZMQ when there is no connection to send it on (the gateway sends the
+ * delivery again). */
 MN_NODISCARD int partner_link_ack(partner_link *link, uint64_t tag);
-MN_NODISCARD int partner_link_nack(partner_link *link, uint64_t tag, const char *reason);
+MN_NODISCARD int partner_link_nack(partner_link *link, uint64_t tag, const char *reason,
+                                   int transient);
 
 /* True once the gateway has answered Subscribed on the current connection. */
 int partner_link_is_subscribed(const partner_link *link);

@@ -8,6 +8,7 @@
  * Exit codes: 0 done or stopped, 1 failed (or the gateway refused the subscription), 2 usage.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,10 @@
 #define S_LOG "partner"
 #define S_TOPICS_TEXT (MN_TOPICS_MAX * (MN_TOPIC_MAX + 1) + 1)
 
+#define S_DEFERRED_PER_MINUTE 30 /* a full disk defers every delivery: keep the log readable */
+
 static volatile sig_atomic_t s_stop;
+static mn_log_limit s_deferred_limit;
 
 /* --- the home ----------------------------------------------------------------------------- */
 
@@ -114,7 +118,10 @@ static const char s_listen_help[] =
     "Subscribe at the gateway's delivery endpoint and take every referral for this partner:\n"
     "check the gateway's signature, open it with this partner's key, check that it names this\n"
     "partner and the delivery's registration, store it, then acknowledge it. A delivery that\n"
-    "cannot be checked or stored is nacked with a reason, and the gateway sends it again later.\n"
+    "cannot be checked is nacked with a reason, and the gateway sends it again later (after\n"
+    "a few such nacks it holds it for its operator). One that cannot be stored now (the --out\n"
+    "folder's disk is full, the command exits 75) is deferred: nacked as transient, and the\n"
+    "gateway keeps sending it again for hours, until it can be stored.\n"
     "Delivery is at least once; a registration delivered before (state/delivered/MN-...) is\n"
     "acknowledged again without a second file or run. Reconnects by itself; SIGINT/SIGTERM\n"
     "stop it cleanly (what is not acknowledged yet comes again). One log line per delivery on\n"
@@ -124,9 +131,10 @@ static const char s_listen_help[] =
     "                     rename, fsync of DIR); DIR is made (0700) when missing\n"
     "  --exec CMD         run 'sh -c CMD' with the referral JSON on stdin and\n"
     "                     MELDNET_REGISTRATION, MELDNET_TOPICS, MELDNET_ATTEMPT, MELDNET_ACUTE,\n"
-    "                     MELDNET_PARTNER in its environment; exit 0 = stored, otherwise\n"
-    "                     nacked (\"command exited N\"); it must be idempotent by registration;\n"
-    "                     it runs with umask 077, so what it writes is 0600 (folders 0700)\n"
+    "                     MELDNET_PARTNER in its environment; exit 0 = stored, 75 = not\n"
+    "                     now (deferred), otherwise nacked (\"command exited N\"); it must be\n"
+    "                     idempotent by registration; it runs with umask 077, so what it\n"
+    "                     writes is 0600 (folders 0700)\n"
     "  --exec-timeout S   stop a command running longer than S seconds (default 300): nacked\n"
     "  --topics T,T       subscribe to these bound topics or patterns only (default: every\n"
     "                     bound topic); an unbound one ends listen with exit 1, naming the\n"
@@ -142,7 +150,7 @@ static const char s_listen_help[] =
     "subscription; 2 usage.\n";
 
 typedef struct s_counts {
-    unsigned long stored, duplicates, refused;
+    unsigned long stored, duplicates, refused, deferred;
 } s_counts;
 
 /* Handle one delivery: decide, answer, log. */
@@ -221,15 +229,27 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
     case PARTNER_SINK_INTERRUPTED:
         outcome = "interrupted";
         break;
+    case PARTNER_SINK_DEFERRED:
+        /* Our storage, not the referral: the gateway retries it for hours, not a few times. */
+        outcome = "deferred";
+        counts->deferred++;
+        sent = partner_link_nack(link, dl->tag, res.reason, 1);
+        break;
     case PARTNER_SINK_REFUSED:
     default:
         outcome = "nacked";
         counts->refused++;
-        sent = partner_link_nack(link, dl->tag, res.reason);
+        sent = partner_link_nack(link, dl->tag, res.reason, 0);
         break;
     }
     mn_log_quote(res.reason, reason, sizeof reason);
-    if (res.outcome == PARTNER_SINK_REFUSED)
+    if (res.outcome == PARTNER_SINK_DEFERRED)
+        mn_log_ratelimited(&s_deferred_limit, S_DEFERRED_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                           "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
+                           "reason=\"%s\"; it comes again: free space or fix the output so it "
+                           "can be stored", reg, topics, (unsigned)dl->attempt,
+                           res.acute ? "yes" : "no", outcome, reason);
+    else if (res.outcome == PARTNER_SINK_REFUSED)
         log_warn(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
                  "reason=\"%s\"", reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no",
                  outcome, reason);
@@ -238,8 +258,10 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
                  topics, (unsigned)dl->attempt, res.acute ? "yes" : "no", outcome);
     if (sent != MN_OK)
         log_warn(S_LOG, "the %s for registration=%s could not be sent (no connection); the "
-                 "gateway sends the delivery again", res.outcome == PARTNER_SINK_REFUSED ? "nack"
-                                                                                      : "ack",
+                 "gateway sends the delivery again",
+                 res.outcome == PARTNER_SINK_REFUSED || res.outcome == PARTNER_SINK_DEFERRED
+                     ? "nack"
+                     : "ack",
                  reg);
 }
 
@@ -350,7 +372,7 @@ static int s_cmd_listen(int argc, char **argv)
     partner_state *state = NULL;
     partner_sink *sink = NULL;
     partner_link *link = NULL;
-    s_counts counts = {0, 0, 0};
+    s_counts counts = {0, 0, 0, 0};
     mn_to_partner m;
     s_inbox box = {NULL, 0, 0};
     partner_intake in;
@@ -364,6 +386,8 @@ static int s_cmd_listen(int argc, char **argv)
         goto out;
     mn_cli_set_log_level(h.cfg.log_level, MN_LOG_INFO);
     mn_cli_catch_signals(&s_stop);
+    /* A file size limit (RLIMIT_FSIZE) must fail a write, as a full disk does, not kill us. */
+    signal(SIGXFSZ, SIG_IGN);
     partner_sink_config sc = {
         .mode = out_dir ? PARTNER_SINK_OUT : PARTNER_SINK_EXEC,
         .out_dir = out_dir,
@@ -423,9 +447,9 @@ static int s_cmd_listen(int argc, char **argv)
         if (code)
             break;
     }
-    log_notice(S_LOG, "stopped%s stored=%lu duplicates=%lu refused=%lu", s_stop ? " by a signal"
-                                                                                : "",
-               counts.stored, counts.duplicates, counts.refused);
+    log_notice(S_LOG, "stopped%s stored=%lu duplicates=%lu refused=%lu deferred=%lu",
+               s_stop ? " by a signal" : "", counts.stored, counts.duplicates, counts.refused,
+               counts.deferred);
     if (code == 0 && !partner_link_is_subscribed(link) && partner_link_problem(link))
         log_warn(S_LOG, "%s", partner_link_problem(link));
 out:

@@ -33,6 +33,7 @@
 #define S_LOG "partner"
 #define S_POLL_MS 20
 #define S_KILL_GRACE_MS 5000
+#define S_EXIT_TEMPFAIL 75 /* EX_TEMPFAIL of sysexits.h: "try again later" */
 
 extern char **environ;
 
@@ -53,6 +54,7 @@ const char *partner_sink_outcome_name(partner_sink_outcome o)
     case PARTNER_SINK_DUPLICATE: return "duplicate";
     case PARTNER_SINK_REFUSED: return "refused";
     case PARTNER_SINK_INTERRUPTED: return "interrupted";
+    case PARTNER_SINK_DEFERRED: return "deferred";
     }
     return "?";
 }
@@ -241,8 +243,10 @@ static partner_sink_outcome s_put_file(partner_sink *sink, const partner_sink_it
         return PARTNER_SINK_REFUSED;
     }
     if (mn_file_write_atomic(path, json, len, 0600, &d) != MN_OK) {
+        /* Whatever the folder refuses (ENOSPC, EDQUOT, EFBIG, EIO, ...) is this side's storage,
+         * not the referral: it passes when the disk has room again. */
         snprintf(reason, cap, "cannot write the referral file: %.200s", d.what);
-        return PARTNER_SINK_REFUSED;
+        return PARTNER_SINK_DEFERRED;
     }
     return PARTNER_SINK_STORED;
 }
@@ -311,6 +315,7 @@ static int s_spawn(const partner_sink *sink, char **envp, int stdin_fd, pid_t *p
     sigaddset(&def, SIGINT);
     sigaddset(&def, SIGTERM);
     sigaddset(&def, SIGHUP);
+    sigaddset(&def, SIGXFSZ); /* ignored by listen, so a file size limit fails a write */
     if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
         return rc;
     if ((rc = posix_spawnattr_init(&attr)) != 0) {
@@ -366,7 +371,8 @@ static void s_kill(pid_t pid)
 static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_item *it,
                                        const char *json, size_t len, char *reason, size_t cap)
 {
-    partner_sink_outcome outcome = PARTNER_SINK_REFUSED;
+    /* Until the command has run, a failure is this side's (memory, pipes, processes). */
+    partner_sink_outcome outcome = PARTNER_SINK_DEFERRED;
     char vars[5][PARTNER_STATE_TOPICS_MAX + 32];
     char **envp = NULL;
     int fds[2] = {-1, -1};
@@ -395,6 +401,7 @@ static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_it
         pid = -1;
         goto out;
     }
+    outcome = PARTNER_SINK_REFUSED;
     uint64_t deadline = mn_mono_ms() + (uint64_t)sink->exec_timeout_s * 1000;
     for (;;) {
         if (sink->stop && *sink->stop) {
@@ -437,14 +444,18 @@ static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_it
         }
     }
     pid = -1;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         outcome = PARTNER_SINK_STORED;
-    else if (WIFEXITED(status))
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == S_EXIT_TEMPFAIL) {
+        snprintf(reason, cap, "command exited %d (try again later)", S_EXIT_TEMPFAIL);
+        outcome = PARTNER_SINK_DEFERRED;
+    } else if (WIFEXITED(status)) {
         snprintf(reason, cap, "command exited %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
+    } else if (WIFSIGNALED(status)) {
         snprintf(reason, cap, "command was killed by signal %d", WTERMSIG(status));
-    else
+    } else {
         snprintf(reason, cap, "command ended with status 0x%x", (unsigned)status);
+    }
     if (outcome != PARTNER_SINK_STORED && sink->stop && *sink->stop)
         outcome = PARTNER_SINK_INTERRUPTED; /* it got our Ctrl-C too: not its fault */
 out:
@@ -481,7 +492,7 @@ partner_sink_outcome partner_sink_put(partner_sink *sink, const partner_sink_ite
     if (outcome == PARTNER_SINK_STORED)
         s_mark(sink, it, variant);
 out:
-    if (outcome == PARTNER_SINK_REFUSED)
+    if (outcome == PARTNER_SINK_REFUSED || outcome == PARTNER_SINK_DEFERRED)
         partner_sink_note_refusal(sink, it, reason);
     return outcome;
 }

@@ -9,9 +9,14 @@
  * --exec CMD: `/bin/sh -c CMD` runs with the JSON on stdin and, in its environment,
  *   MELDNET_REGISTRATION (MN-00000042), MELDNET_TOPICS (comma-joined), MELDNET_ATTEMPT,
  *   MELDNET_ACUTE (1 or 0) and MELDNET_PARTNER (this partner's name); stdout and stderr are
- *   listen's. Exit status 0: the marker is written, then the delivery is acknowledged. Any other
+ *   listen's. Exit status 0: the marker is written, then the delivery is acknowledged. Exit 75
+ *   (EX_TEMPFAIL: "try again later"), or a command that cannot be started: deferred. Any other
  *   status, a signal, or running longer than the timeout (SIGTERM, then SIGKILL after 5 s):
  *   refused with a reason ("command exited 3"), so the gateway sends it again later.
+ * Deferred vs refused: a write of the --out file that fails (disk full, a file size limit, an I/O
+ *   error) is deferred, not refused: the referral is fine, the partner's storage is not, and it
+ *   passes by itself. The gateway retries a deferred item for hours (a transient nack) and holds
+ *   a refused one after a few nacks.
  *   A registration with a marker is a duplicate: acknowledged, the command is not run.
  *
  * Caveats: after a crash between a command's exit 0 and its marker, the command runs once more
@@ -62,9 +67,11 @@ typedef enum {
     PARTNER_SINK_REFUSED,     /* not stored; the reason says why: nack */
     PARTNER_SINK_INTERRUPTED, /* stopped by a signal while the command ran: neither (the gateway
                                  sends it again) */
+    PARTNER_SINK_DEFERRED,    /* not stored, because this side's storage cannot take it now
+                                 (disk full, exit 75); the reason says why: transient nack */
 } partner_sink_outcome;
 
-/* "stored", "duplicate", "refused", "interrupted". */
+/* "stored", "duplicate", "refused", "interrupted", "deferred". */
 const char *partner_sink_outcome_name(partner_sink_outcome o);
 
 /* Make a sink. state is borrowed and must outlive it. OUT: the folder is made when missing and
@@ -83,8 +90,9 @@ void partner_sink_file_name(uint64_t registration, char *buf, size_t cap);
 int partner_sink_has(const partner_sink *sink, uint64_t registration);
 
 /* Store one referral (json: len bytes, the referral in clear; borrowed, not kept). Writes the
- * marker after a successful store; records a refusal in the state. On REFUSED, reason (cap
- * bytes) says why, for the nack and the log: never content. Never fails otherwise. */
+ * marker after a successful store; records a refusal (or deferral) in the state. On REFUSED and
+ * DEFERRED, reason (cap bytes) says why, for the nack and the log: never content. Never fails
+ * otherwise. */
 partner_sink_outcome partner_sink_put(partner_sink *sink, const partner_sink_item *it,
                                       const char *json, size_t len, char *reason, size_t cap);
 

@@ -70,7 +70,10 @@ static const char s_usage[] =
     "  route test FILE.json                      which topics and partners a report reaches\n"
     "  queue list                                per partner: items waiting, oldest age, held\n"
     "  hold list                                 unrouted topics and held items\n"
-    "  hold release PARTNER TAG                  a held item back to its partner's queue\n"
+    "  hold release PARTNER TAG [TAG...]         held items back to their partner's queue\n"
+    "  hold release [PARTNER] --all [--reason TEXT]\n"
+    "                                            every held item (of PARTNER; whose reason\n"
+    "                                            holds TEXT) back to its queue\n"
     "  hold release unrouted REG TOPIC --registry-key FILE\n"
     "                                            route an unrouted topic again\n"
     "  registry count                            number of registrations\n"
@@ -310,12 +313,14 @@ static const char s_usage_queue_list[] =
 
 static const char s_usage_hold[] =
     "usage: meldnetctl hold list [--home DIR]\n"
-    "       meldnetctl hold release PARTNER TAG [--home DIR]\n"
+    "       meldnetctl hold release PARTNER TAG [TAG...] [--home DIR]\n"
+    "       meldnetctl hold release [PARTNER] --all [--reason TEXT] [--home DIR]\n"
     "       meldnetctl hold release unrouted REG TOPIC --registry-key FILE [--home DIR]\n"
     "\n"
     "list     the topics no partner was bound to, and the items partners refused too often\n"
     "         or did not take in time\n"
-    "release  put a held item back in its partner's queue, or route an unrouted topic again\n"
+    "release  put held items back in their partner's queue (by tag, or all of them), or route\n"
+    "         an unrouted topic again\n"
     "\n"
     "`meldnetctl hold list --help` and `meldnetctl hold release --help` explain each.\n";
 
@@ -325,8 +330,8 @@ static const char s_usage_hold_list[] =
     "Print two sections. \"unrouted: N\", then one line per topic of a registration that no\n"
     "partner was bound to (topic=- when no rule matched at all):\n"
     "  MN-00000042 topic=hotline.friesland held=TIME reason=\"...\"\n"
-    "then \"held: N\", then one line per held item (nacked max_nacks times, or older than\n"
-    "max_item_age_hours):\n"
+    "then \"held: N\", then one line per held item (nacked max_nacks times, deferred by the\n"
+    "partner for transient_retry_hours, or older than max_item_age_hours):\n"
     "  PARTNER TAG MN-00000042 topics=T[,T...] nacks=N held=TIME reason=\"...\"\n"
     "Times are UTC, ISO 8601. Safe while the gateway runs.\n"
     "\n"
@@ -335,13 +340,22 @@ static const char s_usage_hold_list[] =
     "  -h, --help   this help\n";
 
 static const char s_usage_hold_release[] =
-    "usage: meldnetctl hold release PARTNER TAG [--home DIR]\n"
+    "usage: meldnetctl hold release PARTNER TAG [TAG...] [--home DIR]\n"
+    "       meldnetctl hold release [PARTNER] --all [--reason TEXT] [--home DIR]\n"
     "       meldnetctl hold release unrouted REG TOPIC --registry-key FILE [--home DIR]\n"
     "\n"
-    "PARTNER TAG    move held item TAG of PARTNER (see `hold list`) back to its queue, in\n"
-    "               its own lane, with attempts and nacks reset and due at once. The running\n"
-    "               gateway delivers it on its next pump; fix what made the partner refuse it\n"
-    "               first, or it is held again.\n"
+    "PARTNER TAG [TAG...]\n"
+    "               move held items TAG of PARTNER (see `hold list`) back to its queue, each\n"
+    "               in its own lane, with attempts and nacks reset and due at once; all of\n"
+    "               them or, when one is not held, none. The running gateway delivers them on\n"
+    "               its next pump; fix what made the partner refuse them first, or they are\n"
+    "               held again.\n"
+    "[PARTNER] --all\n"
+    "               the same for every held item of PARTNER, or of every partner when no\n"
+    "               PARTNER is given (after a bad day: the partner's disk is free again).\n"
+    "  --reason TEXT  only the held items whose reason (as `hold list` shows it) contains\n"
+    "               TEXT, e.g. --reason \"No space left\"; implies --all.\n"
+    "               Each released item is printed, then how many.\n"
     "unrouted REG TOPIC\n"
     "               route topic TOPIC of registration REG (MN-00000042 or 42) again: after\n"
     "               you bound a partner to TOPIC (partner add, reload), this opens the\n"
@@ -350,6 +364,8 @@ static const char s_usage_hold_release[] =
     "               the unrouted entry. Needs the gateway identity and keys/pseudonym.key.\n"
     "\n"
     "options:\n"
+    "  --all                 every held item (of PARTNER, or of every partner)\n"
+    "  --reason TEXT         only held items whose reason contains TEXT; implies --all\n"
     "  --registry-key FILE   the registry's secret key file (0600), for unrouted\n"
     "  --home DIR            the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help            this help\n";
@@ -2008,8 +2024,9 @@ static int s_hold_list(int argc, char **argv)
         fprintf(stderr, "%s: bind a partner to a topic (partner add, reload), then `meldnetctl "
                 "hold release unrouted REG TOPIC --registry-key FILE`\n", S_PROG);
     if (held.n)
-        fprintf(stderr, "%s: when the partner can take an item again: `meldnetctl hold release "
-                "PARTNER TAG`\n", S_PROG);
+        fprintf(stderr, "%s: when the partner can take its items again: `meldnetctl hold "
+                "release PARTNER TAG [TAG...]`, or all of them: `meldnetctl hold release PARTNER "
+                "--all`\n", S_PROG);
     rc = S_EXIT_OK;
 out:
     free(unrouted.items);
@@ -2036,45 +2053,131 @@ static int s_parse_tag(const char *text, uint64_t *tag)
     return MN_OK;
 }
 
-static int s_release_held(const char *home, const char *partner, uint64_t tag, mn_diag *d)
+/* Which held items a release takes: explicit tags of one partner, or every item (of one
+ * partner, or of all) whose reason contains a text. */
+typedef struct s_release_sel {
+    const char *partner; /* NULL: every partner (only with all) */
+    const uint64_t *tags;
+    size_t n_tags;
+    int all;
+    const char *reason; /* NULL or "": any */
+} s_release_sel;
+
+typedef struct s_release_pick {
+    const s_release_sel *sel;
+    s_list *picked; /* of s_held: partner and tag */
+} s_release_pick;
+
+static int s_pick_held(const gw_queue_item *item, void *arg)
+{
+    s_release_pick *p = arg;
+    const s_release_sel *sel = p->sel;
+    if (sel->partner && strcmp(item->partner, sel->partner) != 0)
+        return 0;
+    if (sel->reason && sel->reason[0] && !strstr(item->reason, sel->reason))
+        return 0;
+    return s_collect_held(item, p->picked);
+}
+
+/* A released item, for the lines printed once the release is committed. */
+typedef struct s_released {
+    s_held h;
+    int acute;
+} s_released;
+
+/* Note one released item (back in its queue, in txn) on list done. */
+static int s_note_released(gw_store_txn *txn, const gw_config *cfg, const char *partner,
+                           uint64_t tag, s_list *done, mn_diag *d)
+{
+    gw_queue_item item;
+    int rc = gw_store_queue_get(txn, partner, tag, &item);
+    if (rc != MN_OK)
+        return mn_diag_set(d, rc, cfg->data_dir, "the released item %s/%" PRIu64 " cannot be "
+                           "read", partner, tag);
+    s_released *r = s_list_add(done);
+    if (r) {
+        memset(r, 0, sizeof *r);
+        snprintf(r->h.partner, sizeof r->h.partner, "%s", partner);
+        r->h.tag = tag;
+        r->h.registration = item.registration;
+        snprintf(r->h.topics, sizeof r->h.topics, "%s", item.topics);
+        r->acute = item.acute;
+    }
+    gw_queue_item_clear(&item);
+    return r ? MN_OK : mn_diag_set(d, MN_ENOMEM, cfg->data_dir, "out of memory");
+}
+
+/* Release the selected held items in one transaction: every one of them or none. */
+static int s_release_held(const char *home, const s_release_sel *sel, mn_diag *d)
 {
     gw_config *cfg = NULL;
     gw_store *store = NULL;
     gw_store_txn *txn = NULL;
-    gw_queue_item item;
+    s_list picked = {NULL, 0, 0, sizeof(s_held), 0};
+    s_list done = {NULL, 0, 0, sizeof(s_released), 0};
+    s_release_pick pick = {sel, &picked};
     char regtext[32];
     int rc;
 
-    memset(&item, 0, sizeof item);
     if ((rc = s_load_config(home, &cfg, d)) != MN_OK ||
-        (rc = s_store_open_rw(cfg, &store, d)) != MN_OK ||
-        (rc = gw_store_begin(store, &txn, d)) != MN_OK)
+        (rc = s_store_open_rw(cfg, &store, d)) != MN_OK)
         goto out;
-    rc = gw_store_hold_release(txn, partner, tag, d);
-    if (rc == MN_ENOTFOUND)
-        mn_diag_hint(d, "`meldnetctl hold list` shows the held items: PARTNER TAG MN-...");
-    if (rc != MN_OK)
+    if (sel->all) {
+        /* Read first: one transaction at a time, and the list is what the operator asked for. */
+        rc = gw_store_hold_each(store, s_pick_held, &pick);
+        if (rc == MN_OK && picked.failed)
+            rc = MN_ENOMEM;
+        if (rc != MN_OK) {
+            mn_diag_set(d, rc, cfg->data_dir, "cannot read the hold queues");
+            goto out;
+        }
+        if (picked.n == 0) {
+            rc = mn_diag_set(d, MN_ENOTFOUND, cfg->data_dir, "no held item%s%s%s%s%s",
+                             sel->partner ? " of partner " : "", sel->partner ? sel->partner : "",
+                             sel->reason ? " with \"" : "", sel->reason ? sel->reason : "",
+                             sel->reason ? "\" in its reason" : "");
+            mn_diag_hint(d, "`meldnetctl hold list` shows the held items and their reasons");
+            goto out;
+        }
+    }
+    if ((rc = gw_store_begin(store, &txn, d)) != MN_OK)
         goto out;
-    /* for the message: what went back */
-    if ((rc = gw_store_queue_get(txn, partner, tag, &item)) != MN_OK) {
-        mn_diag_set(d, rc, cfg->data_dir, "the released item %s/%" PRIu64 " cannot be read",
-                    partner, tag);
-        goto out;
+    size_t n = sel->all ? picked.n : sel->n_tags;
+    for (size_t i = 0; i < n; i++) {
+        const s_held *h = sel->all ? (const s_held *)picked.items + i : NULL;
+        const char *partner = h ? h->partner : sel->partner;
+        uint64_t tag = h ? h->tag : sel->tags[i];
+        rc = gw_store_hold_release(txn, partner, tag, d);
+        if (rc == MN_ENOTFOUND)
+            mn_diag_hint(d, "nothing was released; `meldnetctl hold list` shows the held items: "
+                            "PARTNER TAG MN-...");
+        if (rc == MN_OK)
+            rc = s_note_released(txn, cfg, partner, tag, &done, d);
+        if (rc != MN_OK)
+            goto out;
     }
     if ((rc = gw_store_commit(&txn, d)) != MN_OK)
         goto out;
-    mn_registration_format(item.registration, regtext, sizeof regtext);
-    printf("released %s %" PRIu64 " %s topics=%s lane=%s: back in its queue, attempts and nacks "
-           "reset, due now\n", partner, tag, regtext, item.topics,
-           item.acute ? "acute" : "normal");
-    printf("the running gateway delivers it on its next pump\n");
-    if (!gw_config_find_partner(cfg, partner))
+    const char *missing = NULL;
+    for (size_t i = 0; i < done.n; i++) {
+        const s_released *r = (const s_released *)done.items + i;
+        mn_registration_format(r->h.registration, regtext, sizeof regtext);
+        printf("released %s %" PRIu64 " %s topics=%s lane=%s: back in its queue, attempts and "
+               "nacks reset, due now\n", r->h.partner, r->h.tag, regtext, r->h.topics,
+               r->acute ? "acute" : "normal");
+        if (!missing && !gw_config_find_partner(cfg, r->h.partner))
+            missing = r->h.partner;
+    }
+    printf("released %zu held item%s; the running gateway delivers %s on its next pump\n",
+           done.n, done.n == 1 ? "" : "s", done.n == 1 ? "it" : "them");
+    if (missing)
         fprintf(stderr, "%s: warning: partner \"%s\" is not in %s: nothing delivers its queue "
-                "until it is added again\n", S_PROG, partner, cfg->partners_dir);
+                "until it is added again\n", S_PROG, missing, cfg->partners_dir);
     rc = MN_OK;
 out:
     gw_store_abort(&txn);
-    gw_queue_item_clear(&item);
+    free(picked.items);
+    free(done.items);
     gw_store_destroy(&store);
     gw_config_destroy(&cfg);
     return rc;
@@ -2175,17 +2278,25 @@ out:
 
 static int s_hold_release(int argc, char **argv)
 {
-    const char *home = NULL, *key_path = NULL;
-    const s_opt opts[] = {{"registry-key", &key_path}, {"home", &home}, {NULL, NULL}};
-    uint64_t reg = 0, tag = 0;
+    const char *home = NULL, *key_path = NULL, *reason = NULL;
+    const s_opt opts[] = {
+        {"registry-key", &key_path}, {"reason", &reason}, {"home", &home}, {NULL, NULL}};
+    uint64_t reg = 0;
     mn_diag d = {0};
 
+    int all = s_take_flag(&argc, argv, "--all") > 0;
     int rc = s_options(argc, argv, "hold release", s_usage_hold_release, opts, -1, NULL);
     if (rc != S_GO_ON)
         return rc;
     int n = argc - optind;
     char **op = argv + optind;
-    if (n == 3 && strcmp(op[0], "unrouted") == 0) {
+    if (reason) {
+        if (!reason[0])
+            return s_usage_error("hold release", "%s", "--reason needs a text that the held "
+                                 "items' reasons contain (hold list shows them)");
+        all = 1;
+    }
+    if (n == 3 && strcmp(op[0], "unrouted") == 0 && !all) {
         if (mn_registration_parse(op[1], &reg) != MN_OK || reg == 0)
             return s_usage_error("hold release", "\"%s\" is not a registration number like "
                                  "MN-00000042 or 42", op[1]);
@@ -2203,19 +2314,38 @@ static int s_hold_release(int argc, char **argv)
             return s_fail(&d);
         return S_EXIT_OK;
     }
-    if (n != 2)
-        return s_usage_error("hold release", "%s", "give PARTNER TAG, or unrouted REG TOPIC");
-    if (!mn_name_is_valid(op[0]))
-        return s_usage_error("hold release", "\"%s\" is not a partner name", op[0]);
-    if (s_parse_tag(op[1], &tag) != MN_OK)
-        return s_usage_error("hold release", "TAG \"%s\" is not a tag (a number; hold list "
-                             "shows them)", op[1]);
     if (key_path)
         return s_usage_error("hold release", "%s", "--registry-key is only for `hold release "
                              "unrouted REG TOPIC`");
-    if (s_release_held(s_home(home), op[0], tag, &d) != MN_OK)
+    if (all ? n > 1 : n < 2)
+        return s_usage_error("hold release", "%s", all ? "with --all give at most a PARTNER, "
+                             "no tags" : "give PARTNER TAG [TAG...], [PARTNER] --all, or "
+                             "unrouted REG TOPIC");
+    if (n > 0 && !mn_name_is_valid(op[0]))
+        return s_usage_error("hold release", "\"%s\" is not a partner name", op[0]);
+    uint64_t *tags = n > 1 ? calloc((size_t)n - 1, sizeof *tags) : NULL;
+    if (n > 1 && !tags) {
+        mn_diag_set(&d, MN_ENOMEM, "hold release", "out of memory for %d tags", n - 1);
         return s_fail(&d);
-    return S_EXIT_OK;
+    }
+    size_t n_tags = 0;
+    for (int i = 1; i < n; i++) {
+        uint64_t tag;
+        if (s_parse_tag(op[i], &tag) != MN_OK) {
+            free(tags);
+            return s_usage_error("hold release", "TAG \"%s\" is not a tag (a number; hold "
+                                 "list shows them)", op[i]);
+        }
+        size_t k = 0;
+        while (k < n_tags && tags[k] != tag)
+            k++;
+        if (k == n_tags) /* a tag named twice is released once */
+            tags[n_tags++] = tag;
+    }
+    s_release_sel sel = {n > 0 ? op[0] : NULL, tags, n_tags, all, reason};
+    rc = s_release_held(s_home(home), &sel, &d);
+    free(tags);
+    return rc == MN_OK ? S_EXIT_OK : s_fail(&d);
 }
 
 static int s_cmd_hold(int argc, char **argv)

@@ -442,6 +442,10 @@ static void s_render_queues(s_screen *sc, const gw_snapshot *s, uint64_t now, si
     s_add(sc, 0, "queues: %zu partner%s, %" PRIu64 " waiting, %" PRIu64 " held, %" PRIu64
           " unrouted", s->n_partners, s->n_partners == 1 ? "" : "s", waiting, s->held_total,
           s->unrouted);
+    if (s->held_acute)
+        s_add(sc, 1, "ALARM: %" PRIu64 " acute referral%s went to a hold queue since the gateway "
+              "started: meldnetctl hold list, then hold release once the partner can take %s",
+              s->held_acute, s->held_acute == 1 ? "" : "s", s->held_acute == 1 ? "it" : "them");
     for (size_t i = 0; i < s->n_partners && i < max_lines; i++) {
         const gw_snap_partner *p = &s->partners[i];
         char age[32];

@@ -72,6 +72,7 @@ static const struct s_setting s_settings[] = {
     {"partners_dir", S_PATH, "partners", 0, 0, 0},
     {"redelivery_ms", S_INT, NULL, 30000, 1000, 3600000},
     {"max_nacks", S_INT, NULL, 3, 1, 100},
+    {"transient_retry_hours", S_INT, NULL, 72, 1, 8760},
     {"max_item_age_hours", S_INT, NULL, 168, 1, 8760},
     {"agent_rate_per_s", S_INT, NULL, 1000, 0, 1000000},
     {"agent_burst", S_INT, NULL, 5000, 1, 1000000},
@@ -88,9 +89,9 @@ static const struct s_setting s_settings[] = {
 static const char s_setting_list[] =
     "listen, identity, digest_key, registry_key, agents_dir, data_dir, ledger_file, run_dir, "
     "max_frame_bytes, map_size_mb, batch_max, log_level, delivery_listen, pseudonym_key, "
-    "partners_dir, redelivery_ms, max_nacks, max_item_age_hours, agent_rate_per_s, agent_burst, "
-    "min_free_mb, workers, inflight_max, agent_inflight_max, handshakes_per_address_max, "
-    "handshakes_max, metrics_listen";
+    "partners_dir, redelivery_ms, max_nacks, transient_retry_hours, max_item_age_hours, "
+    "agent_rate_per_s, agent_burst, min_free_mb, workers, inflight_max, agent_inflight_max, "
+    "handshakes_per_address_max, handshakes_max, metrics_listen";
 
 /* Required settings first (s_party_settings), then the optional ones. */
 static const char *const s_agent_keys[] = {"name", "key", "region", "revoked", "revoked_at"};
@@ -211,6 +212,12 @@ static const char s_template[] =
     "    # Refusals (nacks) of one item before it moves to the partner's hold queue, where an\n"
     "    # operator looks at it (meldnetctl hold list). Default 3, bounds 1 .. 100.\n"
     "    max_nacks = 3;\n"
+    "\n"
+    "    # Hours a partner may defer an item (a transient nack: its disk is full, its case\n"
+    "    # system is down) before it moves to the hold queue; until then it is sent again\n"
+    "    # every few seconds (at most 15). Such nacks do not count towards max_nacks.\n"
+    "    # Default 72, bounds 1 .. 8760.\n"
+    "    transient_retry_hours = 72;\n"
     "\n"
     "    # Hours an item may stay undelivered before it moves to the hold queue.\n"
     "    # Default 168 (a week), bounds 1 .. 8760.\n"
@@ -484,6 +491,8 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
         cfg->redelivery_ms = (unsigned)ival;
     else if (strcmp(n, "max_nacks") == 0)
         cfg->max_nacks = (unsigned)ival;
+    else if (strcmp(n, "transient_retry_hours") == 0)
+        cfg->transient_retry_hours = (unsigned)ival;
     else if (strcmp(n, "max_item_age_hours") == 0)
         cfg->max_item_age_hours = (unsigned)ival;
     else if (strcmp(n, "agent_rate_per_s") == 0)

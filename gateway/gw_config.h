@@ -32,6 +32,8 @@
  *   redelivery_ms       30000     (1000 .. 3600000) an unacked delivery is sent again after this,
  *                                 growing with the item's age, with jitter
  *   max_nacks           3         (1 .. 100) nacks before an item goes to the partner's hold
+ *   transient_retry_hours 72      (1 .. 8760) a partner may defer an item (transient nacks)
+ *                                 this long before it goes to the hold
  *   max_item_age_hours  168       (1 .. 8760) older undelivered items go to the hold queue
  *   agent_rate_per_s    1000      (0 .. 1000000) per-agent token bucket rate; 0: no limit
  *   agent_burst         5000      (1 .. 1000000) the bucket's size
@@ -142,6 +144,7 @@ typedef struct gw_config {
     char partners_dir[GW_PATH_MAX];
     unsigned redelivery_ms;
     unsigned max_nacks;
+    unsigned transient_retry_hours;
     unsigned max_item_age_hours;
     unsigned agent_rate_per_s;
     unsigned agent_burst;

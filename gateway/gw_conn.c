@@ -458,7 +458,7 @@ enum { S_END_PLAIN, S_END_PENDING, S_END_SILENT };
 static int s_classify_end(gw_conn *c, const s_entry *e, int event)
 {
     int open = e && e->state == S_OPEN;
-    int unnoted = open && !e->noted;
+    int unnoted = open && !e->noted && !e->shut; /* one we closed ended as we wanted */
     if (c->pending.active && (unnoted || (!open && event == ZMQ_EVENT_DISCONNECTED)))
         return S_END_PENDING;
     if (unnoted && !c->pending.active && s_is_silent_drop(c))
@@ -770,7 +770,8 @@ static int s_shut(gw_conn *c, int fd, s_entry *e)
                  e->party, e->peer, zmq_strerror(errno));
         return 0;
     }
-    log_info(S_LOG, "closed connection role=%s party=%s peer=%s", c->role, e->party, e->peer);
+    log_info(S_LOG, "closed connection role=%s party=%s peer=%s", c->role,
+             e->party[0] ? e->party : "-", e->peer);
     return 1;
 }
 
@@ -784,6 +785,25 @@ size_t gw_conn_close_party(gw_conn *c, const char *party)
         if (s_is_partys(&c->table[fd], party))
             closed += (size_t)s_shut(c, (int)fd, &c->table[fd]);
     pthread_mutex_unlock(&c->lock);
+    return closed;
+}
+
+size_t gw_conn_close_idle(gw_conn *c)
+{
+    if (!c)
+        return 0;
+    size_t closed = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t fd = 0; fd < c->cap; fd++) {
+        s_entry *e = &c->table[fd];
+        if (e->state == S_OPEN && !e->noted && !e->shut)
+            closed += (size_t)s_shut(c, (int)fd, e);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (closed)
+        log_notice(S_LOG, "closed connections that carried no message yet; a revoked party's "
+                   "idle one may be among them, the others reconnect by themselves role=%s "
+                   "count=%zu", c->role, closed);
     return closed;
 }
 

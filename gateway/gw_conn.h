@@ -73,6 +73,13 @@ int gw_conn_party_connected(gw_conn *c, const char *party);
  * alone (it cannot be told from a reused descriptor), and is not counted. */
 size_t gw_conn_close_party(gw_conn *c, const char *party);
 
+/* Close every open connection that has carried no message yet: admitted and idle, or still in
+ * its handshake. Such a connection is noted for no party (the ZAP handler sees the key, not the
+ * connection), so a revoked party's idle connection is one of them; the others' peers
+ * reconnect by themselves (ZeroMQ does), and nothing was sent on them to lose. Returns how
+ * many were closed; checked and logged as gw_conn_close_party does. */
+size_t gw_conn_close_idle(gw_conn *c);
+
 /* Stop the monitor, join the thread, free. Call before the socket is closed. NULL-safe and
  * sets *c_p to NULL. May take up to 100 ms (the thread's poll interval). */
 void gw_conn_stop(gw_conn **c_p);

@@ -41,6 +41,10 @@
 #define S_HANDLE_MAX 1024        /* messages read per handle call */
 #define S_IDLE_RESCAN_MS 1000    /* pump at least this often while sessions exist */
 #define S_NACK_FIRST_DELAY_MS 500
+#define S_DEFER_MAX_DELAY_MS 15000 /* transient nacks: at most this between tries (and at most
+                                      redelivery_ms), so a partner whose disk has room again
+                                      gets every item within seconds */
+#define S_DEFER_LOG_PER_MINUTE 6
 #define S_AGE_GROWTH_CAP_MS (3600u * 1000)
 #define S_WARN_PER_MINUTE 30
 
@@ -66,6 +70,8 @@ typedef struct s_change {
     enum { S_SENT, S_DUE_NOW, S_HOLD, S_ACK, S_NACK } what;
     uint64_t next_try_ms;
     char reason[GW_REASON_MAX];
+    int transient; /* S_NACK: the partner defers it (its storage cannot take it now) */
+    int acute;     /* S_HOLD: the item is in the acute lane (holding it raises the alarm) */
     /* S_ACK and S_NACK: the connection it came on (to answer an unknown tag) */
     uint8_t rid[S_ROUTE_ID_MAX];
     size_t rid_len;
@@ -100,6 +106,7 @@ struct gw_deliver {
     uint64_t rng;
     mn_log_limit lim;
     mn_log_limit lim_tags; /* unknown tags: their own budget, so they hide no other warning */
+    mn_log_limit lim_defer; /* transient nacks: a full disk defers every item */
     size_t scanned; /* items read by the start-up scan, to release the map now and then */
     gw_conn *conn;  /* who is connected; closes a revoked partner's connections */
 };
@@ -184,11 +191,13 @@ static s_change *s_change_add(gw_deliver *dl, const char *partner, uint64_t tag,
 
 /* An ack or nack from connection rid: checked against what the partner was given when applied. */
 static void s_answer_add(gw_deliver *dl, const char *partner, uint64_t tag, int what,
-                         const char *reason, const uint8_t *rid, size_t rid_len, int in_flight)
+                         const char *reason, int transient, const uint8_t *rid, size_t rid_len,
+                         int in_flight)
 {
     s_change *c = s_change_add(dl, partner, tag, what, 0, reason);
     if (!c)
         return; /* out of memory: the item is delivered again */
+    c->transient = transient;
     memcpy(c->rid, rid, rid_len);
     c->rid_len = rid_len;
     c->in_flight = in_flight;
@@ -230,6 +239,70 @@ static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c, const s
     return MN_OK; /* acked (or held) already: a repeated answer, harmless */
 }
 
+/* A refusing nack of item (nacks counted): due again after 500 ms doubling per nack, at most
+ * redelivery_ms, with the age term; at max_nacks, why says it is to be held. */
+static void s_refuse(gw_deliver *dl, gw_queue_item *item, uint64_t now, char *why, size_t cap)
+{
+    item->nacks++;
+    if (item->nacks >= dl->deps.max_nacks) {
+        snprintf(why, cap, "refused %u times by the partner, last: %.180s", dl->deps.max_nacks,
+                 item->reason);
+        return;
+    }
+    uint32_t shift = item->nacks < 16 ? item->nacks - 1 : 15;
+    uint64_t base = (uint64_t)S_NACK_FIRST_DELAY_MS << shift;
+    if (base > dl->deps.redelivery_ms)
+        base = dl->deps.redelivery_ms;
+    item->next_try_ms = now + s_backoff(dl, base, now - item->enqueued_ms);
+}
+
+/* A transient nack of item: it does not count towards max_nacks. Due again after half the time
+ * the partner has been deferring it (so the waits grow geometrically from 500 ms), at most
+ * S_DEFER_MAX_DELAY_MS and redelivery_ms, plus jitter; no age term, so a partner whose storage
+ * is back gets its items within seconds. After transient_retry_hours of deferring, why says it
+ * is to be held. The start is kept with the item (deferred_ms), so a restart does not reset it. */
+static void s_defer(gw_deliver *dl, gw_queue_item *item, uint64_t now, char *why, size_t cap)
+{
+    if (item->deferred_ms == 0 || item->deferred_ms > now)
+        item->deferred_ms = now;
+    uint64_t deferring = now - item->deferred_ms;
+    if (deferring >= (uint64_t)dl->deps.transient_retry_hours * 3600 * 1000) {
+        snprintf(why, cap, "deferred by the partner for %u hours (its storage could not take "
+                 "it), last: %.160s", dl->deps.transient_retry_hours, item->reason);
+        return;
+    }
+    uint64_t cap_ms = dl->deps.redelivery_ms < S_DEFER_MAX_DELAY_MS ? dl->deps.redelivery_ms
+                                                                    : S_DEFER_MAX_DELAY_MS;
+    uint64_t delay = deferring / 2;
+    if (delay < S_NACK_FIRST_DELAY_MS)
+        delay = S_NACK_FIRST_DELAY_MS;
+    if (delay > cap_ms)
+        delay = cap_ms;
+    item->next_try_ms = now + delay + s_random(dl) % (delay / 4 + 1);
+    mn_log_ratelimited(&dl->lim_defer, S_DEFER_LOG_PER_MINUTE, MN_LOG_WARN, S_LOG,
+                       "the partner cannot store a delivery now; it is sent again until it can "
+                       "partner=%s tag=%llu deferred_s=%llu retry_in_ms=%llu reason=\"%s\"",
+                       item->partner, (unsigned long long)item->tag,
+                       (unsigned long long)(deferring / 1000), (unsigned long long)delay,
+                       item->reason);
+}
+
+/* An item went to the hold queue: counted and logged; one of the acute lane is an alarm. */
+static void s_held(gw_deliver *dl, const s_change *c)
+{
+    atomic_fetch_add(&dl->deps.stats->held, 1);
+    if (!c->acute) {
+        log_warn(S_LOG, "held partner=%s tag=%llu reason=\"%s\"", c->partner,
+                 (unsigned long long)c->tag, c->reason);
+        return;
+    }
+    atomic_fetch_add(&dl->deps.stats->held_acute, 1);
+    log_err(S_LOG, "an ACUTE referral is held and is not being delivered: make sure partner %s "
+            "gets it now (fix what refuses it, then meldnetctl hold release %s %llu) "
+            "partner=%s tag=%llu acute=yes reason=\"%s\"", c->partner, c->partner,
+            (unsigned long long)c->tag, c->partner, (unsigned long long)c->tag, c->reason);
+}
+
 /* Apply one collected change inside txn. A vanished item (acked meanwhile) is not an error; an
  * ack or nack of a tag the partner was never given changes nothing (c->unknown). */
 static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_diag *d)
@@ -247,6 +320,8 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
             return MN_OK;
         if (c->what == S_NACK) {
             atomic_fetch_add(&dl->deps.stats->nacks, 1);
+            if (c->transient)
+                atomic_fetch_add(&dl->deps.stats->nacks_transient, 1);
             if (g)
                 g->nacks++;
         }
@@ -262,11 +337,8 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
     }
     if (c->what == S_HOLD) {
         rc = gw_store_queue_hold(txn, c->partner, c->tag, c->reason, d);
-        if (rc == MN_OK) {
-            atomic_fetch_add(&dl->deps.stats->held, 1);
-            log_warn(S_LOG, "held partner=%s tag=%llu reason=\"%s\"", c->partner,
-                     (unsigned long long)c->tag, c->reason);
-        }
+        if (rc == MN_OK)
+            s_held(dl, c);
         return rc == MN_ENOTFOUND ? MN_OK : rc;
     }
     rc = gw_store_queue_get(txn, c->partner, c->tag, &item);
@@ -281,31 +353,25 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
     case S_DUE_NOW:
         item.next_try_ms = 0;
         break;
-    case S_NACK:
-        item.nacks++;
+    case S_NACK: {
+        char why[GW_REASON_MAX] = "";
         snprintf(item.reason, sizeof item.reason, "%s", c->reason);
-        if (item.nacks >= dl->deps.max_nacks) {
-            /* Keep the count with the held item, for the operator who looks at it. */
+        if (c->transient)
+            s_defer(dl, &item, now, why, sizeof why);
+        else
+            s_refuse(dl, &item, now, why, sizeof why);
+        if (why[0]) {
+            /* Keep the counts with the held item, for the operator who looks at it. */
             rc = gw_store_queue_update(txn, &item, d);
-            gw_queue_item_clear(&item);
-            if (rc != MN_OK)
-                return rc;
-            char why[GW_REASON_MAX];
-            snprintf(why, sizeof why, "refused %u times by the partner, last: %.180s",
-                     dl->deps.max_nacks, c->reason);
             s_change hold = *c;
             hold.what = S_HOLD;
+            hold.acute = item.acute;
             snprintf(hold.reason, sizeof hold.reason, "%s", why);
-            return s_change_apply(dl, txn, &hold, d);
-        }
-        {
-            uint32_t shift = item.nacks < 16 ? item.nacks - 1 : 15;
-            uint64_t base = (uint64_t)S_NACK_FIRST_DELAY_MS << shift;
-            if (base > dl->deps.redelivery_ms)
-                base = dl->deps.redelivery_ms;
-            item.next_try_ms = now + s_backoff(dl, base, now - item.enqueued_ms);
+            gw_queue_item_clear(&item);
+            return rc != MN_OK ? rc : s_change_apply(dl, txn, &hold, d);
         }
         break;
+    }
     default:
         break;
     }
@@ -513,8 +579,10 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
         return 0;
     uint64_t max_age_ms = (uint64_t)dl->deps.max_item_age_hours * 3600 * 1000;
     if (sc->now > item->enqueued_ms + max_age_ms) {
-        (void)s_change_add(dl, item->partner, item->tag, S_HOLD, 0,
-                           "older than max_item_age_hours without an ack");
+        s_change *c = s_change_add(dl, item->partner, item->tag, S_HOLD, 0,
+                                   "older than max_item_age_hours without an ack");
+        if (c)
+            c->acute = item->acute;
         return 0;
     }
     if (item->next_try_ms > sc->now) {
@@ -649,11 +717,11 @@ static void s_on_message(gw_deliver *dl, zmq_msg_t *rid, zmq_msg_t *payload)
     case MN_FROM_PARTNER_ACK:
         /* An ack of an item delivered on an earlier connection is as good: the partner has it.
          * One of a tag it was never given is found out when the ack is applied (s_flush). */
-        s_answer_add(dl, partner, m.tag, S_ACK, NULL, r, rlen, s_land(dl, partner, m.tag));
+        s_answer_add(dl, partner, m.tag, S_ACK, NULL, 0, r, rlen, s_land(dl, partner, m.tag));
         break;
     case MN_FROM_PARTNER_NACK:
-        s_answer_add(dl, partner, m.tag, S_NACK, m.reason[0] ? m.reason : "nacked", r, rlen,
-                     s_land(dl, partner, m.tag));
+        s_answer_add(dl, partner, m.tag, S_NACK, m.reason[0] ? m.reason : "nacked",
+                     m.transient, r, rlen, s_land(dl, partner, m.tag));
         break;
     default:
         break;
@@ -867,7 +935,8 @@ void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s)
 
 size_t gw_deliver_close_partner(gw_deliver *dl, const char *name)
 {
-    return gw_conn_close_party(dl->conn, name);
+    /* One that has not subscribed yet is noted for nobody: close every such one. */
+    return gw_conn_close_party(dl->conn, name) + gw_conn_close_idle(dl->conn);
 }
 
 int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps,

@@ -6,7 +6,10 @@
  * deliveries in flight on it, acute lane first. An ack removes the item (durably, before the
  * next delivery goes out for that slot); a nack or a missing ack within redelivery_ms makes it
  * due again later, with a delay that grows with the item's age (plus jitter); max_nacks nacks
- * or an age over max_item_age_hours move it to the partner's hold queue. A new Subscribe from
+ * or an age over max_item_age_hours move it to the partner's hold queue. A transient nack (the
+ * partner's storage cannot take it now) is retried every few seconds without counting, for
+ * transient_retry_hours; an acute item moved to the hold is an alarm (log_err, held_acute).
+ * A new Subscribe from
  * the same partner (a reconnect) ends its older sessions: their in-flight items are due at once.
  * An ack or nack of a tag the partner was never given (not delivered to it, another partner's,
  * above any it got) changes nothing: it is counted (partner_unknown_acks), logged rate-limited
@@ -33,6 +36,7 @@ typedef struct gw_deliver_deps {
     const mn_key *gateway;
     unsigned redelivery_ms;
     unsigned max_nacks;
+    unsigned transient_retry_hours;
     unsigned max_item_age_hours;
 } gw_deliver_deps;
 
@@ -50,7 +54,8 @@ MN_NODISCARD int gw_deliver_set_partners(gw_deliver *dl, const gw_partner *partn
  * s->connected_partners. Queue figures come from gw_observe. */
 void gw_deliver_snapshot(gw_deliver *dl, gw_snapshot *s);
 
-/* Close the open connections of partner `name` (revoked or removed). Returns how many. */
+/* Close the open connections of partner `name` (revoked or removed), and every connection
+ * that has carried no message yet (gw_conn_close_idle). Returns how many. */
 size_t gw_deliver_close_partner(gw_deliver *dl, const char *name);
 
 /* The socket, for the caller's zmq_poll. */

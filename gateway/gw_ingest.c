@@ -497,7 +497,8 @@ void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
 
 size_t gw_ingest_close_agent(gw_ingest *ing, const char *name)
 {
-    return gw_conn_close_party(ing->conn, name);
+    /* Its idle connections carried no message that names it: close every such one. */
+    return gw_conn_close_party(ing->conn, name) + gw_conn_close_idle(ing->conn);
 }
 
 void gw_ingest_config_lock(gw_ingest *ing)

@@ -77,7 +77,9 @@ MN_NODISCARD int gw_ingest_set_agents(gw_ingest *ing, const gw_agent *agents, si
  * s->connected_agents. Caller's thread; s->agents is left NULL when out of memory. */
 void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s);
 
-/* Close the open connections of agent `name` (revoked or removed). Returns how many. */
+/* Close the open connections of agent `name` (revoked or removed), and every connection that
+ * has carried no message yet, as one of them may be its idle one (gw_conn_close_idle).
+ * Returns how many. */
 size_t gw_ingest_close_agent(gw_ingest *ing, const char *name);
 
 /* The writer and the workers read the configuration's partners and rules (deps.dispatch.cfg)

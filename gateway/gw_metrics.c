@@ -199,6 +199,12 @@ static void s_store(FILE *f, const gw_snapshot *s)
              s->unrouted);
     s_scalar(f, "hold_items", "gauge", "Items in the hold queues of all partners.",
              s->held_total);
+    s_scalar(f, "held_acute_total", "counter",
+             "Acute referrals moved to a hold queue since start: alert on any increase, each "
+             "needs an operator now.", s->held_acute);
+    s_scalar(f, "nacks_transient_total", "counter",
+             "Deliveries a partner deferred (transient nack: its storage could not take them).",
+             s->nacks_transient);
     s_scalar(f, "store_map_size_bytes", "gauge", "Size of the store's memory map (its maximum).",
              s->map_size_bytes);
     s_scalar(f, "store_used_bytes", "gauge", "Bytes of the store's map in use.",

@@ -71,6 +71,8 @@ static const s_field s_tail[] = {
     S_SNAP("free_mb", free_mb),
     S_SNAP("min_free_mb", min_free_mb),
     S_SNAP("http_requests_cut", http_requests_cut),
+    S_SNAP("held_acute", held_acute),
+    S_SNAP("nacks_transient", nacks_transient),
 };
 
 static const s_field s_agent_counts[] = {

@@ -86,6 +86,8 @@ typedef struct gw_snapshot {
     uint64_t handshakes_refused_by_cause[GW_REFUSAL_COUNT];
     uint64_t commits, commit_failures, reloads, queued, deliveries, redeliveries, acks, nacks;
     uint64_t held, partner_errors, partner_unknown_acks, timestamp_ahead, timestamp_stale;
+    uint64_t held_acute;      /* of held, acute items: each an alarm */
+    uint64_t nacks_transient; /* of nacks, transient ones: the partner deferred the item */
     uint64_t stage_ns[GW_STAGE_COUNT], stage_items[GW_STAGE_COUNT];
     gw_snap_hist ack_latency; /* seconds, receive -> receipt sent */
     gw_snap_hist batch_size;  /* envelopes per commit */

@@ -74,6 +74,8 @@ void gw_stats_init(gw_stats *s)
     atomic_init(&s->acks, 0);
     atomic_init(&s->nacks, 0);
     atomic_init(&s->held, 0);
+    atomic_init(&s->held_acute, 0);
+    atomic_init(&s->nacks_transient, 0);
     atomic_init(&s->partner_errors, 0);
     atomic_init(&s->partner_unknown_acks, 0);
     atomic_init(&s->timestamp_ahead, 0);
@@ -148,6 +150,8 @@ void gw_stats_snapshot(const gw_stats *s, gw_snapshot *out, const char *state)
     out->acks = atomic_load(&s->acks);
     out->nacks = atomic_load(&s->nacks);
     out->held = atomic_load(&s->held);
+    out->held_acute = atomic_load(&s->held_acute);
+    out->nacks_transient = atomic_load(&s->nacks_transient);
     out->partner_errors = atomic_load(&s->partner_errors);
     out->partner_unknown_acks = atomic_load(&s->partner_unknown_acks);
     out->timestamp_ahead = atomic_load(&s->timestamp_ahead);

@@ -89,6 +89,8 @@ struct gw_stats {
     atomic_uint_fast64_t acks;
     atomic_uint_fast64_t nacks;
     atomic_uint_fast64_t held;               /* items moved to a hold queue */
+    atomic_uint_fast64_t held_acute;         /* of those, items of the acute lane: alarms */
+    atomic_uint_fast64_t nacks_transient;    /* of the nacks, transient ones (deferred) */
     atomic_uint_fast64_t partner_errors;     /* PartnerError sent (bad subscribe, ...) */
     atomic_uint_fast64_t partner_unknown_acks; /* ack/nack of a tag the partner was never given */
     atomic_uint_fast64_t timestamp_ahead;    /* accepted, created_ms later than now + skew */

@@ -1394,6 +1394,7 @@ int gw_store_queue_update(gw_store_txn *txn, const gw_queue_item *item, mn_diag 
     cur.attempts = item->attempts;
     cur.nacks = item->nacks;
     cur.next_try_ms = item->next_try_ms;
+    cur.deferred_ms = item->deferred_ms;
     snprintf(cur.reason, sizeof cur.reason, "%s", item->reason);
     rc = s_item_put(txn, txn->store->queue, key, key_len, &cur, 0, d);
 out:

@@ -136,7 +136,11 @@ typedef struct gw_queue_item {
     uint64_t next_try_ms;  /* not delivered before this (0: at once) */
     char topics[GW_TOPICS_TEXT_MAX]; /* comma-joined */
     char reason[GW_REASON_MAX];      /* last nack reason / why held */
-    uint64_t held_ms;      /* when it went to hold (hold only) */
+    union {                /* one stored field: an item is in the queue or in the hold */
+        uint64_t held_ms;     /* hold: when it went there */
+        uint64_t deferred_ms; /* queue: when the partner first deferred it (transient nack);
+                                 0: it has not; cleared by a release */
+    };
     uint8_t *sealed;       /* owned (free) */
     size_t sealed_len;
     uint8_t signature[64];
@@ -158,7 +162,8 @@ MN_NODISCARD int gw_store_queue_each(gw_store *store, const char *partner,
 MN_NODISCARD int gw_store_queue_get(gw_store_txn *txn, const char *partner, uint64_t tag,
                                     gw_queue_item *out);
 
-/* Rewrite an item's bookkeeping (attempts, nacks, next_try_ms, reason) by partner+tag. */
+/* Rewrite an item's bookkeeping (attempts, nacks, next_try_ms, reason, deferred_ms) by
+ * partner+tag. */
 MN_NODISCARD int gw_store_queue_update(gw_store_txn *txn, const gw_queue_item *item, mn_diag *d);
 
 /* Remove an acknowledged item. MN_OK, MN_ENOTFOUND (already gone: ack twice), MN_ESTORE. */

@@ -224,6 +224,7 @@ static int s_start(s_gateway *gw, mn_diag *d)
         .gateway = gw->key,
         .redelivery_ms = gw->cfg->redelivery_ms,
         .max_nacks = gw->cfg->max_nacks,
+        .transient_retry_hours = gw->cfg->transient_retry_hours,
         .max_item_age_hours = gw->cfg->max_item_age_hours,
     };
     rc = gw_deliver_new(gw->zctx, gw->cfg->delivery_listen, &ddeps, &gw->deliver, d);

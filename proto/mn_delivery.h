@@ -79,6 +79,7 @@ typedef struct mn_from_partner {
     uint32_t credit;  /* SUBSCRIBE, CREDIT */
     uint64_t tag;     /* ACK, NACK */
     char reason[256]; /* NACK */
+    int transient;    /* NACK: 1 when the refusal passes by itself (Nack.transient) */
 } mn_from_partner;
 
 /* Gateway -> partner. */

@@ -45,6 +45,7 @@ int mn_reject_reason_is_retryable(int reason)
     case MN_REJECT_OVERLOADED:
     case MN_REJECT_RATE_LIMITED:
     case MN_REJECT_SHUTTING_DOWN:
+    case MN_REJECT_NOT_PERMITTED: /* the sender is not admitted now; the report is fine */
         return 1;
     default:
         return 0;
@@ -379,6 +380,9 @@ int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t 
     case MN_FROM_PARTNER_NACK:
         nack.tag = m->tag;
         nack.reason = s_text_view(m->reason, reason, sizeof reason);
+        /* Left out when false: a partner that never defers sends what version 1 always had. */
+        nack.has_transient = m->transient != 0;
+        nack.transient = m->transient != 0;
         msg.body_case = MELDNET__FROM_PARTNER__BODY_NACK;
         msg.nack = &nack;
         break;
@@ -428,6 +432,7 @@ int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
         m->kind = MN_FROM_PARTNER_NACK;
         m->tag = msg->nack->tag;
         s_text_copy(m->reason, sizeof m->reason, msg->nack->reason);
+        m->transient = msg->nack->has_transient && msg->nack->transient;
         break;
     default:
         rc = mn_diag_set(d, MN_EDECODE, where,

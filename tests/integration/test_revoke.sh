@@ -3,7 +3,8 @@
 # connection, its next connection is refused and counted (cause revoked_key), its next report
 # gets no receipt and stays in its spool; adding it back lets it deliver what it spooled. The
 # same for a partner: revoked, its session ends and its connection is closed. The --json
-# listings show both as revoked.
+# listings show both as revoked. An idle agent (connected, nothing sent yet) is closed out too,
+# and what it submits while revoked is kept and delivered once it is admitted again.
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
@@ -60,6 +61,42 @@ check_match "adding it back applies at once" 'reloaded' mn_ctl agent add distric
     --region utrecht
 check "the agent delivers what it spooled" mn_wait_until 60 spooled 0 2
 check_eq "both reports are registered" 2 "$(mn_ctl registry count)"
+
+# An idle agent: connected (handshake done) but it has sent nothing, so no message names its
+# connection. Revoked, its connection is closed all the same; what it submits while revoked
+# stays queued (not rejected), and is delivered once it is added back. Another idle agent,
+# whose connection is closed with it, reconnects by itself and loses nothing.
+mn_new_agent idle utrecht || mn_bail "agent idle"
+mn_new_agent bystander utrecht || mn_bail "agent bystander"
+spool_is() { mn_agent "$1" status | grep -qE "^queued=$2 acknowledged=$3 rejected=$4\$"; }
+connects() { [ "$(grep -c 'connected to the gateway' "$1")" -ge "$2" ]; }
+mn_spawn agent-idle "$MN_BIN/meldnet-agent" run --home "$MN_TMP/agents/idle"
+idle_log=$MN_LAST_LOG
+mn_spawn agent-bystander "$MN_BIN/meldnet-agent" run --home "$MN_TMP/agents/bystander"
+bystander_log=$MN_LAST_LOG
+check "the idle agent's handshake is done" mn_wait_until 20 connects "$idle_log" 1
+check "so is the other one's" mn_wait_until 20 connects "$bystander_log" 1
+check_match "the idle agent is revoked" 'reloaded' mn_ctl agent revoke idle
+check "the gateway closes its idle connection" \
+    mn_wait_until 10 mn_log_has "$idle_log" 'gateway connection lost'
+check "its reconnection is refused" \
+    mn_wait_until 30 mn_log_has "$idle_log" "gateway refused this agent's key"
+metric_ge 'meldnet_handshakes_refused_total{cause="revoked_key"}' 1
+refused=$(awk '$1 == "meldnet_handshakes_refused_total{cause=\"revoked_key\"}" { print $2 }' \
+    "$metrics")
+mn_agent idle submit "$ex/criminal-drugs-consent-refused.json" --wait 0 >/dev/null
+check "while revoked its next connection is refused too" \
+    mn_wait_until 60 metric_ge 'meldnet_handshakes_refused_total{cause="revoked_key"}' \
+    $((refused + 1))
+check "the report it submitted while revoked stays queued, not rejected" spool_is idle 1 0 0
+check "the other idle agent reconnected by itself" mn_wait_until 20 connects "$bystander_log" 2
+mn_agent bystander submit "$ex/financial-veilig-thuis.json" --wait 0 >/dev/null
+check "and delivers its report" mn_wait_until 30 spool_is bystander 0 1 0
+line=$(cat "$MN_TMP/agents/idle/keys/agent.pub")
+check_match "the idle agent is added back" 'reloaded' mn_ctl agent add idle "$line" \
+    --region utrecht
+check "what it submitted while revoked is delivered" mn_wait_until 60 spool_is idle 0 1 0
+check_eq "and registered" 4 "$(mn_ctl registry count)"
 
 # A partner: subscribed, then revoked.
 mn_start_partner care

@@ -149,6 +149,7 @@ static void s_check_defaults(const struct fixture *f, const gw_config *cfg)
     assert_string_equal(cfg->partners_dir, want);
     assert_int_equal(cfg->redelivery_ms, 30000);
     assert_int_equal(cfg->max_nacks, 3);
+    assert_int_equal(cfg->transient_retry_hours, 72);
     assert_int_equal(cfg->max_item_age_hours, 168);
     assert_int_equal(cfg->n_partners, 0);
     /* no routes: a copy of the default rules */
@@ -222,6 +223,7 @@ static void test_values_and_paths(void **state)
                      "  partners_dir = \"recipients\";\n"
                      "  redelivery_ms = 1000;\n"
                      "  max_nacks = 100;\n"
+                     "  transient_retry_hours = 8760;\n"
                      "  max_item_age_hours = 8760;\n"
                      "};\n");
     char recipients[256];
@@ -246,6 +248,7 @@ static void test_values_and_paths(void **state)
     assert_string_equal(cfg->partners_dir, want);
     assert_int_equal(cfg->redelivery_ms, 1000);
     assert_int_equal(cfg->max_nacks, 100);
+    assert_int_equal(cfg->transient_retry_hours, 8760);
     assert_int_equal(cfg->max_item_age_hours, 8760);
     gw_config_destroy(&cfg);
 
@@ -310,6 +313,7 @@ static void test_bad_settings(void **state)
         {"gateway: {\n  redelivery_ms = 3600001;\n};\n", 2, "out of bounds", NULL},
         {"gateway: {\n  max_nacks = 0;\n};\n", 2, "out of bounds (1 .. 100)", NULL},
         {"gateway: {\n  max_nacks = 101;\n};\n", 2, "out of bounds", NULL},
+        {"gateway: {\n  transient_retry_hours = 0;\n};\n", 2, "out of bounds (1 .. 8760)", NULL},
         {"gateway: {\n  max_item_age_hours = 0;\n};\n", 2, "out of bounds (1 .. 8760)", NULL},
         {"gateway: {\n  max_item_age_hours = 8761;\n};\n", 2, "out of bounds", NULL},
         {"gateway: {\n  max_item_age_hours = \"168\";\n};\n", 2, "must be a whole number",

@@ -502,6 +502,30 @@ static void test_over_total_bound_sheds_the_oldest(void **state)
     WAIT_UNTIL(gw_conn_open_count(f->conn) == 0);
 }
 
+/* An admitted agent that has sent nothing is noted for nobody: closing a party's connections
+ * misses it, closing the idle ones does not, and leaves a noted connection alone. The ending is
+ * not counted as a failed handshake. */
+static void test_close_idle_drops_the_unnoted(void **state)
+{
+    fixture *f = *state;
+    void *noted = s_agent_connects_and_is_noted(f, 0, NULL);
+    void *c = s_client(f, f->agent_key);
+    void *mon = s_client_monitor(f, c, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    assert_int_equal(zmq_connect(c, f->endpoint), 0);
+    assert_true(s_saw_event(mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED));
+    WAIT_UNTIL(gw_conn_open_count(f->conn) == 2);
+    assert_int_equal(gw_conn_close_idle(f->conn), 1);
+    assert_true(s_saw_event(mon, ZMQ_EVENT_DISCONNECTED)); /* the idle client sees it go */
+    WAIT_UNTIL(gw_conn_open_count(f->conn) == 1);
+    assert_true(gw_conn_party_connected(f->conn, AGENT)); /* the noted one stays */
+    assert_int_equal(gw_conn_close_idle(f->conn), 0);
+    assert_int_equal(gw_conn_close_idle(NULL), 0);
+    assert_int_equal(s_malformed(f), 0);
+    zmq_close(mon);
+    zmq_close(c);
+    zmq_close(noted);
+}
+
 static void test_null_and_no_descriptor(void **state)
 {
     fixture *f = *state;
@@ -535,6 +559,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_over_total_bound_sheds_the_oldest, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_close_idle_drops_the_unnoted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_null_and_no_descriptor, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

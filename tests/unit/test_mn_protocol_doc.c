@@ -205,6 +205,37 @@ static void test_document_holds_the_vectors(void **state)
     free(doc);
 }
 
+/* The reject table of section 7 says, for every reason the code has, its name and whether it
+ * is retryable, as the gateway sends it. NOT_PERMITTED is retryable: a revoked agent's reports
+ * wait for it to be admitted again instead of being lost. */
+static void test_reject_table_matches_the_code(void **state)
+{
+    (void)state;
+    const char *src = getenv("MN_SRCDIR");
+    char path[4096], row[512], want[128];
+    snprintf(path, sizeof path, "%s/docs/PROTOCOL.md", src ? src : ".");
+    assert_true(mn_reject_reason_is_retryable(MN_REJECT_NOT_PERMITTED));
+    for (int reason = 1; reason <= MN_REJECT_REASON_MAX; reason++) {
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        /* "| 13   | `NOT_PERMITTED`       | yes |" with the table's padding squeezed out */
+        snprintf(want, sizeof want, "|%d|`%s`|%s|", reason, mn_reject_reason_name(reason),
+                 mn_reject_reason_is_retryable(reason) ? "yes" : "no");
+        int found = 0;
+        while (!found && fgets(row, sizeof row, f)) {
+            size_t n = 0;
+            for (const char *p = row; *p; p++)
+                if (*p != ' ' && *p != '\n')
+                    row[n++] = *p;
+            row[n] = '\0';
+            found = strncmp(row, want, strlen(want)) == 0;
+        }
+        fclose(f);
+        if (!found)
+            fail_msg("docs/PROTOCOL.md section 7 lacks the row %s", want);
+    }
+}
+
 int main(void)
 {
     if (mn_crypto_init() != MN_OK)
@@ -214,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_envelope_vector),
         cmocka_unit_test(test_receipt_and_reject_vectors),
         cmocka_unit_test(test_document_holds_the_vectors),
+        cmocka_unit_test(test_reject_table_matches_the_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,22 @@ static void test_from_credit_ack_nack(void **state)
     assert_int_equal(out.tag, 17);
     assert_string_equal(out.reason, "disk full at the partner");
 
+    assert_int_equal(out.transient, 0);
+
+    /* A transient nack keeps its kind; a plain one stays exactly what version 1 sent. */
+    m.transient = 1;
+    assert_int_equal(s_from_roundtrip(&m, &out, &d), MN_OK);
+    assert_int_equal(out.transient, 1);
+    assert_string_equal(out.reason, "disk full at the partner");
+    uint8_t *with = NULL, *plain = NULL;
+    size_t with_len = 0, plain_len = 0;
+    assert_int_equal(mn_wire_encode_from_partner(&m, &with, &with_len), MN_OK);
+    m.transient = 0;
+    assert_int_equal(mn_wire_encode_from_partner(&m, &plain, &plain_len), MN_OK);
+    assert_int_equal(with_len, plain_len + 2); /* field 3 (0x18 0x01) only when transient */
+    free(with);
+    free(plain);
+
     /* No reason at all. */
     m.reason[0] = '\0';
     assert_int_equal(s_from_roundtrip(&m, &out, &d), MN_OK);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,24 +224,60 @@ static void test_out_file_without_marker(void **state)
     assert_true(partner_state_has(f->state, 7)); /* the marker is made up for */
 }
 
-static void test_out_refused_when_unwritable(void **state)
+static void test_out_deferred_when_unwritable(void **state)
 {
     fixture *f = *state;
     char reason[256];
     partner_state_summary sum;
     if (geteuid() == 0)
-        skip(); /* root writes anywhere */
+        skip(); /* root writes anywhere: test_out_deferred_when_disk_refuses runs as root too */
     s_sink(f, PARTNER_SINK_OUT, NULL, 0);
     assert_int_equal(chmod(f->out, 0500), 0);
     partner_sink_item it = s_item(f, 9);
     assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
-                     PARTNER_SINK_REFUSED);
+                     PARTNER_SINK_DEFERRED);
     assert_non_null(strstr(reason, "cannot write"));
     assert_false(partner_state_has(f->state, 9));
     assert_int_equal(partner_state_summarize(f->state, &sum, NULL), MN_OK);
     assert_true(sum.has_refusal);
     assert_int_equal(sum.refusal.registration, 9);
     chmod(f->out, 0700);
+}
+
+/* A file system that refuses the write (here a file size limit, as a full disk would with
+ * ENOSPC): the referral is deferred, not refused, nothing is left in the folder, and once the
+ * limit is lifted the same delivery is stored. Listen ignores SIGXFSZ, as done here. */
+static void test_out_deferred_when_disk_refuses(void **state)
+{
+    fixture *f = *state;
+    char reason[256], path[160];
+    struct rlimit old, tiny;
+    s_sink(f, PARTNER_SINK_OUT, NULL, 0);
+    partner_sink_item it = s_item(f, 10);
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 8; /* fewer bytes than the referral */
+    /* No cmocka output while the limit holds: it may go to a file too. */
+    int set = setrlimit(RLIMIT_FSIZE, &tiny);
+    partner_sink_outcome o = partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason,
+                                              sizeof reason);
+    int restored = setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
+    assert_int_equal(set, 0);
+    assert_int_equal(restored, 0);
+    assert_int_equal(o, PARTNER_SINK_DEFERRED);
+    assert_non_null(strstr(reason, "cannot write the referral file"));
+    assert_false(partner_state_has(f->state, 10));
+    snprintf(path, sizeof path, "%s/MN-00000010.json", f->out);
+    assert_false(s_exists(path));
+    /* No temporary file is left behind in the folder. */
+    snprintf(path, sizeof path, "ls -A '%s' | grep -q .", f->out);
+    assert_int_not_equal(system(path), 0);
+
+    assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
+                     PARTNER_SINK_STORED);
+    assert_true(partner_state_has(f->state, 10));
 }
 
 static void test_out_new_refuses_a_file(void **state)
@@ -351,6 +388,14 @@ static void test_exec_failure_is_refused(void **state)
     assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
                      PARTNER_SINK_REFUSED);
     assert_string_equal(reason, "command was killed by signal 9");
+
+    /* Exit 75 (EX_TEMPFAIL): the command says "not now", a deferral. */
+    s_sink(f, PARTNER_SINK_EXEC, "cat >/dev/null; exit 75", 10);
+    assert_int_equal(partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason),
+                     PARTNER_SINK_DEFERRED);
+    assert_string_equal(reason, "command exited 75 (try again later)");
+    assert_false(partner_state_has(f->state, 43));
+    assert_string_equal(partner_sink_outcome_name(PARTNER_SINK_DEFERRED), "deferred");
 }
 
 static void test_exec_not_reading_input(void **state)
@@ -465,7 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_writes_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_number_given_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_file_without_marker, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_out_refused_when_unwritable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_out_deferred_when_unwritable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_out_deferred_when_disk_refuses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_out_new_refuses_a_file, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_registration_zero_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_exec_stdin_and_env, s_setup, s_teardown),
