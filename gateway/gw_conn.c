@@ -458,7 +458,7 @@ enum { S_END_PLAIN, S_END_PENDING, S_END_SILENT };
 static int s_classify_end(gw_conn *c, const s_entry *e, int event)
 {
     int open = e && e->state == S_OPEN;
-    int unnoted = open && !e->noted && !e->shut; /* one we closed ended as we wanted */
+    int unnoted = open && !e->noted;
     if (c->pending.active && (unnoted || (!open && event == ZMQ_EVENT_DISCONNECTED)))
         return S_END_PENDING;
     if (unnoted && !c->pending.active && s_is_silent_drop(c))
@@ -472,7 +472,9 @@ static void s_on_gone(gw_conn *c, const s_event *ev)
     pthread_mutex_lock(&c->lock);
     s_entry *e = s_at(c, (int)ev->value);
     int end = s_classify_end(c, e, ev->event);
-    int shed = e && e->state == S_OPEN && e->shed; /* counted when it was shut down */
+    /* Shut down by us (over a bound: counted then; or idle at a revocation): its failure is
+     * ours, not a malformed handshake. */
+    int shed = e && e->state == S_OPEN && (e->shed || e->shut);
     if (end == S_END_SILENT)
         c->n_handshaking--;
     if (e && e->state == S_OPEN) {
