@@ -5,8 +5,9 @@
 #   --install-or-print  install when root, else print the line and succeed (make deps)
 #   --fuzz              like --ensure, for what only `make fuzz` needs: clang and libFuzzer
 #   --check             like --ensure, for what only `make check` needs: the peers the
-#                       integration tests run (prometheus, headless chromium, tmux, curl)
-#                       and jq, which reads the --json listings
+#                       integration tests run (prometheus, headless chromium, tmux, curl),
+#                       jq, which reads the --json listings, and ss (iproute2), which
+#                       counts connections
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config libzmq3-dev libsodium-dev liblmdb-dev lmdb-utils
@@ -17,7 +18,7 @@ if [ "${1:-}" = "--fuzz" ]; then
     PACKAGES="clang libclang-rt-14-dev"
 fi
 if [ "${1:-}" = "--check" ]; then
-    PACKAGES="prometheus chromium tmux curl jq"
+    PACKAGES="prometheus chromium tmux curl jq iproute2"
 fi
 
 missing=""
