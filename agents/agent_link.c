@@ -504,7 +504,8 @@ const char *agent_link_refusal_words(int reason)
         return "it did not carry this agent's valid signature or name (ask the gateway's "
                "operator to check how this agent is registered)";
     case MN_REJECT_NOT_PERMITTED:
-        return "this agent may not send it (ask the gateway's operator)";
+        return "the gateway does not admit this agent now (ask its operator to add it back with "
+               "'meldnetctl agent add'); the report stays queued and is sent again";
     default:
         return "the gateway could not read it (ask the gateway's operator; this program may "
                "need an update)";

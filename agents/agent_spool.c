@@ -125,8 +125,8 @@ static int s_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing
 {
     int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
                          mdb_strerror(mrc));
-    if (spool && s_no_room(mrc))
-        spool->short_of_space = 1;
+    if (spool) /* this failure's cause: another one (damage, a bug) is no lack of room */
+        spool->short_of_space = s_no_room(mrc);
     if (mrc == MDB_MAP_FULL)
         mn_diag_hint(d, "the spool is full: let 'meldnet-agent run' deliver the queue, or raise "
                         "spool_map_mb in agent.conf");
@@ -294,6 +294,8 @@ static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
         *txn = NULL;
         return s_mdb_fail(spool, d, mrc, "starting a transaction");
     }
+    if (!read_only)
+        spool->short_of_space = 0; /* a write begins: only its own failure may say "no room" */
     return MN_OK;
 }
 
@@ -336,14 +338,14 @@ static int s_prepare_dir(const char *dir, int create, mn_diag *d)
     char path[PATH_MAX];
     if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
         return mn_diag_sys(d, dir, "cannot create the spool directory");
-    if (stat(dir, &st) != 0 && errno == ENOENT) {
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return mn_diag_sys(d, dir, "cannot read the spool directory");
         int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
                              "queued in it are not here");
         mn_diag_hint(d, S_LOST_HINT);
         return rc;
     }
-    if (stat(dir, &st) != 0)
-        return mn_diag_sys(d, dir, "cannot read the spool directory");
     if (!S_ISDIR(st.st_mode))
         return mn_diag_set(d, MN_ESTORE, dir, "the spool path is not a directory");
     if (st.st_mode & 077) {
@@ -374,7 +376,9 @@ static int s_check_file(const char *dir, int create, mn_diag *d)
     struct stat st;
     if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
         return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-    int missing = stat(path, &st) != 0 && errno == ENOENT;
+    int missing = stat(path, &st) != 0;
+    if (missing && errno != ENOENT)
+        return mn_diag_sys(d, path, "cannot read the spool file");
     int empty = !missing && S_ISREG(st.st_mode) && st.st_size == 0;
     if (create && (missing || empty))
         return MN_OK;

@@ -353,11 +353,12 @@ static int s_wait_for_room(unsigned *failures, uint64_t deadline, const mn_diag 
     if (delay > S_NO_ROOM_MAX_MS)
         delay = S_NO_ROOM_MAX_MS;
     (*failures)++;
-    char what[2 * sizeof d->what];
+    char what[2 * sizeof d->what], hint[2 * sizeof d->hint];
     mn_log_quote(d->what, what, sizeof what);
-    log_err("agent", "cannot write the spool: no room retry_in_ms=%llu failures=%u "
-            "error=\"%s\" free space on the disk that holds the spool; nothing queued is lost "
-            "and sending goes on by itself", (unsigned long long)delay, *failures, what);
+    mn_log_quote(d->hint, hint, sizeof hint); /* a full disk, or a full spool map: what to do */
+    log_err("agent", "cannot write the spool: no room; nothing queued is lost and sending goes "
+            "on by itself once there is room retry_in_ms=%llu failures=%u error=\"%s\" "
+            "what_to_do=\"%s\"", (unsigned long long)delay, *failures, what, hint);
     uint64_t until = mn_now_ms() + delay;
     while (!s_stop && mn_now_ms() < until) {
         int tick = mn_cli_tick(deadline, S_TICK_MS);

@@ -268,7 +268,7 @@ static int s_is_ours(const char *var)
 
 /* The command's environment: ours without stale MELDNET_* values, then the five variables.
  * vars holds their text; *envp_out is a malloc'd array of pointers into environ and vars. */
-static int s_build_env(const partner_sink *sink, const partner_sink_item *it,
+static int s_build_env(const partner_sink *sink, const partner_sink_item *it, uint64_t variant,
                        char vars[5][PARTNER_STATE_TOPICS_MAX + 32], char ***envp_out)
 {
     char reg[32], topics[PARTNER_STATE_TOPICS_MAX];
@@ -283,7 +283,11 @@ static int s_build_env(const partner_sink *sink, const partner_sink_item *it,
             envp[k++] = *e;
     mn_registration_format(it->registration, reg, sizeof reg);
     mn_topics_join(it->topics, ",", topics, sizeof topics);
-    snprintf(vars[0], sizeof vars[0], "MELDNET_REGISTRATION=%s", reg);
+    if (variant) /* a number given again: the name the command keys on must differ too */
+        snprintf(vars[0], sizeof vars[0], "MELDNET_REGISTRATION=%s-%llu", reg,
+                 (unsigned long long)variant);
+    else
+        snprintf(vars[0], sizeof vars[0], "MELDNET_REGISTRATION=%s", reg);
     snprintf(vars[1], sizeof vars[1], "MELDNET_TOPICS=%s", topics);
     snprintf(vars[2], sizeof vars[2], "MELDNET_ATTEMPT=%u", (unsigned)it->attempt);
     snprintf(vars[3], sizeof vars[3], "MELDNET_ACUTE=%d", it->acute ? 1 : 0);
@@ -369,7 +373,8 @@ static void s_kill(pid_t pid)
 }
 
 static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_item *it,
-                                       const char *json, size_t len, char *reason, size_t cap)
+                                       uint64_t variant, const char *json, size_t len,
+                                       char *reason, size_t cap)
 {
     /* Until the command has run, a failure is this side's (memory, pipes, processes). */
     partner_sink_outcome outcome = PARTNER_SINK_DEFERRED;
@@ -380,7 +385,7 @@ static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_it
     size_t off = 0;
     int status = 0, err;
 
-    if (s_build_env(sink, it, vars, &envp) != 0) {
+    if (s_build_env(sink, it, variant, vars, &envp) != 0) {
         snprintf(reason, cap, "no memory to start the command");
         goto out;
     }
@@ -488,11 +493,12 @@ partner_sink_outcome partner_sink_put(partner_sink *sink, const partner_sink_ite
     }
     outcome = sink->mode == PARTNER_SINK_OUT
                   ? s_put_file(sink, it, variant, json, len, reason, cap)
-                  : s_put_exec(sink, it, json, len, reason, cap);
+                  : s_put_exec(sink, it, variant, json, len, reason, cap);
     if (outcome == PARTNER_SINK_STORED)
         s_mark(sink, it, variant);
 out:
-    if (outcome == PARTNER_SINK_REFUSED || outcome == PARTNER_SINK_DEFERRED)
+    /* A deferral is no refusal (and a full disk would rewrite the file for every item). */
+    if (outcome == PARTNER_SINK_REFUSED)
         partner_sink_note_refusal(sink, it, reason);
     return outcome;
 }

@@ -62,6 +62,7 @@
 #include <time.h>
 
 #include "gw_auth.h"
+#include "mn_envelope.h"
 #include "mn_key.h"
 #include "mn_log.h"
 
@@ -136,13 +137,6 @@ struct gw_conn {
 static mn_log_limit s_malformed_limit;
 static mn_log_limit s_shed_limit;
 
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* --- peers -------------------------------------------------------------------------------- */
 
 static void s_format_peer(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap)
@@ -190,16 +184,29 @@ static int s_same_peer(const struct sockaddr_storage *a, const struct sockaddr_s
            memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
-/* Same address family and address (any port): the same source for the bounds. */
+/* The source a bound counts by: an IPv4 address (also one mapped into IPv6), or an IPv6 /64,
+ * the least one host is given (it could take a fresh address for every connection). */
+static int s_source(const struct sockaddr_storage *a, uint8_t out[8])
+{
+    memset(out, 0, 8);
+    if (a->ss_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)a)->sin_addr, 4);
+        return 4;
+    }
+    const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(x)) {
+        memcpy(out, x->s6_addr + 12, 4);
+        return 4;
+    }
+    memcpy(out, x->s6_addr, 8);
+    return 6;
+}
+
+/* The same source (any port): see s_source. */
 static int s_same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-    if (a->ss_family != b->ss_family)
-        return 0;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    uint8_t x[8], y[8];
+    return s_source(a, x) == s_source(b, y) && memcmp(x, y, sizeof x) == 0;
 }
 
 static void s_set_peer(s_entry *e, const struct sockaddr_storage *ss, socklen_t len)
@@ -379,7 +386,7 @@ static void s_shed(gw_conn *c, int fd, s_entry *e, unsigned from_address, unsign
  * while that address is over per_address, then the oldest of all while all are over total. */
 static void s_shed_excess(gw_conn *c, const s_entry *newest)
 {
-    uint64_t now = s_now_ms();
+    uint64_t now = mn_mono_ms();
     for (;;) {
         unsigned n_all = 0, n_addr = 0;
         int oldest = -1, oldest_addr = -1;
@@ -422,7 +429,7 @@ static void s_on_accepted(gw_conn *c, const s_event *ev)
         s_remove(c, e); /* its end was never reported: this is a new connection */
     if (e) {
         s_open(c, e);
-        e->accepted_ms = s_now_ms();
+        e->accepted_ms = mn_mono_ms();
         if (ev->addr_len)
             s_set_peer(e, &ev->addr, ev->addr_len);
         if (!e->noted) /* a noted one is past its handshake already */

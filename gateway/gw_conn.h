@@ -20,7 +20,8 @@
  * shut down; when it takes all of them over `total`, the oldest of all. Each is counted as a
  * refused handshake of cause GW_REFUSAL_HANDSHAKE_LIMIT and logged, rate-limited. What peers
  * without a key can make the gateway hold is so at most total x ZMQ_MAXMSGSIZE, and a flood
- * from one address leaves descriptors for everyone else. An admitted agent that has sent
+ * from one address leaves descriptors for everyone else ("an address": an IPv4 address, or an
+ * IPv6 /64, which one host may have whole). An admitted agent that has sent
  * nothing yet counts as unauthenticated until GW_AUTH_HANDSHAKE_MS have passed; shut down, it
  * dials again.
  */

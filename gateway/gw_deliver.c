@@ -243,6 +243,7 @@ static int s_check_given(gw_deliver *dl, gw_store_txn *txn, s_change *c, const s
  * redelivery_ms, with the age term; at max_nacks, why says it is to be held. */
 static void s_refuse(gw_deliver *dl, gw_queue_item *item, uint64_t now, char *why, size_t cap)
 {
+    item->deferred_ms = 0; /* a deferral after this one is a new stretch of deferring */
     item->nacks++;
     if (item->nacks >= dl->deps.max_nacks) {
         snprintf(why, cap, "refused %u times by the partner, last: %.180s", dl->deps.max_nacks,

@@ -38,6 +38,7 @@
 
 #include "gw_metrics.h"
 #include "gw_statuspage.h"
+#include "mn_envelope.h"
 #include "mn_log.h"
 
 /* Enough for a few scrapers, a wall screen and a curl. Connections over a limit are accepted
@@ -304,13 +305,6 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
 
 /* ---- the total time of a request ----------------------------------------------------- */
 
-static uint64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void s_format_peer(const struct sockaddr *sa, char *out, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN] = "unknown";
@@ -356,7 +350,7 @@ static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_c
     if (!w)
         return; /* not watched: only the idle timeout bounds it */
     w->fd = fd->connect_fd;
-    w->deadline_ms = s_now_ms() + S_REQUEST_MAX_S * 1000u;
+    w->deadline_ms = mn_mono_ms() + S_REQUEST_MAX_S * 1000u;
     s_format_peer(addr ? addr->client_addr : NULL, w->peer, sizeof w->peer);
     pthread_mutex_lock(&h->watch_lock);
     w->next = h->watched;
@@ -380,7 +374,7 @@ static void s_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (!w)
         return;
     pthread_mutex_lock(&h->watch_lock);
-    w->deadline_ms = s_now_ms() + S_REQUEST_MAX_S * 1000u;
+    w->deadline_ms = mn_mono_ms() + S_REQUEST_MAX_S * 1000u;
     pthread_mutex_unlock(&h->watch_lock);
 }
 
@@ -414,7 +408,7 @@ static void *s_watcher(void *arg)
             until.tv_nsec -= 1000000000L;
         }
         (void)pthread_cond_timedwait(&h->watch_wake, &h->watch_lock, &until);
-        s_cut_late(h, s_now_ms());
+        s_cut_late(h, mn_mono_ms());
     }
     pthread_mutex_unlock(&h->watch_lock);
     return NULL;

@@ -56,6 +56,7 @@ typedef struct s_check {
     uint32_t psize;
     uint64_t last;
     uint8_t *page;
+    uint32_t page_cap; /* bytes allocated at page: a retry may read another page size */
     uint64_t *todo; /* pages still to visit: a FIFO of at most budget */
     size_t head, tail;
     uint64_t walked;
@@ -317,9 +318,14 @@ static int s_check_once(s_check *c, mn_lmdbcheck_info *info, uint64_t *txnid)
                          (unsigned long long)c->size,
                          (unsigned long long)((c->last + 1) * c->psize));
     *txnid = s_u64(m + S_META_TXNID);
-    if (!c->page && !(c->page = malloc(c->psize)))
-        return mn_diag_set(c->d, MN_ENOMEM, c->path, "out of memory checking the %s file",
-                           c->what);
+    if (c->page_cap < c->psize) {
+        free(c->page);
+        c->page_cap = 0;
+        if (!(c->page = malloc(c->psize)))
+            return mn_diag_set(c->d, MN_ENOMEM, c->path, "out of memory checking the %s file",
+                               c->what);
+        c->page_cap = c->psize;
+    }
     rc = MN_OK;
     for (int i = 0; i < 2 && rc == MN_OK; i++)
         rc = s_queue_db(c, m + S_META_DBS + i * S_DB_BYTES);

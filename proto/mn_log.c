@@ -453,12 +453,20 @@ static void s_start_writer(void)
     pthread_attr_destroy(&attr);
 }
 
-/* Queue a line (takes it); without room or a log thread it is dropped and counted. */
-static void s_enqueue(char *line)
+/* Queue a line (takes it); without room it is dropped and counted. Without a log thread (it
+ * could not be started) the line is written here: blocking beats losing every line. */
+static void s_enqueue(enum mn_log_level level, char *line)
 {
     pthread_once(&s_qonce, s_start_writer);
+    if (line && !s_qthread_ok) {
+        s_write_line(line);
+        free(line);
+        return;
+    }
+    size_t room = level <= MN_LOG_ERR ? MN_LOG_QUEUE_LINES
+                                      : MN_LOG_QUEUE_LINES - MN_LOG_QUEUE_ERR_RESERVE;
     pthread_mutex_lock(&s_qlock);
-    if (line && s_qthread_ok && s_qcount < MN_LOG_QUEUE_LINES) {
+    if (line && s_qcount < room) {
         s_queue[(s_qhead + s_qcount) % MN_LOG_QUEUE_LINES] = line;
         s_qcount++;
         line = NULL;
@@ -494,8 +502,8 @@ static void s_vlog(enum mn_log_level level, const char *component, const char *s
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     if (s_nonblocking) {
-        s_enqueue(s_build_line(stamp, ts.tv_nsec, level, component ? component : "", suffix,
-                               fmt, ap));
+        s_enqueue(level, s_build_line(stamp, ts.tv_nsec, level, component ? component : "",
+                                      suffix, fmt, ap));
         return;
     }
     if (s_format == MN_LOG_JSON) {

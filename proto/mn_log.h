@@ -48,12 +48,15 @@ MN_NODISCARD int mn_log_parse_format(const char *text, enum mn_log_format *out);
 /* From now on this thread never waits for stderr: its lines are handed to a log thread (started
  * on first use) through a queue of at most MN_LOG_QUEUE_LINES lines, and written by it in
  * order. When the queue is full (stderr stalled: a pipe nobody reads) a line is dropped and
- * counted; the next line written says how many with dropped=N. For the threads that must keep
- * serving whatever the log does: the ZAP handler, the socket monitors, the HTTP endpoint. At
+ * counted; the next line written says how many with dropped=N (MN_LOG_QUEUE_ERR_RESERVE places
+ * are kept for errors). For the threads that must keep serving whatever the log does: the ZAP handler, the socket monitors, the HTTP endpoint. At
  * exit, queued lines are written for at most MN_LOG_EXIT_WAIT_MS. Lines of one thread keep
  * their order; lines of a queued thread and of a writing one may come out of order (their
  * time stamps say which came first). */
 #define MN_LOG_QUEUE_LINES 1024
+/* Places kept for errors: a flood of warnings never crowds out the line an operator must act
+ * on (an acute referral on hold, a store that fails). */
+#define MN_LOG_QUEUE_ERR_RESERVE 64
 #define MN_LOG_EXIT_WAIT_MS 1000
 void mn_log_set_nonblocking(void);
 

@@ -35,7 +35,7 @@ mn_spawn agent-full prlimit --fsize=8192:unlimited -- \
 agent_pid=$MN_LAST_PID
 agent_log=$MN_LAST_LOG
 check "the agent says it cannot write the spool, with what to do" \
-    mn_wait_until 60 mn_log_has "$agent_log" 'cannot write the spool: no room .*free space'
+    mn_wait_until 60 mn_log_has "$agent_log" 'cannot write the spool: no room.*what_to_do="[^"]*free space'
 check "it tries again, and again" mn_wait_until 60 mn_log_has "$agent_log" 'failures=2 '
 check "and keeps running (it did not give up)" mn_is_running "$agent_pid"
 check_match "nothing was lost meanwhile" '^queued=5 ' mn_agent hotline-den-haag status
