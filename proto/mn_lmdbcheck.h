@@ -12,7 +12,10 @@
  * - both meta pages (pages 0 and 1): page flags P_META, magic 0xBEEFC0DE, version 1, a page
  *   size that is a power of two from 512 to 64 KiB, the same in both; the meta LMDB would use
  *   is the one with the higher txnid;
- * - the file holds every page that meta names: size >= (mm_last_pg + 1) * page size;
+ * - the file holds both meta pages. It may end before mm_last_pg: LMDB never writes a page
+ *   that a transaction took and freed again (a loose page) and never reads it, so a file one
+ *   or more pages short of mm_last_pg is sound (seen: a spool written by `run` while `submit`
+ *   checked it). A cut through a page the trees refer to is found by the walk;
  * - the roots of the free-page and main databases lie in 2..mm_last_pg and each is a page whose
  *   header names that page number and that is a branch or leaf page;
  * - then, breadth-first from those roots and from the root of every named database found in
