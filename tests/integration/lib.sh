@@ -41,6 +41,7 @@
 #   mn_setup                              temp dir, free port, EXIT trap; bails if not built
 #   mn_freeport                           print a free TCP port on 127.0.0.1
 #   mn_init_gateway [HOME] [ENDPOINT]     meldnetctl init
+#   mn_acute_routes_only [HOME]           routes: the acute rule alone (to police.acute)
 #   mn_start_gateway HOME [ARGS...]       start meldnet-gateway, wait for run/status.json
 #   mn_stop_gateway [SECONDS]             SIGTERM it and wait; its exit status
 #   mn_crash_gateway                      SIGKILL it (a crash at an arbitrary point)
@@ -440,6 +441,18 @@ mn__quiet() {
 mn_init_gateway() {
     mn__quiet "$MN_BIN/meldnetctl" init --home "${1:-$MN_GWHOME}" --listen "${2:-$MN_ENDPOINT}" \
         --delivery-listen "$MN_DELIVERY_ENDPOINT" --metrics-listen "$MN_METRICS"
+}
+
+# mn_acute_routes_only [HOME]: replace the default routes with the acute rule alone (acute
+# reports go to police.acute, overriding consent; every other report matches no route).
+mn_acute_routes_only() {
+    cat >>"${1:-$MN_GWHOME}/gateway.conf" <<'CONF'
+
+routes = (
+    { name = "acute"; when = { acute = true; }; emit = [ "police.acute" ];
+      overrides_consent = true; }
+);
+CONF
 }
 
 # mn_new_partner NAME KIND TOPIC=SHARING...: meldnet-partner keygen into $MN_TMP/partners/NAME

@@ -13,13 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 mn_setup
 mn_init_gateway || mn_bail "meldnetctl init"
-cat >>"$MN_GWHOME/gateway.conf" <<'CONF'
-
-routes = (
-    { name = "acute"; when = { acute = true; }; emit = [ "police.acute" ];
-      overrides_consent = true; }
-);
-CONF
+mn_acute_routes_only
 mn_new_agent hotline landelijk || mn_bail "agent"
 mn_new_partner police police police.acute=full || mn_bail "partner"
 mn_start_gateway "$MN_GWHOME" || mn_bail "gateway starts"
