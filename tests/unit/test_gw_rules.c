@@ -302,6 +302,85 @@ static void test_parse_errors(void **state)
     }
 }
 
+/* The tables name every condition, field and consent flag, in the order the hints list them. */
+static void test_hints_name_every_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *what;
+        const char *hint;
+    } cases[] = {
+        {"routes = ( { name = \"a\"; emit = [ \"x.y\" ]; when = { x = true; }; } );",
+         "route \"a\": unknown condition \"x\"",
+         "conditions are acute, minor, online, shelter, form, sexual, reporter, reporter_kind, "
+         "region, municipality, consent"},
+        {"routes = ( { name = \"a\"; emit = [ \"x.y\" ]; x = true; } );",
+         "route \"a\": unknown field \"x\"", "fields are name, when, emit, overrides_consent"},
+        {"routes = ( { name = \"a\"; emit = [ \"x.y\" ]; when = { consent = { x = true; }; }; "
+         "} );",
+         "route \"a\": unknown consent flag \"x\"",
+         "consent flags are register_identity, share_police, share_care, share_research, "
+         "reporter_contact_shareable"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gw_rule *rules = NULL;
+        size_t n = 0;
+        mn_diag d;
+        assert_int_equal(s_parse(cases[i].text, &rules, &n, &d), MN_ECONFIG);
+        assert_string_equal(d.where, "test.conf:1");
+        assert_string_equal(d.what, cases[i].what);
+        assert_string_equal(d.hint, cases[i].hint);
+        assert_null(rules);
+    }
+}
+
+/* Every condition lands in its own field of the rule; the rest stay "any". */
+static void test_conditions_fill_their_fields(void **state)
+{
+    (void)state;
+    static const char *const text =
+        "routes = ( { name = \"a\"; emit = [ \"x.y\" ]; },\n"
+        "  { name = \"b\"; emit = [ \"x.y\" ]; when = { online = true; consent = {\n"
+        "    reporter_contact_shareable = false; share_research = true; }; }; },\n"
+        "  { name = \"c\"; emit = [ \"x.y\" ]; when = { acute = false; shelter = false;\n"
+        "    municipality = [ \"unknown\", \"GM0363\" ]; region = [ \"noord\" ]; }; } );\n";
+    gw_rule *rules = NULL;
+    size_t n = 0;
+    mn_diag d;
+    assert_int_equal(s_parse(text, &rules, &n, &d), MN_OK);
+    assert_int_equal(n, 3);
+    for (size_t k = 0; k < GW_RULE_CONSENT_N; k++)
+        assert_int_equal(rules[0].consent[k], GW_RULE_ANY);
+    assert_int_equal(rules[0].acute, GW_RULE_ANY);
+    assert_int_equal(rules[0].forms | rules[0].sexual | rules[0].reporter_types, 0);
+    assert_int_equal(rules[0].n_regions + rules[0].n_municipalities, 0);
+
+    assert_int_equal(rules[1].online, 1);
+    assert_int_equal(rules[1].acute, GW_RULE_ANY);
+    assert_int_equal(rules[1].consent[MN_CONSENT_REPORTER_CONTACT_SHAREABLE], 0);
+    assert_int_equal(rules[1].consent[MN_CONSENT_SHARE_RESEARCH], 1);
+    assert_int_equal(rules[1].consent[MN_CONSENT_SHARE_POLICE], GW_RULE_ANY);
+
+    assert_int_equal(rules[2].acute, 0);
+    assert_int_equal(rules[2].shelter, 0);
+    assert_int_equal(rules[2].minor, GW_RULE_ANY);
+    assert_int_equal(rules[2].n_municipalities, 2);
+    assert_string_equal(rules[2].municipalities[0], "unknown");
+    assert_string_equal(rules[2].municipalities[1], "GM0363");
+    assert_int_equal(rules[2].n_regions, 1);
+    assert_string_equal(rules[2].regions[0], "noord");
+    free(rules);
+}
+
+static void test_topic_chars(void **state)
+{
+    (void)state;
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    for (int c = 1; c < 256; c++)
+        assert_int_equal(gw_rules_is_topic_char((char)c) != 0, strchr(ok, c) != NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +388,9 @@ int main(void)
         cmocka_unit_test(test_parse_rules),
         cmocka_unit_test(test_example_routes_are_the_defaults),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_hints_name_every_key),
+        cmocka_unit_test(test_conditions_fill_their_fields),
+        cmocka_unit_test(test_topic_chars),
     };
     if (sodium_init() < 0)
         return 1;
