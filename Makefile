@@ -122,8 +122,9 @@ $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# Unit tests: test_mn_* link the library only; test_gw_* add the gateway modules, test_agent_*
-# the agent modules, so a test builds while unrelated modules are being changed.
+# Unit tests: test_mn_* link the library only; test_gw_* add the gateway modules, test_ctl_*
+# those and their one meldnetctl file, test_agent_* the agent modules, so a test builds while
+# unrelated modules are being changed.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(GEN)/meldnet.pb-c.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS_PKG) -MMD -MP -c $< -o $@
@@ -133,6 +134,12 @@ $(BUILD)/tests/test_mn_%: $(BUILD)/tests/unit/test_mn_%.o $(LIBMN)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 
 $(BUILD)/tests/test_gw_%: $(BUILD)/tests/unit/test_gw_%.o $(GW_LIB_OBJ) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
+
+# test_ctl_NAME: meldnetctl's gateway/ctl_NAME.c alone, on the gateway modules.
+$(BUILD)/tests/test_ctl_%: $(BUILD)/tests/unit/test_ctl_%.o $(BUILD)/gateway/ctl_%.o $(GW_LIB_OBJ) \
+                           $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 

@@ -26,13 +26,13 @@
 
 #include <jansson.h>
 
+#include "ctl_explain.h"
 #include "ctl_json.h"
 #include "ctl_reload.h"
 #include "ctl_store.h"
 #include "ctl_watch.h"
 #include "gw_config.h"
 #include "gw_dispatch.h"
-#include "gw_route.h"
 #include "gw_store.h"
 #include "mn_cli.h"
 #include "mn_process.h"
@@ -1502,7 +1502,7 @@ static int s_route_test(int argc, char **argv)
         goto out;
     }
     s_today(today);
-    if (gw_route_explain(stdout, cfg, report, mn_secret32_bytes(key), today) != MN_OK) {
+    if (ctl_route_explain(stdout, cfg, report, mn_secret32_bytes(key), today) != MN_OK) {
         mn_diag_set(&d, MN_ENOMEM, file, "out of memory explaining the routes");
         goto out;
     }

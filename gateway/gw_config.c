@@ -4,7 +4,7 @@
  * one of the settings in s_settings (an unknown one is an error with a "did you mean"), of the
  * right type and within bounds; whatever is absent keeps its default. Relative paths are made
  * absolute against the folder of the config file, so the gateway may change directory. The
- * optional top-level list "routes" is parsed by gw_route; without it the default rules are
+ * optional top-level list "routes" is parsed by gw_rules; without it the default rules are
  * copied in, so cfg->rules is always owned and never empty.
  * Agents and partners are not in gateway.conf: each is one small file agents_dir/NAME.conf or
  * partners_dir/NAME.conf, so adding or revoking one is a file operation plus a reload. Both
@@ -36,7 +36,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
-#include "gw_route.h"
+#include "gw_rules.h"
 #include "mn_delivery.h"
 #include "mn_file.h"
 #include "mn_log.h"
@@ -1327,9 +1327,9 @@ int gw_config_load_partners(const char *partners_dir, gw_partner **partners, siz
 static int s_rules(gw_config *cfg, const char *path, const config_setting_t *routes, mn_diag *d)
 {
     if (routes)
-        return gw_route_parse(routes, path, &cfg->rules, &cfg->n_rules, d);
+        return gw_rules_parse(routes, path, &cfg->rules, &cfg->n_rules, d);
     size_t n = 0;
-    const gw_rule *defs = gw_route_defaults(&n);
+    const gw_rule *defs = gw_rules_defaults(&n);
     cfg->rules = malloc((n ? n : 1) * sizeof *cfg->rules);
     if (!cfg->rules)
         return mn_diag_set(d, MN_ENOMEM, path, "out of memory copying the default rules");
@@ -1380,7 +1380,7 @@ int gw_config_load(const char *path, gw_config **out, mn_diag *d)
         const char *name = config_setting_name(s);
         s_where(where, sizeof where, path, s);
         if (strcmp(name, "routes") == 0) {
-            routes = s; /* gw_route_parse checks its shape */
+            routes = s; /* gw_rules_parse checks its shape */
             continue;
         }
         if (strcmp(name, "gateway") != 0) {

@@ -45,8 +45,8 @@
  *                                 from one address; beyond: its oldest is shut down (gw_conn.h)
  *   handshakes_max      64        (1 .. 1000000) the same from all addresses
  *   metrics_listen      "127.0.0.1:9464"  HTTP: /metrics, /healthz, /readyz, /; "off": none
- * Top-level list "routes" (optional; gw_route.h): the routing rules, in order. Without it the
- * default rules apply (gw_route_defaults).
+ * Top-level list "routes" (optional; gw_rules.h): the routing rules, in order. Without it the
+ * default rules apply (gw_rules_defaults).
  *
  * A partner file partners/NAME.conf:
  *   name = "police-midden";
@@ -120,7 +120,7 @@ typedef struct gw_partner {
     char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
 } gw_partner;
 
-struct gw_rule; /* gw_route.h */
+struct gw_rule; /* gw_rules.h */
 
 typedef struct gw_config {
     char path[GW_PATH_MAX];     /* the config file */

@@ -2,7 +2,7 @@
  *
  * Everything here runs inside the caller's write transaction: either the registration and all
  * its items are committed together, or none of them is. Each recipient gets its own redacted
- * copy (gw_route_redact), sealed to its own key; the gateway cannot read back what it wrote.
+ * copy (gw_redact_view), sealed to its own key; the gateway cannot read back what it wrote.
  */
 #include "gw_dispatch.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "gw_redact.h"
 #include "gw_route.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
@@ -144,10 +145,10 @@ static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
     uint8_t key[32];
     mn_topics none = {.n = 0};
     s_packing p = {deps, deps->registry->box, info, sealed, sealed_len};
-    gw_route_recipient_key(deps->pseudonym_key, REGISTRY_RECIPIENT, key);
-    int rc = gw_route_redact_view(r, info->registration, info->accepted_ms, REGISTRY_RECIPIENT,
-                                  GW_PARTNER_REGISTRY, MELDNET__SHARING_LEVEL__FULL, 0, &none, "",
-                                  key, s_pack_seal, &p);
+    gw_redact_recipient_key(deps->pseudonym_key, REGISTRY_RECIPIENT, key);
+    int rc = gw_redact_view(r, info->registration, info->accepted_ms, REGISTRY_RECIPIENT,
+                            GW_PARTNER_REGISTRY, MELDNET__SHARING_LEVEL__FULL, 0, &none, "", key,
+                            s_pack_seal, &p);
     sodium_memzero(key, sizeof key);
     if (rc != MN_OK)
         mn_diag_set(d, rc, "registry", "cannot build the registry record");
@@ -165,10 +166,10 @@ static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
     memset(item, 0, sizeof *item);
     s_packing p = {deps, t->partner->pub.box, NULL, &dl.sealed, &dl.sealed_len};
 
-    gw_route_recipient_key(deps->pseudonym_key, t->partner->name, key);
-    int rc = gw_route_redact_view(r, registration, accepted_ms, t->partner->name,
-                                  t->partner->kind, t->sharing, t->overriding, &t->topics,
-                                  t->rules, key, s_pack_seal, &p);
+    gw_redact_recipient_key(deps->pseudonym_key, t->partner->name, key);
+    int rc = gw_redact_view(r, registration, accepted_ms, t->partner->name, t->partner->kind,
+                            t->sharing, t->overriding, &t->topics, t->rules, key, s_pack_seal,
+                            &p);
     sodium_memzero(key, sizeof key);
     if (rc != MN_OK) {
         mn_diag_set(d, rc, t->partner->name, "cannot build the referral");

@@ -13,7 +13,7 @@
  * Memory: the report part is rendered with mn_report_to_json first, which installs jansson's
  * wiping allocator, so every scratch copy of report text made here is wiped when it is freed;
  * the intermediate text is wiped with mn_plain_free. A referral from decode, or one built by hand
- * with a malloc() block per part (gw_route), is wiped field by field in mn_referral_destroy.
+ * with a malloc() block per part (gw_redact), is wiped field by field in mn_referral_destroy.
  */
 #include "mn_referral.h"
 
@@ -55,6 +55,13 @@ int mn_sharing_parse(const char *text, int *level)
         }
     }
     return MN_EINVAL;
+}
+
+int mn_sharing_level(int level)
+{
+    return level == MELDNET__SHARING_LEVEL__FULL || level == MELDNET__SHARING_LEVEL__PSEUDONYMOUS
+               ? level
+               : MELDNET__SHARING_LEVEL__STATISTICS;
 }
 
 /* ---------------------------------------------------------------------------------------------

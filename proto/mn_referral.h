@@ -1,7 +1,7 @@
 /* mn_referral.h - the Referral: what one recipient (a partner, or the registry) receives about
  * one registered report, after redaction. Encode/decode, JSON for partners' output.
  *
- * The Referral is the generated protobuf-c type; gw_route builds it, meldnet-partner reads it.
+ * The Referral is the generated protobuf-c type; gw_redact builds it, meldnet-partner reads it.
  * Its JSON form (what meldnet-partner writes, one file per registration):
  *   { "registration": "MN-00000042", "recipient": "police-midden", "topics": ["police.acute"],
  *     "sharing": "full|pseudonymous|statistics", "acute": true, "rules": ["acute"],
@@ -43,5 +43,9 @@ void mn_referral_destroy(mn_referral **r_p);
 /* "full", "pseudonymous", "statistics" and back (MN_OK or MN_EINVAL). */
 const char *mn_sharing_name(int level);
 MN_NODISCARD int mn_sharing_parse(const char *text, int *level);
+
+/* The level a referral is made at for `level`: full and pseudonymous as they are, anything
+ * else (statistics, unset, unknown) statistics: a level nobody can name shares the least. */
+int mn_sharing_level(int level);
 
 #endif

@@ -1953,6 +1953,30 @@ int mn_report_victim_age(const mn_report *r, const char *today)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Consent */
+
+int mn_report_consent(const mn_report *r, int flag)
+{
+    const Meldnet__Consent *c = r ? r->consent : NULL;
+    if (!c)
+        return 0;
+    switch (flag) {
+    case MN_CONSENT_REGISTER_IDENTITY:
+        return c->has_register_identity && c->register_identity;
+    case MN_CONSENT_SHARE_POLICE:
+        return c->has_share_police && c->share_police;
+    case MN_CONSENT_SHARE_CARE:
+        return c->has_share_care && c->share_care;
+    case MN_CONSENT_SHARE_RESEARCH:
+        return c->has_share_research && c->share_research;
+    case MN_CONSENT_REPORTER_CONTACT_SHAREABLE:
+        return c->has_reporter_contact_shareable && c->reporter_contact_shareable;
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Registry record */
 
 int mn_record_encode(const mn_record_info *info, const mn_report *r, uint8_t **out, size_t *len)

@@ -67,6 +67,21 @@ const char *mn_report_enum_name(const ProtobufCEnumDescriptor *desc, int value);
 /* Age in whole years on `today` (YYYY-MM-DD) from date_of_birth or age_years; -1 if unknown. */
 int mn_report_victim_age(const mn_report *r, const char *today);
 
+/* The report's consent flags (Consent), as mn_report_consent names them. */
+enum mn_consent {
+    MN_CONSENT_REGISTER_IDENTITY,
+    MN_CONSENT_SHARE_POLICE,
+    MN_CONSENT_SHARE_CARE,
+    MN_CONSENT_SHARE_RESEARCH,
+    MN_CONSENT_REPORTER_CONTACT_SHAREABLE,
+    MN_CONSENT_N
+};
+
+/* 1 when the report gives consent `flag` (enum mn_consent): the flag is present and true. 0 when
+ * it is false or absent, when r or its consent is NULL, and for a flag out of range: no answer
+ * is no consent. */
+int mn_report_consent(const mn_report *r, int flag);
+
 /* What the registry holds for one registration (sealed to the registry's box key). */
 typedef struct mn_record_info {
     uint64_t registration;

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "gw_config.h"
-#include "gw_route.h"
+#include "gw_rules.h"
 #include "mn_key.h"
 #include "mn_referral.h"
 
@@ -154,7 +154,7 @@ static void s_check_defaults(const struct fixture *f, const gw_config *cfg)
     assert_int_equal(cfg->n_partners, 0);
     /* no routes: a copy of the default rules */
     size_t n_defaults = 0;
-    const gw_rule *defaults = gw_route_defaults(&n_defaults);
+    const gw_rule *defaults = gw_rules_defaults(&n_defaults);
     assert_true(n_defaults > 0);
     assert_int_equal(cfg->n_rules, n_defaults);
     assert_non_null(cfg->rules);
@@ -611,7 +611,7 @@ static void test_template_routes_are_the_defaults(void **state)
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
     size_t n = 0;
-    const gw_rule *def = gw_route_defaults(&n);
+    const gw_rule *def = gw_rules_defaults(&n);
     assert_int_equal(cfg->n_rules, n);
     for (size_t i = 0; i < n; i++) {
         const gw_rule *a = &cfg->rules[i], *b = &def[i];

@@ -487,6 +487,20 @@ static void test_sharing_names(void **state)
     assert_int_equal(level, -1);
 }
 
+/* A level nobody can name is made at statistics: the least. */
+static void test_sharing_level(void **state)
+{
+    (void)state;
+    assert_int_equal(mn_sharing_level(MELDNET__SHARING_LEVEL__FULL), MELDNET__SHARING_LEVEL__FULL);
+    assert_int_equal(mn_sharing_level(MELDNET__SHARING_LEVEL__PSEUDONYMOUS),
+                     MELDNET__SHARING_LEVEL__PSEUDONYMOUS);
+    assert_int_equal(mn_sharing_level(MELDNET__SHARING_LEVEL__STATISTICS),
+                     MELDNET__SHARING_LEVEL__STATISTICS);
+    assert_int_equal(mn_sharing_level(0), MELDNET__SHARING_LEVEL__STATISTICS);
+    assert_int_equal(mn_sharing_level(4), MELDNET__SHARING_LEVEL__STATISTICS);
+    assert_int_equal(mn_sharing_level(-1), MELDNET__SHARING_LEVEL__STATISTICS);
+}
+
 static void test_report_enum_names(void **state)
 {
     (void)state;
@@ -518,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_json_statistics),
         cmocka_unit_test(test_json_edges),
         cmocka_unit_test(test_sharing_names),
+        cmocka_unit_test(test_sharing_level),
         cmocka_unit_test(test_report_enum_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

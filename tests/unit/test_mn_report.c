@@ -1,4 +1,5 @@
-/* test_mn_report.c - unit tests for mn_report: JSON, validation, bytes, digest, records, age.
+/* test_mn_report.c - unit tests for mn_report: JSON, validation, bytes, digest, records, age,
+ * consent.
  *
  * Examples are found under $MN_SRCDIR/examples (MN_SRCDIR defaults to "."). Every example must
  * parse and validate; every file in examples/invalid must fail at the path listed below.
@@ -1087,6 +1088,55 @@ static void test_victim_age(void **state)
     assert_int_equal(mn_report_victim_age(NULL, S_TODAY), -1);
 }
 
+/* Each flag answers for its own field, only when present and true; nothing else consents. */
+static void test_consent(void **state)
+{
+    (void)state;
+    static const int flags[MN_CONSENT_N] = {
+        MN_CONSENT_REGISTER_IDENTITY, MN_CONSENT_SHARE_POLICE, MN_CONSENT_SHARE_CARE,
+        MN_CONSENT_SHARE_RESEARCH, MN_CONSENT_REPORTER_CONTACT_SHAREABLE};
+    mn_report *r = s_parse("{" S_RE "}");
+    Meldnet__Consent *c;
+
+    assert_null(r->consent);
+    for (int k = 0; k < MN_CONSENT_N; k++)
+        assert_int_equal(mn_report_consent(r, flags[k]), 0);
+    c = malloc(sizeof *c);
+    assert_non_null(c);
+    meldnet__consent__init(c);
+    r->consent = c;
+    for (int k = 0; k < MN_CONSENT_N; k++) {
+        protobuf_c_boolean *has[MN_CONSENT_N] = {
+            &c->has_register_identity, &c->has_share_police, &c->has_share_care,
+            &c->has_share_research, &c->has_reporter_contact_shareable};
+        protobuf_c_boolean *val[MN_CONSENT_N] = {
+            &c->register_identity, &c->share_police, &c->share_care, &c->share_research,
+            &c->reporter_contact_shareable};
+        *val[k] = 1; /* true but absent: no consent */
+        assert_int_equal(mn_report_consent(r, flags[k]), 0);
+        *has[k] = 1;
+        for (int j = 0; j < MN_CONSENT_N; j++)
+            assert_int_equal(mn_report_consent(r, flags[j]), j == k);
+        *val[k] = 0; /* present and false */
+        assert_int_equal(mn_report_consent(r, flags[k]), 0);
+        *has[k] = 0;
+    }
+    c->has_share_police = c->share_police = 1;
+    assert_int_equal(mn_report_consent(r, -1), 0);
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_N), 0);
+    assert_int_equal(mn_report_consent(NULL, MN_CONSENT_SHARE_POLICE), 0);
+    mn_report_destroy(&r);
+
+    /* As the JSON gives them. */
+    r = s_load_example("examples/criminal-drugs-consent-refused.json");
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_REGISTER_IDENTITY), 0);
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_SHARE_POLICE), 0);
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_SHARE_CARE), 1);
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_SHARE_RESEARCH), 0);
+    assert_int_equal(mn_report_consent(r, MN_CONSENT_REPORTER_CONTACT_SHAREABLE), 1);
+    mn_report_destroy(&r);
+}
+
 static void test_destroy_twice(void **state)
 {
     mn_report *r = s_load_example("examples/minor-sextortion-online.json");
@@ -1136,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_victim_age),
+        cmocka_unit_test(test_consent),
         cmocka_unit_test(test_destroy_twice),
     };
     if (mn_crypto_init() != MN_OK) {
