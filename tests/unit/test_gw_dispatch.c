@@ -18,9 +18,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libconfig.h>
 
 #include "gw_dispatch.h"
 #include "gw_route.h"
+#include "gw_rules.h"
 #include "gw_stage_fixture.h"
 #include "mn_delivery.h"
 #include "mn_log.h"
@@ -81,7 +83,7 @@ static int s_setup(void **state)
     assert_non_null(f->cfg);
     f->cfg->partners = calloc(N_PARTNER_KEYS, sizeof *f->cfg->partners);
     assert_non_null(f->cfg->partners);
-    const gw_rule *defaults = gw_route_defaults(&n_rules);
+    const gw_rule *defaults = gw_rules_defaults(&n_rules);
     f->cfg->rules = calloc(n_rules, sizeof *f->cfg->rules);
     assert_non_null(f->cfg->rules);
     memcpy(f->cfg->rules, defaults, n_rules * sizeof *defaults);
@@ -470,7 +472,7 @@ static void test_no_rule_matched(void **state)
     assert_int_equal(config_read_string(&lc, "routes = ( { name = \"acute\"; when = { acute = "
                                              "true; }; emit = [ \"police.acute\" ]; } );"),
                      CONFIG_TRUE);
-    assert_int_equal(gw_route_parse(config_lookup(&lc, "routes"), "test.conf", &rules, &n, &d),
+    assert_int_equal(gw_rules_parse(config_lookup(&lc, "routes"), "test.conf", &rules, &n, &d),
                      MN_OK);
     config_destroy(&lc);
     free(f->cfg->rules);

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "gw_ledger.h"
-#include "gw_route.h"
+#include "gw_rules.h"
 #include "gw_stage_fixture.h"
 #include "gw_verify.h"
 #include "gw_writer.h"
@@ -83,7 +83,7 @@ static int s_setup(void **state)
     f->cfg->partners[0] = stage_partner("hotline-mn", GW_PARTNER_HOTLINE, f->hotline, "hotline.*",
                                         MELDNET__SHARING_LEVEL__STATISTICS);
     f->cfg->n_partners = 1;
-    const gw_rule *defaults = gw_route_defaults(&n_rules);
+    const gw_rule *defaults = gw_rules_defaults(&n_rules);
     f->cfg->rules = calloc(n_rules, sizeof *f->cfg->rules);
     assert_non_null(f->cfg->rules);
     memcpy(f->cfg->rules, defaults, n_rules * sizeof *defaults);
