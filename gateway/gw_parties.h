@@ -112,7 +112,8 @@ MN_NODISCARD int gw_parties_check(const gw_agent *agents, size_t n_agents,
 
 /* Load agents_dir/NAME.conf alone into *out, checked as gw_parties_load_agents checks one file
  * (not against the others). Returns MN_OK; MN_ENOTFOUND (no such file); MN_EINVAL (a bad name,
- * agents_dir not a folder); MN_ECONFIG / MN_EKEY (the file does not load); MN_ESYS. */
+ * agents_dir not a folder); MN_ECONFIG / MN_EKEY (not a regular file, or it does not load);
+ * MN_ESYS; MN_ENOMEM. */
 MN_NODISCARD int gw_parties_load_one_agent(const char *agents_dir, const char *name,
                                            gw_agent *out, mn_diag *d);
 
