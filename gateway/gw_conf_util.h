@@ -17,9 +17,9 @@
  * "true/false", ... ("nothing" for a type it does not know). A static string. */
 const char *gw_conf_util_type_name(int type);
 
-/* "file:line" of setting s into buf (cap bytes; 256 holds any): file is the one libconfig
- * names (an @include) or `path`. A file name too long for buf keeps its end
- * ("...agents/x.conf:3") and the line. */
+/* "file:line" of setting s into buf (cap bytes): file is the one libconfig names (an
+ * @include) or `path`. A file name too long for buf keeps its end ("...agents/x.conf:3") and
+ * the line. */
 void gw_conf_util_where(char *buf, size_t cap, const char *path, const config_setting_t *s);
 
 /* Set d to an unknown `kind` ("setting", "agent setting") called name at where, with a hint:
