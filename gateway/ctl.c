@@ -33,6 +33,7 @@
 #include "ctl_watch.h"
 #include "gw_config.h"
 #include "gw_dispatch.h"
+#include "gw_party_file.h"
 #include "gw_store.h"
 #include "mn_cli.h"
 #include "mn_process.h"
@@ -1086,7 +1087,7 @@ static int s_revoke(int argc, char **argv, mn_role role, const char *usage)
             mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
             goto out;
         }
-        vrc = gw_config_revoke_agent(cfg->agents_dir, name, NULL, a, &d);
+        vrc = gw_party_file_revoke_agent(cfg->agents_dir, name, NULL, a, &d);
         pub = &a->pub;
         revoked_at = a->revoked_at;
         source = a->source;
@@ -1097,7 +1098,7 @@ static int s_revoke(int argc, char **argv, mn_role role, const char *usage)
             mn_diag_set(&d, MN_ENOMEM, name, "out of memory");
             goto out;
         }
-        vrc = gw_config_revoke_partner(cfg->partners_dir, name, NULL, p, &d);
+        vrc = gw_party_file_revoke_partner(cfg->partners_dir, name, NULL, p, &d);
         pub = &p->pub;
         revoked_at = p->revoked_at;
         source = p->source;
@@ -1159,14 +1160,14 @@ static int s_agent_add(int argc, char **argv)
             snprintf(back.region, sizeof back.region, "%s", region);
         back.revoked = 0;
         back.revoked_at[0] = '\0';
-        if (gw_config_rewrite_agent(cfg->agents_dir, &back, &d) != MN_OK)
+        if (gw_party_file_rewrite_agent(cfg->agents_dir, &back, &d) != MN_OK)
             goto out;
         printf("restored agent %s region=%s fingerprint=%s key=%s (%s)\n", name, back.region,
                fp, same_key ? "unchanged" : "new", path);
         if (same_key)
             s_note_same_key(MN_ROLE_AGENT, name);
     } else {
-        if (gw_config_write_agent(cfg->agents_dir, name, region, &pub, &d) != MN_OK)
+        if (gw_party_file_write_agent(cfg->agents_dir, name, region, &pub, &d) != MN_OK)
             goto out;
         printf("added agent %s region=%s fingerprint=%s (%s)\n", name,
                region && region[0] ? region : "unknown", fp, path);
@@ -1373,9 +1374,9 @@ static int s_partner_add(int argc, char **argv)
         }
         p->revoked = 0;
         p->revoked_at[0] = '\0';
-        if (gw_config_rewrite_partner(cfg->partners_dir, p, &d) != MN_OK)
+        if (gw_party_file_rewrite_partner(cfg->partners_dir, p, &d) != MN_OK)
             goto out;
-    } else if (gw_config_write_partner(cfg->partners_dir, p, &d) != MN_OK) {
+    } else if (gw_party_file_write_partner(cfg->partners_dir, p, &d) != MN_OK) {
         goto out;
     }
     mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);

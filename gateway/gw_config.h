@@ -48,28 +48,7 @@
  * Top-level list "routes" (optional; gw_rules.h): the routing rules, in order. Without it the
  * default rules apply (gw_rules_defaults).
  *
- * A partner file partners/NAME.conf:
- *   name = "police-midden";
- *   key = "meldnet1 partner police-midden curve=... sign=... box=...";
- *   kind = "police";            # police | care | research | hotline | shelter | other
- *   bindings = ( { topic = "police.acute"; sharing = "full"; },
- *                { topic = "hotline.*";    sharing = "pseudonymous"; } );
- * A binding's topic is a topic or a pattern ("care.*", "*"); sharing is full, pseudonymous or
- * statistics. The bindings are the partner's permission: it never receives another topic.
- *
- * An agent file agents/NAME.conf:
- *   name = "district-utrecht";
- *   key = "meldnet1 agent district-utrecht curve=... sign=... box=...";
- *   region = "Midden-Nederland";   # optional, default "unknown"
- *
- * Revocation: either kind of file may also say
- *   revoked = true;                          # optional, default false
- *   revoked_at = "2026-11-22T10:00:00Z";     # optional, only with revoked = true; UTC, for the
- *                                            # record (meldnetctl ... revoke writes it)
- * A revoked party stays in the loaded tables with revoked = 1, so listings show it and the ZAP
- * handler can say "revoked" rather than "unknown"; nothing admits it. Its name and its CURVE
- * key stay taken: no other party may use that key (the folder fails to load), and the name
- * comes back only by rewriting the same file (meldnetctl agent add NAME LINE).
+ * The agent and partner files, their revocation and the party types: gw_parties.h.
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -77,48 +56,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_parties.h"
 #include "mn_error.h"
 #include "mn_key.h"
-
-#define GW_PATH_MAX 4096
-#define GW_TIME_CHARS 20 /* "2026-11-22T10:00:00Z" */
-
-typedef struct gw_agent {
-    char name[MN_NAME_MAX + 1];
-    char region[MN_NAME_MAX + 1];
-    mn_pubkey pub;
-    char source[GW_PATH_MAX]; /* the file it came from, for messages */
-    int revoked;              /* 1: revoked = true; in its file: never admitted */
-    char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
-} gw_agent;
-
-enum gw_partner_kind {
-    GW_PARTNER_POLICE = 1,
-    GW_PARTNER_CARE,
-    GW_PARTNER_RESEARCH,
-    GW_PARTNER_HOTLINE,
-    GW_PARTNER_SHELTER,
-    GW_PARTNER_OTHER,
-    GW_PARTNER_REGISTRY, /* not configurable: the registry as a recipient */
-};
-
-typedef struct gw_binding {
-    char topic[64 + 1]; /* topic or pattern */
-    int sharing;        /* MELDNET__SHARING_LEVEL__FULL / PSEUDONYMOUS / STATISTICS */
-} gw_binding;
-
-#define GW_BINDINGS_MAX 16
-
-typedef struct gw_partner {
-    char name[MN_NAME_MAX + 1];
-    int kind; /* enum gw_partner_kind */
-    mn_pubkey pub;
-    gw_binding bindings[GW_BINDINGS_MAX];
-    size_t n_bindings;
-    char source[GW_PATH_MAX];
-    int revoked;              /* 1: revoked = true; in its file: never admitted or served */
-    char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
-} gw_partner;
 
 struct gw_rule; /* gw_rules.h */
 
@@ -168,18 +108,6 @@ typedef struct gw_config {
  * MN_ESYS with the diag naming file:line. */
 MN_NODISCARD int gw_config_load(const char *path, gw_config **out, mn_diag *d);
 
-/* Load only the agents of agents_dir (for reload and for `meldnetctl agent list`), revoked ones
- * included (revoked = 1). Caller owns *agents (free()). Returns as gw_config_load. */
-MN_NODISCARD int gw_config_load_agents(const char *agents_dir, gw_agent **agents, size_t *n,
-                                       mn_diag *d);
-
-/* Load only the partners of partners_dir (reload, meldnetctl), revoked ones included. Caller
- * owns *partners (free()). Checks: name = file name = key line's name, role partner, known
- * kind, 1..GW_BINDINGS_MAX bindings with valid topics/patterns and sharing levels, CURVE keys
- * unique among partners (revoked ones too). Returns as gw_config_load. */
-MN_NODISCARD int gw_config_load_partners(const char *partners_dir, gw_partner **partners,
-                                         size_t *n, mn_diag *d);
-
 /* Lookups. All return a borrowed entry of cfg (valid until cfg is destroyed), NULL when absent.
  *
  * The plain ones are for admitting and serving a party: they never return a revoked one.
@@ -195,49 +123,6 @@ const gw_agent *gw_config_find_agent_by_curve_any(const gw_config *cfg,
 const gw_partner *gw_config_find_partner_any(const gw_config *cfg, const char *name);
 const gw_partner *gw_config_find_partner_by_curve_any(const gw_config *cfg,
                                                       const uint8_t curve[MN_KEY_BYTES]);
-
-/* "police" etc. and back (MN_OK or MN_EINVAL). */
-const char *gw_partner_kind_name(int kind);
-MN_NODISCARD int gw_partner_kind_parse(const char *text, int *kind);
-
-/* Write a new agent file agents_dir/NAME.conf (crash-safe), not revoked; never replaces one.
- * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL (bad name / region, a key of another party). */
-MN_NODISCARD int gw_config_write_agent(const char *agents_dir, const char *name,
-                                       const char *region, const mn_pubkey *pub, mn_diag *d);
-
-/* Write partners_dir/NAME.conf (crash-safe) from a public line, kind and bindings, not revoked;
- * never replaces one. Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
-MN_NODISCARD int gw_config_write_partner(const char *partners_dir, const gw_partner *p,
-                                         mn_diag *d);
-
-/* Write agents_dir/a->name.conf (crash-safe: temp file, fsync, rename, fsync the folder) from
- * a's name, region (empty: "unknown"), pub and, when a->revoked, "revoked = true;" with
- * a->revoked_at (empty: left out). Replaces the file when it exists (comments written by hand
- * are lost), creates it when not. Checks what gw_config_write_agent checks, and revoked_at's
- * form. It does not check the folder for another party with the same key: callers do that
- * against a loaded configuration (gw_config_find_*_by_curve_any), and a load refuses the
- * folder if they did not. Returns MN_OK, MN_ESYS, MN_EINVAL. */
-MN_NODISCARD int gw_config_rewrite_agent(const char *agents_dir, const gw_agent *a, mn_diag *d);
-
-/* The same for a partner file partners_dir/p->name.conf (kind, bindings kept as given). */
-MN_NODISCARD int gw_config_rewrite_partner(const char *partners_dir, const gw_partner *p,
-                                           mn_diag *d);
-
-/* Revoke agent `name`: read agents_dir/NAME.conf alone, and rewrite it (as
- * gw_config_rewrite_agent) with revoked = true and revoked_at (NULL: now, UTC), keeping its
- * name, region and key. When out is not NULL it gets the agent as written (or as found, when it
- * was revoked already). Returns MN_OK; MN_EEXIST when it is revoked already (nothing written);
- * MN_ENOTFOUND when there is no such file; MN_ECONFIG / MN_EKEY when the file does not load;
- * MN_EINVAL (a bad name or revoked_at), MN_ESYS. */
-MN_NODISCARD int gw_config_revoke_agent(const char *agents_dir, const char *name,
-                                        const char *revoked_at, gw_agent *out, mn_diag *d);
-
-/* The same for partner `name` in partners_dir, keeping its kind and bindings too. */
-MN_NODISCARD int gw_config_revoke_partner(const char *partners_dir, const char *name,
-                                          const char *revoked_at, gw_partner *out, mn_diag *d);
-
-/* True when text is a time as revoked_at takes it: "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
-int gw_config_time_is_valid(const char *text);
 
 /* Look at the free space of data_dir's disk (its home when data_dir does not exist yet) and
  * log a warning when it is below min_free_mb: such a gateway refuses every report. For -n and

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw_config.h"
+#include "gw_parties.h"
 #include "mn_envelope.h"
 
 #define S_LEVEL_FULL MELDNET__SHARING_LEVEL__FULL

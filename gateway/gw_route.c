@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gw_config.h"
+#include "gw_parties.h"
 #include "mn_referral.h"
 
 #define S_LEVEL_FULL MELDNET__SHARING_LEVEL__FULL

@@ -16,7 +16,7 @@
 #include "mn_delivery.h"
 #include "mn_report.h"
 
-struct gw_partner; /* gw_config.h */
+struct gw_partner; /* gw_parties.h */
 
 /* What the rules make of one report. */
 typedef struct gw_route_match {

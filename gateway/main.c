@@ -16,6 +16,7 @@
 #include "gw_ingest.h"
 #include "gw_ledger.h"
 #include "gw_observe.h"
+#include "gw_parties.h"
 #include "gw_snapshot.h"
 #include "gw_stats.h"
 #include "gw_store.h"
@@ -294,9 +295,9 @@ static void s_reload_parties(s_gateway *gw)
     gw_agent *agents = NULL;
     gw_partner *partners = NULL;
     size_t n = 0, m = 0;
-    int rc = gw_config_load_agents(gw->cfg->agents_dir, &agents, &n, &d);
+    int rc = gw_parties_load_agents(gw->cfg->agents_dir, &agents, &n, &d);
     if (rc == MN_OK)
-        rc = gw_config_load_partners(gw->cfg->partners_dir, &partners, &m, &d);
+        rc = gw_parties_load_partners(gw->cfg->partners_dir, &partners, &m, &d);
     if (rc == MN_OK)
         rc = gw_auth_set_agents(gw->auth, agents, n);
     if (rc == MN_OK)
