@@ -104,8 +104,8 @@ static void test_screen_of_a_running_gateway(void **state)
         "handshakes 9 accepted, 2 refused (unknown_key 2)",
         "last minute: 4.2/s received, 4.0/s accepted, 0.2/s rejected",
         "queues: 3 partners, 4 waiting, 1 held, 2 unrouted",
-        "ALARM: 1 acute referral went to a hold queue since the gateway started: meldnetctl hold "
-        "list, then hold release once the partner can take it",
+        ("ALARM: 1 acute referral went to a hold queue since the gateway started: meldnetctl hold "
+         "list, then hold release once the partner can take it"),
         "  police          4 waiting  oldest 1m06s   held 0     connected yes",
         "  shelter         0 waiting  oldest -       held 1     connected no",
         "  ... 1 more: meldnetctl queues",
