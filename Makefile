@@ -122,9 +122,9 @@ $(BIN)/%: $(BUILD)/tests/tools/%.o $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-# Unit tests: test_mn_* link the library only; test_gw_* add the gateway modules, test_ctl_*
-# those and their one meldnetctl file, test_agent_* the agent modules, so a test builds while
-# unrelated modules are being changed.
+# Unit tests: test_mn_* link the library only; test_gw_* add the gateway modules, test_agent_*
+# the agent modules, test_ctl_* meldnetctl's modules too, so a test builds while unrelated
+# modules are being changed.
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(GEN)/meldnet.pb-c.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS_PKG) -MMD -MP -c $< -o $@
@@ -137,12 +137,6 @@ $(BUILD)/tests/test_gw_%: $(BUILD)/tests/unit/test_gw_%.o $(GW_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
 
-# test_ctl_NAME: meldnetctl's gateway/ctl_NAME.c alone, on the gateway modules.
-$(BUILD)/tests/test_ctl_%: $(BUILD)/tests/unit/test_ctl_%.o $(BUILD)/gateway/ctl_%.o $(GW_LIB_OBJ) \
-                           $(LIBMN)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
-
 $(BUILD)/tests/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AG_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
@@ -150,6 +144,18 @@ $(BUILD)/tests/test_agent_%: $(BUILD)/tests/unit/test_agent_%.o $(AG_LIB_OBJ) $(
 $(BUILD)/tests/test_partner_%: $(BUILD)/tests/unit/test_partner_%.o $(PT_LIB_OBJ) $(LIBMN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS_PKG)
+
+# meldnetctl's modules (not ctl.c, which has main) as an archive: a test links only the ones it
+# calls, and those they call.
+CTL_LIB := $(BUILD)/libctl.a
+
+$(CTL_LIB): $(CTL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/test_ctl_%: $(BUILD)/tests/unit/test_ctl_%.o $(CTL_LIB) $(GW_LIB_OBJ) $(LIBMN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TUI_LIBS) $(TEST_LIBS_PKG)
 
 # --- running -------------------------------------------------------------------------------
 check: test-bins $(BUILD)/.check-deps-ok

@@ -1,9 +1,10 @@
 /* ctl_watch.h - meldnetctl's views of a running gateway: status, queues, agents, top.
  *
- * Every view reads <run_dir>/status.json (gw_snapshot_parse), which the gateway rewrites once a
+ * Every view reads <run_dir>/status.json (ctl_status_load), which the gateway rewrites once a
  * second; none opens the store, so they are safe and cheap while the gateway runs. Results go
  * to stdout, notes and warnings to stderr. Each returns the exit status: 0 success, 1 failure
- * (a message on stderr says what to do); usage errors (2) are the caller's.
+ * (a message on stderr says what to do); usage errors (2) are the caller's. status, queues and
+ * agents are in ctl_watch.c, top in ctl_top.c (the one file that uses ncursesw).
  *
  * Ages are measured from the current clock while the gateway runs, and from the moment it wrote
  * the file when it has stopped (so a stopped gateway's queues do not seem to grow older).

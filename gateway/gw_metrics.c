@@ -151,22 +151,20 @@ static void s_rejects(FILE *f, const gw_snapshot *s)
     }
 }
 
-static void s_envelopes(FILE *f, const gw_snapshot *s)
+/* The families of the counters of t at place metric_at, in table order. */
+static void s_counters(FILE *f, const gw_snapshot *s, const gw_counter_table *t, int metric_at)
 {
-    s_scalar(f, "envelopes_received_total", "counter", "Frames received on the ingest socket.",
-             s->frames_received);
-    s_scalar(f, "envelopes_accepted_total", "counter",
-             "Envelopes registered for the first time (receipt status OK).", s->accepted);
-    s_scalar(f, "envelopes_duplicate_total", "counter",
-             "Envelopes registered before (receipt status DUPLICATE).", s->duplicates);
-    s_rejects(f, s);
+    for (size_t i = 0; i < t->n; i++) {
+        const gw_counter *c = &t->items[i];
+        if (c->metric_at == metric_at && c->metric)
+            s_scalar(f, c->metric, c->type == GW_COUNTER ? "counter" : "gauge", c->help,
+                     gw_snapshot_counter(s, c));
+    }
 }
 
-static void s_handshakes(FILE *f, const gw_snapshot *s)
+static void s_refusals(FILE *f, const gw_snapshot *s)
 {
     const char *name = "handshakes_refused_total";
-    s_scalar(f, "handshakes_accepted_total", "counter", "CURVE handshakes the gateway accepted.",
-             s->handshakes_accepted);
     s_family(f, name, "counter", "CURVE handshakes the gateway refused, by cause.");
     for (int i = 0; i < GW_REFUSAL_COUNT; i++) {
         s_label l = {"cause", gw_refusal_name(i)};
@@ -174,47 +172,12 @@ static void s_handshakes(FILE *f, const gw_snapshot *s)
     }
 }
 
-static void s_pipeline(FILE *f, const gw_snapshot *s)
+static void s_histograms(FILE *f, const gw_snapshot *s)
 {
     s_histogram(f, "ack_latency_seconds",
                 "Time from receiving an envelope to sending its receipt.", &s->ack_latency);
     s_histogram(f, "commit_batch_envelopes", "Envelopes per committed write transaction.",
                 &s->batch_size);
-    s_scalar(f, "commits_total", "counter", "Write transactions committed.", s->commits);
-    s_scalar(f, "commit_failures_total", "counter", "Write transactions that failed.",
-             s->commit_failures);
-    s_scalar(f, "reloads_total", "counter", "Configuration reloads (SIGHUP) that took effect.",
-             s->reloads);
-    s_scalar(f, "inflight_envelopes", "gauge", "Envelopes between receive and receipt.",
-             s->inflight);
-    s_scalar(f, "inflight_limit_envelopes", "gauge",
-             "Envelopes in flight above which new ones are rejected as OVERLOADED.",
-             s->inflight_max);
-}
-
-static void s_store(FILE *f, const gw_snapshot *s)
-{
-    s_scalar(f, "registrations", "gauge", "Registration records in the store.", s->registrations);
-    s_scalar(f, "unrouted_topics", "gauge", "Topics no partner took, waiting in the hold list.",
-             s->unrouted);
-    s_scalar(f, "hold_items", "gauge", "Items in the hold queues of all partners.",
-             s->held_total);
-    s_scalar(f, "held_acute_total", "counter",
-             "Acute referrals moved to a hold queue since start: alert on any increase, each "
-             "needs an operator now.", s->held_acute);
-    s_scalar(f, "nacks_transient_total", "counter",
-             "Deliveries a partner deferred (transient nack: its storage could not take them).",
-             s->nacks_transient);
-    s_scalar(f, "store_map_size_bytes", "gauge", "Size of the store's memory map (its maximum).",
-             s->map_size_bytes);
-    s_scalar(f, "store_used_bytes", "gauge", "Bytes of the store's map in use.",
-             s->map_used_bytes);
-    s_scalar(f, "connected_agents", "gauge", "Agent connections open now.", s->connected_agents);
-    s_scalar(f, "connected_partners", "gauge", "Partner connections open now.",
-             s->connected_partners);
-    s_scalar(f, "http_requests_cut_total", "counter",
-             "Connections to this endpoint closed because a request took too long in all.",
-             s->http_requests_cut);
 }
 
 /* Which figure of a partner a per-partner family shows. */
@@ -307,21 +270,6 @@ static void s_agents(FILE *f, const gw_snapshot *s)
     }
 }
 
-_Static_assert(GW_STALE_MS == 30ULL * 24 * 3600 * 1000, "timestamps_stale_total help says 30 days");
-
-static void s_misc(FILE *f, const gw_snapshot *s)
-{
-    s_scalar(f, "partner_errors_total", "counter",
-             "PartnerError messages sent (bad subscribe and the like).", s->partner_errors);
-    s_scalar(f, "partner_unknown_acks_total", "counter",
-             "Acks or nacks of a tag the partner was never given.", s->partner_unknown_acks);
-    s_scalar(f, "timestamps_stale_total", "counter",
-             "Accepted envelopes created more than 30 days before receipt.", s->timestamp_stale);
-    s_scalar(f, "timestamps_ahead_total", "counter",
-             "Accepted envelopes created later than now plus the allowed clock skew.",
-             s->timestamp_ahead);
-}
-
 static void s_stages(FILE *f, const gw_snapshot *s)
 {
     const char *secs = "stage_seconds_total";
@@ -349,19 +297,32 @@ static void s_ready(FILE *f, const gw_snapshot *s)
 
 char *gw_metrics_render(const gw_snapshot *s)
 {
+    return gw_metrics_render_with(s, &gw_snapshot_counters);
+}
+
+/* The order of the families is the order they had before the counter table (gw_counters.h
+ * lists the places). */
+char *gw_metrics_render_with(const gw_snapshot *s, const gw_counter_table *counters)
+{
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
     s_build(f, s);
-    s_envelopes(f, s);
-    s_handshakes(f, s);
-    s_pipeline(f, s);
-    s_store(f, s);
+    s_counters(f, s, counters, GW_METRIC_ENVELOPES);
+    s_rejects(f, s);
+    s_counters(f, s, counters, GW_METRIC_HANDSHAKES);
+    s_refusals(f, s);
+    s_histograms(f, s);
+    s_counters(f, s, counters, GW_METRIC_PIPELINE);
+    s_counters(f, s, counters, GW_METRIC_STORE);
+    s_counters(f, s, counters, GW_METRIC_STORE_MAP);
+    s_counters(f, s, counters, GW_METRIC_CONNECTIONS);
     s_partners(f, s);
     s_agents(f, s);
-    s_misc(f, s);
+    s_counters(f, s, counters, GW_METRIC_MISC);
+    s_counters(f, s, counters, GW_METRIC_MISC_END);
     s_stages(f, s);
     s_ready(f, s);
     int failed = ferror(f);

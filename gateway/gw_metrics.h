@@ -13,4 +13,9 @@
 /* The exposition text of s. Caller frees. NULL when out of memory. */
 char *gw_metrics_render(const gw_snapshot *s);
 
+/* gw_metrics_render with the counters of `counters` (borrowed) instead of
+ * gw_snapshot_counters: each in the family its metric names, at the place its metric_at says
+ * (gw_counters.h), in table order within a place. Caller frees. NULL when out of memory. */
+char *gw_metrics_render_with(const gw_snapshot *s, const gw_counter_table *counters);
+
 #endif

@@ -1,9 +1,11 @@
-/* gw_snapshot.c - a snapshot of the gateway: copy, and run/status.json (write and parse).
+/* gw_snapshot.c - a snapshot of the gateway: taken from gw_stats, copied, and run/status.json
+ * (write and parse).
  *
  * The JSON is a superset of what gw_stats_write wrote before snapshots existed: the same names
  * and shapes for the old fields (tests, the bench and scripts read them), the new ones after.
  * The u64 fields are listed once in tables (name, offset) that both directions use, so writer
- * and parser cannot drift apart.
+ * and parser cannot drift apart: the counters in GW_COUNTERS (gw_counters.h), the times and
+ * the per-agent and per-partner figures here.
  *
  * Counts are written as JSON integers; a count above INT64_MAX (never in practice) is written
  * as INT64_MAX rather than wrapping negative. Non-finite reals are written as 0 (JSON has no
@@ -17,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "mn_key.h" /* mn_file_write_atomic */
+#include "mn_envelope.h" /* mn_now_ms */
+#include "mn_key.h"      /* mn_file_write_atomic */
+#include "mn_version.h"
 
 /* --- field tables ----------------------------------------------------------------------- */
 
@@ -31,49 +36,18 @@ typedef struct s_field {
 #define S_AGENT(field) {#field, offsetof(gw_snap_agent, field)}
 #define S_PARTNER(field) {#field, offsetof(gw_snap_partner, field)}
 
-/* Old fields, before "rejected_by_reason", in gw_stats_write's order. */
-static const s_field s_head[] = {
-    S_SNAP("started_ms", started_ms),       S_SNAP("written_ms", now_ms),
-    S_SNAP("registrations", registrations), S_SNAP("frames_received", frames_received),
-    S_SNAP("accepted", accepted),           S_SNAP("duplicates", duplicates),
-    S_SNAP("rejected", rejected),
+/* The times, before the counters of GW_JSON_HEAD (gw_stats_write's order). */
+static const s_field s_times[] = {
+    S_SNAP("started_ms", started_ms),
+    S_SNAP("written_ms", now_ms),
 };
 
-/* Old fields between "rejected_by_reason" and "stages". */
-static const s_field s_middle[] = {
-    S_SNAP("handshakes_accepted", handshakes_accepted),
-    S_SNAP("handshakes_refused", handshakes_refused),
-    S_SNAP("commits", commits),
-    S_SNAP("commit_failures", commit_failures),
-    S_SNAP("reloads", reloads),
-    S_SNAP("queued", queued),
-    S_SNAP("deliveries", deliveries),
-    S_SNAP("acks", acks),
-    S_SNAP("nacks", nacks),
-    S_SNAP("held", held),
-    S_SNAP("partner_errors", partner_errors),
-    S_SNAP("partner_unknown_acks", partner_unknown_acks),
-    S_SNAP("timestamp_ahead", timestamp_ahead),
-    S_SNAP("timestamp_stale", timestamp_stale),
-    S_SNAP("inflight", inflight),
-};
+#define S_COUNTER(...) GW_COUNTER_ROW(gw_snapshot, __VA_ARGS__)
 
-/* New fields. */
-static const s_field s_tail[] = {
-    S_SNAP("inflight_max", inflight_max),
-    S_SNAP("redeliveries", redeliveries),
-    S_SNAP("connected_agents", connected_agents),
-    S_SNAP("connected_partners", connected_partners),
-    S_SNAP("unrouted", unrouted),
-    S_SNAP("held_total", held_total),
-    S_SNAP("map_size_bytes", map_size_bytes),
-    S_SNAP("map_used_bytes", map_used_bytes),
-    S_SNAP("free_mb", free_mb),
-    S_SNAP("min_free_mb", min_free_mb),
-    S_SNAP("http_requests_cut", http_requests_cut),
-    S_SNAP("held_acute", held_acute),
-    S_SNAP("nacks_transient", nacks_transient),
-};
+static const gw_counter s_counters[] = {GW_COUNTERS(S_COUNTER)};
+
+const gw_counter_table gw_snapshot_counters = {s_counters,
+                                               sizeof s_counters / sizeof s_counters[0]};
 
 static const s_field s_agent_counts[] = {
     S_AGENT(last_seen_ms),
@@ -97,6 +71,49 @@ static uint64_t *s_u64_at(void *base, const s_field *f)
 static const uint64_t *s_u64_at_c(const void *base, const s_field *f)
 {
     return (const uint64_t *)(const void *)((const char *)base + f->offset);
+}
+
+/* --- counters, and a snapshot's start from gw_stats ------------------------------------- */
+
+uint64_t gw_snapshot_counter(const gw_snapshot *s, const gw_counter *c)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)s + c->offset, sizeof v);
+    return v;
+}
+
+static void s_hist_take(const gw_hist *h, gw_snap_hist *out)
+{
+    out->bounds = h->bounds;
+    out->n_bounds = h->n_bounds;
+    for (size_t i = 0; i <= h->n_bounds; i++)
+        out->bucket[i] = atomic_load(&h->bucket[i]);
+    out->count = atomic_load(&h->count);
+    out->sum = (double)atomic_load(&h->sum_micro) / 1e6;
+}
+
+/* The copy of a STATS figure of GW_COUNTERS. */
+#define S_TAKE(field, where, ...) GW_COUNTER_IF_STATS(where, out->field = atomic_load(&st->field);)
+
+void gw_snapshot_from_stats(const gw_stats *st, gw_snapshot *out, const char *state)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->version, sizeof out->version, "%s", MN_VERSION);
+    snprintf(out->state, sizeof out->state, "%s", state);
+    out->pid = (int)getpid();
+    out->now_ms = mn_now_ms();
+    out->started_ms = st->started_ms;
+    GW_COUNTERS(S_TAKE)
+    for (int i = 0; i <= MN_REJECT_REASON_MAX; i++)
+        out->rejected_by_reason[i] = atomic_load(&st->rejected_by_reason[i]);
+    for (int i = 0; i < GW_REFUSAL_COUNT; i++)
+        out->handshakes_refused_by_cause[i] = atomic_load(&st->handshakes_refused_by_cause[i]);
+    for (int i = 0; i < GW_STAGE_COUNT; i++) {
+        out->stage_ns[i] = atomic_load(&st->stage_ns[i]);
+        out->stage_items[i] = atomic_load(&st->stage_items[i]);
+    }
+    s_hist_take(&st->ack_latency, &out->ack_latency);
+    s_hist_take(&st->batch_size, &out->batch_size);
 }
 
 /* --- readiness ------------------------------------------------------------------------- */
@@ -236,6 +253,15 @@ static void s_put_fields(json_t *obj, const void *base, const s_field *f, size_t
         s_put(obj, f[i].name, s_int(*s_u64_at_c(base, &f[i])), failed);
 }
 
+/* The counters of t at place json_at, in table order. */
+static void s_put_counters(json_t *obj, const gw_snapshot *s, const gw_counter_table *t,
+                           int json_at, int *failed)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->items[i].json_at == json_at)
+            s_put(obj, t->items[i].name, s_int(gw_snapshot_counter(s, &t->items[i])), failed);
+}
+
 static json_t *s_reasons_json(const gw_snapshot *s, int *failed)
 {
     json_t *o = json_object();
@@ -329,18 +355,21 @@ static json_t *s_partners_json(const gw_snapshot *s, int *failed)
 }
 
 /* The fields gw_stats_write wrote, by the same names, in its order. */
-static void s_put_old(json_t *root, const gw_snapshot *s, int *failed)
+static void s_put_old(json_t *root, const gw_snapshot *s, const gw_counter_table *t,
+                      int *failed)
 {
     s_put(root, "state", json_string(s->state), failed);
     s_put(root, "pid", json_integer(s->pid), failed);
     s_put(root, "listen", json_string(s->listen), failed);
-    s_put_fields(root, s, s_head, S_COUNT(s_head), failed);
+    s_put_fields(root, s, s_times, S_COUNT(s_times), failed);
+    s_put_counters(root, s, t, GW_JSON_HEAD, failed);
     s_put(root, "rejected_by_reason", s_reasons_json(s, failed), failed);
-    s_put_fields(root, s, s_middle, S_COUNT(s_middle), failed);
+    s_put_counters(root, s, t, GW_JSON_MIDDLE, failed);
     s_put(root, "stages", s_stages_json(s, failed), failed);
 }
 
-static void s_put_new(json_t *root, const gw_snapshot *s, int *failed)
+static void s_put_new(json_t *root, const gw_snapshot *s, const gw_counter_table *t,
+                      int *failed)
 {
     s_put(root, "delivery_listen", json_string(s->delivery_listen), failed);
     s_put(root, "metrics_listen", json_string(s->metrics_listen), failed);
@@ -349,7 +378,7 @@ static void s_put_new(json_t *root, const gw_snapshot *s, int *failed)
     s_put(root, "overloaded", json_boolean(s->overloaded), failed);
     s_put(root, "disk_low", json_boolean(s->disk_low), failed);
     s_put(root, "commits_failing", json_boolean(s->commits_failing), failed);
-    s_put_fields(root, s, s_tail, S_COUNT(s_tail), failed);
+    s_put_counters(root, s, t, GW_JSON_TAIL, failed);
     s_put(root, "handshakes_refused_by_cause", s_causes_json(s, failed), failed);
     s_put(root, "ack_latency", s_hist_json(&s->ack_latency, failed), failed);
     s_put(root, "batch_size", s_hist_json(&s->batch_size, failed), failed);
@@ -364,6 +393,11 @@ static void s_put_new(json_t *root, const gw_snapshot *s, int *failed)
 
 char *gw_snapshot_json(const gw_snapshot *s)
 {
+    return gw_snapshot_json_with(s, &gw_snapshot_counters);
+}
+
+char *gw_snapshot_json_with(const gw_snapshot *s, const gw_counter_table *counters)
+{
     int failed = 0;
     char *text = NULL;
     json_t *root = json_object();
@@ -371,8 +405,8 @@ char *gw_snapshot_json(const gw_snapshot *s)
         return NULL;
     /* version first: the one thing a person looks for at the top */
     s_put(root, "version", json_string(s->version), &failed);
-    s_put_old(root, s, &failed);
-    s_put_new(root, s, &failed);
+    s_put_old(root, s, counters, &failed);
+    s_put_new(root, s, counters, &failed);
     /* 15 digits: the bounds read 0.0025, not 0.0025000000000000001, and still parse back to
      * the same doubles as gw_stats' tables */
     if (!failed) /* never a file with fields silently missing */
@@ -783,13 +817,34 @@ static int s_parse_scalars(const json_t *root, const s_at *at, gw_snapshot *s, m
     return rc;
 }
 
-static int s_parse_counts(const json_t *root, const s_at *at, gw_snapshot *s, mn_diag *d)
+/* The counters of t, in the order they are written (so the first bad one is the one named).
+ * An absent one is left as it is. */
+static int s_get_counters(const json_t *root, const s_at *at, gw_snapshot *s,
+                          const gw_counter_table *t, mn_diag *d)
 {
-    int rc = s_get_fields(root, at, s, s_head, S_COUNT(s_head), d);
+    static const int places[] = {GW_JSON_HEAD, GW_JSON_MIDDLE, GW_JSON_TAIL};
+    for (size_t p = 0; p < S_COUNT(places); p++) {
+        for (size_t i = 0; i < t->n; i++) {
+            const gw_counter *c = &t->items[i];
+            const json_t *v = json_object_get(root, c->name);
+            uint64_t n = 0;
+            if (c->json_at != places[p] || !v)
+                continue;
+            int rc = s_u64_value(v, at, c->name, &n, d);
+            if (rc != MN_OK)
+                return rc;
+            memcpy((char *)s + c->offset, &n, sizeof n);
+        }
+    }
+    return MN_OK;
+}
+
+static int s_parse_counts(const json_t *root, const s_at *at, gw_snapshot *s,
+                          const gw_counter_table *t, mn_diag *d)
+{
+    int rc = s_get_fields(root, at, s, s_times, S_COUNT(s_times), d);
     if (rc == MN_OK)
-        rc = s_get_fields(root, at, s, s_middle, S_COUNT(s_middle), d);
-    if (rc == MN_OK)
-        rc = s_get_fields(root, at, s, s_tail, S_COUNT(s_tail), d);
+        rc = s_get_counters(root, at, s, t, d);
     if (rc == MN_OK)
         rc = s_parse_reasons(root, at, s, d);
     if (rc == MN_OK)
@@ -799,14 +854,15 @@ static int s_parse_counts(const json_t *root, const s_at *at, gw_snapshot *s, mn
     return rc;
 }
 
-static int s_parse_root(const json_t *root, gw_snapshot *s, mn_diag *d)
+static int s_parse_root(const json_t *root, gw_snapshot *s, const gw_counter_table *t,
+                        mn_diag *d)
 {
     const s_at top = {""};
     if (!json_is_object(root))
         return s_bad(d, &top, NULL, "an object", root);
     int rc = s_parse_scalars(root, &top, s, d);
     if (rc == MN_OK)
-        rc = s_parse_counts(root, &top, s, d);
+        rc = s_parse_counts(root, &top, s, t, d);
     if (rc == MN_OK)
         rc = s_parse_hist(root, &top, "ack_latency", &s->ack_latency, gw_ack_latency_bounds,
                           gw_ack_latency_n_bounds, d);
@@ -829,6 +885,12 @@ static int s_parse_root(const json_t *root, gw_snapshot *s, mn_diag *d)
 
 int gw_snapshot_parse(const char *json, gw_snapshot *out, mn_diag *d)
 {
+    return gw_snapshot_parse_with(json, &gw_snapshot_counters, out, d);
+}
+
+int gw_snapshot_parse_with(const char *json, const gw_counter_table *counters, gw_snapshot *out,
+                           mn_diag *d)
+{
     json_error_t err;
     memset(out, 0, sizeof *out);
     json_t *root = json ? json_loads(json, 0, &err) : NULL;
@@ -839,7 +901,7 @@ int gw_snapshot_parse(const char *json, gw_snapshot *out, mn_diag *d)
         snprintf(where, sizeof where, "line %d column %d", err.line, err.column);
         return mn_diag_set(d, MN_EDECODE, where, "not JSON: %s", err.text);
     }
-    int rc = s_parse_root(root, out, d);
+    int rc = s_parse_root(root, out, counters, d);
     if (rc == MN_ENOMEM)
         mn_diag_set(d, MN_ENOMEM, "status", "out of memory");
     if (rc != MN_OK)

@@ -61,6 +61,9 @@ typedef struct gw_snap_partner {
     uint64_t deliveries, redeliveries, acks, nacks;
 } gw_snap_partner;
 
+/* The figures of GW_COUNTERS, as plain numbers. */
+#define GW_SNAPSHOT_FIELD(field, ...) uint64_t field;
+
 typedef struct gw_snapshot {
     char version[32];
     int pid;
@@ -71,36 +74,23 @@ typedef struct gw_snapshot {
     uint64_t started_ms;
     char state[16];           /* "running", "stopped" */
 
-    /* Readiness (/readyz) */
+    /* Readiness (/readyz); inflight and inflight_max are counters (below). */
     int store_open, sockets_bound, overloaded;
-    uint64_t inflight, inflight_max;
-    /* Storage (gw_ingest): every new envelope is refused while either is set. */
+    /* Storage (gw_ingest): every new envelope is refused while either is set (free_mb and
+     * min_free_mb are counters). */
     int disk_low;             /* free space in the data folder is below min_free_mb */
     int commits_failing;      /* the last store commits failed, none succeeded since */
-    uint64_t free_mb, min_free_mb; /* the data folder's free space when last looked, the floor */
 
-    /* Counters since start (gw_stats). */
-    uint64_t frames_received, accepted, duplicates, rejected;
+    /* Counters and gauges (gw_counters.h): from gw_stats, the socket monitor (connected_*),
+     * the store (gw_observe: registrations, unrouted, held_total, map_*) and main.c. */
+    GW_COUNTERS(GW_SNAPSHOT_FIELD)
+
+    /* Labelled counters and histograms since start (gw_stats). */
     uint64_t rejected_by_reason[MN_REJECT_REASON_MAX + 1];
-    uint64_t handshakes_accepted, handshakes_refused;
     uint64_t handshakes_refused_by_cause[GW_REFUSAL_COUNT];
-    uint64_t commits, commit_failures, reloads, queued, deliveries, redeliveries, acks, nacks;
-    uint64_t held, partner_errors, partner_unknown_acks, timestamp_ahead, timestamp_stale;
-    uint64_t held_acute;      /* of held, acute items: each an alarm */
-    uint64_t nacks_transient; /* of nacks, transient ones: the partner deferred the item */
     uint64_t stage_ns[GW_STAGE_COUNT], stage_items[GW_STAGE_COUNT];
     gw_snap_hist ack_latency; /* seconds, receive -> receipt sent */
     gw_snap_hist batch_size;  /* envelopes per commit */
-
-    /* Connections (socket monitor) */
-    uint64_t connected_agents, connected_partners;
-    uint64_t http_requests_cut; /* operators' HTTP connections closed for a slow request */
-
-    /* Store (gw_observe) */
-    uint64_t registrations;
-    uint64_t unrouted;        /* topics no partner took, waiting in the hold list */
-    uint64_t held_total;      /* items in every partner's hold queue */
-    uint64_t map_size_bytes, map_used_bytes;
 
     /* History: accepted per GW_HISTORY_STEP_S, oldest first; n_history points are valid. */
     uint64_t history[GW_HISTORY_POINTS];
@@ -113,6 +103,19 @@ typedef struct gw_snapshot {
     gw_snap_partner *partners; /* sorted by name; revoked ones too */
     size_t n_partners;
 } gw_snapshot;
+
+/* The counters of GW_COUNTERS, with their offsets in gw_snapshot: what gw_snapshot_json,
+ * gw_snapshot_parse, gw_metrics_render and meldnetctl's status screen show. */
+extern const gw_counter_table gw_snapshot_counters;
+
+/* The value of counter c in s: the uint64_t at c->offset from s (which may be the start of a
+ * larger struct when c comes from a caller's own table). */
+uint64_t gw_snapshot_counter(const gw_snapshot *s, const gw_counter *c);
+
+/* Start a snapshot from the counters: everything else zero; state, version, pid, now_ms,
+ * started_ms filled and the STATS figures of GW_COUNTERS, the labelled counters and the
+ * histograms copied (the other figures are added by their owners). */
+void gw_snapshot_from_stats(const gw_stats *st, gw_snapshot *out, const char *state);
 
 /* Ready: the store is open, the sockets are bound, the gateway is not overloaded, the data
  * folder has more free space than min_free_mb and the store's commits succeed (/readyz,
@@ -140,6 +143,10 @@ MN_NODISCARD int gw_snapshot_copy(gw_snapshot *dst, const gw_snapshot *src);
  * "agents" and "partners" as arrays of objects. Caller frees. NULL when out of memory. */
 char *gw_snapshot_json(const gw_snapshot *s);
 
+/* gw_snapshot_json with the counters of `counters` (borrowed) instead of gw_snapshot_counters:
+ * each written where its json_at says, in table order. */
+char *gw_snapshot_json_with(const gw_snapshot *s, const gw_counter_table *counters);
+
 /* Write gw_snapshot_json(s) and a newline to run_dir/status.json, crash-safely (temp file,
  * fsync, rename; mode 0644), so a reader never sees half a file. Returns MN_OK, MN_ENOMEM,
  * MN_EINVAL (path too long) or MN_ESYS (d names the path). */
@@ -154,5 +161,11 @@ MN_NODISCARD int gw_snapshot_write(const gw_snapshot *s, const char *run_dir, mn
  * first if it holds arrays); caller owns the result (gw_snapshot_clear), and on failure *out is
  * left cleared. Returns MN_OK, MN_EDECODE or MN_ENOMEM. */
 MN_NODISCARD int gw_snapshot_parse(const char *json, gw_snapshot *out, mn_diag *d);
+
+/* gw_snapshot_parse with the counters of `counters` (borrowed) instead of gw_snapshot_counters.
+ * Only the gw_snapshot part of *out is zeroed first: a caller's table that names fields past it
+ * zeroes those itself. */
+MN_NODISCARD int gw_snapshot_parse_with(const char *json, const gw_counter_table *counters,
+                                        gw_snapshot *out, mn_diag *d);
 
 #endif

@@ -1,15 +1,10 @@
-/* gw_stats.c - counters and histograms, and a snapshot's start from them. */
+/* gw_stats.c - counters and histograms. */
 #include "gw_stats.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "gw_snapshot.h"
 #include "mn_envelope.h"
-#include "mn_key.h"
-#include "mn_version.h"
+
+_Static_assert(GW_STALE_MS == 30ULL * 24 * 3600 * 1000,
+               "timestamps_stale_total's help (gw_counters.h) says 30 days");
 
 const double gw_ack_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                         0.1,   0.25,   0.5,   1,    2.5,   5};
@@ -53,38 +48,20 @@ void gw_stats_count_refusal(gw_stats *s, int cause)
         atomic_fetch_add(&s->handshakes_refused_by_cause[cause], 1);
 }
 
+/* atomic_init for a STATS figure of GW_COUNTERS. */
+#define S_INIT(field, where, ...) GW_COUNTER_IF_STATS(where, atomic_init(&s->field, 0);)
+
 void gw_stats_init(gw_stats *s)
 {
-    atomic_init(&s->frames_received, 0);
-    atomic_init(&s->accepted, 0);
-    atomic_init(&s->duplicates, 0);
-    atomic_init(&s->rejected, 0);
+    GW_COUNTERS(S_INIT)
     for (int i = 0; i <= MN_REJECT_REASON_MAX; i++)
         atomic_init(&s->rejected_by_reason[i], 0);
-    atomic_init(&s->handshakes_accepted, 0);
-    atomic_init(&s->handshakes_refused, 0);
     for (int i = 0; i < GW_REFUSAL_COUNT; i++)
         atomic_init(&s->handshakes_refused_by_cause[i], 0);
-    atomic_init(&s->commits, 0);
-    atomic_init(&s->commit_failures, 0);
-    atomic_init(&s->reloads, 0);
-    atomic_init(&s->queued, 0);
-    atomic_init(&s->deliveries, 0);
-    atomic_init(&s->redeliveries, 0);
-    atomic_init(&s->acks, 0);
-    atomic_init(&s->nacks, 0);
-    atomic_init(&s->held, 0);
-    atomic_init(&s->held_acute, 0);
-    atomic_init(&s->nacks_transient, 0);
-    atomic_init(&s->partner_errors, 0);
-    atomic_init(&s->partner_unknown_acks, 0);
-    atomic_init(&s->timestamp_ahead, 0);
-    atomic_init(&s->timestamp_stale, 0);
     for (int i = 0; i < GW_STAGE_COUNT; i++) {
         atomic_init(&s->stage_ns[i], 0);
         atomic_init(&s->stage_items[i], 0);
     }
-    atomic_init(&s->inflight, 0);
     s_hist_init(&s->ack_latency, gw_ack_latency_bounds, gw_ack_latency_n_bounds);
     s_hist_init(&s->batch_size, gw_batch_size_bounds, gw_batch_size_n_bounds);
     s->started_ms = mn_now_ms();
@@ -111,56 +88,4 @@ void gw_stats_stage(gw_stats *s, int stage, uint64_t ns, uint64_t items)
         return;
     atomic_fetch_add(&s->stage_ns[stage], ns);
     atomic_fetch_add(&s->stage_items[stage], items);
-}
-
-static void s_hist_take(const gw_hist *h, gw_snap_hist *out)
-{
-    out->bounds = h->bounds;
-    out->n_bounds = h->n_bounds;
-    for (size_t i = 0; i <= h->n_bounds; i++)
-        out->bucket[i] = atomic_load(&h->bucket[i]);
-    out->count = atomic_load(&h->count);
-    out->sum = (double)atomic_load(&h->sum_micro) / 1e6;
-}
-
-void gw_stats_snapshot(const gw_stats *s, gw_snapshot *out, const char *state)
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->version, sizeof out->version, "%s", MN_VERSION);
-    snprintf(out->state, sizeof out->state, "%s", state);
-    out->pid = (int)getpid();
-    out->now_ms = mn_now_ms();
-    out->started_ms = s->started_ms;
-    out->frames_received = atomic_load(&s->frames_received);
-    out->accepted = atomic_load(&s->accepted);
-    out->duplicates = atomic_load(&s->duplicates);
-    out->rejected = atomic_load(&s->rejected);
-    for (int i = 0; i <= MN_REJECT_REASON_MAX; i++)
-        out->rejected_by_reason[i] = atomic_load(&s->rejected_by_reason[i]);
-    out->handshakes_accepted = atomic_load(&s->handshakes_accepted);
-    out->handshakes_refused = atomic_load(&s->handshakes_refused);
-    for (int i = 0; i < GW_REFUSAL_COUNT; i++)
-        out->handshakes_refused_by_cause[i] = atomic_load(&s->handshakes_refused_by_cause[i]);
-    out->commits = atomic_load(&s->commits);
-    out->commit_failures = atomic_load(&s->commit_failures);
-    out->reloads = atomic_load(&s->reloads);
-    out->queued = atomic_load(&s->queued);
-    out->deliveries = atomic_load(&s->deliveries);
-    out->redeliveries = atomic_load(&s->redeliveries);
-    out->acks = atomic_load(&s->acks);
-    out->nacks = atomic_load(&s->nacks);
-    out->held = atomic_load(&s->held);
-    out->held_acute = atomic_load(&s->held_acute);
-    out->nacks_transient = atomic_load(&s->nacks_transient);
-    out->partner_errors = atomic_load(&s->partner_errors);
-    out->partner_unknown_acks = atomic_load(&s->partner_unknown_acks);
-    out->timestamp_ahead = atomic_load(&s->timestamp_ahead);
-    out->timestamp_stale = atomic_load(&s->timestamp_stale);
-    for (int i = 0; i < GW_STAGE_COUNT; i++) {
-        out->stage_ns[i] = atomic_load(&s->stage_ns[i]);
-        out->stage_items[i] = atomic_load(&s->stage_items[i]);
-    }
-    out->inflight = atomic_load(&s->inflight);
-    s_hist_take(&s->ack_latency, &out->ack_latency);
-    s_hist_take(&s->batch_size, &out->batch_size);
 }

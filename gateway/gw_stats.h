@@ -1,8 +1,9 @@
 /* gw_stats.h - the gateway's counters and histograms (gw_snapshot shows them).
  *
- * Counters are atomics: the ZAP thread, the ingest threads and the delivery loop bump them; the
- * main thread reads them once a second into a snapshot (run/status.json, /metrics). They hold
- * counts only, never report content.
+ * The plain counters are declared in gw_counters.h (GW_COUNTERS, where STATS); the labelled
+ * ones, the stage costs and the histograms here. Counters are atomics: the ZAP thread, the
+ * ingest threads and the delivery loop bump them; the main thread reads them once a second into
+ * a snapshot (run/status.json, /metrics). They hold counts only, never report content.
  */
 #ifndef GW_STATS_H
 #define GW_STATS_H
@@ -10,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "gw_counters.h"
 #include "mn_error.h"
 #include "mn_wire.h"
 
@@ -71,36 +73,18 @@ extern const size_t gw_batch_size_n_bounds;
 /* Count one observation (lock-free). */
 void gw_hist_observe(gw_hist *h, double value);
 
+/* The STATS figures of GW_COUNTERS, as atomics. */
+#define GW_STATS_FIELD(field, where, ...) GW_COUNTER_IF_STATS(where, atomic_uint_fast64_t field;)
+
 struct gw_stats {
-    atomic_uint_fast64_t frames_received;
-    atomic_uint_fast64_t accepted;           /* new registrations */
-    atomic_uint_fast64_t duplicates;         /* receipts with status DUPLICATE */
-    atomic_uint_fast64_t rejected;           /* every Reject sent */
+    GW_COUNTERS(GW_STATS_FIELD)
     atomic_uint_fast64_t rejected_by_reason[MN_REJECT_REASON_MAX + 1];
-    atomic_uint_fast64_t handshakes_accepted;
-    atomic_uint_fast64_t handshakes_refused; /* ZAP said no, or the handshake failed */
     atomic_uint_fast64_t handshakes_refused_by_cause[GW_REFUSAL_COUNT];
-    atomic_uint_fast64_t commits;            /* write transactions committed */
-    atomic_uint_fast64_t commit_failures;
-    atomic_uint_fast64_t reloads;
-    atomic_uint_fast64_t queued;             /* partner items written */
-    atomic_uint_fast64_t deliveries;         /* Delivery messages sent (redeliveries too) */
-    atomic_uint_fast64_t redeliveries;       /* of those, items sent before (attempts > 0) */
-    atomic_uint_fast64_t acks;
-    atomic_uint_fast64_t nacks;
-    atomic_uint_fast64_t held;               /* items moved to a hold queue */
-    atomic_uint_fast64_t held_acute;         /* of those, items of the acute lane: alarms */
-    atomic_uint_fast64_t nacks_transient;    /* of the nacks, transient ones (deferred) */
-    atomic_uint_fast64_t partner_errors;     /* PartnerError sent (bad subscribe, ...) */
-    atomic_uint_fast64_t partner_unknown_acks; /* ack/nack of a tag the partner was never given */
-    atomic_uint_fast64_t timestamp_ahead;    /* accepted, created_ms later than now + skew */
-    atomic_uint_fast64_t timestamp_stale;    /* accepted, created_ms older than GW_STALE_MS */
     /* Cost of each pipeline stage: nanoseconds spent (the thread's CPU time for receive,
      * verify_open, build and acknowledge; wall time for register and commit, which wait for
      * the builds and the disk) and envelopes through it. Per envelope: stage_ns / stage_items. */
     atomic_uint_fast64_t stage_ns[GW_STAGE_COUNT];
     atomic_uint_fast64_t stage_items[GW_STAGE_COUNT];
-    atomic_uint_fast64_t inflight;           /* envelopes between receive and receipt */
     gw_hist ack_latency;                     /* seconds, receive -> receipt sent */
     gw_hist batch_size;                      /* envelopes per committed batch */
     uint64_t started_ms;
@@ -114,10 +98,5 @@ void gw_stats_count_refusal(gw_stats *s, int cause);
 
 /* Count one Reject of `reason`. */
 void gw_stats_count_reject(gw_stats *s, int reason);
-
-/* Start a snapshot from the counters: everything else zero, state, version, pid, now_ms,
- * started_ms filled (the other figures are added by their owners). */
-struct gw_snapshot;
-void gw_stats_snapshot(const gw_stats *s, struct gw_snapshot *out, const char *state);
 
 #endif

@@ -338,7 +338,7 @@ static void s_write_status(s_gateway *gw, const char *state)
     gw_snapshot s;
     mn_diag d;
     mn_diag_clear(&d);
-    gw_stats_snapshot(&gw->stats, &s, state);
+    gw_snapshot_from_stats(&gw->stats, &s, state);
     snprintf(s.listen, sizeof s.listen, "%s", gw->cfg->listen);
     snprintf(s.delivery_listen, sizeof s.delivery_listen, "%s", gw->cfg->delivery_listen);
     snprintf(s.metrics_listen, sizeof s.metrics_listen, "%s", gw->cfg->metrics_listen);
