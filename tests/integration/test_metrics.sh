@@ -29,11 +29,14 @@ check_match "a broken signature is refused" 'reason=BAD_SIGNATURE' \
     mn_rawsend hotline bad-signature --report "$report" --count 2
 check_match "garbage is refused" 'reason=MALFORMED' mn_rawsend hotline garbage
 
+# The counts are read from the gateway's once-a-second snapshot: each is waited for, as one
+# snapshot can hold the accepts and not yet the refusals sent after them.
 check "accepted: 50" mn_wait_until 5 has 'meldnet_envelopes_accepted_total 50'
-check "duplicates: 5" has 'meldnet_envelopes_duplicate_total 5'
+check "duplicates: 5" mn_wait_until 5 has 'meldnet_envelopes_duplicate_total 5'
 check "rejected by reason: BAD_SIGNATURE 2" \
-    has 'meldnet_envelopes_rejected_total{reason="BAD_SIGNATURE"} 2'
-check "rejected by reason: MALFORMED 1" has 'meldnet_envelopes_rejected_total{reason="MALFORMED"} 1'
+    mn_wait_until 5 has 'meldnet_envelopes_rejected_total{reason="BAD_SIGNATURE"} 2'
+check "rejected by reason: MALFORMED 1" \
+    mn_wait_until 5 has 'meldnet_envelopes_rejected_total{reason="MALFORMED"} 1'
 check "reasons that did not happen are 0, not missing" \
     has 'meldnet_envelopes_rejected_total{reason="TOO_LARGE"} 0'
 check "the offline partner's queue holds all 50" \
@@ -43,7 +46,7 @@ check "its oldest item has an age above 0" awk '$1 == "meldnet_partner_oldest_it
 check "the agent's last-seen time is there" \
     grep -qE '^meldnet_agent_last_seen_timestamp_seconds\{agent="hotline"\} [0-9.e+]+$' "$metrics"
 check "ack latency is a histogram with every receipt counted (50 + 5)" \
-    has 'meldnet_ack_latency_seconds_count 55'
+    mn_wait_until 5 has 'meldnet_ack_latency_seconds_count 55'
 check "its +Inf bucket equals the count" has 'meldnet_ack_latency_seconds_bucket{le="+Inf"} 55'
 check_match "commit batch sizes are a histogram" '^meldnet_commit_batch_envelopes_count [1-9]' \
     cat "$metrics"
