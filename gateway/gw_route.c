@@ -43,6 +43,7 @@
 
 #include "mn_envelope.h"
 #include "mn_suggest.h"
+#include "mn_time.h"
 
 #define S_ANY (-1)
 #define S_CONSENT_N 5

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mn_key.h" /* mn_file_write_atomic */
+#include "mn_file.h"
 
 /* --- field tables ----------------------------------------------------------------------- */
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "gw_snapshot.h"
-#include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_time.h"
 #include "mn_version.h"
 
 const double gw_ack_latency_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

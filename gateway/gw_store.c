@@ -46,10 +46,10 @@
 #include <sys/types.h>
 
 #include "mn_bytes.h"
-#include "mn_envelope.h"
 #include "mn_key.h"
 #include "mn_lmdbcheck.h"
 #include "mn_log.h"
+#include "mn_time.h"
 
 #define S_DIR_MAX 4096
 #define S_KEY_FORMAT "format"
