@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mn_bytes.h"
 #include "mn_lmdbcheck.h"
 
 #define S_KIND "meldnet-agent-spool"
@@ -43,45 +44,6 @@ struct agent_spool {
 };
 
 /* --- small helpers ------------------------------------------------------------------------ */
-
-static void s_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void s_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void s_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint16_t s_get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t s_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 const char *agent_spool_state_name(agent_spool_state state)
 {
@@ -177,15 +139,15 @@ static void s_encode(const agent_spool_item *it, uint8_t *p)
     size_t dl = s_detail_len(it->reject_detail);
     p[0] = (uint8_t)it->state;
     p[1] = (uint8_t)it->receipt_status;
-    s_put16(p + 2, (uint16_t)it->reject_reason);
-    s_put32(p + 4, it->attempts);
+    mn_bytes_put_u16be(p + 2, (uint16_t)it->reject_reason);
+    mn_bytes_put_u32be(p + 4, it->attempts);
     memcpy(p + 8, it->id, MN_ENVELOPE_ID_BYTES);
-    s_put64(p + 24, it->created_ms);
-    s_put64(p + 32, it->last_sent_ms);
-    s_put64(p + 40, it->next_try_ms);
-    s_put64(p + 48, it->registration);
-    s_put64(p + 56, it->accepted_ms);
-    s_put16(p + 64, (uint16_t)dl);
+    mn_bytes_put_u64be(p + 24, it->created_ms);
+    mn_bytes_put_u64be(p + 32, it->last_sent_ms);
+    mn_bytes_put_u64be(p + 40, it->next_try_ms);
+    mn_bytes_put_u64be(p + 48, it->registration);
+    mn_bytes_put_u64be(p + 56, it->accepted_ms);
+    mn_bytes_put_u16be(p + 64, (uint16_t)dl);
     memcpy(p + S_HEADER_BYTES, it->reject_detail, dl);
 }
 
@@ -197,7 +159,7 @@ static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
     memset(out, 0, sizeof *out);
     if (v->mv_size < S_HEADER_BYTES)
         return s_corrupt(spool, d, seq, "record too short");
-    size_t dl = s_get16(p + 64);
+    size_t dl = mn_bytes_get_u16be(p + 64);
     if (dl >= AGENT_SPOOL_DETAIL_MAX || v->mv_size != S_HEADER_BYTES + dl)
         return s_corrupt(spool, d, seq, "record length does not match");
     if (p[0] < AGENT_SPOOL_QUEUED || p[0] > AGENT_SPOOL_REJECTED)
@@ -205,14 +167,14 @@ static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
     out->seq = seq;
     out->state = (agent_spool_state)p[0];
     out->receipt_status = p[1];
-    out->reject_reason = s_get16(p + 2);
-    out->attempts = s_get32(p + 4);
+    out->reject_reason = mn_bytes_get_u16be(p + 2);
+    out->attempts = mn_bytes_get_u32be(p + 4);
     memcpy(out->id, p + 8, MN_ENVELOPE_ID_BYTES);
-    out->created_ms = s_get64(p + 24);
-    out->last_sent_ms = s_get64(p + 32);
-    out->next_try_ms = s_get64(p + 40);
-    out->registration = s_get64(p + 48);
-    out->accepted_ms = s_get64(p + 56);
+    out->created_ms = mn_bytes_get_u64be(p + 24);
+    out->last_sent_ms = mn_bytes_get_u64be(p + 32);
+    out->next_try_ms = mn_bytes_get_u64be(p + 40);
+    out->registration = mn_bytes_get_u64be(p + 48);
+    out->accepted_ms = mn_bytes_get_u64be(p + 56);
     memcpy(out->reject_detail, p + S_HEADER_BYTES, dl);
     out->reject_detail[dl] = '\0';
     return MN_OK;
@@ -224,7 +186,7 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
     uint8_t kbuf[8];
     uint8_t rec[S_HEADER_BYTES + AGENT_SPOOL_DETAIL_MAX];
     uint8_t when[8];
-    s_put64(kbuf, it->seq);
+    mn_bytes_put_u64be(kbuf, it->seq);
     s_encode(it, rec);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v = {S_HEADER_BYTES + s_detail_len(it->reject_detail), rec};
@@ -232,7 +194,7 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
     if (mrc != 0)
         return s_mdb_fail(spool, d, mrc, "writing an item");
     if (it->state == AGENT_SPOOL_QUEUED) {
-        s_put64(when, it->next_try_ms);
+        mn_bytes_put_u64be(when, it->next_try_ms);
         MDB_val w = {sizeof when, when};
         mrc = mdb_put(txn, spool->queue, &k, &w, 0);
     } else {
@@ -251,7 +213,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
                     agent_spool_item *out, mn_diag *d)
 {
     uint8_t kbuf[8];
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     int mrc = mdb_get(txn, spool->items, &k, &v);
@@ -457,8 +419,8 @@ static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d
         }
         uint8_t fmt[4];
         uint8_t next[8];
-        s_put32(fmt, AGENT_SPOOL_FORMAT);
-        s_put64(next, 1);
+        mn_bytes_put_u32be(fmt, AGENT_SPOOL_FORMAT);
+        mn_bytes_put_u64be(next, 1);
         MDB_val fv = {sizeof fmt, fmt};
         MDB_val nk = {8, "next_seq"};
         MDB_val nv = {sizeof next, next};
@@ -481,7 +443,7 @@ static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d
     }
     if (v.mv_size != 4)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's format record is damaged");
-    uint32_t format = s_get32(v.mv_data);
+    uint32_t format = mn_bytes_get_u32be(v.mv_data);
     if (format != AGENT_SPOOL_FORMAT) {
         int rc = mn_diag_set(d, MN_EVERSION, spool->dir,
                              "the spool has format %u; this meldnet-agent reads format %u",
@@ -590,7 +552,7 @@ static int s_read_next_seq(agent_spool *spool, MDB_txn *txn, uint64_t *next, mn_
         return s_mdb_fail(spool, d, mrc, "reading next_seq");
     if (v.mv_size != 8)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's next_seq record is damaged");
-    *next = s_get64(v.mv_data);
+    *next = mn_bytes_get_u64be(v.mv_data);
     return MN_OK;
 }
 
@@ -604,7 +566,7 @@ int agent_spool_reserve_seq(agent_spool *spool, uint64_t *seq_out, mn_diag *d)
         goto out;
     if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
         goto out;
-    s_put64(buf, next + 1);
+    mn_bytes_put_u64be(buf, next + 1);
     MDB_val k = {8, "next_seq"};
     MDB_val v = {sizeof buf, buf};
     int mrc = mdb_put(txn, spool->meta, &k, &v, 0);
@@ -639,7 +601,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
                          (unsigned long long)seq);
         goto out;
     }
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
@@ -718,7 +680,7 @@ out:
 static int s_delete_frame(agent_spool *spool, MDB_txn *txn, uint64_t seq, mn_diag *d)
 {
     uint8_t kbuf[8];
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     int mrc = mdb_del(txn, spool->frames, &k, NULL);
     if (mrc != 0 && mrc != MDB_NOTFOUND)
@@ -868,7 +830,7 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
                             : "the gateway has it; its record here is kept as proof");
         goto out;
     }
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val idk = {MN_ENVELOPE_ID_BYTES, it.id};
     if ((mrc = mdb_del(txn, spool->items, &k, NULL)) != 0 ||
@@ -910,7 +872,7 @@ static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int 
             rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's id index is damaged");
             goto out;
         }
-        seq = s_get64(v.mv_data);
+        seq = mn_bytes_get_u64be(v.mv_data);
     }
     rc = s_get_in(spool, txn, seq, with_frame, out, d);
     if (rc == MN_ENOTFOUND)
@@ -975,7 +937,7 @@ static int s_seq_of(agent_spool *spool, const MDB_val *k, uint64_t *seq, mn_diag
     if (k->mv_size != 8)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool holds a key of %zu bytes",
                            k->mv_size);
-    *seq = s_get64(k->mv_data);
+    *seq = mn_bytes_get_u64be(k->mv_data);
     return MN_OK;
 }
 
@@ -1063,7 +1025,7 @@ static int s_due_one(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const M
         return rc;
     if (v->mv_size != 8)
         return s_corrupt(spool, d, seq, "its queue entry is damaged");
-    uint64_t when = s_get64(v->mv_data);
+    uint64_t when = mn_bytes_get_u64be(v->mv_data);
     if (!ctx->items) {
         if (!ctx->any || when < ctx->earliest)
             ctx->earliest = when;
