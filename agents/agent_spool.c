@@ -1,4 +1,5 @@
-/* agent_spool.c - the agent's durable outbox in LMDB (layout and rules in agent_spool.h).
+/* agent_spool.c - the agent's durable outbox in LMDB (layout and rules in agent_spool.h): its
+ * items, written and read. agent_spool_open.c makes, checks and opens a spool (agent_spool_impl.h).
  *
  * Frames live in their own database so the per-item records stay small: scans (status, counts,
  * due) touch only small records, and marking an item rewrites ~80 bytes, never the frame.
@@ -17,31 +18,14 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
+#include "agent_spool_impl.h"
 #include "mn_bytes.h"
-#include "mn_lmdbcheck.h"
 
-#define S_KIND "meldnet-agent-spool"
 #define S_HEADER_BYTES 66
-#define S_NAMED_DBS 5
-#define S_MAX_DBS 8
-
-struct agent_spool {
-    MDB_env *env;
-    MDB_dbi meta;
-    MDB_dbi items;
-    MDB_dbi frames;
-    MDB_dbi by_id;
-    MDB_dbi queue;
-    int short_of_space; /* the last failed write found no room; cleared by a commit */
-    char dir[PATH_MAX];
-};
 
 /* --- small helpers ------------------------------------------------------------------------ */
 
@@ -83,7 +67,7 @@ static int s_no_room(int mrc)
 }
 
 /* An LMDB failure as MN_ESTORE, with a hint that fits the cause. */
-static int s_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
+int agent_spool_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
 {
     int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
                          mdb_strerror(mrc));
@@ -192,7 +176,7 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
     MDB_val v = {S_HEADER_BYTES + s_detail_len(it->reject_detail), rec};
     int mrc = mdb_put(txn, spool->items, &k, &v, 0);
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "writing an item");
+        return agent_spool_mdb_fail(spool, d, mrc, "writing an item");
     if (it->state == AGENT_SPOOL_QUEUED) {
         mn_bytes_put_u64be(when, it->next_try_ms);
         MDB_val w = {sizeof when, when};
@@ -203,7 +187,7 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
             mrc = 0;
     }
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "updating the queue");
+        return agent_spool_mdb_fail(spool, d, mrc, "updating the queue");
     return MN_OK;
 }
 
@@ -220,7 +204,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
     if (mrc == MDB_NOTFOUND)
         return MN_ENOTFOUND;
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading an item");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading an item");
     int rc = s_decode(spool, seq, &v, out, d);
     if (rc != MN_OK || !with_frame)
         return rc;
@@ -231,7 +215,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
         return s_corrupt(spool, d, seq, "its frame is missing");
     }
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading a frame");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading a frame");
     out->frame = malloc(v.mv_size ? v.mv_size : 1);
     if (!out->frame)
         return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for a %zu-byte frame",
@@ -243,7 +227,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
 
 /* --- transactions ------------------------------------------------------------------------- */
 
-static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
+int agent_spool_txn_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
 {
     int mrc = mdb_txn_begin(spool->env, NULL, read_only ? MDB_RDONLY : 0, txn);
     if (mrc == MDB_MAP_RESIZED) {
@@ -254,7 +238,7 @@ static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
     }
     if (mrc != 0) {
         *txn = NULL;
-        return s_mdb_fail(spool, d, mrc, "starting a transaction");
+        return agent_spool_mdb_fail(spool, d, mrc, "starting a transaction");
     }
     if (!read_only)
         spool->short_of_space = 0; /* a write begins: only its own failure may say "no room" */
@@ -263,7 +247,7 @@ static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
 
 /* Commit (fsync before return) or, when rc is not MN_OK, abort. Returns rc or the commit's
  * error. *txn is NULL afterwards. */
-static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
+int agent_spool_txn_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
 {
     if (!*txn)
         return rc;
@@ -275,270 +259,9 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
     int mrc = mdb_txn_commit(*txn);
     *txn = NULL;
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "committing");
+        return agent_spool_mdb_fail(spool, d, mrc, "committing");
     spool->short_of_space = 0;
     return MN_OK;
-}
-
-/* --- open / destroy ----------------------------------------------------------------------- */
-
-/* The hint for a spool that was made once and is gone or empty now. */
-#define S_LOST_HINT "restore the spool directory from a backup: reports queued in it have not " \
-                    "reached the gateway. Only to start with an empty spool on purpose, run " \
-                    "'meldnet-agent new-spool'"
-
-/* The hint for a spool that is there but damaged. */
-#define S_DAMAGED_HINT "move the spool directory aside (keep it: its queued reports may still " \
-                       "be saved from it) and restore the spool from a backup, or start an " \
-                       "empty one with 'meldnet-agent new-spool'"
-
-/* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
- * enter, and a data file that others may read. */
-static int s_prepare_dir(const char *dir, int create, mn_diag *d)
-{
-    struct stat st;
-    char path[PATH_MAX];
-    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return mn_diag_sys(d, dir, "cannot create the spool directory");
-    if (stat(dir, &st) != 0) {
-        if (errno != ENOENT)
-            return mn_diag_sys(d, dir, "cannot read the spool directory");
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
-                             "queued in it are not here");
-        mn_diag_hint(d, S_LOST_HINT);
-        return rc;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return mn_diag_set(d, MN_ESTORE, dir, "the spool path is not a directory");
-    if (st.st_mode & 077) {
-        int rc = mn_diag_set(d, MN_EPERM, dir,
-                             "the spool directory may be entered by group or others (mode %03o)",
-                             (unsigned)(st.st_mode & 0777));
-        mn_diag_hint(d, "run 'chmod 700 %s'", dir);
-        return rc;
-    }
-    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
-        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-    if (stat(path, &st) == 0 && (st.st_mode & 077)) {
-        int rc = mn_diag_set(d, MN_EPERM, path,
-                             "the spool file may be read by group or others (mode %03o)",
-                             (unsigned)(st.st_mode & 0777));
-        mn_diag_hint(d, "run 'chmod 600 %s'", path);
-        return rc;
-    }
-    return MN_OK;
-}
-
-/* Check data.mdb before LMDB maps it (a damaged file would crash us). A spool is made only by
- * keygen and new-spool (create); afterwards a missing or empty data.mdb means the spool was
- * lost, and mdb_env_open would silently make a new, empty one. */
-static int s_check_file(const char *dir, int create, mn_diag *d)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
-        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-    int missing = stat(path, &st) != 0;
-    if (missing && errno != ENOENT)
-        return mn_diag_sys(d, path, "cannot read the spool file");
-    int empty = !missing && S_ISREG(st.st_mode) && st.st_size == 0;
-    if (create && (missing || empty))
-        return MN_OK;
-    if (create) {
-        int rc = mn_diag_set(d, MN_EEXIST, dir, "a spool is there already");
-        mn_diag_hint(d, "nothing to make: the agent uses it. If it is damaged, move the spool "
-                        "directory aside first (keep it), then make a new one");
-        return rc;
-    }
-    if (missing) {
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool's data.mdb is missing: the reports "
-                             "queued in it are not here");
-        mn_diag_hint(d, S_LOST_HINT);
-        return rc;
-    }
-    int rc = mn_lmdbcheck_file(path, "spool", NULL, d);
-    if (rc == MN_ESTORE && empty)
-        mn_diag_hint(d, S_LOST_HINT);
-    else if (rc == MN_ESTORE)
-        mn_diag_hint(d, S_DAMAGED_HINT);
-    return rc;
-}
-
-/* create: make the databases that are missing (a new spool); else they must all be there. */
-static int s_open_dbs(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
-{
-    static const char *const names[S_NAMED_DBS] = {"meta", "items", "frames", "by_id", "queue"};
-    MDB_dbi *dbis[S_NAMED_DBS] = {&spool->meta, &spool->items, &spool->frames, &spool->by_id,
-                                  &spool->queue};
-    for (int i = 0; i < S_NAMED_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
-        if (mrc == MDB_NOTFOUND) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not a complete "
-                                 "agent spool (no \"%s\" database)", names[i]);
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory; if "
-                            "it is, the spool is damaged: %s", S_DAMAGED_HINT);
-            return rc;
-        }
-        if (mrc == MDB_INCOMPATIBLE) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                                 "this LMDB store is not an agent spool");
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-            return rc;
-        }
-        if (mrc != 0)
-            return s_mdb_fail(spool, d, mrc, "opening its databases");
-    }
-    return MN_OK;
-}
-
-/* Check the meta records; create: write them into a fresh store. */
-static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
-{
-    MDB_val k = {6, "format"};
-    MDB_val v;
-    MDB_val kind_k = {4, "kind"};
-    MDB_val kind_v;
-    int mrc = mdb_get(txn, spool->meta, &k, &v);
-    if (mrc == MDB_NOTFOUND && !create) {
-        int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool has no format record");
-        mn_diag_hint(d, "the spool is damaged: %s", S_DAMAGED_HINT);
-        return rc;
-    }
-    if (mrc == MDB_NOTFOUND) {
-        /* Fresh only if nothing but our (just created) databases is there. */
-        MDB_dbi main_dbi;
-        MDB_stat st;
-        if ((mrc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
-            (mrc = mdb_stat(txn, main_dbi, &st)) != 0)
-            return s_mdb_fail(spool, d, mrc, "reading its catalogue");
-        if (st.ms_entries != S_NAMED_DBS) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                                 "this LMDB store is not an agent spool (no format record)");
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-            return rc;
-        }
-        uint8_t fmt[4];
-        uint8_t next[8];
-        mn_bytes_put_u32be(fmt, AGENT_SPOOL_FORMAT);
-        mn_bytes_put_u64be(next, 1);
-        MDB_val fv = {sizeof fmt, fmt};
-        MDB_val nk = {8, "next_seq"};
-        MDB_val nv = {sizeof next, next};
-        kind_v = (MDB_val){sizeof S_KIND - 1, S_KIND};
-        if ((mrc = mdb_put(txn, spool->meta, &kind_k, &kind_v, 0)) != 0 ||
-            (mrc = mdb_put(txn, spool->meta, &k, &fv, 0)) != 0 ||
-            (mrc = mdb_put(txn, spool->meta, &nk, &nv, 0)) != 0)
-            return s_mdb_fail(spool, d, mrc, "writing the format record");
-        return MN_OK;
-    }
-    if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading the format record");
-    mrc = mdb_get(txn, spool->meta, &kind_k, &kind_v);
-    if (mrc != 0 || kind_v.mv_size != sizeof S_KIND - 1 ||
-        memcmp(kind_v.mv_data, S_KIND, sizeof S_KIND - 1) != 0) {
-        int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                             "this LMDB store is not an agent spool (it may be a gateway store)");
-        mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-        return rc;
-    }
-    if (v.mv_size != 4)
-        return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's format record is damaged");
-    uint32_t format = mn_bytes_get_u32be(v.mv_data);
-    if (format != AGENT_SPOOL_FORMAT) {
-        int rc = mn_diag_set(d, MN_EVERSION, spool->dir,
-                             "the spool has format %u; this meldnet-agent reads format %u",
-                             (unsigned)format, (unsigned)AGENT_SPOOL_FORMAT);
-        mn_diag_hint(d, "run the meldnet-agent version that wrote it until its queue is "
-                        "delivered, or move the spool aside");
-        return rc;
-    }
-    return MN_OK;
-}
-
-static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out,
-                  mn_diag *d)
-{
-    int rc = MN_OK;
-    int mrc;
-    agent_spool *spool = NULL;
-    MDB_txn *txn = NULL;
-
-    if (!dir || !out || !dir[0])
-        return mn_diag_set(d, MN_EINVAL, "", "no spool directory given");
-    *out = NULL;
-    if (map_size_mb == 0)
-        map_size_mb = AGENT_SPOOL_DEFAULT_MAP_MB;
-    if (map_size_mb > SIZE_MAX / (1024 * 1024))
-        return mn_diag_set(d, MN_EINVAL, dir, "spool map size %zu MB is too large", map_size_mb);
-    if ((rc = s_prepare_dir(dir, create, d)) != MN_OK ||
-        (rc = s_check_file(dir, create, d)) != MN_OK)
-        goto out;
-    spool = calloc(1, sizeof *spool);
-    if (!spool) {
-        rc = mn_diag_set(d, MN_ENOMEM, dir, "no memory for the spool");
-        goto out;
-    }
-    if ((size_t)snprintf(spool->dir, sizeof spool->dir, "%s", dir) >= sizeof spool->dir) {
-        rc = mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-        goto out;
-    }
-    if ((mrc = mdb_env_create(&spool->env)) != 0) {
-        spool->env = NULL;
-        rc = s_mdb_fail(spool, d, mrc, "creating the environment");
-        goto out;
-    }
-    if ((mrc = mdb_env_set_maxdbs(spool->env, S_MAX_DBS)) != 0 ||
-        (mrc = mdb_env_set_mapsize(spool->env, map_size_mb * 1024 * 1024)) != 0 ||
-        (mrc = mdb_env_open(spool->env, dir, 0, 0600)) != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "opening");
-        goto out;
-    }
-    int dead = 0;
-    (void)mdb_reader_check(spool->env, &dead); /* clear slots of crashed readers */
-    /* Opening an existing spool reads only (a read transaction, committed to keep the database
-     * handles): `status` and `submit` on a full disk get that far, and a damaged spool is not
-     * written to. */
-    if ((rc = s_begin(spool, !create, &txn, d)) != MN_OK)
-        goto out;
-    if ((rc = s_open_dbs(spool, txn, create, d)) != MN_OK)
-        goto out;
-    if ((rc = s_check_meta(spool, txn, create, d)) != MN_OK)
-        goto out;
-    rc = s_end(spool, &txn, rc, d);
-out:
-    if (txn)
-        mdb_txn_abort(txn);
-    if (rc == MN_OK)
-        *out = spool;
-    else
-        agent_spool_destroy(&spool);
-    return rc;
-}
-
-int agent_spool_is_short_of_space(const agent_spool *spool)
-{
-    return spool && spool->short_of_space;
-}
-
-int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
-{
-    return s_open(dir, map_size_mb, 0, out, d);
-}
-
-int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
-{
-    return s_open(dir, map_size_mb, 1, out, d);
-}
-
-void agent_spool_destroy(agent_spool **spool_p)
-{
-    if (!spool_p || !*spool_p)
-        return;
-    agent_spool *spool = *spool_p;
-    if (spool->env)
-        mdb_env_close(spool->env);
-    free(spool);
-    *spool_p = NULL;
 }
 
 /* --- writing ------------------------------------------------------------------------------ */
@@ -549,7 +272,7 @@ static int s_read_next_seq(agent_spool *spool, MDB_txn *txn, uint64_t *next, mn_
     MDB_val v;
     int mrc = mdb_get(txn, spool->meta, &k, &v);
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading next_seq");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading next_seq");
     if (v.mv_size != 8)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's next_seq record is damaged");
     *next = mn_bytes_get_u64be(v.mv_data);
@@ -561,7 +284,7 @@ int agent_spool_reserve_seq(agent_spool *spool, uint64_t *seq_out, mn_diag *d)
     MDB_txn *txn = NULL;
     uint64_t next = 0;
     uint8_t buf[8];
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
@@ -571,9 +294,9 @@ int agent_spool_reserve_seq(agent_spool *spool, uint64_t *seq_out, mn_diag *d)
     MDB_val v = {sizeof buf, buf};
     int mrc = mdb_put(txn, spool->meta, &k, &v, 0);
     if (mrc != 0)
-        rc = s_mdb_fail(spool, d, mrc, "writing next_seq");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "writing next_seq");
 out:
-    rc = s_end(spool, &txn, rc, d);
+    rc = agent_spool_txn_end(spool, &txn, rc, d);
     if (rc == MN_OK)
         *seq_out = next;
     return rc;
@@ -592,7 +315,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     if (!frame || frame_len == 0 || frame_len > AGENT_SPOOL_FRAME_MAX)
         return mn_diag_set(d, MN_EINVAL, spool->dir, "a frame of %zu bytes cannot be spooled",
                            frame_len);
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
         goto out;
@@ -606,7 +329,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     MDB_val v;
     if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
         if (mrc)
-            rc = s_mdb_fail(spool, d, mrc, "checking the seq");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "checking the seq");
         else
             rc = s_reused(spool, d, "its next free seq %llu is taken already: the spool is "
                           "damaged or was put back from an older copy", (unsigned long long)seq);
@@ -621,12 +344,12 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
         goto out;
     }
     if (mrc != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "indexing the id");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "indexing the id");
         goto out;
     }
     MDB_val fv = {frame_len, (void *)frame};
     if ((mrc = mdb_put(txn, spool->frames, &k, &fv, 0)) != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "storing the frame");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "storing the frame");
         goto out;
     }
     agent_spool_item it = {0};
@@ -637,7 +360,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     it.next_try_ms = next_try_ms;
     rc = s_put_item(spool, txn, &it, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 /* s_get_in (without the frame) for a batch update, which skips a seq that is not in the spool:
@@ -660,7 +383,7 @@ int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size
     int rc = MN_OK;
     if (n == 0)
         return MN_OK;
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
@@ -674,7 +397,7 @@ int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size
         rc = s_put_item(spool, txn, &it, d);
     }
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 static int s_delete_frame(agent_spool *spool, MDB_txn *txn, uint64_t seq, mn_diag *d)
@@ -684,7 +407,7 @@ static int s_delete_frame(agent_spool *spool, MDB_txn *txn, uint64_t seq, mn_dia
     MDB_val k = {sizeof kbuf, kbuf};
     int mrc = mdb_del(txn, spool->frames, &k, NULL);
     if (mrc != 0 && mrc != MDB_NOTFOUND)
-        return s_mdb_fail(spool, d, mrc, "dropping a frame");
+        return agent_spool_mdb_fail(spool, d, mrc, "dropping a frame");
     return MN_OK;
 }
 
@@ -704,7 +427,7 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
     }
     if (n == 0)
         return MN_OK;
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
@@ -738,7 +461,7 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
             changed[i] = 1;
     }
 out:
-    rc = s_end(spool, &txn, rc, d);
+    rc = agent_spool_txn_end(spool, &txn, rc, d);
     if (rc != MN_OK && changed)
         memset(changed, 0, n * sizeof *changed);
     return rc;
@@ -752,7 +475,7 @@ static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
 {
     MDB_txn *txn = NULL;
     agent_spool_item it;
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     rc = s_get_in(spool, txn, seq, 0, &it, d);
@@ -782,7 +505,7 @@ static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
     }
     rc = s_put_item(spool, txn, &it, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 int agent_spool_mark_rejected(agent_spool *spool, uint64_t seq, int reason, const char *detail,
@@ -808,7 +531,7 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
     agent_spool_item it;
     uint8_t kbuf[8];
     int mrc;
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     rc = s_get_in(spool, txn, seq, 0, &it, d);
@@ -836,12 +559,12 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
     if ((mrc = mdb_del(txn, spool->items, &k, NULL)) != 0 ||
         ((mrc = mdb_del(txn, spool->by_id, &idk, NULL)) != 0 && mrc != MDB_NOTFOUND) ||
         ((mrc = mdb_del(txn, spool->queue, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)) {
-        rc = s_mdb_fail(spool, d, mrc, "removing a refused report");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "removing a refused report");
         goto out;
     }
     rc = s_delete_frame(spool, txn, seq, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */
@@ -853,7 +576,7 @@ static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int 
 {
     MDB_txn *txn = NULL;
     memset(out, 0, sizeof *out);
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc != MN_OK)
         goto out;
     if (id) {
@@ -865,7 +588,7 @@ static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int 
             goto out;
         }
         if (mrc != 0) {
-            rc = s_mdb_fail(spool, d, mrc, "looking up an id");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "looking up an id");
             goto out;
         }
         if (v.mv_size != 8) {
@@ -908,12 +631,12 @@ static int s_walk(agent_spool *spool, MDB_dbi dbi, s_walk_fn *fn, void *arg, mn_
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc != MN_OK)
         return rc;
     int mrc = mdb_cursor_open(txn, dbi, &cur);
     if (mrc != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "opening a cursor");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "opening a cursor");
         goto out;
     }
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
@@ -925,7 +648,7 @@ static int s_walk(agent_spool *spool, MDB_dbi dbi, s_walk_fn *fn, void *arg, mn_
             break;
     }
     if (rc == MN_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = s_mdb_fail(spool, d, mrc, "reading");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "reading");
     mdb_cursor_close(cur);
 out:
     mdb_txn_abort(txn);
@@ -991,11 +714,11 @@ int agent_spool_queued(agent_spool *spool, uint64_t *n_out, mn_diag *d)
 {
     MDB_txn *txn = NULL;
     MDB_stat st;
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc == MN_OK) {
         int mrc = mdb_stat(txn, spool->queue, &st);
         if (mrc != 0)
-            rc = s_mdb_fail(spool, d, mrc, "counting the queue");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "counting the queue");
         else
             *n_out = st.ms_entries;
     }
