@@ -23,9 +23,8 @@ files=$(find proto gateway agents -maxdepth 1 -type f -name '*.[ch]' 2>/dev/null
 [ -n "$files" ] || mn_bail "set-up: no sources under $MN_SRCDIR/{proto,gateway,agents}"
 
 # One record per result, fields split by tabs: OK DESC, or NOTOK DESC DETAIL...
-# shellcheck disable=SC2086 # the file names have no spaces
 layout_records() {
-    awk -v files="$(echo $files)" '
+    awk -v files="${files//$'\n'/ }" '
     function dir_of(p) { sub(/\/[^\/]*$/, "", p); return p }
     function base_of(p) { sub(/^.*\//, "", p); return p }
     function is_pair(d, s) { return ((d "/" s ".c") in exists) && ((d "/" s ".h") in exists) }
