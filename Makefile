@@ -39,8 +39,11 @@ OPT      ?= -O2 -g -gdwarf-4
 SAN      ?=
 HARDEN   := -fstack-protector-strong
 GEN      := $(BUILD)/gen
-CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) $(HARDEN) $(SAN) -Iproto -I$(GEN) -Igateway -Iagents \
-             $(PKG_CFLAGS) $(CFLAGS)
+# Include floors: each directory sees its own headers and the floors below it, so an #include
+# that points up a floor (proto/ reaching gateway/ or agents/, agents/ reaching gateway/) fails
+# to compile. INC is set per object directory below ("--- objects").
+INC_PROTO := -Iproto -I$(GEN)
+CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) $(HARDEN) $(SAN) $(INC) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -94,6 +97,20 @@ $(BUILD)/gen/meldnet.pb-c.o: $(GEN)/meldnet.pb-c.c
 	$(CC) $(CSTD) $(OPT) $(SAN) -Wall -Werror -I$(GEN) $(PKG_CFLAGS) -c $< -o $@
 
 # --- objects -------------------------------------------------------------------------------
+# The floors: proto/ alone; agents/ and gateway/ on proto/, never on each other; the test
+# programs see what they test (a unit test what its link rule below links).
+$(BUILD)/proto/%.o:                   INC = $(INC_PROTO)
+$(BUILD)/agents/%.o:                  INC = $(INC_PROTO) -Iagents
+$(BUILD)/gateway/%.o:                 INC = $(INC_PROTO) -Igateway
+$(BUILD)/tests/tools/%.o:             INC = $(INC_PROTO)
+$(BUILD)/tests/bench/%.o:             INC = $(INC_PROTO)
+$(BUILD)/tests/fuzz/%.o:              INC = $(INC_PROTO) -Igateway
+$(BUILD)/tests/unit/test_mn_%.o:      INC = $(INC_PROTO)
+$(BUILD)/tests/unit/test_gw_%.o:      INC = $(INC_PROTO) -Igateway
+$(BUILD)/tests/unit/test_ctl_%.o:     INC = $(INC_PROTO) -Igateway
+$(BUILD)/tests/unit/test_agent_%.o:   INC = $(INC_PROTO) -Iagents
+$(BUILD)/tests/unit/test_partner_%.o: INC = $(INC_PROTO) -Iagents
+
 $(BUILD)/%.o: %.c $(GEN)/meldnet.pb-c.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@

@@ -13,6 +13,7 @@
 
 #include "mn_client.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 #define S_LOG "agent"

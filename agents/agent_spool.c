@@ -1,4 +1,5 @@
-/* agent_spool.c - the agent's durable outbox in LMDB (layout and rules in agent_spool.h).
+/* agent_spool.c - the agent's durable outbox in LMDB (layout and rules in agent_spool.h): its
+ * items, written and read. agent_spool_open.c makes, checks and opens a spool (agent_spool_impl.h).
  *
  * Frames live in their own database so the per-item records stay small: scans (status, counts,
  * due) touch only small records, and marking an item rewrites ~80 bytes, never the frame.
@@ -17,71 +18,16 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
-#include "mn_lmdbcheck.h"
+#include "agent_spool_impl.h"
+#include "mn_bytes.h"
 
-#define S_KIND "meldnet-agent-spool"
 #define S_HEADER_BYTES 66
-#define S_NAMED_DBS 5
-#define S_MAX_DBS 8
-
-struct agent_spool {
-    MDB_env *env;
-    MDB_dbi meta;
-    MDB_dbi items;
-    MDB_dbi frames;
-    MDB_dbi by_id;
-    MDB_dbi queue;
-    int short_of_space; /* the last failed write found no room; cleared by a commit */
-    char dir[PATH_MAX];
-};
 
 /* --- small helpers ------------------------------------------------------------------------ */
-
-static void s_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void s_put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void s_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint16_t s_get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t s_get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 const char *agent_spool_state_name(agent_spool_state state)
 {
@@ -121,7 +67,7 @@ static int s_no_room(int mrc)
 }
 
 /* An LMDB failure as MN_ESTORE, with a hint that fits the cause. */
-static int s_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
+int agent_spool_mdb_fail(agent_spool *spool, mn_diag *d, int mrc, const char *doing)
 {
     int rc = mn_diag_set(d, MN_ESTORE, spool ? spool->dir : "", "spool: %s: %s", doing,
                          mdb_strerror(mrc));
@@ -177,15 +123,15 @@ static void s_encode(const agent_spool_item *it, uint8_t *p)
     size_t dl = s_detail_len(it->reject_detail);
     p[0] = (uint8_t)it->state;
     p[1] = (uint8_t)it->receipt_status;
-    s_put16(p + 2, (uint16_t)it->reject_reason);
-    s_put32(p + 4, it->attempts);
+    mn_bytes_put_u16be(p + 2, (uint16_t)it->reject_reason);
+    mn_bytes_put_u32be(p + 4, it->attempts);
     memcpy(p + 8, it->id, MN_ENVELOPE_ID_BYTES);
-    s_put64(p + 24, it->created_ms);
-    s_put64(p + 32, it->last_sent_ms);
-    s_put64(p + 40, it->next_try_ms);
-    s_put64(p + 48, it->registration);
-    s_put64(p + 56, it->accepted_ms);
-    s_put16(p + 64, (uint16_t)dl);
+    mn_bytes_put_u64be(p + 24, it->created_ms);
+    mn_bytes_put_u64be(p + 32, it->last_sent_ms);
+    mn_bytes_put_u64be(p + 40, it->next_try_ms);
+    mn_bytes_put_u64be(p + 48, it->registration);
+    mn_bytes_put_u64be(p + 56, it->accepted_ms);
+    mn_bytes_put_u16be(p + 64, (uint16_t)dl);
     memcpy(p + S_HEADER_BYTES, it->reject_detail, dl);
 }
 
@@ -197,7 +143,7 @@ static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
     memset(out, 0, sizeof *out);
     if (v->mv_size < S_HEADER_BYTES)
         return s_corrupt(spool, d, seq, "record too short");
-    size_t dl = s_get16(p + 64);
+    size_t dl = mn_bytes_get_u16be(p + 64);
     if (dl >= AGENT_SPOOL_DETAIL_MAX || v->mv_size != S_HEADER_BYTES + dl)
         return s_corrupt(spool, d, seq, "record length does not match");
     if (p[0] < AGENT_SPOOL_QUEUED || p[0] > AGENT_SPOOL_REJECTED)
@@ -205,14 +151,14 @@ static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
     out->seq = seq;
     out->state = (agent_spool_state)p[0];
     out->receipt_status = p[1];
-    out->reject_reason = s_get16(p + 2);
-    out->attempts = s_get32(p + 4);
+    out->reject_reason = mn_bytes_get_u16be(p + 2);
+    out->attempts = mn_bytes_get_u32be(p + 4);
     memcpy(out->id, p + 8, MN_ENVELOPE_ID_BYTES);
-    out->created_ms = s_get64(p + 24);
-    out->last_sent_ms = s_get64(p + 32);
-    out->next_try_ms = s_get64(p + 40);
-    out->registration = s_get64(p + 48);
-    out->accepted_ms = s_get64(p + 56);
+    out->created_ms = mn_bytes_get_u64be(p + 24);
+    out->last_sent_ms = mn_bytes_get_u64be(p + 32);
+    out->next_try_ms = mn_bytes_get_u64be(p + 40);
+    out->registration = mn_bytes_get_u64be(p + 48);
+    out->accepted_ms = mn_bytes_get_u64be(p + 56);
     memcpy(out->reject_detail, p + S_HEADER_BYTES, dl);
     out->reject_detail[dl] = '\0';
     return MN_OK;
@@ -224,15 +170,15 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
     uint8_t kbuf[8];
     uint8_t rec[S_HEADER_BYTES + AGENT_SPOOL_DETAIL_MAX];
     uint8_t when[8];
-    s_put64(kbuf, it->seq);
+    mn_bytes_put_u64be(kbuf, it->seq);
     s_encode(it, rec);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v = {S_HEADER_BYTES + s_detail_len(it->reject_detail), rec};
     int mrc = mdb_put(txn, spool->items, &k, &v, 0);
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "writing an item");
+        return agent_spool_mdb_fail(spool, d, mrc, "writing an item");
     if (it->state == AGENT_SPOOL_QUEUED) {
-        s_put64(when, it->next_try_ms);
+        mn_bytes_put_u64be(when, it->next_try_ms);
         MDB_val w = {sizeof when, when};
         mrc = mdb_put(txn, spool->queue, &k, &w, 0);
     } else {
@@ -241,7 +187,7 @@ static int s_put_item(agent_spool *spool, MDB_txn *txn, const agent_spool_item *
             mrc = 0;
     }
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "updating the queue");
+        return agent_spool_mdb_fail(spool, d, mrc, "updating the queue");
     return MN_OK;
 }
 
@@ -251,14 +197,14 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
                     agent_spool_item *out, mn_diag *d)
 {
     uint8_t kbuf[8];
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     int mrc = mdb_get(txn, spool->items, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return MN_ENOTFOUND;
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading an item");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading an item");
     int rc = s_decode(spool, seq, &v, out, d);
     if (rc != MN_OK || !with_frame)
         return rc;
@@ -269,7 +215,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
         return s_corrupt(spool, d, seq, "its frame is missing");
     }
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading a frame");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading a frame");
     out->frame = malloc(v.mv_size ? v.mv_size : 1);
     if (!out->frame)
         return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for a %zu-byte frame",
@@ -281,7 +227,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
 
 /* --- transactions ------------------------------------------------------------------------- */
 
-static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
+int agent_spool_txn_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
 {
     int mrc = mdb_txn_begin(spool->env, NULL, read_only ? MDB_RDONLY : 0, txn);
     if (mrc == MDB_MAP_RESIZED) {
@@ -292,7 +238,7 @@ static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
     }
     if (mrc != 0) {
         *txn = NULL;
-        return s_mdb_fail(spool, d, mrc, "starting a transaction");
+        return agent_spool_mdb_fail(spool, d, mrc, "starting a transaction");
     }
     if (!read_only)
         spool->short_of_space = 0; /* a write begins: only its own failure may say "no room" */
@@ -301,7 +247,7 @@ static int s_begin(agent_spool *spool, int read_only, MDB_txn **txn, mn_diag *d)
 
 /* Commit (fsync before return) or, when rc is not MN_OK, abort. Returns rc or the commit's
  * error. *txn is NULL afterwards. */
-static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
+int agent_spool_txn_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
 {
     if (!*txn)
         return rc;
@@ -313,270 +259,9 @@ static int s_end(agent_spool *spool, MDB_txn **txn, int rc, mn_diag *d)
     int mrc = mdb_txn_commit(*txn);
     *txn = NULL;
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "committing");
+        return agent_spool_mdb_fail(spool, d, mrc, "committing");
     spool->short_of_space = 0;
     return MN_OK;
-}
-
-/* --- open / destroy ----------------------------------------------------------------------- */
-
-/* The hint for a spool that was made once and is gone or empty now. */
-#define S_LOST_HINT "restore the spool directory from a backup: reports queued in it have not " \
-                    "reached the gateway. Only to start with an empty spool on purpose, run " \
-                    "'meldnet-agent new-spool'"
-
-/* The hint for a spool that is there but damaged. */
-#define S_DAMAGED_HINT "move the spool directory aside (keep it: its queued reports may still " \
-                       "be saved from it) and restore the spool from a backup, or start an " \
-                       "empty one with 'meldnet-agent new-spool'"
-
-/* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
- * enter, and a data file that others may read. */
-static int s_prepare_dir(const char *dir, int create, mn_diag *d)
-{
-    struct stat st;
-    char path[PATH_MAX];
-    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return mn_diag_sys(d, dir, "cannot create the spool directory");
-    if (stat(dir, &st) != 0) {
-        if (errno != ENOENT)
-            return mn_diag_sys(d, dir, "cannot read the spool directory");
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
-                             "queued in it are not here");
-        mn_diag_hint(d, S_LOST_HINT);
-        return rc;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return mn_diag_set(d, MN_ESTORE, dir, "the spool path is not a directory");
-    if (st.st_mode & 077) {
-        int rc = mn_diag_set(d, MN_EPERM, dir,
-                             "the spool directory may be entered by group or others (mode %03o)",
-                             (unsigned)(st.st_mode & 0777));
-        mn_diag_hint(d, "run 'chmod 700 %s'", dir);
-        return rc;
-    }
-    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
-        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-    if (stat(path, &st) == 0 && (st.st_mode & 077)) {
-        int rc = mn_diag_set(d, MN_EPERM, path,
-                             "the spool file may be read by group or others (mode %03o)",
-                             (unsigned)(st.st_mode & 0777));
-        mn_diag_hint(d, "run 'chmod 600 %s'", path);
-        return rc;
-    }
-    return MN_OK;
-}
-
-/* Check data.mdb before LMDB maps it (a damaged file would crash us). A spool is made only by
- * keygen and new-spool (create); afterwards a missing or empty data.mdb means the spool was
- * lost, and mdb_env_open would silently make a new, empty one. */
-static int s_check_file(const char *dir, int create, mn_diag *d)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path)
-        return mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-    int missing = stat(path, &st) != 0;
-    if (missing && errno != ENOENT)
-        return mn_diag_sys(d, path, "cannot read the spool file");
-    int empty = !missing && S_ISREG(st.st_mode) && st.st_size == 0;
-    if (create && (missing || empty))
-        return MN_OK;
-    if (create) {
-        int rc = mn_diag_set(d, MN_EEXIST, dir, "a spool is there already");
-        mn_diag_hint(d, "nothing to make: the agent uses it. If it is damaged, move the spool "
-                        "directory aside first (keep it), then make a new one");
-        return rc;
-    }
-    if (missing) {
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool's data.mdb is missing: the reports "
-                             "queued in it are not here");
-        mn_diag_hint(d, S_LOST_HINT);
-        return rc;
-    }
-    int rc = mn_lmdbcheck_file(path, "spool", NULL, d);
-    if (rc == MN_ESTORE && empty)
-        mn_diag_hint(d, S_LOST_HINT);
-    else if (rc == MN_ESTORE)
-        mn_diag_hint(d, S_DAMAGED_HINT);
-    return rc;
-}
-
-/* create: make the databases that are missing (a new spool); else they must all be there. */
-static int s_open_dbs(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
-{
-    static const char *const names[S_NAMED_DBS] = {"meta", "items", "frames", "by_id", "queue"};
-    MDB_dbi *dbis[S_NAMED_DBS] = {&spool->meta, &spool->items, &spool->frames, &spool->by_id,
-                                  &spool->queue};
-    for (int i = 0; i < S_NAMED_DBS; i++) {
-        int mrc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
-        if (mrc == MDB_NOTFOUND) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not a complete "
-                                 "agent spool (no \"%s\" database)", names[i]);
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory; if "
-                            "it is, the spool is damaged: %s", S_DAMAGED_HINT);
-            return rc;
-        }
-        if (mrc == MDB_INCOMPATIBLE) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                                 "this LMDB store is not an agent spool");
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-            return rc;
-        }
-        if (mrc != 0)
-            return s_mdb_fail(spool, d, mrc, "opening its databases");
-    }
-    return MN_OK;
-}
-
-/* Check the meta records; create: write them into a fresh store. */
-static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
-{
-    MDB_val k = {6, "format"};
-    MDB_val v;
-    MDB_val kind_k = {4, "kind"};
-    MDB_val kind_v;
-    int mrc = mdb_get(txn, spool->meta, &k, &v);
-    if (mrc == MDB_NOTFOUND && !create) {
-        int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool has no format record");
-        mn_diag_hint(d, "the spool is damaged: %s", S_DAMAGED_HINT);
-        return rc;
-    }
-    if (mrc == MDB_NOTFOUND) {
-        /* Fresh only if nothing but our (just created) databases is there. */
-        MDB_dbi main_dbi;
-        MDB_stat st;
-        if ((mrc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
-            (mrc = mdb_stat(txn, main_dbi, &st)) != 0)
-            return s_mdb_fail(spool, d, mrc, "reading its catalogue");
-        if (st.ms_entries != S_NAMED_DBS) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                                 "this LMDB store is not an agent spool (no format record)");
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-            return rc;
-        }
-        uint8_t fmt[4];
-        uint8_t next[8];
-        s_put32(fmt, AGENT_SPOOL_FORMAT);
-        s_put64(next, 1);
-        MDB_val fv = {sizeof fmt, fmt};
-        MDB_val nk = {8, "next_seq"};
-        MDB_val nv = {sizeof next, next};
-        kind_v = (MDB_val){sizeof S_KIND - 1, S_KIND};
-        if ((mrc = mdb_put(txn, spool->meta, &kind_k, &kind_v, 0)) != 0 ||
-            (mrc = mdb_put(txn, spool->meta, &k, &fv, 0)) != 0 ||
-            (mrc = mdb_put(txn, spool->meta, &nk, &nv, 0)) != 0)
-            return s_mdb_fail(spool, d, mrc, "writing the format record");
-        return MN_OK;
-    }
-    if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading the format record");
-    mrc = mdb_get(txn, spool->meta, &kind_k, &kind_v);
-    if (mrc != 0 || kind_v.mv_size != sizeof S_KIND - 1 ||
-        memcmp(kind_v.mv_data, S_KIND, sizeof S_KIND - 1) != 0) {
-        int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                             "this LMDB store is not an agent spool (it may be a gateway store)");
-        mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
-        return rc;
-    }
-    if (v.mv_size != 4)
-        return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's format record is damaged");
-    uint32_t format = s_get32(v.mv_data);
-    if (format != AGENT_SPOOL_FORMAT) {
-        int rc = mn_diag_set(d, MN_EVERSION, spool->dir,
-                             "the spool has format %u; this meldnet-agent reads format %u",
-                             (unsigned)format, (unsigned)AGENT_SPOOL_FORMAT);
-        mn_diag_hint(d, "run the meldnet-agent version that wrote it until its queue is "
-                        "delivered, or move the spool aside");
-        return rc;
-    }
-    return MN_OK;
-}
-
-static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out,
-                  mn_diag *d)
-{
-    int rc = MN_OK;
-    int mrc;
-    agent_spool *spool = NULL;
-    MDB_txn *txn = NULL;
-
-    if (!dir || !out || !dir[0])
-        return mn_diag_set(d, MN_EINVAL, "", "no spool directory given");
-    *out = NULL;
-    if (map_size_mb == 0)
-        map_size_mb = AGENT_SPOOL_DEFAULT_MAP_MB;
-    if (map_size_mb > SIZE_MAX / (1024 * 1024))
-        return mn_diag_set(d, MN_EINVAL, dir, "spool map size %zu MB is too large", map_size_mb);
-    if ((rc = s_prepare_dir(dir, create, d)) != MN_OK ||
-        (rc = s_check_file(dir, create, d)) != MN_OK)
-        goto out;
-    spool = calloc(1, sizeof *spool);
-    if (!spool) {
-        rc = mn_diag_set(d, MN_ENOMEM, dir, "no memory for the spool");
-        goto out;
-    }
-    if ((size_t)snprintf(spool->dir, sizeof spool->dir, "%s", dir) >= sizeof spool->dir) {
-        rc = mn_diag_set(d, MN_EINVAL, dir, "the spool path is too long");
-        goto out;
-    }
-    if ((mrc = mdb_env_create(&spool->env)) != 0) {
-        spool->env = NULL;
-        rc = s_mdb_fail(spool, d, mrc, "creating the environment");
-        goto out;
-    }
-    if ((mrc = mdb_env_set_maxdbs(spool->env, S_MAX_DBS)) != 0 ||
-        (mrc = mdb_env_set_mapsize(spool->env, map_size_mb * 1024 * 1024)) != 0 ||
-        (mrc = mdb_env_open(spool->env, dir, 0, 0600)) != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "opening");
-        goto out;
-    }
-    int dead = 0;
-    (void)mdb_reader_check(spool->env, &dead); /* clear slots of crashed readers */
-    /* Opening an existing spool reads only (a read transaction, committed to keep the database
-     * handles): `status` and `submit` on a full disk get that far, and a damaged spool is not
-     * written to. */
-    if ((rc = s_begin(spool, !create, &txn, d)) != MN_OK)
-        goto out;
-    if ((rc = s_open_dbs(spool, txn, create, d)) != MN_OK)
-        goto out;
-    if ((rc = s_check_meta(spool, txn, create, d)) != MN_OK)
-        goto out;
-    rc = s_end(spool, &txn, rc, d);
-out:
-    if (txn)
-        mdb_txn_abort(txn);
-    if (rc == MN_OK)
-        *out = spool;
-    else
-        agent_spool_destroy(&spool);
-    return rc;
-}
-
-int agent_spool_is_short_of_space(const agent_spool *spool)
-{
-    return spool && spool->short_of_space;
-}
-
-int agent_spool_open(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
-{
-    return s_open(dir, map_size_mb, 0, out, d);
-}
-
-int agent_spool_create(const char *dir, size_t map_size_mb, agent_spool **out, mn_diag *d)
-{
-    return s_open(dir, map_size_mb, 1, out, d);
-}
-
-void agent_spool_destroy(agent_spool **spool_p)
-{
-    if (!spool_p || !*spool_p)
-        return;
-    agent_spool *spool = *spool_p;
-    if (spool->env)
-        mdb_env_close(spool->env);
-    free(spool);
-    *spool_p = NULL;
 }
 
 /* --- writing ------------------------------------------------------------------------------ */
@@ -587,10 +272,10 @@ static int s_read_next_seq(agent_spool *spool, MDB_txn *txn, uint64_t *next, mn_
     MDB_val v;
     int mrc = mdb_get(txn, spool->meta, &k, &v);
     if (mrc != 0)
-        return s_mdb_fail(spool, d, mrc, "reading next_seq");
+        return agent_spool_mdb_fail(spool, d, mrc, "reading next_seq");
     if (v.mv_size != 8)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's next_seq record is damaged");
-    *next = s_get64(v.mv_data);
+    *next = mn_bytes_get_u64be(v.mv_data);
     return MN_OK;
 }
 
@@ -599,19 +284,19 @@ int agent_spool_reserve_seq(agent_spool *spool, uint64_t *seq_out, mn_diag *d)
     MDB_txn *txn = NULL;
     uint64_t next = 0;
     uint8_t buf[8];
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
         goto out;
-    s_put64(buf, next + 1);
+    mn_bytes_put_u64be(buf, next + 1);
     MDB_val k = {8, "next_seq"};
     MDB_val v = {sizeof buf, buf};
     int mrc = mdb_put(txn, spool->meta, &k, &v, 0);
     if (mrc != 0)
-        rc = s_mdb_fail(spool, d, mrc, "writing next_seq");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "writing next_seq");
 out:
-    rc = s_end(spool, &txn, rc, d);
+    rc = agent_spool_txn_end(spool, &txn, rc, d);
     if (rc == MN_OK)
         *seq_out = next;
     return rc;
@@ -630,7 +315,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     if (!frame || frame_len == 0 || frame_len > AGENT_SPOOL_FRAME_MAX)
         return mn_diag_set(d, MN_EINVAL, spool->dir, "a frame of %zu bytes cannot be spooled",
                            frame_len);
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     if ((rc = s_read_next_seq(spool, txn, &next, d)) != MN_OK)
         goto out;
@@ -639,12 +324,12 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
                          (unsigned long long)seq);
         goto out;
     }
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val v;
     if ((mrc = mdb_get(txn, spool->items, &k, &v)) != MDB_NOTFOUND) {
         if (mrc)
-            rc = s_mdb_fail(spool, d, mrc, "checking the seq");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "checking the seq");
         else
             rc = s_reused(spool, d, "its next free seq %llu is taken already: the spool is "
                           "damaged or was put back from an older copy", (unsigned long long)seq);
@@ -659,12 +344,12 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
         goto out;
     }
     if (mrc != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "indexing the id");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "indexing the id");
         goto out;
     }
     MDB_val fv = {frame_len, (void *)frame};
     if ((mrc = mdb_put(txn, spool->frames, &k, &fv, 0)) != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "storing the frame");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "storing the frame");
         goto out;
     }
     agent_spool_item it = {0};
@@ -675,7 +360,7 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
     it.next_try_ms = next_try_ms;
     rc = s_put_item(spool, txn, &it, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 /* s_get_in (without the frame) for a batch update, which skips a seq that is not in the spool:
@@ -698,7 +383,7 @@ int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size
     int rc = MN_OK;
     if (n == 0)
         return MN_OK;
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
@@ -712,17 +397,17 @@ int agent_spool_mark_sent(agent_spool *spool, const agent_spool_sent *sent, size
         rc = s_put_item(spool, txn, &it, d);
     }
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 static int s_delete_frame(agent_spool *spool, MDB_txn *txn, uint64_t seq, mn_diag *d)
 {
     uint8_t kbuf[8];
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     int mrc = mdb_del(txn, spool->frames, &k, NULL);
     if (mrc != 0 && mrc != MDB_NOTFOUND)
-        return s_mdb_fail(spool, d, mrc, "dropping a frame");
+        return agent_spool_mdb_fail(spool, d, mrc, "dropping a frame");
     return MN_OK;
 }
 
@@ -742,7 +427,7 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
     }
     if (n == 0)
         return MN_OK;
-    if ((rc = s_begin(spool, 0, &txn, d)) != MN_OK)
+    if ((rc = agent_spool_txn_begin(spool, 0, &txn, d)) != MN_OK)
         goto out;
     for (size_t i = 0; i < n && rc == MN_OK; i++) {
         agent_spool_item it;
@@ -776,7 +461,7 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
             changed[i] = 1;
     }
 out:
-    rc = s_end(spool, &txn, rc, d);
+    rc = agent_spool_txn_end(spool, &txn, rc, d);
     if (rc != MN_OK && changed)
         memset(changed, 0, n * sizeof *changed);
     return rc;
@@ -790,7 +475,7 @@ static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
 {
     MDB_txn *txn = NULL;
     agent_spool_item it;
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     rc = s_get_in(spool, txn, seq, 0, &it, d);
@@ -820,7 +505,7 @@ static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
     }
     rc = s_put_item(spool, txn, &it, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 int agent_spool_mark_rejected(agent_spool *spool, uint64_t seq, int reason, const char *detail,
@@ -846,7 +531,7 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
     agent_spool_item it;
     uint8_t kbuf[8];
     int mrc;
-    int rc = s_begin(spool, 0, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 0, &txn, d);
     if (rc != MN_OK)
         goto out;
     rc = s_get_in(spool, txn, seq, 0, &it, d);
@@ -868,18 +553,18 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
                             : "the gateway has it; its record here is kept as proof");
         goto out;
     }
-    s_put64(kbuf, seq);
+    mn_bytes_put_u64be(kbuf, seq);
     MDB_val k = {sizeof kbuf, kbuf};
     MDB_val idk = {MN_ENVELOPE_ID_BYTES, it.id};
     if ((mrc = mdb_del(txn, spool->items, &k, NULL)) != 0 ||
         ((mrc = mdb_del(txn, spool->by_id, &idk, NULL)) != 0 && mrc != MDB_NOTFOUND) ||
         ((mrc = mdb_del(txn, spool->queue, &k, NULL)) != 0 && mrc != MDB_NOTFOUND)) {
-        rc = s_mdb_fail(spool, d, mrc, "removing a refused report");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "removing a refused report");
         goto out;
     }
     rc = s_delete_frame(spool, txn, seq, d);
 out:
-    return s_end(spool, &txn, rc, d);
+    return agent_spool_txn_end(spool, &txn, rc, d);
 }
 
 /* --- reading ------------------------------------------------------------------------------ */
@@ -891,7 +576,7 @@ static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int 
 {
     MDB_txn *txn = NULL;
     memset(out, 0, sizeof *out);
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc != MN_OK)
         goto out;
     if (id) {
@@ -903,14 +588,14 @@ static int s_read_item(agent_spool *spool, uint64_t seq, const uint8_t *id, int 
             goto out;
         }
         if (mrc != 0) {
-            rc = s_mdb_fail(spool, d, mrc, "looking up an id");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "looking up an id");
             goto out;
         }
         if (v.mv_size != 8) {
             rc = mn_diag_set(d, MN_ESTORE, spool->dir, "the spool's id index is damaged");
             goto out;
         }
-        seq = s_get64(v.mv_data);
+        seq = mn_bytes_get_u64be(v.mv_data);
     }
     rc = s_get_in(spool, txn, seq, with_frame, out, d);
     if (rc == MN_ENOTFOUND)
@@ -946,12 +631,12 @@ static int s_walk(agent_spool *spool, MDB_dbi dbi, s_walk_fn *fn, void *arg, mn_
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc != MN_OK)
         return rc;
     int mrc = mdb_cursor_open(txn, dbi, &cur);
     if (mrc != 0) {
-        rc = s_mdb_fail(spool, d, mrc, "opening a cursor");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "opening a cursor");
         goto out;
     }
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
@@ -963,7 +648,7 @@ static int s_walk(agent_spool *spool, MDB_dbi dbi, s_walk_fn *fn, void *arg, mn_
             break;
     }
     if (rc == MN_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = s_mdb_fail(spool, d, mrc, "reading");
+        rc = agent_spool_mdb_fail(spool, d, mrc, "reading");
     mdb_cursor_close(cur);
 out:
     mdb_txn_abort(txn);
@@ -975,7 +660,7 @@ static int s_seq_of(agent_spool *spool, const MDB_val *k, uint64_t *seq, mn_diag
     if (k->mv_size != 8)
         return mn_diag_set(d, MN_ESTORE, spool->dir, "the spool holds a key of %zu bytes",
                            k->mv_size);
-    *seq = s_get64(k->mv_data);
+    *seq = mn_bytes_get_u64be(k->mv_data);
     return MN_OK;
 }
 
@@ -1029,11 +714,11 @@ int agent_spool_queued(agent_spool *spool, uint64_t *n_out, mn_diag *d)
 {
     MDB_txn *txn = NULL;
     MDB_stat st;
-    int rc = s_begin(spool, 1, &txn, d);
+    int rc = agent_spool_txn_begin(spool, 1, &txn, d);
     if (rc == MN_OK) {
         int mrc = mdb_stat(txn, spool->queue, &st);
         if (mrc != 0)
-            rc = s_mdb_fail(spool, d, mrc, "counting the queue");
+            rc = agent_spool_mdb_fail(spool, d, mrc, "counting the queue");
         else
             *n_out = st.ms_entries;
     }
@@ -1063,7 +748,7 @@ static int s_due_one(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const M
         return rc;
     if (v->mv_size != 8)
         return s_corrupt(spool, d, seq, "its queue entry is damaged");
-    uint64_t when = s_get64(v->mv_data);
+    uint64_t when = mn_bytes_get_u64be(v->mv_data);
     if (!ctx->items) {
         if (!ctx->any || when < ctx->earliest)
             ctx->earliest = when;

@@ -1,7 +1,8 @@
 /* agent_spool.h - the agent's durable outbox: sealed envelopes in LMDB until a receipt comes.
  *
- * The only agent file that includes lmdb.h. A spool is a directory (created 0700, its files
- * 0600) holding one LMDB environment with named databases:
+ * The only agent module that includes lmdb.h (its files: agent_spool.c, agent_spool_open.c;
+ * agent_spool_impl.h). A spool is a directory (created 0700, its files 0600) holding one LMDB
+ * environment with named databases:
  *   meta      "format" -> u32be AGENT_SPOOL_FORMAT; "next_seq" -> u64be (first seq is 1)
  *   items     u64be seq -> one item (state, ids, times, receipt or reject, the frame)
  *   by_id     envelope id (16 bytes) -> u64be seq

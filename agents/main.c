@@ -26,6 +26,7 @@
 #include "mn_log.h"
 #include "mn_process.h"
 #include "mn_report.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 #define PROG "meldnet-agent"

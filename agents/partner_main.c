@@ -21,6 +21,7 @@
 #include "mn_key.h"
 #include "mn_log.h"
 #include "mn_process.h"
+#include "mn_time.h"
 #include "partner_config.h"
 #include "partner_intake.h"
 #include "partner_link.h"

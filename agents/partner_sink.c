@@ -26,8 +26,10 @@
 #include <unistd.h>
 
 #include "mn_envelope.h"
+#include "mn_file.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "partner_config.h"
 
 #define S_LOG "partner"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "mn_envelope.h"
-#include "mn_key.h"
+#include "mn_file.h"
 
 #define S_PATH_MAX 4096
 

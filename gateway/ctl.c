@@ -36,6 +36,7 @@
 #include "gw_party_file.h"
 #include "gw_store.h"
 #include "mn_cli.h"
+#include "mn_file.h"
 #include "mn_process.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
@@ -43,6 +44,7 @@
 #include "mn_key.h"
 #include "mn_referral.h"
 #include "mn_report.h"
+#include "mn_time.h"
 
 #define S_PROG "meldnetctl"
 #define S_EXIT_OK 0

@@ -13,6 +13,7 @@
 #include "gw_rules.h"
 #include "mn_envelope.h"
 #include "mn_referral.h"
+#include "mn_time.h"
 
 static void s_join_topics(const mn_topics *t, char *out, size_t cap)
 {

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "mn_envelope.h"
+#include "mn_time.h"
 
 #define S_PROG "meldnetctl"
 #define S_EXIT_OK 0

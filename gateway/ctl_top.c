@@ -18,7 +18,7 @@
 
 #include "ctl_status.h"
 #include "gw_snapshot.h"
-#include "mn_envelope.h"
+#include "mn_time.h"
 
 #define S_PROG "meldnetctl"
 #define S_EXIT_OK 0

@@ -14,8 +14,8 @@
 #include "ctl_json.h"
 #include "ctl_status.h"
 #include "gw_snapshot.h"
-#include "mn_envelope.h"
 #include "mn_key.h"
+#include "mn_time.h"
 
 #define S_PROG "meldnetctl"
 #define S_EXIT_OK 0

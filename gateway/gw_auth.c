@@ -33,6 +33,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "mn_b64.h"
 #include "mn_log.h"
 
 /* libzmq 4.3 implements this option but declares it only in its draft API; Debian's zmq.h

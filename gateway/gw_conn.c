@@ -62,9 +62,9 @@
 #include <time.h>
 
 #include "gw_auth.h"
-#include "mn_envelope.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_time.h"
 
 #define S_LOG "auth"
 #define S_EVENTS                                                                                   \

@@ -31,8 +31,8 @@
 #include "gw_auth.h"
 #include "gw_conn.h"
 #include "mn_delivery.h"
-#include "mn_envelope.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 #define S_LOG "deliver"

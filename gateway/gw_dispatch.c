@@ -18,6 +18,7 @@
 #include "mn_envelope.h"
 #include "mn_message.h"
 #include "mn_referral.h"
+#include "mn_time.h"
 
 #define REGISTRY_RECIPIENT "registry"
 

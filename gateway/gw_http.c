@@ -38,8 +38,8 @@
 
 #include "gw_metrics.h"
 #include "gw_statuspage.h"
-#include "mn_envelope.h"
 #include "mn_log.h"
+#include "mn_time.h"
 
 /* Enough for a few scrapers, a wall screen and a curl. Connections over a limit are accepted
  * and closed at once; the per-address limit keeps one client from taking every slot, idle

@@ -24,6 +24,7 @@
 #include "gw_writer.h"
 #include "mn_envelope.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 /* Frames up to this multiple of the limit are read and answered with TOO_LARGE; anything larger

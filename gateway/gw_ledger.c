@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "mn_envelope.h"
-#include "mn_key.h"
+#include "mn_file.h"
 
 #define S_SLOT 128 /* bytes per slot; a line is shorter, padded with spaces, ends in '\n' */
 #define S_MAGIC "meldnet-ledger 1 "

@@ -31,6 +31,7 @@
 
 #include "gw_parties.h"
 #include "mn_envelope.h"
+#include "mn_time.h"
 
 #define S_LEVEL_FULL MELDNET__SHARING_LEVEL__FULL
 #define S_LEVEL_PSEUDO MELDNET__SHARING_LEVEL__PSEUDONYMOUS

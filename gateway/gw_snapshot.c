@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mn_envelope.h" /* mn_now_ms */
-#include "mn_key.h"      /* mn_file_write_atomic */
+#include "mn_file.h"
+#include "mn_time.h"
 #include "mn_version.h"
 
 /* --- field tables ----------------------------------------------------------------------- */

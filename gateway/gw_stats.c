@@ -1,7 +1,7 @@
 /* gw_stats.c - counters and histograms. */
 #include "gw_stats.h"
 
-#include "mn_envelope.h"
+#include "mn_time.h"
 
 _Static_assert(GW_STALE_MS == 30ULL * 24 * 3600 * 1000,
                "timestamps_stale_total's help (gw_counters.h) says 30 days");

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mn_envelope.h"
+#include "mn_time.h"
 
 /* A wall screen cannot show hundreds of lines; the rest is counted. */
 #define S_SILENT_SHOWN 40

@@ -1,6 +1,7 @@
 /* gw_store.h - the gateway's LMDB store: dedup, registration numbers, the sealed registry.
  *
- * The only file that includes lmdb.h. Named databases:
+ * The only module that includes lmdb.h (its files: gw_store.c, gw_store_open.c,
+ * gw_store_queue.c; gw_store_impl.h). Named databases:
  *   meta       "format" -> u32be 2; "next_registration" -> u64be; "store_id" -> 16 random bytes
  *   by_id      agent NUL envelope id (16 bytes) -> u64be registration | u64be accepted_ms
  *              | content digest (32); a format-1 store also has id-only keys (16 bytes) -> the

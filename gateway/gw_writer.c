@@ -8,6 +8,7 @@
 
 #include "mn_envelope.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 static mn_log_limit s_clock_limit;

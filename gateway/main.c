@@ -23,6 +23,7 @@
 #include "mn_key.h"
 #include "mn_log.h"
 #include "mn_process.h"
+#include "mn_time.h"
 
 #define PROG "meldnet-gateway"
 #define STATUS_INTERVAL_MS 1000

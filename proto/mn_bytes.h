@@ -1,9 +1,9 @@
 /* mn_bytes.h - big-endian integers in byte buffers, for canonical signing inputs and records.
  *
- * Static inline, no module behind it: the signing inputs (mn_envelope, mn_delivery) and the
- * gateway's store records (gw_store) write and read their fixed-width fields with these. The
- * put functions return the position after what they wrote, so a writer can chain them; the
- * caller has checked that the buffer is large enough.
+ * Static inline, no module behind it: the signing inputs (mn_envelope, mn_delivery), the
+ * gateway's store records (gw_store) and the agent's spool records (agent_spool) write and read
+ * their fixed-width fields with these. The put functions return the position after what they
+ * wrote, so a writer can chain them; the caller has checked that the buffer is large enough.
  */
 #ifndef MN_BYTES_H
 #define MN_BYTES_H

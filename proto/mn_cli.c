@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "mn_conf.h"
-#include "mn_envelope.h"
 #include "mn_home.h"
 #include "mn_key.h"
+#include "mn_time.h"
 
 static volatile sig_atomic_t *s_stop_flag;
 

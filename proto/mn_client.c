@@ -18,8 +18,8 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "mn_envelope.h"
 #include "mn_log.h"
+#include "mn_time.h"
 
 #define S_WARN_PER_MINUTE 10
 #define S_MONITOR_EVENTS                                                                       \

@@ -1,5 +1,5 @@
 /* mn_envelope.c - envelope seal+sign / verify+open, receipt sign/verify, padded sealed boxes;
- * registration numbers, clocks and times as text.
+ * registration numbers.
  *
  * Padding: a plaintext of len bytes is padded with sodium_pad to its bucket, the smallest power
  * of two >= max(len + 1, MN_PAD_MIN_BUCKET), and the bucket is sealed whole. So a sealed
@@ -25,12 +25,10 @@
 #include "mn_envelope.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -40,7 +38,6 @@ static const char s_envelope_tag[] = "meldnet-envelope-v1"; /* 19 bytes without 
 static const char s_receipt_tag[] = "meldnet-receipt-v1";   /* 18 bytes without the NUL */
 #define S_ENVELOPE_TAG_BYTES (sizeof s_envelope_tag - 1)
 #define S_RECEIPT_TAG_BYTES (sizeof s_receipt_tag - 1)
-#define S_LAST_SECOND_9999 253402300799ull /* 9999-12-31T23:59:59Z */
 
 /* Largest plaintext mn_box_seal takes: registry records wrap a whole report (which may be
  * MN_REPORT_MAX_BYTES) with some metadata, so allow headroom above a report. */
@@ -601,7 +598,7 @@ int mn_receipt_verify(const mn_receipt *r, const uint8_t gateway_sign_pub[MN_KEY
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Registration numbers and clocks */
+ * Registration numbers */
 
 void mn_registration_format(uint64_t reg, char *buf, size_t cap)
 {
@@ -631,65 +628,4 @@ int mn_registration_parse(const char *text, uint64_t *out)
         return MN_EINVAL;
     *out = v;
     return MN_OK;
-}
-
-static uint64_t s_clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    if (clock_gettime(id, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t mn_now_ms(void)
-{
-    return s_clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t mn_mono_ms(void)
-{
-    return s_clock_ms(CLOCK_MONOTONIC);
-}
-
-/* The ISO text of ms in UTC, with the time of day when `with_time`; NULL (buf "") past
- * 9999-12-31T23:59:59Z, where dates would get a fifth year digit. */
-static const char *s_iso(uint64_t ms, int with_time, char *buf, size_t cap)
-{
-    struct tm tm;
-    time_t secs = (time_t)(ms / 1000);
-    if (cap == 0)
-        return NULL;
-    buf[0] = '\0';
-    if (ms / 1000 > S_LAST_SECOND_9999 || !gmtime_r(&secs, &tm))
-        return NULL;
-    if (with_time)
-        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (unsigned)(ms % 1000));
-    else
-        snprintf(buf, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    return buf;
-}
-
-const char *mn_time_format_ms(uint64_t ms, char *buf, size_t cap)
-{
-    return s_iso(ms, 1, buf, cap);
-}
-
-const char *mn_time_format_day(uint64_t ms, char *buf, size_t cap)
-{
-    return s_iso(ms, 0, buf, cap);
-}
-
-void mn_age_format(uint64_t ms, char *buf, size_t cap)
-{
-    uint64_t s = ms / 1000;
-    if (s < 60)
-        snprintf(buf, cap, "%" PRIu64 "s", s);
-    else if (s < 3600)
-        snprintf(buf, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
-    else
-        snprintf(buf, cap, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
 }

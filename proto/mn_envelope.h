@@ -1,5 +1,5 @@
 /* mn_envelope.h - envelope seal+sign / verify+open, receipt sign/verify, padded sealed boxes;
- * registration numbers, clocks and times as text.
+ * registration numbers.
  *
  * Padding: plaintext is sodium_pad'ded to its bucket, the smallest power of two
  * >= max(len + 1, 256), and the whole bucket is sealed: lengths say little. Openers refuse a
@@ -160,20 +160,5 @@ MN_NODISCARD int mn_receipt_verify(const mn_receipt *r,
  * form or bare digits. Returns MN_OK or MN_EINVAL. */
 void mn_registration_format(uint64_t reg, char *buf, size_t cap);
 MN_NODISCARD int mn_registration_parse(const char *text, uint64_t *out);
-
-/* Milliseconds since the Unix epoch, and a monotonic clock in ms. */
-uint64_t mn_now_ms(void);
-uint64_t mn_mono_ms(void);
-
-/* ms since the Unix epoch in UTC, as "2026-11-22T14:12:16.927Z" (mn_time_format_ms; a buf of
- * MN_TIME_TEXT_MAX bytes holds it) or "2026-11-22" (mn_time_format_day; 11 bytes) into buf.
- * Returns buf, or NULL (buf "") for a time past 9999-12-31. */
-#define MN_TIME_TEXT_MAX 32
-const char *mn_time_format_ms(uint64_t ms, char *buf, size_t cap);
-const char *mn_time_format_day(uint64_t ms, char *buf, size_t cap);
-
-/* A duration in ms as "45s", "12m03s", "5h02m" or "3d04h": two units at most, enough to judge
- * an age at a glance (queues, last seen, uptime). */
-void mn_age_format(uint64_t ms, char *buf, size_t cap);
 
 #endif

@@ -1,9 +1,14 @@
-/* mn_file.c - open and read a regular file of bounded size without ever blocking on it. */
+/* mn_file.c - open and read a regular file of bounded size without ever blocking on it; write
+ * one crash-safely (temp file, fsync, rename, fsync the directory). */
 #include "mn_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,4 +114,131 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Crash-safe writes */
+
+static int s_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int s_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    /* Some file systems cannot fsync a directory; there is nothing more we can do there. */
+    if (rc < 0 && (errno == EINVAL || errno == ENOTSUP))
+        rc = 0;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Temp file in the target's directory, fsync, then rename over the target or, when exclusive,
+ * link to it (link fails with EEXIST instead of replacing), then fsync the directory. */
+static int s_write_atomic(const char *path, const void *data, size_t len, int mode, int exclusive,
+                          mn_diag *d)
+{
+    int rc = MN_OK;
+    int fd = -1;
+    int cfd = -1;
+    int have_tmp = 0;
+    char dir[PATH_MAX];
+    char tmp[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+
+    if (*base == '\0') {
+        errno = EISDIR;
+        rc = mn_diag_sys(d, path, "cannot write a file at a directory path");
+        goto out;
+    }
+    if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, base) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        rc = mn_diag_sys(d, path, "cannot make a temporary file name");
+        goto out;
+    }
+    if (exclusive && access(path, F_OK) == 0) {
+        rc = mn_diag_set(d, MN_EEXIST, path, "file exists already; refusing to overwrite it");
+        goto out;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        rc = mn_diag_sys(d, path, "cannot create a temporary file in %s", dir);
+        goto out;
+    }
+    have_tmp = 1;
+    if (fchmod(fd, (mode_t)mode) < 0 || s_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        rc = mn_diag_sys(d, path, "cannot write temporary file %s", tmp);
+        goto out;
+    }
+    cfd = fd;
+    fd = -1;
+    if (close(cfd) < 0) {
+        rc = mn_diag_sys(d, path, "cannot write temporary file %s", tmp);
+        goto out;
+    }
+    if (exclusive) {
+        if (link(tmp, path) < 0) {
+            if (errno == EEXIST)
+                rc = mn_diag_set(d, MN_EEXIST, path,
+                                 "file exists already; refusing to overwrite it");
+            else
+                rc = mn_diag_sys(d, path, "cannot create the file");
+            goto out;
+        }
+        /* The temp name is removed below; the directory is fsynced after that. */
+    } else {
+        if (rename(tmp, path) < 0) {
+            rc = mn_diag_sys(d, path, "cannot rename %s into place", tmp);
+            goto out;
+        }
+        have_tmp = 0;
+    }
+    if (have_tmp) {
+        (void)unlink(tmp);
+        have_tmp = 0;
+    }
+    if (s_fsync_dir(dir) < 0) {
+        rc = mn_diag_sys(d, path, "cannot fsync directory %s", dir);
+        goto out;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (have_tmp)
+        (void)unlink(tmp);
+    return rc;
+}
+
+int mn_file_write_atomic(const char *path, const void *data, size_t len, int mode, mn_diag *d)
+{
+    return s_write_atomic(path, data, len, mode, 0, d);
+}
+
+int mn_file_write_exclusive(const char *path, const void *data, size_t len, int mode, mn_diag *d)
+{
+    return s_write_atomic(path, data, len, mode, 1, d);
 }

@@ -8,10 +8,6 @@
  * Parsing is strict: fixed token order, exact base64 lengths, canonical base64 (libsodium
  * rejects non-zero trailing bits), one key line per file. Every error names the part that is
  * wrong, so an operator who pasted a broken line knows what to fix.
- *
- * Caveats: a crash between the rename (or link) of a crash-safe write and the removal of its
- * temporary file can leave a ".<name>.tmp-XXXXXX" file next to the target; it has the target's
- * mode (0600 for secrets) and can be deleted.
  */
 #include "mn_key.h"
 
@@ -28,9 +24,9 @@
 
 #include <sodium.h>
 
+#include "mn_b64.h"
 #include "mn_file.h"
 
-#define S_B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define S_KEY_B64_CHARS 43           /* mn_b64_encoded_len(MN_KEY_BYTES) */
 #define S_SECRET_FILE_MAX 4096       /* a secret file is one comment and one line */
 #define S_PUBLIC_FILE_MAX 65536      /* a public file may carry comments */
@@ -164,166 +160,7 @@ static size_t s_tokenize(const char *p, size_t n, s_span *tok, size_t cap)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Base64 (URL-safe, no padding) */
-
-size_t mn_b64_encoded_len(size_t n)
-{
-    return sodium_base64_ENCODED_LEN(n, S_B64_VARIANT) - 1;
-}
-
-void mn_b64_encode(const uint8_t *bin, size_t n, char *out, size_t cap)
-{
-    assert(cap >= mn_b64_encoded_len(n) + 1);
-    if (cap < mn_b64_encoded_len(n) + 1) {
-        if (cap > 0)
-            out[0] = '\0';
-        return;
-    }
-    sodium_bin2base64(out, cap, bin, n, S_B64_VARIANT);
-}
-
-static int s_b64_decode_span(const char *text, size_t len, uint8_t *out, size_t want)
-{
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (len != mn_b64_encoded_len(want))
-        return MN_EINVAL;
-    if (sodium_base642bin(out, want, text, len, NULL, &bin_len, &end, S_B64_VARIANT) != 0 ||
-        end != text + len || bin_len != want) {
-        sodium_memzero(out, want);
-        return MN_EINVAL;
-    }
-    return MN_OK;
-}
-
-int mn_b64_decode(const char *text, uint8_t *out, size_t want)
-{
-    if (!text)
-        return MN_EINVAL;
-    return s_b64_decode_span(text, strlen(text), out, want);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Crash-safe writes */
-
-static int s_write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int s_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    /* Some file systems cannot fsync a directory; there is nothing more we can do there. */
-    if (rc < 0 && (errno == EINVAL || errno == ENOTSUP))
-        rc = 0;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-/* Temp file in the target's directory, fsync, then rename over the target or, when exclusive,
- * link to it (link fails with EEXIST instead of replacing), then fsync the directory. */
-static int s_write_atomic(const char *path, const void *data, size_t len, int mode, int exclusive,
-                          mn_diag *d)
-{
-    int rc = MN_OK;
-    int fd = -1;
-    int cfd = -1;
-    int have_tmp = 0;
-    char dir[PATH_MAX];
-    char tmp[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-
-    if (*base == '\0') {
-        errno = EISDIR;
-        rc = mn_diag_sys(d, path, "cannot write a file at a directory path");
-        goto out;
-    }
-    if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if (slash)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        snprintf(dir, sizeof dir, ".");
-    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, base) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        rc = mn_diag_sys(d, path, "cannot make a temporary file name");
-        goto out;
-    }
-    if (exclusive && access(path, F_OK) == 0) {
-        rc = mn_diag_set(d, MN_EEXIST, path, "file exists already; refusing to overwrite it");
-        goto out;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = mn_diag_sys(d, path, "cannot create a temporary file in %s", dir);
-        goto out;
-    }
-    have_tmp = 1;
-    if (fchmod(fd, (mode_t)mode) < 0 || s_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-        rc = mn_diag_sys(d, path, "cannot write temporary file %s", tmp);
-        goto out;
-    }
-    cfd = fd;
-    fd = -1;
-    if (close(cfd) < 0) {
-        rc = mn_diag_sys(d, path, "cannot write temporary file %s", tmp);
-        goto out;
-    }
-    if (exclusive) {
-        if (link(tmp, path) < 0) {
-            if (errno == EEXIST)
-                rc = mn_diag_set(d, MN_EEXIST, path,
-                                 "file exists already; refusing to overwrite it");
-            else
-                rc = mn_diag_sys(d, path, "cannot create the file");
-            goto out;
-        }
-        /* The temp name is removed below; the directory is fsynced after that. */
-    } else {
-        if (rename(tmp, path) < 0) {
-            rc = mn_diag_sys(d, path, "cannot rename %s into place", tmp);
-            goto out;
-        }
-        have_tmp = 0;
-    }
-    if (have_tmp) {
-        (void)unlink(tmp);
-        have_tmp = 0;
-    }
-    if (s_fsync_dir(dir) < 0) {
-        rc = mn_diag_sys(d, path, "cannot fsync directory %s", dir);
-        goto out;
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (have_tmp)
-        (void)unlink(tmp);
-    return rc;
-}
-
-int mn_file_write_atomic(const char *path, const void *data, size_t len, int mode, mn_diag *d)
-{
-    return s_write_atomic(path, data, len, mode, 0, d);
-}
+ * Secret files */
 
 static int s_write_secret(const char *path, size_t cap, mn_diag *d, const char *fmt, ...)
     MN_PRINTF(4, 5);
@@ -340,7 +177,7 @@ static int s_write_secret(const char *path, size_t cap, mn_diag *d, const char *
     int n = vsnprintf(text, cap, fmt, ap);
     va_end(ap);
     assert(n > 0 && (size_t)n < cap);
-    int rc = s_write_atomic(path, text, (size_t)n, 0600, 1, d);
+    int rc = mn_file_write_exclusive(path, text, (size_t)n, 0600, d);
     sodium_free(text);
     return rc;
 }
@@ -590,7 +427,7 @@ static int s_parse_line(const char *p, size_t n, int secret, mn_role *role, char
                                "%s key is %zu characters, expected %d (32 bytes in URL-safe "
                                "base64 without padding)",
                                label, vlen, S_KEY_B64_CHARS);
-        if (s_b64_decode_span(v, vlen, keys[k], MN_KEY_BYTES) != MN_OK)
+        if (mn_b64_decode_span(v, vlen, keys[k], MN_KEY_BYTES) != MN_OK)
             return mn_diag_set(d, MN_EKEY, where,
                                "%s key is not valid URL-safe base64 without padding "
                                "(characters A-Z a-z 0-9 - _ only)",
@@ -942,7 +779,7 @@ int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *d)
         rc = mn_diag_set(d, MN_ENOMEM, path, "out of memory for a digest key");
         goto out;
     }
-    if (s_b64_decode_span(tok[1].p, tok[1].n, s->bytes, sizeof s->bytes) != MN_OK) {
+    if (mn_b64_decode_span(tok[1].p, tok[1].n, s->bytes, sizeof s->bytes) != MN_OK) {
         rc = mn_diag_set(d, MN_EKEY, where,
                          "digest key is not valid URL-safe base64 without padding");
         goto out;

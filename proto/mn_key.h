@@ -120,15 +120,4 @@ MN_NODISCARD int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *
 const uint8_t *mn_secret32_bytes(const mn_secret32 *s);  /* borrowed, 32 bytes */
 void mn_secret32_destroy(mn_secret32 **s_p);
 
-/* Crash-safe write of `len` bytes to path with `mode`: temp file in the same directory, fsync,
- * rename, fsync the directory. Returns MN_OK or MN_ESYS. Shared by every file writer. */
-MN_NODISCARD int mn_file_write_atomic(const char *path, const void *data, size_t len, int mode,
-                                      mn_diag *d);
-
-/* URL-safe base64 without padding. mn_b64_encode needs cap >= mn_b64_encoded_len(n) + 1.
- * mn_b64_decode returns MN_OK or MN_EINVAL (bad characters or length != want). */
-size_t mn_b64_encoded_len(size_t n);
-void mn_b64_encode(const uint8_t *bin, size_t n, char *out, size_t cap);
-MN_NODISCARD int mn_b64_decode(const char *text, uint8_t *out, size_t want);
-
 #endif

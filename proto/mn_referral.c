@@ -29,6 +29,7 @@
 #include "mn_key.h"
 #include "mn_message.h"
 #include "mn_report.h"
+#include "mn_time.h"
 
 #define S_REFERRAL_VERSION 1
 

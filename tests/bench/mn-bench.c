@@ -48,6 +48,7 @@
 #include "mn_error.h"
 #include "mn_key.h"
 #include "mn_report.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 #define PROG "mn-bench"

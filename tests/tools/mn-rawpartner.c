@@ -33,6 +33,7 @@
 #include "mn_error.h"
 #include "mn_key.h"
 #include "mn_log.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 #include "mn_tool.h"
 

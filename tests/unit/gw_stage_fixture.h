@@ -20,6 +20,7 @@
 #include "mn_envelope.h"
 #include "mn_key.h"
 #include "mn_report.h"
+#include "mn_time.h"
 #include "mn_wire.h"
 
 #define STAGE_AGENT "school-a"

@@ -19,6 +19,7 @@
 #include "gw_config.h"
 #include "gw_redact.h"
 #include "mn_envelope.h"
+#include "mn_time.h"
 
 #define ACCEPTED_MS UINT64_C(1795348800000) /* 2026-11-22T12:00:00Z */
 #define FULL MELDNET__SHARING_LEVEL__FULL

@@ -1,8 +1,8 @@
 /* test_gw_store - the gateway's LMDB store: create, numbering, dedup lookups, durability, errors,
  * partner queues (lanes, bookkeeping, hold and release, unrouted topics).
  *
- * Fixtures for damaged stores are made without lmdb.h (gw_store.c is the only file that
- * includes it): a data.mdb of garbage bytes (MN_ESTORE), and a real store whose format value
+ * Fixtures for damaged stores are made without lmdb.h (in the gateway only gw_store's files
+ * include it): a data.mdb of garbage bytes (MN_ESTORE), and a real store whose format value
  * is patched in the file (MN_EVERSION). LMDB keeps no checksums, so the patched store opens and
  * shows the other format, as a store written by a future meldnet would. Damaged queue items are
  * made the same way: a length or version inside a real item's value is patched in data.mdb.

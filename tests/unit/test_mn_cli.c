@@ -16,8 +16,9 @@
 #include <cmocka.h>
 
 #include "mn_cli.h"
-#include "mn_envelope.h"
+#include "mn_file.h"
 #include "mn_key.h"
+#include "mn_time.h"
 
 #define S_PROG "meldnet-test"
 

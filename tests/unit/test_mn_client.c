@@ -17,7 +17,7 @@
 #include <zmq.h>
 
 #include "mn_client.h"
-#include "mn_envelope.h"
+#include "mn_time.h"
 
 #define S_WAIT_MS 8000
 

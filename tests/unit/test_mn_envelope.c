@@ -1,5 +1,5 @@
 /* test_mn_envelope.c - unit tests for mn_envelope: seal+sign, verify+open, padding, receipts,
- * registration numbers, clocks and time text.
+ * registration numbers.
  *
  * The canonical signing inputs are checked against byte strings written out by hand from the
  * layout in mn_envelope.h (and cross-checked with an independent Python encoder), so a change
@@ -1016,7 +1016,7 @@ static void test_receipt_sign_verify_tamper(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Registration numbers and clocks */
+ * Registration numbers */
 
 static void test_registration_numbers(void **state)
 {
@@ -1068,37 +1068,6 @@ static void test_registration_numbers(void **state)
     }
 }
 
-static void test_clocks(void **state)
-{
-    (void)state;
-    uint64_t now = mn_now_ms();
-    assert_true(now > 1600000000000ull);  /* after 2020 */
-    assert_true(now < 4102444800000ull);  /* before 2100 */
-    uint64_t a = mn_mono_ms();
-    uint64_t b = mn_mono_ms();
-    assert_true(a > 0);
-    assert_true(b >= a);
-}
-
-static void test_time_format(void **state)
-{
-    (void)state;
-    char buf[MN_TIME_TEXT_MAX], day[11], tiny[8];
-    assert_ptr_equal(mn_time_format_ms(1795356736927ull, buf, sizeof buf), buf);
-    assert_string_equal(buf, "2026-11-22T14:12:16.927Z");
-    assert_string_equal(mn_time_format_ms(0, buf, sizeof buf), "1970-01-01T00:00:00.000Z");
-    assert_string_equal(mn_time_format_day(1795356736927ull, day, sizeof day), "2026-11-22");
-    /* 9999-12-31T23:59:59.999Z is the last time with four year digits */
-    assert_string_equal(mn_time_format_ms(253402300799999ull, buf, sizeof buf),
-                        "9999-12-31T23:59:59.999Z");
-    assert_null(mn_time_format_ms(253402300800000ull, buf, sizeof buf));
-    assert_string_equal(buf, "");
-    assert_null(mn_time_format_day(UINT64_MAX, day, sizeof day));
-    assert_string_equal(day, "");
-    assert_string_equal(mn_time_format_ms(0, tiny, sizeof tiny), "1970-01"); /* cut to fit */
-    assert_null(mn_time_format_day(0, tiny, 0));
-}
-
 int main(void)
 {
     if (mn_crypto_init() != MN_OK)
@@ -1125,8 +1094,6 @@ int main(void)
         cmocka_unit_test(test_receipt_signing_input_known_answer),
         cmocka_unit_test(test_receipt_sign_verify_tamper),
         cmocka_unit_test(test_registration_numbers),
-        cmocka_unit_test(test_clocks),
-        cmocka_unit_test(test_time_format),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }

@@ -1,5 +1,8 @@
 /* test_mn_file.c - unit tests for mn_file: regular files only (a FIFO is refused at once, not
- * waited on), bounded size, whole contents NUL-terminated. */
+ * waited on), bounded size, whole contents NUL-terminated; crash-safe writes. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +50,63 @@ static void s_write(const char *path, const char *text)
     assert_non_null(fp);
     assert_int_equal(fputs(text, fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
+}
+
+/* The write tests leave files of their own names: remove everything in the directory. */
+static int s_teardown_all(void **state)
+{
+    fixture *f = *state;
+    DIR *dir = opendir(f->dir);
+    if (dir) {
+        struct dirent *e;
+        char path[600];
+        while ((e = readdir(dir)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
+            unlink(path);
+        }
+        closedir(dir);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void s_path(const fixture *f, const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", f->dir, name);
+}
+
+static size_t s_read(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    ssize_t n = read(fd, buf, cap - 1);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    close(fd);
+    return (size_t)n;
+}
+
+static mode_t s_mode(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static int s_count_entries(const char *dirpath)
+{
+    int n = 0;
+    DIR *dir = opendir(dirpath);
+    struct dirent *e;
+    assert_non_null(dir);
+    while ((e = readdir(dir)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(dir);
+    return n;
 }
 
 static void test_reads_regular_file(void **state)
@@ -120,6 +180,67 @@ static void test_missing_is_esys(void **state)
     assert_non_null(strstr(d.what, "cannot read the configuration"));
 }
 
+static void test_file_write_atomic(void **state)
+{
+    fixture *f = *state;
+    char path[300], text[64];
+    mn_diag d;
+
+    s_path(f, "state", path, sizeof path);
+    assert_int_equal(mn_file_write_atomic(path, "one\n", 4, 0640, &d), MN_OK);
+    assert_int_equal(s_mode(path), 0640);
+    s_read(path, text, sizeof text);
+    assert_string_equal(text, "one\n");
+    assert_int_equal(mn_file_write_atomic(path, "two!\n", 5, 0600, &d), MN_OK);
+    assert_int_equal(s_mode(path), 0600);
+    s_read(path, text, sizeof text);
+    assert_string_equal(text, "two!\n");
+    assert_int_equal(mn_file_write_atomic(path, "", 0, 0600, &d), MN_OK);
+    assert_int_equal(s_read(path, text, sizeof text), 0);
+    assert_int_equal(s_count_entries(f->dir), 1);
+
+    /* Relative path in the current directory. */
+    char cwd[300];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);
+    assert_int_equal(mn_file_write_atomic("rel", "r", 1, 0600, &d), MN_OK);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(s_count_entries(f->dir), 2);
+
+    /* A directory that does not exist, and a path naming a directory. */
+    s_path(f, "no/such/dir/file", path, sizeof path);
+    mn_diag_clear(&d);
+    assert_int_equal(mn_file_write_atomic(path, "x", 1, 0600, &d), MN_ESYS);
+    assert_int_equal(d.code, MN_ESYS);
+    assert_int_equal(d.sys_errno, ENOENT);
+    s_path(f, "", path, sizeof path);
+    assert_int_equal(mn_file_write_atomic(path, "x", 1, 0600, &d), MN_ESYS);
+    assert_int_equal(s_count_entries(f->dir), 2);
+}
+
+static void test_file_write_exclusive(void **state)
+{
+    fixture *f = *state;
+    char path[300], text[64];
+    mn_diag d;
+
+    s_path(f, "secret", path, sizeof path);
+    assert_int_equal(mn_file_write_exclusive(path, "one\n", 4, 0600, &d), MN_OK);
+    assert_int_equal(s_mode(path), 0600);
+    s_read(path, text, sizeof text);
+    assert_string_equal(text, "one\n");
+    /* Never over an existing file; no temporary file is left behind. */
+    mn_diag_clear(&d);
+    assert_int_equal(mn_file_write_exclusive(path, "two!\n", 5, 0600, &d), MN_EEXIST);
+    assert_int_equal(d.code, MN_EEXIST);
+    s_read(path, text, sizeof text);
+    assert_string_equal(text, "one\n");
+    assert_int_equal(s_count_entries(f->dir), 1);
+    s_path(f, "no/such/dir/file", path, sizeof path);
+    assert_int_equal(mn_file_write_exclusive(path, "x", 1, 0600, &d), MN_ESYS);
+    assert_int_equal(s_count_entries(f->dir), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +249,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_folder_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_too_large_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_is_esys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_file_write_atomic, s_setup, s_teardown_all),
+        cmocka_unit_test_setup_teardown(test_file_write_exclusive, s_setup, s_teardown_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,7 +131,7 @@ static void s_assert_pub_equal(const mn_pubkey *a, const mn_pubkey *b)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Names, roles, base64 */
+ * Names, roles */
 
 static void test_roles_and_names(void **state)
 {
@@ -161,42 +161,6 @@ static void test_roles_and_names(void **state)
     assert_false(mn_name_is_valid("a b"));
     assert_false(mn_name_is_valid("a/b"));
     assert_false(mn_name_is_valid("caf\xc3\xa9"));
-}
-
-static void test_b64_known_answers(void **state)
-{
-    (void)state;
-    uint8_t bin[32], back[32];
-    char text[64];
-    for (int i = 0; i < 32; i++)
-        bin[i] = (uint8_t)i;
-    assert_int_equal(mn_b64_encoded_len(32), 43);
-    assert_int_equal(mn_b64_encoded_len(0), 0);
-    assert_int_equal(mn_b64_encoded_len(3), 4);
-    mn_b64_encode(bin, 32, text, sizeof text);
-    assert_string_equal(text, KAT_CURVE_SK);
-    assert_int_equal(mn_b64_decode(text, back, 32), MN_OK);
-    assert_memory_equal(back, bin, 32);
-
-    memset(bin, 0xff, 32);
-    mn_b64_encode(bin, 32, text, sizeof text);
-    assert_string_equal(text, "__________________________________________8");
-    mn_b64_encode((const uint8_t *)"foo", 3, text, sizeof text);
-    assert_string_equal(text, "Zm9v");
-
-    /* Wrong length, padding, standard-alphabet characters, non-canonical trailing bits. */
-    assert_int_equal(mn_b64_decode(KAT_CURVE_SK "A", back, 32), MN_EINVAL);
-    assert_int_equal(mn_b64_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh", back, 32),
-                     MN_EINVAL);
-    assert_int_equal(mn_b64_decode(KAT_CURVE_SK "=", back, 32), MN_EINVAL);
-    assert_int_equal(mn_b64_decode("+_________________________________________8", back, 32),
-                     MN_EINVAL);
-    assert_int_equal(mn_b64_decode("/_________________________________________8", back, 32),
-                     MN_EINVAL);
-    assert_int_equal(mn_b64_decode("__________________________________________9", back, 32),
-                     MN_EINVAL);
-    assert_int_equal(mn_b64_decode("", back, 32), MN_EINVAL);
-    assert_int_equal(mn_b64_decode(NULL, back, 32), MN_EINVAL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -814,44 +778,6 @@ static void test_secret32(void **state)
     mn_secret32_destroy(&s);
 }
 
-static void test_file_write_atomic(void **state)
-{
-    fixture *f = *state;
-    char path[300], text[64];
-    mn_diag d;
-
-    s_path(f, "state", path, sizeof path);
-    assert_int_equal(mn_file_write_atomic(path, "one\n", 4, 0640, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0640);
-    s_read(path, text, sizeof text);
-    assert_string_equal(text, "one\n");
-    assert_int_equal(mn_file_write_atomic(path, "two!\n", 5, 0600, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0600);
-    s_read(path, text, sizeof text);
-    assert_string_equal(text, "two!\n");
-    assert_int_equal(mn_file_write_atomic(path, "", 0, 0600, &d), MN_OK);
-    assert_int_equal(s_read(path, text, sizeof text), 0);
-    assert_int_equal(s_count_entries(f->dir), 1);
-
-    /* Relative path in the current directory. */
-    char cwd[300];
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    assert_int_equal(chdir(f->dir), 0);
-    assert_int_equal(mn_file_write_atomic("rel", "r", 1, 0600, &d), MN_OK);
-    assert_int_equal(chdir(cwd), 0);
-    assert_int_equal(s_count_entries(f->dir), 2);
-
-    /* A directory that does not exist, and a path naming a directory. */
-    s_path(f, "no/such/dir/file", path, sizeof path);
-    mn_diag_clear(&d);
-    assert_int_equal(mn_file_write_atomic(path, "x", 1, 0600, &d), MN_ESYS);
-    assert_int_equal(d.code, MN_ESYS);
-    assert_int_equal(d.sys_errno, ENOENT);
-    s_path(f, "", path, sizeof path);
-    assert_int_equal(mn_file_write_atomic(path, "x", 1, 0600, &d), MN_ESYS);
-    assert_int_equal(s_count_entries(f->dir), 2);
-}
-
 int main(void)
 {
     if (mn_crypto_init() != MN_OK)
@@ -859,7 +785,6 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roles_and_names),
-        cmocka_unit_test(test_b64_known_answers),
         T(test_generate_save_load_roundtrip),
         T(test_load_checks_pair),
         T(test_save_without_public_file),
@@ -874,7 +799,6 @@ int main(void)
         T(test_pubkey_files),
         cmocka_unit_test(test_fingerprint),
         T(test_secret32),
-        T(test_file_write_atomic),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "mn_envelope.h"
+#include "mn_time.h"
 #include "partner_config.h"
 #include "partner_sink.h"
 #include "partner_state.h"
