@@ -40,6 +40,7 @@
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
+#include "mn_record.h"
 #include "mn_referral.h"
 #include "mn_report.h"
 
