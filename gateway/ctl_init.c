@@ -51,7 +51,7 @@ static const char s_usage_keygen[] =
     "  --out DIR     where to write the two files\n"
     "  -h, --help    this help\n";
 
-/* --- init ------------------------------------------------------------------------------------- */
+/* --- init ----------------------------------------------------------------------------------- */
 
 static int s_listen_is_valid(const char *ep)
 {
@@ -313,7 +313,7 @@ int ctl_cmd_init(int argc, char **argv)
     return CTL_EXIT_OK;
 }
 
-/* --- keygen ----------------------------------------------------------------------------------- */
+/* --- keygen --------------------------------------------------------------------------------- */
 
 int ctl_cmd_keygen(int argc, char **argv)
 {

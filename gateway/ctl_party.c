@@ -159,7 +159,7 @@ static const char s_usage_partner_list[] =
     "  --home DIR   the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help   this help\n";
 
-/* --- agent ------------------------------------------------------------------------------------ */
+/* --- agent ---------------------------------------------------------------------------------- */
 
 /* Print a JSON value on stdout (one document, a newline). Takes ownership of v. Returns MN_OK
  * or MN_ENOMEM. */
@@ -471,7 +471,7 @@ int ctl_cmd_agent(int argc, char **argv)
                      "add, revoke, list");
 }
 
-/* --- partner ---------------------------------------------------------------------------------- */
+/* --- partner -------------------------------------------------------------------------------- */
 
 /* "TOPIC=SHARING" into b. A topic is a topic, "x.*" or "*" (as gw_config checks it again).
  * Returns MN_OK, or MN_EINVAL with why in why[]. */

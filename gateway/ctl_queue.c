@@ -99,7 +99,7 @@ static const char s_usage_hold_release[] =
     "  --home DIR            the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help            this help\n";
 
-/* --- hold ------------------------------------------------------------------------------------- */
+/* --- hold ----------------------------------------------------------------------------------- */
 
 /* Text another party wrote (a partner's nack reason), quoted: \" \\ and control characters
  * escaped, so it can neither break the line nor drive the terminal. */
@@ -569,7 +569,7 @@ int ctl_cmd_hold(int argc, char **argv)
                      "list, release");
 }
 
-/* --- queue ------------------------------------------------------------------------------------ */
+/* --- queue ---------------------------------------------------------------------------------- */
 
 /* One row of queue list. */
 typedef struct s_queue_row {

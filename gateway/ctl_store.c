@@ -242,7 +242,7 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
     return rc == MN_OK ? 0 : 1;
 }
 
-/* --- the commands: options, then the functions above ------------------------------------------ */
+/* --- the commands: options, then the functions above ---------------------------------------- */
 
 static int s_store_status(int argc, char **argv)
 {
