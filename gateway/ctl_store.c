@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "ctl_common.h"
 #include "ctl_reload.h"
 #include "gw_ledger.h"
 #include "gw_store.h"
@@ -239,4 +240,64 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
         rc = s_adopt(cfg, store, s_highest(has, &mark, 0, after), d);
     gw_store_destroy(&store);
     return rc == MN_OK ? 0 : 1;
+}
+
+/* --- the commands: options, then the functions above ---------------------------------------- */
+
+static int s_store_status(int argc, char **argv)
+{
+    gw_config *cfg = NULL;
+    mn_diag d = {0};
+    int rc = ctl_home_command(argc, argv, "store status", ctl_store_usage_status, 0, NULL, &cfg);
+    if (rc != CTL_GO_ON)
+        return rc;
+    rc = ctl_store_status(cfg, &d);
+    gw_config_destroy(&cfg);
+    if (rc != 0)
+        return ctl_fail(&d);
+    return CTL_EXIT_OK;
+}
+
+/* store continue / store new: --home and --after REG. */
+static int s_store_change(int argc, char **argv, const char *cmd, const char *usage,
+                          int (*change)(const gw_config *, uint64_t, mn_diag *))
+{
+    const char *home = NULL, *after_text = NULL;
+    const ctl_opt opts[] = {{"home", &home}, {"after", &after_text}, {NULL, NULL}};
+    gw_config *cfg = NULL;
+    uint64_t after = 0;
+    mn_diag d = {0};
+    int rc = ctl_options(argc, argv, cmd, usage, opts, 0, NULL);
+    if (rc != CTL_GO_ON)
+        return rc;
+    if (after_text && mn_registration_parse(after_text, &after) != MN_OK)
+        return ctl_usage_error(cmd, "--after \"%s\": give a registration number like "
+                               "MN-00000042 or 42", after_text);
+    if (ctl_load_config(ctl_home(home), &cfg, &d) != MN_OK)
+        return ctl_fail(&d);
+    rc = change(cfg, after, &d);
+    gw_config_destroy(&cfg);
+    return rc == 0 ? CTL_EXIT_OK : ctl_fail(&d);
+}
+
+static int s_store_continue(int argc, char **argv)
+{
+    return s_store_change(argc, argv, "store continue", ctl_store_usage_continue,
+                          ctl_store_continue);
+}
+
+static int s_store_new(int argc, char **argv)
+{
+    return s_store_change(argc, argv, "store new", ctl_store_usage_new, ctl_store_new);
+}
+
+int ctl_cmd_store(int argc, char **argv)
+{
+    static const ctl_command subs[] = {
+        {"status", s_store_status, CTL_PROG " store status"},
+        {"continue", s_store_continue, CTL_PROG " store continue"},
+        {"new", s_store_new, CTL_PROG " store new"},
+    };
+    return ctl_group(argc, argv, "store", ctl_store_usage, subs, sizeof subs / sizeof subs[0],
+                     "status, continue, new");
 }

@@ -19,6 +19,11 @@ extern const char ctl_store_usage_status[];
 extern const char ctl_store_usage_continue[];
 extern const char ctl_store_usage_new[];
 
+/* `meldnetctl store status|continue|new ...` (argv[0] is the group's label, argv[1] the
+ * subcommand): options and the home, then one of the functions below. Returns the exit status:
+ * 0 success, 1 failure (said on stderr), 2 usage error. */
+int ctl_cmd_store(int argc, char **argv);
+
 /* Each prints what it found or did on stdout; errors go into d. after: numbering goes on after
  * at least this number too (0: only what the ledger and the store say). Returns 0 (done; for
  * status: the gateway would start), 1 (failed, d filled; for status: it would refuse, said on

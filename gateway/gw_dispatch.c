@@ -16,7 +16,7 @@
 #include "gw_route.h"
 #include "mn_delivery.h"
 #include "mn_envelope.h"
-#include "mn_message.h"
+#include "mn_record.h"
 #include "mn_referral.h"
 #include "mn_time.h"
 
@@ -112,26 +112,10 @@ static int s_pack_seal(const mn_referral *view, void *arg)
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     int rc;
-    if (p->info) {
-        Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
-        rec.version = 1;
-        rec.registration = p->info->registration;
-        rec.envelope_id.data = (uint8_t *)p->info->envelope_id;
-        rec.envelope_id.len = sizeof p->info->envelope_id;
-        rec.agent = (char *)p->info->agent;
-        rec.accepted_ms = p->info->accepted_ms;
-        rec.created_ms = p->info->created_ms;
-        rec.report = view->report;
-        rec.has_victim_pseudonym = view->has_victim_pseudonym;
-        rec.victim_pseudonym = view->victim_pseudonym;
-        rec.n_withheld = view->n_withheld;
-        rec.withheld = view->withheld;
-        rec.has_sharing = 1;
-        rec.sharing = view->sharing;
-        rc = mn_message_pack(&rec.base, &plain, &plain_len);
-    } else {
+    if (p->info)
+        rc = mn_record_encode_view(p->info, view, &plain, &plain_len);
+    else
         rc = mn_referral_encode(view, &plain, &plain_len);
-    }
     if (rc == MN_OK)
         rc = s_seal(p->deps, p->box_pub, plain, plain_len, p->sealed, p->sealed_len);
     mn_plain_free(plain, plain_len);

@@ -16,6 +16,7 @@
 #include "gw_store.h"
 #include "mn_error.h"
 #include "mn_key.h"
+#include "mn_record.h"
 #include "mn_report.h"
 
 /* One ephemeral key per recipient for a whole batch (mn_box_sealer): the writer makes one set

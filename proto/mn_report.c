@@ -48,7 +48,6 @@
 #define S_FILENAME_MAX 255
 #define S_MEDIA_PART_MAX 127 /* RFC 6838: type and subtype names */
 #define S_AGE_MAX 120
-#define S_RECORD_VERSION 1
 
 /* ------------------------------------------------------------------------------------------ */
 /* Enumerations: index = protobuf value; NULL = not accepted in JSON. */
@@ -1974,73 +1973,4 @@ int mn_report_consent(const mn_report *r, int flag)
     default:
         return 0;
     }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Registry record */
-
-int mn_record_encode(const mn_record_info *info, const mn_report *r, uint8_t **out, size_t *len)
-{
-    Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
-    char agent[sizeof info->agent];
-
-    assert(info && r && out && len);
-    *out = NULL;
-    *len = 0;
-    memcpy(agent, info->agent, sizeof agent);
-    agent[sizeof agent - 1] = '\0';
-    rec.version = S_RECORD_VERSION;
-    rec.registration = info->registration;
-    rec.envelope_id.data = (uint8_t *)info->envelope_id;
-    rec.envelope_id.len = sizeof info->envelope_id;
-    rec.agent = agent;
-    rec.accepted_ms = info->accepted_ms;
-    rec.created_ms = info->created_ms;
-    rec.report = (mn_report *)r; /* packed only, never changed */
-    return mn_message_pack(&rec.base, out, len);
-}
-
-int mn_record_decode(const uint8_t *buf, size_t len, mn_record_info *info, mn_report **report,
-                     mn_diag *d)
-{
-    int rc;
-    Meldnet__RegistryRecord *rec = NULL;
-
-    assert(info);
-    if (report)
-        *report = NULL;
-    memset(info, 0, sizeof *info);
-    rec = meldnet__registry_record__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
-    if (!rec) {
-        rc = mn_diag_set(d, MN_EDECODE, "registry record",
-                         "the bytes are not a RegistryRecord (damaged, or another message)");
-        goto out;
-    }
-    if (rec->version != S_RECORD_VERSION) {
-        rc = mn_diag_set(d, MN_EVERSION, "registry record",
-                         "the record has version %u; this meldnet reads version %d",
-                         rec->version, S_RECORD_VERSION);
-        goto out;
-    }
-    if (rec->envelope_id.len != sizeof info->envelope_id ||
-        strlen(rec->agent) >= sizeof info->agent) {
-        rc = mn_diag_set(d, MN_EDECODE, "registry record",
-                         "the record's envelope id or agent name has the wrong length");
-        goto out;
-    }
-    info->registration = rec->registration;
-    memcpy(info->envelope_id, rec->envelope_id.data, sizeof info->envelope_id);
-    memcpy(info->agent, rec->agent, strlen(rec->agent) + 1);
-    info->accepted_ms = rec->accepted_ms;
-    info->created_ms = rec->created_ms;
-    /* protobuf-c allocates each sub-message on its own, so the report can be taken out. */
-    if (report) {
-        *report = rec->report;
-        rec->report = NULL;
-    }
-    rc = MN_OK;
-out:
-    if (rec)
-        mn_message_free(&rec->base);
-    return rc;
 }

@@ -82,20 +82,4 @@ enum mn_consent {
  * is no consent. */
 int mn_report_consent(const mn_report *r, int flag);
 
-/* What the registry holds for one registration (sealed to the registry's box key). */
-typedef struct mn_record_info {
-    uint64_t registration;
-    uint8_t envelope_id[16];
-    char agent[65];
-    uint64_t accepted_ms;
-    uint64_t created_ms;
-} mn_record_info;
-
-/* RegistryRecord <-> bytes. encode: caller owns *out (mn_plain_free). decode: caller owns
- * *report. Return MN_OK, MN_ENOMEM, MN_EDECODE, MN_EVERSION. */
-MN_NODISCARD int mn_record_encode(const mn_record_info *info, const mn_report *r, uint8_t **out,
-                                  size_t *len);
-MN_NODISCARD int mn_record_decode(const uint8_t *buf, size_t len, mn_record_info *info,
-                                  mn_report **report, mn_diag *d);
-
 #endif

@@ -1,5 +1,4 @@
-/* test_mn_report.c - unit tests for mn_report: JSON, validation, bytes, digest, records, age,
- * consent.
+/* test_mn_report.c - unit tests for mn_report: JSON, validation, bytes, digest, age, consent.
  *
  * Examples are found under $MN_SRCDIR/examples (MN_SRCDIR defaults to "."). Every example must
  * parse and validate; every file in examples/invalid must fail at the path listed below.
@@ -988,69 +987,7 @@ static void test_load_missing_file(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* record, age, destroy */
-
-static void test_record_round_trip(void **state)
-{
-    mn_report *r = s_load_example("examples/labour-horticulture-inspectorate.json"), *back = NULL;
-    mn_record_info info, out;
-    uint8_t *buf;
-    size_t len;
-    mn_diag d;
-    (void)state;
-    memset(&info, 0, sizeof info);
-    info.registration = 4242;
-    randombytes_buf(info.envelope_id, sizeof info.envelope_id);
-    snprintf(info.agent, sizeof info.agent, "%s", "hotline-utrecht");
-    info.accepted_ms = 1795000000123u;
-    info.created_ms = 1795000000001u;
-    assert_int_equal(mn_record_encode(&info, r, &buf, &len), MN_OK);
-    assert_int_equal(mn_record_decode(buf, len, &out, &back, &d), MN_OK);
-    assert_int_equal(out.registration, info.registration);
-    assert_memory_equal(out.envelope_id, info.envelope_id, sizeof info.envelope_id);
-    assert_string_equal(out.agent, info.agent);
-    assert_int_equal(out.accepted_ms, info.accepted_ms);
-    assert_int_equal(out.created_ms, info.created_ms);
-    s_assert_same(r, back);
-    assert_int_equal(mn_report_validate(back, &d), MN_OK);
-    mn_report_destroy(&back);
-    /* info only */
-    assert_int_equal(mn_record_decode(buf, len, &out, NULL, &d), MN_OK);
-    assert_int_equal(out.registration, info.registration);
-    /* damaged */
-    assert_int_equal(mn_record_decode(buf, len - 5, &out, &back, &d), MN_EDECODE);
-    assert_null(back);
-    mn_plain_free(buf, len);
-
-    /* another version */
-    Meldnet__RegistryRecord rec = MELDNET__REGISTRY_RECORD__INIT;
-    rec.version = 2;
-    rec.registration = 7;
-    rec.envelope_id.data = info.envelope_id;
-    rec.envelope_id.len = sizeof info.envelope_id;
-    rec.agent = info.agent;
-    rec.report = r;
-    len = meldnet__registry_record__get_packed_size(&rec);
-    buf = malloc(len);
-    assert_non_null(buf);
-    meldnet__registry_record__pack(&rec, buf);
-    assert_int_equal(mn_record_decode(buf, len, &out, &back, &d), MN_EVERSION);
-    assert_null(back);
-    assert_non_null(strstr(d.what, "2"));
-    mn_plain_free(buf, len);
-
-    /* a wrong-length envelope id */
-    rec.version = 1;
-    rec.envelope_id.len = 8;
-    len = meldnet__registry_record__get_packed_size(&rec);
-    buf = malloc(len);
-    assert_non_null(buf);
-    meldnet__registry_record__pack(&rec, buf);
-    assert_int_equal(mn_record_decode(buf, len, &out, &back, &d), MN_EDECODE);
-    assert_null(back);
-    mn_plain_free(buf, len);
-    mn_report_destroy(&r);
-}
+/* age, destroy */
 
 static void test_victim_age(void **state)
 {
@@ -1184,7 +1121,6 @@ int main(void)
         cmocka_unit_test(test_unknown_key_suggestion),
         cmocka_unit_test(test_too_big),
         cmocka_unit_test(test_load_missing_file),
-        cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test(test_victim_age),
         cmocka_unit_test(test_consent),
         cmocka_unit_test(test_destroy_twice),

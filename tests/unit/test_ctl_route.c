@@ -1,4 +1,4 @@
-/* test_ctl_explain - meldnetctl route test: the explanation printed for one report.
+/* test_ctl_route - meldnetctl route test: the explanation printed for one report.
  *
  * The report comes from $MN_SRCDIR/examples (MN_SRCDIR defaults to "."); "today" is
  * 2026-11-22, so ages do not depend on when the test runs.
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "ctl_explain.h"
+#include "ctl_route.h"
 #include "gw_config.h"
 
 #define TODAY "2026-11-22"
