@@ -8,6 +8,7 @@
 #                       integration tests run (prometheus, headless chromium, tmux, curl),
 #                       jq, which reads the --json listings, and ss (iproute2), which
 #                       counts connections
+#   --format            like --ensure, for `make format` / `make format-check`: clang-format
 set -eu
 
 PACKAGES="gcc libc6-dev make pkg-config libzmq3-dev libsodium-dev liblmdb-dev lmdb-utils
@@ -16,6 +17,9 @@ libmicrohttpd-dev libncurses-dev"
 # libFuzzer ships in clang's runtime package (Debian 12: libclang-rt-14-dev, not in clang).
 if [ "${1:-}" = "--fuzz" ]; then
     PACKAGES="clang libclang-rt-14-dev"
+fi
+if [ "${1:-}" = "--format" ]; then
+    PACKAGES="clang-format"
 fi
 if [ "${1:-}" = "--check" ]; then
     PACKAGES="prometheus chromium tmux curl jq iproute2"
