@@ -209,7 +209,7 @@ FORMAT_SRC := $(wildcard proto/*.[ch] gateway/*.[ch] agents/*.[ch] tests/unit/*.
 .PHONY: format format-check
 format:
 	@scripts/deps.sh --format
-	clang-format -i $(FORMAT_SRC)
+	@clang-format -i $(FORMAT_SRC) && echo "format: $(words $(FORMAT_SRC)) files laid out as .clang-format says"
 
 format-check:
 	@scripts/deps.sh --format
