@@ -35,8 +35,8 @@
 #define AGENT_HOME_DEFAULT "./meldnet-agent-home"
 
 typedef struct agent_config {
-    char path[MN_CONF_PATH_MAX];        /* the agent.conf that was read */
-    char home[MN_CONF_PATH_MAX];        /* its folder */
+    char path[MN_CONF_PATH_MAX]; /* the agent.conf that was read */
+    char home[MN_CONF_PATH_MAX]; /* its folder */
     char name[MN_NAME_MAX + 1];
     char gateway[MN_CONF_ENDPOINT_MAX]; /* endpoint (mn_conf_endpoint_is_valid) */
     char gateway_key[MN_CONF_PATH_MAX]; /* resolved against home */

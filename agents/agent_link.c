@@ -17,7 +17,7 @@
 #include "mn_wire.h"
 
 #define S_LOG "agent"
-#define S_DRAIN_MAX 256          /* replies handled (and acknowledged in one txn) per round */
+#define S_DRAIN_MAX 256 /* replies handled (and acknowledged in one txn) per round */
 #define S_WARN_PER_MINUTE 10
 
 static const mn_client_words s_words = {
@@ -45,8 +45,8 @@ struct agent_link {
     uint64_t retry_max_ms;
     struct s_flight *flight; /* window entries */
     size_t n_flight;
-    int blocked;             /* a send found no ready connection: wait for POLLOUT */
-    uint64_t only_sent_seq;  /* only_seq mode: the item this link has sent once */
+    int blocked;            /* a send found no ready connection: wait for POLLOUT */
+    uint64_t only_sent_seq; /* only_seq mode: the item this link has sent once */
     uint64_t rng;
     mn_log_limit lim_reply;
     mn_log_limit lim_conn;
@@ -138,8 +138,7 @@ static void s_on_change(void *arg, int up)
         link->blocked = 0;
 }
 
-int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link **out,
-                   mn_diag *d)
+int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link **out, mn_diag *d)
 {
     int rc = MN_OK;
     agent_link *link = NULL;
@@ -199,8 +198,8 @@ void agent_link_destroy(agent_link **link_p)
 /* --- sending ------------------------------------------------------------------------------ */
 
 /* The items to send now: due ones (or only only_seq), not in flight, at most the free window. */
-static int s_collect(agent_link *link, uint64_t only_seq, uint64_t now_ms,
-                     agent_spool_item **items, size_t *n, mn_diag *d)
+static int s_collect(agent_link *link, uint64_t only_seq, uint64_t now_ms, agent_spool_item **items,
+                     size_t *n, mn_diag *d)
 {
     *items = NULL;
     *n = 0;
@@ -246,9 +245,10 @@ static int s_send(agent_link *link, uint64_t only_seq, agent_spool_item *items, 
                     sent[k].next_try_ms =
                         items[i].next_try_ms > now_ms ? items[i].next_try_ms : now_ms;
                     k++;
-                    log_debug(S_LOG, "no connection to the gateway; stays queued seq=%llu "
-                              "attempt=%u", (unsigned long long)items[i].seq,
-                              (unsigned)items[i].attempts + 1);
+                    log_debug(S_LOG,
+                              "no connection to the gateway; stays queued seq=%llu "
+                              "attempt=%u",
+                              (unsigned long long)items[i].seq, (unsigned)items[i].attempts + 1);
                 }
             } else if (err == MN_CLIENT_CLOSED) {
                 rc = mn_diag_set(d, MN_EZMQ, mn_client_endpoint(link->client),
@@ -292,7 +292,8 @@ static int s_on_receipt(agent_link *link, const mn_receipt *r, agent_spool_ack *
     agent_spool_item it;
     agent_link_format_id(r->id, hex);
     if (mn_receipt_verify(r, link->gateway.sign) != MN_OK) {
-        mn_client_set_problem(link->client, "a receipt from the gateway did not verify with "
+        mn_client_set_problem(link->client,
+                              "a receipt from the gateway did not verify with "
                               "keys/gateway.pub (is it the gateway's current public line?)");
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "receipt signature does not verify; ignored id=%s", hex);
@@ -339,8 +340,8 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     int rc = agent_spool_find_id(link->spool, r->id, 0, &it, d);
     if (rc == MN_ENOTFOUND) {
         mn_log_ratelimited(&link->lim_reply, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
-                           "reject for an envelope not in the spool; ignored id=%s reason=%s",
-                           hex, reason);
+                           "reject for an envelope not in the spool; ignored id=%s reason=%s", hex,
+                           reason);
         return MN_OK;
     }
     if (rc != MN_OK)
@@ -353,10 +354,11 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     int not_admitted = r->reason == MN_REJECT_NOT_PERMITTED;
     if (r->retryable || not_admitted) {
         uint64_t delay = s_backoff(link, it.attempts ? it.attempts : 1);
-        rc = agent_spool_mark_retry(link->spool, it.seq, r->reason, r->detail,
-                                    mn_now_ms() + delay, d);
+        rc = agent_spool_mark_retry(link->spool, it.seq, r->reason, r->detail, mn_now_ms() + delay,
+                                    d);
         if (not_admitted) {
-            mn_client_set_problem(link->client, "the gateway does not admit this agent now "
+            mn_client_set_problem(link->client,
+                                  "the gateway does not admit this agent now "
                                   "(revoked, or not added yet): its reports stay queued and are "
                                   "sent again; ask the gateway's operator to admit it "
                                   "('meldnetctl agent add' with the line in keys/agent.pub)");
@@ -364,8 +366,7 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
                                "the gateway does not admit this agent now; the report stays "
                                "queued and is sent again: ask the gateway's operator to admit "
                                "this agent seq=%llu id=%s reason=%s retry_in_ms=%llu",
-                               (unsigned long long)it.seq, hex, reason,
-                               (unsigned long long)delay);
+                               (unsigned long long)it.seq, hex, reason, (unsigned long long)delay);
             return rc;
         }
         mn_client_set_problem(link->client,
@@ -378,9 +379,11 @@ static int s_on_reject(agent_link *link, const mn_reject *r, mn_diag *d)
     }
     rc = agent_spool_mark_rejected(link->spool, it.seq, r->reason, r->detail, d);
     if (rc == MN_OK)
-        log_err(S_LOG, "rejected seq=%llu id=%s reason=%s detail=\"%s\" the gateway refused "
-                "this report: %s. %s 'meldnet-agent forget %llu'", (unsigned long long)it.seq,
-                hex, reason, detail, agent_link_refusal_words(r->reason), AGENT_LINK_REFUSED_TODO,
+        log_err(S_LOG,
+                "rejected seq=%llu id=%s reason=%s detail=\"%s\" the gateway refused "
+                "this report: %s. %s 'meldnet-agent forget %llu'",
+                (unsigned long long)it.seq, hex, reason, detail,
+                agent_link_refusal_words(r->reason), AGENT_LINK_REFUSED_TODO,
                 (unsigned long long)it.seq);
     return rc;
 }
@@ -495,8 +498,7 @@ const char *agent_link_refusal_words(int reason)
     switch (reason) {
     case MN_REJECT_INVALID_REPORT:
         return "the report is incomplete or not valid (the detail says which field)";
-    case MN_REJECT_TOO_LARGE:
-        return "the report is too large (send fewer or smaller attachments)";
+    case MN_REJECT_TOO_LARGE: return "the report is too large (send fewer or smaller attachments)";
     case MN_REJECT_CANNOT_OPEN:
         return "the gateway could not open it: this computer has an old copy of the gateway's "
                "key (ask the gateway's operator for its current keys/gateway.pub)";

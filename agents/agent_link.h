@@ -40,19 +40,19 @@
 typedef struct agent_link agent_link;
 
 typedef struct agent_link_config {
-    const char *endpoint;       /* the gateway's ingest endpoint; copied */
-    const mn_key *identity;     /* borrowed: must outlive the link */
-    const mn_pubkey *gateway;   /* copied */
-    unsigned window;            /* envelopes in flight at once; 0: AGENT_LINK_WINDOW */
-    uint64_t retry_min_ms;      /* 0: AGENT_LINK_RETRY_MIN_MS */
-    uint64_t retry_max_ms;      /* 0: AGENT_LINK_RETRY_MAX_MS */
+    const char *endpoint;     /* the gateway's ingest endpoint; copied */
+    const mn_key *identity;   /* borrowed: must outlive the link */
+    const mn_pubkey *gateway; /* copied */
+    unsigned window;          /* envelopes in flight at once; 0: AGENT_LINK_WINDOW */
+    uint64_t retry_min_ms;    /* 0: AGENT_LINK_RETRY_MIN_MS */
+    uint64_t retry_max_ms;    /* 0: AGENT_LINK_RETRY_MAX_MS */
 } agent_link_config;
 
 /* Make the socket and start connecting (returns at once; the handshake runs in the background).
  * spool is borrowed and must outlive the link. Caller owns *out.
  * Returns MN_OK, MN_EINVAL (bad window or keys), MN_EZMQ (hint names the endpoint), MN_ENOMEM. */
-MN_NODISCARD int agent_link_new(const agent_link_config *cfg, agent_spool *spool,
-                                agent_link **out, mn_diag *d);
+MN_NODISCARD int agent_link_new(const agent_link_config *cfg, agent_spool *spool, agent_link **out,
+                                mn_diag *d);
 
 /* Close the socket (unsent messages are dropped: they stay in the spool) and free *link_p.
  * NULL-safe; twice is harmless. */
@@ -73,8 +73,8 @@ size_t agent_link_in_flight(const agent_link *link);
 const char *agent_link_problem(const agent_link *link);
 
 /* What to do about a report the gateway refused for good, for the person who made it. */
-#define AGENT_LINK_REFUSED_TODO                                                          \
-    "Fix that, then submit the report again; the refused copy stays in the spool until you " \
+#define AGENT_LINK_REFUSED_TODO                                                                    \
+    "Fix that, then submit the report again; the refused copy stays in the spool until you "       \
     "remove it with"
 
 /* Why the gateway refused a report (enum mn_reject_reason), in words for hotline staff;

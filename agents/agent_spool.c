@@ -32,12 +32,9 @@
 const char *agent_spool_state_name(agent_spool_state state)
 {
     switch (state) {
-    case AGENT_SPOOL_QUEUED:
-        return "queued";
-    case AGENT_SPOOL_ACKNOWLEDGED:
-        return "acknowledged";
-    case AGENT_SPOOL_REJECTED:
-        return "rejected";
+    case AGENT_SPOOL_QUEUED: return "queued";
+    case AGENT_SPOOL_ACKNOWLEDGED: return "acknowledged";
+    case AGENT_SPOOL_REJECTED: return "rejected";
     }
     return "?";
 }
@@ -136,8 +133,8 @@ static void s_encode(const agent_spool_item *it, uint8_t *p)
 }
 
 /* Decode a record into *out (frame left NULL). Returns MN_OK or MN_ESTORE. */
-static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v,
-                    agent_spool_item *out, mn_diag *d)
+static int s_decode(const agent_spool *spool, uint64_t seq, const MDB_val *v, agent_spool_item *out,
+                    mn_diag *d)
 {
     const uint8_t *p = v->mv_data;
     memset(out, 0, sizeof *out);
@@ -218,8 +215,7 @@ static int s_get_in(agent_spool *spool, MDB_txn *txn, uint64_t seq, int with_fra
         return agent_spool_mdb_fail(spool, d, mrc, "reading a frame");
     out->frame = malloc(v.mv_size ? v.mv_size : 1);
     if (!out->frame)
-        return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for a %zu-byte frame",
-                           v.mv_size);
+        return mn_diag_set(d, MN_ENOMEM, spool->dir, "no memory for a %zu-byte frame", v.mv_size);
     memcpy(out->frame, v.mv_data, v.mv_size);
     out->frame_len = v.mv_size;
     return MN_OK;
@@ -331,16 +327,20 @@ int agent_spool_add(agent_spool *spool, uint64_t seq, const uint8_t id[MN_ENVELO
         if (mrc)
             rc = agent_spool_mdb_fail(spool, d, mrc, "checking the seq");
         else
-            rc = s_reused(spool, d, "its next free seq %llu is taken already: the spool is "
-                          "damaged or was put back from an older copy", (unsigned long long)seq);
+            rc = s_reused(spool, d,
+                          "its next free seq %llu is taken already: the spool is "
+                          "damaged or was put back from an older copy",
+                          (unsigned long long)seq);
         goto out;
     }
     MDB_val idk = {MN_ENVELOPE_ID_BYTES, (void *)id};
     MDB_val idv = {sizeof kbuf, kbuf};
     mrc = mdb_put(txn, spool->by_id, &idk, &idv, MDB_NOOVERWRITE);
     if (mrc == MDB_KEYEXIST) {
-        rc = s_reused(spool, d, "this envelope id is in the spool already (seq %llu): the spool "
-                      "is damaged or the report was sealed twice", (unsigned long long)seq);
+        rc = s_reused(spool, d,
+                      "this envelope id is in the spool already (seq %llu): the spool "
+                      "is damaged or the report was sealed twice",
+                      (unsigned long long)seq);
         goto out;
     }
     if (mrc != 0) {
@@ -421,9 +421,10 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
             changed[i] = 0;
         if ((acks[i].status != MN_RECEIPT_ACCEPTED && acks[i].status != MN_RECEIPT_DUPLICATE) ||
             acks[i].registration == 0)
-            return mn_diag_set(d, MN_EINVAL, spool->dir, "a receipt with status %d and "
-                               "registration %llu cannot be recorded", acks[i].status,
-                               (unsigned long long)acks[i].registration);
+            return mn_diag_set(d, MN_EINVAL, spool->dir,
+                               "a receipt with status %d and "
+                               "registration %llu cannot be recorded",
+                               acks[i].status, (unsigned long long)acks[i].registration);
     }
     if (n == 0)
         return MN_OK;
@@ -440,8 +441,7 @@ int agent_spool_mark_acknowledged(agent_spool *spool, const agent_spool_ack *ack
             /* Keep the first receipt, but the gateway's ACCEPTED says more than a DUPLICATE it
              * gave to a resend of the same envelope. */
             if (it.receipt_status == MN_RECEIPT_DUPLICATE &&
-                acks[i].status == MN_RECEIPT_ACCEPTED &&
-                it.registration == acks[i].registration) {
+                acks[i].status == MN_RECEIPT_ACCEPTED && it.registration == acks[i].registration) {
                 it.receipt_status = MN_RECEIPT_ACCEPTED;
                 it.accepted_ms = acks[i].accepted_ms;
                 rc = s_put_item(spool, txn, &it, d);
@@ -470,8 +470,8 @@ out:
 enum s_mark { S_MARK_REJECTED, S_MARK_RETRY, S_MARK_DUE };
 
 /* Shared by mark_rejected, mark_retry and mark_due: only a queued item changes. */
-static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason,
-                  const char *detail, uint64_t when_ms, mn_diag *d)
+static int s_mark(agent_spool *spool, uint64_t seq, enum s_mark how, int reason, const char *detail,
+                  uint64_t when_ms, mn_diag *d)
 {
     MDB_txn *txn = NULL;
     agent_spool_item it;
@@ -544,9 +544,10 @@ int agent_spool_forget(agent_spool *spool, uint64_t seq, mn_diag *d)
     if (rc != MN_OK)
         goto out;
     if (it.state != AGENT_SPOOL_REJECTED) {
-        rc = mn_diag_set(d, MN_EINVAL, spool->dir, "report seq=%llu is %s, not refused: only a "
-                         "refused report can be forgotten", (unsigned long long)seq,
-                         agent_spool_state_name(it.state));
+        rc = mn_diag_set(d, MN_EINVAL, spool->dir,
+                         "report seq=%llu is %s, not refused: only a "
+                         "refused report can be forgotten",
+                         (unsigned long long)seq, agent_spool_state_name(it.state));
         mn_diag_hint(d, it.state == AGENT_SPOOL_QUEUED
                             ? "it is still waiting to reach the gateway: leave it to "
                               "'meldnet-agent run'"
@@ -615,8 +616,8 @@ int agent_spool_get(agent_spool *spool, uint64_t seq, int with_frame, agent_spoo
     return s_read_item(spool, seq, NULL, with_frame, out, d);
 }
 
-int agent_spool_find_id(agent_spool *spool, const uint8_t id[MN_ENVELOPE_ID_BYTES],
-                        int with_frame, agent_spool_item *out, mn_diag *d)
+int agent_spool_find_id(agent_spool *spool, const uint8_t id[MN_ENVELOPE_ID_BYTES], int with_frame,
+                        agent_spool_item *out, mn_diag *d)
 {
     return s_read_item(spool, 0, id, with_frame, out, d);
 }
@@ -755,8 +756,7 @@ static int s_due_one(agent_spool *spool, MDB_txn *txn, const MDB_val *k, const M
         ctx->any = 1;
         return 0;
     }
-    int due = when <= ctx->now_ms ||
-              (ctx->max_ahead_ms && when - ctx->now_ms > ctx->max_ahead_ms);
+    int due = when <= ctx->now_ms || (ctx->max_ahead_ms && when - ctx->now_ms > ctx->max_ahead_ms);
     if (!due)
         return 0;
     rc = s_get_in(spool, txn, seq, 1, &ctx->items[ctx->n], d);

@@ -38,7 +38,7 @@
 
 #define AGENT_SPOOL_FORMAT 1
 #define AGENT_SPOOL_DEFAULT_MAP_MB 1024
-#define AGENT_SPOOL_DETAIL_MAX 256   /* reject detail kept, NUL included */
+#define AGENT_SPOOL_DETAIL_MAX 256 /* reject detail kept, NUL included */
 #define AGENT_SPOOL_FRAME_MAX (64u * 1024 * 1024)
 
 typedef struct agent_spool agent_spool;
@@ -63,8 +63,8 @@ typedef struct agent_spool_item {
     uint64_t accepted_ms;  /* acknowledged: when the gateway first registered it */
     int reject_reason;     /* last reject (enum mn_reject_reason); 0: none */
     char reject_detail[AGENT_SPOOL_DETAIL_MAX];
-    uint8_t *frame;        /* the ToGateway bytes when asked for (malloc, caller frees with */
-    size_t frame_len;      /* agent_spool_item_clear); NULL/0 otherwise or once acknowledged */
+    uint8_t *frame;   /* the ToGateway bytes when asked for (malloc, caller frees with */
+    size_t frame_len; /* agent_spool_item_clear); NULL/0 otherwise or once acknowledged */
 } agent_spool_item;
 
 /* "queued", "acknowledged", "rejected"; "?" for anything else. */

@@ -27,14 +27,16 @@
 /* --- open / destroy ----------------------------------------------------------------------- */
 
 /* The hint for a spool that was made once and is gone or empty now. */
-#define S_LOST_HINT "restore the spool directory from a backup: reports queued in it have not " \
-                    "reached the gateway. Only to start with an empty spool on purpose, run " \
-                    "'meldnet-agent new-spool'"
+#define S_LOST_HINT                                                                                \
+    "restore the spool directory from a backup: reports queued in it have not "                    \
+    "reached the gateway. Only to start with an empty spool on purpose, run "                      \
+    "'meldnet-agent new-spool'"
 
 /* The hint for a spool that is there but damaged. */
-#define S_DAMAGED_HINT "move the spool directory aside (keep it: its queued reports may still " \
-                       "be saved from it) and restore the spool from a backup, or start an " \
-                       "empty one with 'meldnet-agent new-spool'"
+#define S_DAMAGED_HINT                                                                             \
+    "move the spool directory aside (keep it: its queued reports may still "                       \
+    "be saved from it) and restore the spool from a backup, or start an "                          \
+    "empty one with 'meldnet-agent new-spool'"
 
 /* create: make dir 0700 when missing. Refuse a dir that is not a directory or that others may
  * enter, and a data file that others may read. */
@@ -47,7 +49,8 @@ static int s_prepare_dir(const char *dir, int create, mn_diag *d)
     if (stat(dir, &st) != 0) {
         if (errno != ENOENT)
             return mn_diag_sys(d, dir, "cannot read the spool directory");
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool directory is missing: the reports "
+        int rc = mn_diag_set(d, MN_ESTORE, dir,
+                             "the spool directory is missing: the reports "
                              "queued in it are not here");
         mn_diag_hint(d, S_LOST_HINT);
         return rc;
@@ -95,7 +98,8 @@ static int s_check_file(const char *dir, int create, mn_diag *d)
         return rc;
     }
     if (missing) {
-        int rc = mn_diag_set(d, MN_ESTORE, dir, "the spool's data.mdb is missing: the reports "
+        int rc = mn_diag_set(d, MN_ESTORE, dir,
+                             "the spool's data.mdb is missing: the reports "
                              "queued in it are not here");
         mn_diag_hint(d, S_LOST_HINT);
         return rc;
@@ -117,15 +121,18 @@ static int s_open_dbs(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d)
     for (int i = 0; i < S_NAMED_DBS; i++) {
         int mrc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
         if (mrc == MDB_NOTFOUND) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not a complete "
-                                 "agent spool (no \"%s\" database)", names[i]);
-            mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory; if "
-                            "it is, the spool is damaged: %s", S_DAMAGED_HINT);
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
+                                 "this LMDB store is not a complete "
+                                 "agent spool (no \"%s\" database)",
+                                 names[i]);
+            mn_diag_hint(d,
+                         "point 'spool' in agent.conf at the agent's own spool directory; if "
+                         "it is, the spool is damaged: %s",
+                         S_DAMAGED_HINT);
             return rc;
         }
         if (mrc == MDB_INCOMPATIBLE) {
-            int rc = mn_diag_set(d, MN_ESTORE, spool->dir,
-                                 "this LMDB store is not an agent spool");
+            int rc = mn_diag_set(d, MN_ESTORE, spool->dir, "this LMDB store is not an agent spool");
             mn_diag_hint(d, "point 'spool' in agent.conf at the agent's own spool directory");
             return rc;
         }
@@ -199,8 +206,7 @@ static int s_check_meta(agent_spool *spool, MDB_txn *txn, int create, mn_diag *d
     return MN_OK;
 }
 
-static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out,
-                  mn_diag *d)
+static int s_open(const char *dir, size_t map_size_mb, int create, agent_spool **out, mn_diag *d)
 {
     int rc = MN_OK;
     int mrc;

@@ -61,9 +61,9 @@ static int s_home_open(const char *home, int need_keys, s_home *h, mn_diag *d)
     int rc;
     memset(h, 0, sizeof *h);
     if ((rc = agent_config_load(home, &h->cfg, d)) != MN_OK ||
-        (need_keys && (rc = mn_home_load_keys(h->cfg.identity, h->cfg.gateway_key,
-                                              MN_ROLE_AGENT, h->cfg.name, "agent.conf", &h->key,
-                                              &h->gateway, d)) != MN_OK))
+        (need_keys &&
+         (rc = mn_home_load_keys(h->cfg.identity, h->cfg.gateway_key, MN_ROLE_AGENT, h->cfg.name,
+                                 "agent.conf", &h->key, &h->gateway, d)) != MN_OK))
         return rc;
     return agent_spool_open(h->cfg.spool, h->cfg.spool_map_mb, &h->spool, d);
 }
@@ -171,13 +171,14 @@ static int s_queue_report(s_home *h, const char *path, uint64_t next_try_ms, uin
     if (frame_len > h->cfg.max_frame_bytes) {
         rc = mn_diag_set(d, MN_ETOOBIG, path,
                          "the sealed report is %zu bytes; the gateway takes at most %zu "
-                         "(max_frame_bytes)", frame_len, h->cfg.max_frame_bytes);
+                         "(max_frame_bytes)",
+                         frame_len, h->cfg.max_frame_bytes);
         mn_diag_hint(d, "send fewer or smaller attachments; if the gateway's max_frame_bytes "
                         "was raised, raise it in agent.conf too");
         goto out;
     }
-    if ((rc = agent_spool_add(h->spool, seq, env.id, env.created_ms, frame, frame_len,
-                              next_try_ms, d)) != MN_OK)
+    if ((rc = agent_spool_add(h->spool, seq, env.id, env.created_ms, frame, frame_len, next_try_ms,
+                              d)) != MN_OK)
         goto out;
     *seq_out = seq;
     memcpy(id_out, env.id, MN_ENVELOPE_ID_BYTES);
@@ -194,8 +195,8 @@ out:
 /* For a refused report: why, and what to do, in a hotline worker's words. */
 static void s_print_refused_todo(FILE *fp, const char *prefix, const agent_spool_item *it)
 {
-    fprintf(fp, "%sthe gateway refused report seq=%llu: %s.\n", prefix,
-            (unsigned long long)it->seq, agent_link_refusal_words(it->reject_reason));
+    fprintf(fp, "%sthe gateway refused report seq=%llu: %s.\n", prefix, (unsigned long long)it->seq,
+            agent_link_refusal_words(it->reject_reason));
     fprintf(fp, "%s%s 'meldnet-agent forget %llu'.\n", prefix, AGENT_LINK_REFUSED_TODO,
             (unsigned long long)it->seq);
 }
@@ -214,8 +215,7 @@ static int s_print_outcome(const agent_spool_item *it)
     }
     char detail[4 * AGENT_SPOOL_DETAIL_MAX];
     mn_log_quote(it->reject_detail, detail, sizeof detail);
-    printf("rejected reason=%s detail=\"%s\"\n", mn_reject_reason_name(it->reject_reason),
-           detail);
+    printf("rejected reason=%s detail=\"%s\"\n", mn_reject_reason_name(it->reject_reason), detail);
     s_print_refused_todo(stderr, PROG ": ", it);
     return 1;
 }
@@ -237,8 +237,8 @@ static int s_cmd_submit(int argc, char **argv)
         case 'H': home_arg = optarg; break;
         case 'w':
             if (mn_cli_parse_uint(optarg, 0, 86400, &wait_s) != 0)
-                return mn_cli_usage_error(PROG, "submit",
-                                          "--wait \"%s\": give seconds, 0 to 86400", optarg);
+                return mn_cli_usage_error(PROG, "submit", "--wait \"%s\": give seconds, 0 to 86400",
+                                          optarg);
             break;
         case 'v': verbose = 1; break;
         case 'h': fputs(s_submit_help, stdout); return 0;
@@ -246,8 +246,7 @@ static int s_cmd_submit(int argc, char **argv)
         }
     }
     if (optind != argc - 1)
-        return mn_cli_usage_error(PROG, "submit",
-                                  "give exactly one report FILE (or - for stdin)");
+        return mn_cli_usage_error(PROG, "submit", "give exactly one report FILE (or - for stdin)");
     const char *path = argv[optind];
 
     s_home h;
@@ -357,9 +356,11 @@ static int s_wait_for_room(unsigned *failures, uint64_t deadline, const mn_diag 
     char what[2 * sizeof d->what], hint[2 * sizeof d->hint];
     mn_log_quote(d->what, what, sizeof what);
     mn_log_quote(d->hint, hint, sizeof hint); /* a full disk, or a full spool map: what to do */
-    log_err("agent", "cannot write the spool: no room; nothing queued is lost and sending goes "
+    log_err("agent",
+            "cannot write the spool: no room; nothing queued is lost and sending goes "
             "on by itself once there is room retry_in_ms=%llu failures=%u error=\"%s\" "
-            "what_to_do=\"%s\"", (unsigned long long)delay, *failures, what, hint);
+            "what_to_do=\"%s\"",
+            (unsigned long long)delay, *failures, what, hint);
     uint64_t until = mn_now_ms() + delay;
     while (!s_stop && mn_now_ms() < until) {
         int tick = mn_cli_tick(deadline, S_TICK_MS);
@@ -391,8 +392,7 @@ static int s_cmd_run(int argc, char **argv)
         case 'm':
             if (mn_cli_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
                 return mn_cli_usage_error(PROG, "run",
-                                          "--max-seconds \"%s\": give a number of seconds",
-                                          optarg);
+                                          "--max-seconds \"%s\": give a number of seconds", optarg);
             break;
         case 'F':
             if ((c = mn_cli_set_log_format(PROG, "run", optarg)) != MN_CLI_GO_ON)
@@ -456,7 +456,8 @@ static int s_cmd_run(int argc, char **argv)
     if (queued > 0 && link && agent_link_problem(link))
         log_warn("agent", "%s", agent_link_problem(link));
     if (counts.rejected > 0)
-        log_err("agent", "refused reports wait in the spool rejected=%llu the gateway refused "
+        log_err("agent",
+                "refused reports wait in the spool rejected=%llu the gateway refused "
                 "them for good: 'meldnet-agent status' says why. Fix that, submit each report "
                 "again, then remove its refused copy with 'meldnet-agent forget SEQ'",
                 (unsigned long long)counts.rejected);
@@ -493,8 +494,8 @@ static int s_print_item(const agent_spool_item *it, void *arg)
     agent_link_format_id(it->id, hex);
     if (it->registration)
         mn_registration_format(it->registration, reg, sizeof reg);
-    printf("seq=%llu id=%s state=%s registration=%s attempts=%u", (unsigned long long)it->seq,
-           hex, agent_spool_state_name(it->state), reg, (unsigned)it->attempts);
+    printf("seq=%llu id=%s state=%s registration=%s attempts=%u", (unsigned long long)it->seq, hex,
+           agent_spool_state_name(it->state), reg, (unsigned)it->attempts);
     if (it->state == AGENT_SPOOL_ACKNOWLEDGED)
         printf(" receipt=%s",
                it->receipt_status == MN_RECEIPT_DUPLICATE ? "duplicate" : "accepted");
@@ -639,12 +640,8 @@ int main(int argc, char **argv)
      * retries, instead of killing the agent. */
     signal(SIGXFSZ, SIG_IGN);
     static const mn_cli_command cmds[] = {
-        {"keygen", s_cmd_keygen},
-        {"submit", s_cmd_submit},
-        {"run", s_cmd_run},
-        {"status", s_cmd_status},
-        {"forget", s_cmd_forget},
-        {"new-spool", s_cmd_new_spool},
+        {"keygen", s_cmd_keygen}, {"submit", s_cmd_submit}, {"run", s_cmd_run},
+        {"status", s_cmd_status}, {"forget", s_cmd_forget}, {"new-spool", s_cmd_new_spool},
     };
     if (mn_process_harden_main(PROG) != 0) /* before any secret or report is in memory */
         return 1;

@@ -11,21 +11,37 @@
 #define S_OFF(field) offsetof(partner_config, field)
 
 static const mn_conf_setting s_settings[] = {
-    {.name = "name", .kind = MN_CONF_NAME, .offset = S_OFF(name),
+    {.name = "name",
+     .kind = MN_CONF_NAME,
+     .offset = S_OFF(name),
      .example = "name = \"police-midden\";"},
-    {.name = "gateway", .kind = MN_CONF_ENDPOINT, .offset = S_OFF(gateway),
+    {.name = "gateway",
+     .kind = MN_CONF_ENDPOINT,
+     .offset = S_OFF(gateway),
      .example = "gateway = \"tcp://HOST:7412\";",
      .hint = "write it as \"tcp://HOST:PORT\" (the gateway's delivery_listen), e.g. "
              "\"tcp://127.0.0.1:7412\""},
-    {.name = "gateway_key", .kind = MN_CONF_PATH, .offset = S_OFF(gateway_key),
+    {.name = "gateway_key",
+     .kind = MN_CONF_PATH,
+     .offset = S_OFF(gateway_key),
      .def = "keys/gateway.pub"},
-    {.name = "identity", .kind = MN_CONF_PATH, .offset = S_OFF(identity),
+    {.name = "identity",
+     .kind = MN_CONF_PATH,
+     .offset = S_OFF(identity),
      .def = "keys/partner.key"},
     {.name = "state", .kind = MN_CONF_PATH, .offset = S_OFF(state), .def = "state"},
-    {.name = "credit", .kind = MN_CONF_UNSIGNED, .offset = S_OFF(credit),
-     .idef = PARTNER_CREDIT_DEFAULT, .min = 1, .max = MN_CREDIT_MAX},
-    {.name = "max_frame_bytes", .kind = MN_CONF_SIZE, .offset = S_OFF(max_frame_bytes),
-     .idef = PARTNER_FRAME_DEFAULT, .min = 65536, .max = 268435456},
+    {.name = "credit",
+     .kind = MN_CONF_UNSIGNED,
+     .offset = S_OFF(credit),
+     .idef = PARTNER_CREDIT_DEFAULT,
+     .min = 1,
+     .max = MN_CREDIT_MAX},
+    {.name = "max_frame_bytes",
+     .kind = MN_CONF_SIZE,
+     .offset = S_OFF(max_frame_bytes),
+     .idef = PARTNER_FRAME_DEFAULT,
+     .min = 65536,
+     .max = 268435456},
     {.name = "log_level", .kind = MN_CONF_LOG_LEVEL, .offset = S_OFF(log_level), .def = "info"},
 };
 
@@ -127,8 +143,10 @@ int partner_topics_parse(const char *list, mn_topics *out, mn_diag *d)
             return rc;
         }
         if (n > MN_TOPIC_MAX) {
-            int rc = mn_diag_set(d, MN_EINVAL, "--topics", "a topic of %zu characters; at most "
-                                 "%d", n, MN_TOPIC_MAX);
+            int rc = mn_diag_set(d, MN_EINVAL, "--topics",
+                                 "a topic of %zu characters; at most "
+                                 "%d",
+                                 n, MN_TOPIC_MAX);
             mn_diag_hint(d, "topics are 1-%d characters of a-z 0-9 . _ -", MN_TOPIC_MAX);
             return rc;
         }
@@ -136,8 +154,10 @@ int partner_topics_parse(const char *list, mn_topics *out, mn_diag *d)
         item[n] = '\0';
         if (!mn_topic_pattern_is_valid(item)) {
             int rc = mn_diag_set(d, MN_EINVAL, "--topics", "\"%.*s\" is not a topic", (int)n, a);
-            mn_diag_hint(d, "topics are 1-%d characters of a-z 0-9 . _ - (lower case), or a "
-                            "pattern \"prefix.*\" or \"*\"", MN_TOPIC_MAX);
+            mn_diag_hint(d,
+                         "topics are 1-%d characters of a-z 0-9 . _ - (lower case), or a "
+                         "pattern \"prefix.*\" or \"*\"",
+                         MN_TOPIC_MAX);
             return rc;
         }
         for (size_t i = 0; i < out->n; i++) {
@@ -148,8 +168,7 @@ int partner_topics_parse(const char *list, mn_topics *out, mn_diag *d)
             }
         }
         if (out->n == MN_TOPICS_MAX) {
-            int rc = mn_diag_set(d, MN_EINVAL, "--topics", "more than %d topics",
-                                 MN_TOPICS_MAX);
+            int rc = mn_diag_set(d, MN_EINVAL, "--topics", "more than %d topics", MN_TOPICS_MAX);
             mn_diag_hint(d, "use a pattern such as care.* , or leave --topics out to get every "
                             "bound topic");
             return rc;

@@ -37,8 +37,8 @@
 #define PARTNER_FRAME_DEFAULT (16u * 1024 * 1024)
 
 typedef struct partner_config {
-    char path[MN_CONF_PATH_MAX];        /* the partner.conf that was read */
-    char home[MN_CONF_PATH_MAX];        /* its folder */
+    char path[MN_CONF_PATH_MAX]; /* the partner.conf that was read */
+    char home[MN_CONF_PATH_MAX]; /* its folder */
     char name[MN_NAME_MAX + 1];
     char gateway[MN_CONF_ENDPOINT_MAX]; /* endpoint (mn_conf_endpoint_is_valid) */
     char gateway_key[MN_CONF_PATH_MAX]; /* resolved against home */

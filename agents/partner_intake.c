@@ -61,8 +61,10 @@ void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
                         : mn_box_open(in->identity, dl->sealed, dl->sealed_len,
                                       PARTNER_REFERRAL_MAX, &plain, &plain_len);
     if (rc != MN_OK) {
-        snprintf(res->reason, sizeof res->reason, "referral does not open with this partner's "
-                 "key (%s)", mn_err_name(rc));
+        snprintf(res->reason, sizeof res->reason,
+                 "referral does not open with this partner's "
+                 "key (%s)",
+                 mn_err_name(rc));
         goto out;
     }
     if ((rc = mn_referral_decode(plain, plain_len, PARTNER_REFERRAL_MAX, &ref, &d)) != MN_OK) {
@@ -106,8 +108,7 @@ void partner_intake_handle(const partner_intake *in, const mn_delivery *dl,
     text[len + 1] = '\0';
     mn_plain_free((uint8_t *)json, len);
     json = text;
-    res->outcome = partner_sink_put(in->sink, &it, json, len + 1, res->reason,
-                                    sizeof res->reason);
+    res->outcome = partner_sink_put(in->sink, &it, json, len + 1, res->reason, sizeof res->reason);
 out:
     if (res->outcome == PARTNER_SINK_REFUSED && !json)
         partner_sink_note_refusal(in->sink, &it, res->reason);

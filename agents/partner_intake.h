@@ -37,10 +37,10 @@
 #define PARTNER_REFERRAL_MAX (MN_REPORT_MAX_BYTES + 65536)
 
 typedef struct partner_intake {
-    const mn_key *identity;       /* this partner: its name and box key; borrowed */
-    const uint8_t *gateway_sign;  /* the gateway's Ed25519 public key, 32 bytes; borrowed */
-    partner_sink *sink;           /* borrowed */
-    mn_box_opener *opener;        /* owned, for identity; NULL: each delivery opens on its own */
+    const mn_key *identity;      /* this partner: its name and box key; borrowed */
+    const uint8_t *gateway_sign; /* the gateway's Ed25519 public key, 32 bytes; borrowed */
+    partner_sink *sink;          /* borrowed */
+    mn_box_opener *opener;       /* owned, for identity; NULL: each delivery opens on its own */
 } partner_intake;
 
 typedef struct partner_intake_result {

@@ -39,9 +39,9 @@ struct partner_link {
     mn_topics topics;
     unsigned credit;
     size_t max_frame_bytes;
-    int need_subscribe;  /* connected, and the Subscribe for this connection is not sent yet */
-    int awaiting;        /* a Subscribe went out on this connection and is not answered yet */
-    int subscribed;      /* the gateway answered Subscribed on this connection */
+    int need_subscribe; /* connected, and the Subscribe for this connection is not sent yet */
+    int awaiting;       /* a Subscribe went out on this connection and is not answered yet */
+    int subscribed;     /* the gateway answered Subscribed on this connection */
     int ever_subscribed;
     mn_log_limit lim_conn;
     mn_log_limit lim_msg;
@@ -72,8 +72,10 @@ static void s_on_change(void *arg, int up)
     link->need_subscribe = up;
     link->awaiting = 0;
     if (up)
-        mn_client_set_problem(link->client, "connected to the gateway at %s, but it has not "
-                              "confirmed the subscription", mn_client_endpoint(link->client));
+        mn_client_set_problem(link->client,
+                              "connected to the gateway at %s, but it has not "
+                              "confirmed the subscription",
+                              mn_client_endpoint(link->client));
 }
 
 int partner_link_new(const partner_link_config *cfg, partner_link **out, mn_diag *d)
@@ -205,9 +207,9 @@ static int s_on_message(partner_link *link, mn_to_partner *m)
         mn_client_clear_problem(link->client);
         if (m->topics.n == 0) {
             log_warn(S_LOG, "no topic is bound to this partner: nothing will be delivered until "
-                     "the gateway's operator binds one (meldnetctl partner add ... --bind)");
+                            "the gateway's operator binds one (meldnetctl partner add ... --bind)");
             mn_client_set_problem(link->client, "subscribed, but no topic is bound to this "
-                                  "partner at the gateway");
+                                                "partner at the gateway");
         }
         return 0;
     }
@@ -224,7 +226,8 @@ static int s_on_message(partner_link *link, mn_to_partner *m)
         mn_log_ratelimited(&link->lim_msg, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "the gateway has no subscription for this connection; subscribing "
                            "again (is another listen running with this partner's key?) "
-                           "detail=\"%s\"", detail);
+                           "detail=\"%s\"",
+                           detail);
         link->subscribed = 0;
         link->need_subscribe = mn_client_is_connected(link->client);
         link->awaiting = 0;
@@ -234,7 +237,8 @@ static int s_on_message(partner_link *link, mn_to_partner *m)
         mn_log_ratelimited(&link->lim_msg, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "the gateway says it never gave us a tag we answered; nothing "
                            "changed, it delivers the item again if it is ours "
-                           "detail=\"%s\"", detail);
+                           "detail=\"%s\"",
+                           detail);
         return 0;
     }
     link->awaiting = 0; /* UNBOUND_TOPIC, BAD_REQUEST: the answer to the Subscribe */
@@ -263,7 +267,8 @@ static int s_recv_one(partner_link *link, mn_to_partner *m, int *got, mn_diag *d
         mn_delivery_clear(&m->delivery);
         mn_log_ratelimited(&link->lim_msg, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "a message from the gateway does not decode; ignored error=%s "
-                           "bytes=%zu what=\"%s\"", mn_err_name(dd.code), len, dd.what);
+                           "bytes=%zu what=\"%s\"",
+                           mn_err_name(dd.code), len, dd.what);
         return MN_OK;
     }
     if (s_on_message(link, m))

@@ -40,8 +40,7 @@ typedef struct partner_link_config {
 /* Make the socket and start connecting (returns at once; the handshake runs in the background).
  * Caller owns *out. Returns MN_OK, MN_EINVAL (bad credit, topics or keys), MN_EZMQ (the hint
  * names the endpoint), MN_ENOMEM. */
-MN_NODISCARD int partner_link_new(const partner_link_config *cfg, partner_link **out,
-                                  mn_diag *d);
+MN_NODISCARD int partner_link_new(const partner_link_config *cfg, partner_link **out, mn_diag *d);
 
 /* Close the socket and free *link_p. NULL-safe; twice is harmless. */
 void partner_link_destroy(partner_link **link_p);

@@ -227,9 +227,7 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
         counts->duplicates++;
         sent = partner_link_ack(link, dl->tag);
         break;
-    case PARTNER_SINK_INTERRUPTED:
-        outcome = "interrupted";
-        break;
+    case PARTNER_SINK_INTERRUPTED: outcome = "interrupted"; break;
     case PARTNER_SINK_DEFERRED:
         /* Our storage, not the referral: the gateway retries it for hours, not a few times. */
         outcome = "deferred";
@@ -248,17 +246,20 @@ static void s_on_delivery(const partner_intake *in, partner_link *link, int exec
         mn_log_ratelimited(&s_deferred_limit, S_DEFERRED_PER_MINUTE, MN_LOG_WARN, S_LOG,
                            "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
                            "reason=\"%s\"; it comes again: free space or fix the output so it "
-                           "can be stored", reg, topics, (unsigned)dl->attempt,
-                           res.acute ? "yes" : "no", outcome, reason);
+                           "can be stored",
+                           reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no", outcome,
+                           reason);
     else if (res.outcome == PARTNER_SINK_REFUSED)
-        log_warn(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
-                 "reason=\"%s\"", reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no",
-                 outcome, reason);
+        log_warn(S_LOG,
+                 "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s "
+                 "reason=\"%s\"",
+                 reg, topics, (unsigned)dl->attempt, res.acute ? "yes" : "no", outcome, reason);
     else
         log_info(S_LOG, "delivery registration=%s topics=%s attempt=%u acute=%s outcome=%s", reg,
                  topics, (unsigned)dl->attempt, res.acute ? "yes" : "no", outcome);
     if (sent != MN_OK)
-        log_warn(S_LOG, "the %s for registration=%s could not be sent (no connection); the "
+        log_warn(S_LOG,
+                 "the %s for registration=%s could not be sent (no connection); the "
                  "gateway sends the delivery again",
                  res.outcome == PARTNER_SINK_REFUSED || res.outcome == PARTNER_SINK_DEFERRED
                      ? "nack"
@@ -287,19 +288,22 @@ static int s_on_error(const mn_to_partner *m, const partner_link *link, const ch
         fprintf(stderr, "%s: the gateway refused the subscription: %s\n", PROG,
                 detail[0] ? detail : "a topic is not bound to this partner");
         fprintf(stderr, "%s: topics bound to %s: %s\n", PROG, name,
-                m->topics.n ? mn_topics_join(&m->topics, ", ", topics, sizeof topics)
-                            : "(none)");
-        fprintf(stderr, "%s: hint: subscribe only to bound topics (--topics), or leave --topics "
-                        "out to get every bound topic; the gateway's operator binds topics "
-                        "(meldnetctl partner add ... --bind TOPIC=LEVEL)\n", PROG);
+                m->topics.n ? mn_topics_join(&m->topics, ", ", topics, sizeof topics) : "(none)");
+        fprintf(stderr,
+                "%s: hint: subscribe only to bound topics (--topics), or leave --topics "
+                "out to get every bound topic; the gateway's operator binds topics "
+                "(meldnetctl partner add ... --bind TOPIC=LEVEL)\n",
+                PROG);
         return 1;
     }
     if (m->error == MN_PARTNER_BAD_REQUEST && !partner_link_was_subscribed(link)) {
         s_printable(m->detail, detail, sizeof detail);
         fprintf(stderr, "%s: the gateway refused the subscription as a bad request: %s\n", PROG,
                 detail);
-        fprintf(stderr, "%s: hint: check that the gateway speaks protocol version 1 and that "
-                        "partner.conf's gateway is its delivery endpoint\n", PROG);
+        fprintf(stderr,
+                "%s: hint: check that the gateway speaks protocol version 1 and that "
+                "partner.conf's gateway is its delivery endpoint\n",
+                PROG);
         return 1;
     }
     mn_log_quote(m->detail, detail, sizeof detail);
@@ -335,15 +339,13 @@ static int s_cmd_listen(int argc, char **argv)
         case 't': topics_arg = optarg; break;
         case 'c':
             if (mn_cli_parse_uint(optarg, 1, MN_CREDIT_MAX, &credit) != 0)
-                return mn_cli_usage_error(PROG, "listen",
-                                          "--credit \"%s\": give a number 1 to %d", optarg,
-                                          MN_CREDIT_MAX);
+                return mn_cli_usage_error(PROG, "listen", "--credit \"%s\": give a number 1 to %d",
+                                          optarg, MN_CREDIT_MAX);
             break;
         case 'm':
             if (mn_cli_parse_uint(optarg, 1, 100UL * 365 * 86400, &max_s) != 0)
                 return mn_cli_usage_error(PROG, "listen",
-                                          "--max-seconds \"%s\": give a number of seconds",
-                                          optarg);
+                                          "--max-seconds \"%s\": give a number of seconds", optarg);
             break;
         case 'T':
             if (mn_cli_parse_uint(optarg, 1, 86400, &exec_timeout) != 0)
@@ -362,8 +364,7 @@ static int s_cmd_listen(int argc, char **argv)
     if (optind != argc)
         return mn_cli_usage_error(PROG, "listen", "unexpected argument \"%s\"", argv[optind]);
     if (!out_dir == !command)
-        return mn_cli_usage_error(PROG, "listen",
-                                  "give exactly one of --out DIR and --exec CMD");
+        return mn_cli_usage_error(PROG, "listen", "give exactly one of --out DIR and --exec CMD");
     if ((out_dir && !out_dir[0]) || (command && !command[0]))
         return mn_cli_usage_error(PROG, "listen", "--out and --exec must not be empty");
     if (partner_topics_parse(topics_arg, &topics, &d) != MN_OK)

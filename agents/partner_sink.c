@@ -95,8 +95,8 @@ int partner_sink_new(const partner_sink_config *cfg, partner_state *state, partn
     sink->mode = cfg->mode;
     sink->state = state;
     sink->stop = cfg->stop;
-    sink->exec_timeout_s = cfg->exec_timeout_s ? cfg->exec_timeout_s
-                                               : PARTNER_EXEC_TIMEOUT_DEFAULT_S;
+    sink->exec_timeout_s =
+        cfg->exec_timeout_s ? cfg->exec_timeout_s : PARTNER_EXEC_TIMEOUT_DEFAULT_S;
     snprintf(sink->partner, sizeof sink->partner, "%s", cfg->partner ? cfg->partner : "");
     if (cfg->mode == PARTNER_SINK_EXEC) {
         sink->command = strdup(cfg->command);
@@ -127,9 +127,10 @@ int partner_sink_new(const partner_sink_config *cfg, partner_state *state, partn
         goto out;
     }
     if (sb.st_mode & (S_IRWXG | S_IRWXO))
-        log_warn(S_LOG, "the output folder may be read by others; referrals are written 0600, but "
-                 "consider chmod 700 mode=\"%04o\" dir=%s", (unsigned)(sb.st_mode & 07777),
-                 sink->out_dir);
+        log_warn(S_LOG,
+                 "the output folder may be read by others; referrals are written 0600, but "
+                 "consider chmod 700 mode=\"%04o\" dir=%s",
+                 (unsigned)(sb.st_mode & 07777), sink->out_dir);
 out:
     if (rc == MN_OK)
         *out = sink;
@@ -165,8 +166,7 @@ static int s_has(const partner_sink *sink, uint64_t registration, uint64_t varia
         return 1;
     if (sink->mode != PARTNER_SINK_OUT)
         return 0;
-    return s_out_path(sink, registration, variant, path, sizeof path) == 0 &&
-           stat(path, &sb) == 0;
+    return s_out_path(sink, registration, variant, path, sizeof path) == 0 && stat(path, &sb) == 0;
 }
 
 int partner_sink_has(const partner_sink *sink, uint64_t registration)
@@ -180,20 +180,20 @@ int partner_sink_has(const partner_sink *sink, uint64_t registration)
 static uint64_t s_variant(const partner_sink *sink, const partner_sink_item *it)
 {
     uint64_t seen = 0;
-    if (!it->accepted_ms || !partner_state_find(sink->state, it->registration, 0, &seen) ||
-        !seen || seen == it->accepted_ms)
+    if (!it->accepted_ms || !partner_state_find(sink->state, it->registration, 0, &seen) || !seen ||
+        seen == it->accepted_ms)
         return 0;
     char reg[32];
     mn_registration_format(it->registration, reg, sizeof reg);
-    log_warn(S_LOG, "the gateway gave a registration number again for another report (was its "
+    log_warn(S_LOG,
+             "the gateway gave a registration number again for another report (was its "
              "store replaced or restored? tell its operators); both are kept registration=%s "
-             "accepted_ms=%llu earlier_accepted_ms=%llu", reg,
-             (unsigned long long)it->accepted_ms, (unsigned long long)seen);
+             "accepted_ms=%llu earlier_accepted_ms=%llu",
+             reg, (unsigned long long)it->accepted_ms, (unsigned long long)seen);
     return it->accepted_ms;
 }
 
-static void s_entry(const partner_sink *sink, const partner_sink_item *it,
-                    partner_state_entry *e)
+static void s_entry(const partner_sink *sink, const partner_sink_item *it, partner_state_entry *e)
 {
     memset(e, 0, sizeof *e);
     e->registration = it->registration;
@@ -215,14 +215,14 @@ static void s_mark(partner_sink *sink, const partner_sink_item *it, uint64_t var
     e.variant = variant;
     if (partner_state_mark(sink->state, &e, &d) != MN_OK) {
         mn_registration_format(it->registration, reg, sizeof reg);
-        log_err(S_LOG, "cannot write the delivery marker, a redelivery of it would be %s "
+        log_err(S_LOG,
+                "cannot write the delivery marker, a redelivery of it would be %s "
                 "again; check the state folder registration=%s path=%s error=\"%s\"",
                 sink->mode == PARTNER_SINK_OUT ? "written" : "run", reg, d.where, d.what);
     }
 }
 
-void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it,
-                               const char *reason)
+void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it, const char *reason)
 {
     partner_state_entry e;
     mn_diag d = {0};
@@ -235,8 +235,8 @@ void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it,
 /* --- --out -------------------------------------------------------------------------------- */
 
 static partner_sink_outcome s_put_file(partner_sink *sink, const partner_sink_item *it,
-                                       uint64_t variant, const char *json, size_t len,
-                                       char *reason, size_t cap)
+                                       uint64_t variant, const char *json, size_t len, char *reason,
+                                       size_t cap)
 {
     char path[MN_CONF_PATH_MAX + PARTNER_FILE_NAME_MAX];
     mn_diag d = {0};
@@ -375,8 +375,8 @@ static void s_kill(pid_t pid)
 }
 
 static partner_sink_outcome s_put_exec(partner_sink *sink, const partner_sink_item *it,
-                                       uint64_t variant, const char *json, size_t len,
-                                       char *reason, size_t cap)
+                                       uint64_t variant, const char *json, size_t len, char *reason,
+                                       size_t cap)
 {
     /* Until the command has run, a failure is this side's (memory, pipes, processes). */
     partner_sink_outcome outcome = PARTNER_SINK_DEFERRED;

@@ -42,11 +42,11 @@ typedef enum { PARTNER_SINK_OUT = 1, PARTNER_SINK_EXEC = 2 } partner_sink_mode;
 
 typedef struct partner_sink_config {
     partner_sink_mode mode;
-    const char *out_dir;               /* OUT: copied; made (0700) when missing */
-    const char *command;               /* EXEC: copied */
-    const char *partner;               /* this partner's name, for MELDNET_PARTNER; copied */
-    unsigned exec_timeout_s;           /* EXEC: 0 means PARTNER_EXEC_TIMEOUT_DEFAULT_S */
-    volatile sig_atomic_t *stop;       /* set by a signal handler: stop a running command;
+    const char *out_dir;         /* OUT: copied; made (0700) when missing */
+    const char *command;         /* EXEC: copied */
+    const char *partner;         /* this partner's name, for MELDNET_PARTNER; copied */
+    unsigned exec_timeout_s;     /* EXEC: 0 means PARTNER_EXEC_TIMEOUT_DEFAULT_S */
+    volatile sig_atomic_t *stop; /* set by a signal handler: stop a running command;
                                           may be NULL; borrowed */
 } partner_sink_config;
 
@@ -97,7 +97,6 @@ partner_sink_outcome partner_sink_put(partner_sink *sink, const partner_sink_ite
                                       const char *json, size_t len, char *reason, size_t cap);
 
 /* Record a refusal decided before the sink (a delivery that does not verify or open). */
-void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it,
-                               const char *reason);
+void partner_sink_note_refusal(partner_sink *sink, const partner_sink_item *it, const char *reason);
 
 #endif

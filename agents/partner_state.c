@@ -3,10 +3,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,8 +99,10 @@ int partner_state_lock(partner_state *st, mn_diag *d)
         }
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
-        int rc = mn_diag_set(d, MN_EEXIST, st->dir, "another 'meldnet-partner listen' uses this "
-                             "home%s%s%s", pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+        int rc = mn_diag_set(d, MN_EEXIST, st->dir,
+                             "another 'meldnet-partner listen' uses this "
+                             "home%s%s%s",
+                             pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
         mn_diag_hint(d, "run one listen per partner: two sessions of one partner end each "
                         "other's subscription");
         return rc;
@@ -123,9 +125,9 @@ static int s_marker_path(const partner_state *st, uint64_t reg, uint64_t variant
 {
     char name[32];
     mn_registration_format(reg, name, sizeof name);
-    int n = variant ? snprintf(out, cap, "%s/%s-%llu", st->delivered, name,
-                               (unsigned long long)variant)
-                    : snprintf(out, cap, "%s/%s", st->delivered, name);
+    int n = variant
+                ? snprintf(out, cap, "%s/%s-%llu", st->delivered, name, (unsigned long long)variant)
+                : snprintf(out, cap, "%s/%s", st->delivered, name);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -160,8 +162,8 @@ static int s_format(const partner_state_entry *e, char *buf, size_t cap)
 {
     char reg[32];
     mn_registration_format(e->registration, reg, sizeof reg);
-    int n = snprintf(buf, cap, "registration=%s\nat_ms=%llu\nattempt=%u\nvia=%s\ntopics=%s\n",
-                     reg, (unsigned long long)e->at_ms, (unsigned)e->attempt, e->via, e->topics);
+    int n = snprintf(buf, cap, "registration=%s\nat_ms=%llu\nattempt=%u\nvia=%s\ntopics=%s\n", reg,
+                     (unsigned long long)e->at_ms, (unsigned)e->attempt, e->via, e->topics);
     if (n < 0 || (size_t)n >= cap)
         return -1;
     if (e->accepted_ms) {

@@ -39,13 +39,13 @@ typedef struct partner_state partner_state;
 /* One delivery or refusal, as recorded. */
 typedef struct partner_state_entry {
     uint64_t registration;
-    uint64_t accepted_ms;                    /* when the gateway registered it; 0: not known */
-    uint64_t variant;                        /* 0, or accepted_ms of a number given again */
-    uint64_t at_ms;                          /* ms since the Unix epoch */
-    uint32_t attempt;                        /* the gateway's attempt number */
-    char via[8];                             /* "out" or "exec" */
-    char topics[PARTNER_STATE_TOPICS_MAX];   /* comma-joined */
-    char reason[PARTNER_STATE_REASON_MAX];   /* refusals only */
+    uint64_t accepted_ms;                  /* when the gateway registered it; 0: not known */
+    uint64_t variant;                      /* 0, or accepted_ms of a number given again */
+    uint64_t at_ms;                        /* ms since the Unix epoch */
+    uint32_t attempt;                      /* the gateway's attempt number */
+    char via[8];                           /* "out" or "exec" */
+    char topics[PARTNER_STATE_TOPICS_MAX]; /* comma-joined */
+    char reason[PARTNER_STATE_REASON_MAX]; /* refusals only */
 } partner_state_entry;
 
 typedef struct partner_state_summary {
@@ -59,8 +59,7 @@ typedef struct partner_state_summary {
 /* Open the state folder `dir`; create = 1 makes it (and delivered/) with mode 0700 when
  * missing. Caller owns *out. Returns MN_OK, MN_ESYS (cannot create or read it), MN_ENOMEM,
  * MN_EINVAL (path too long). */
-MN_NODISCARD int partner_state_open(const char *dir, int create, partner_state **out,
-                                    mn_diag *d);
+MN_NODISCARD int partner_state_open(const char *dir, int create, partner_state **out, mn_diag *d);
 
 /* NULL-safe; twice is harmless. */
 void partner_state_destroy(partner_state **st_p);
@@ -76,8 +75,7 @@ int partner_state_find(const partner_state *st, uint64_t registration, uint64_t 
 /* Write the marker of e->registration (and e->variant) and make e the last delivery (both
  * crash-safe).
  * Returns MN_OK, MN_ESYS, MN_EINVAL. */
-MN_NODISCARD int partner_state_mark(partner_state *st, const partner_state_entry *e,
-                                    mn_diag *d);
+MN_NODISCARD int partner_state_mark(partner_state *st, const partner_state_entry *e, mn_diag *d);
 
 /* Record e as the last refusal. Returns MN_OK, MN_ESYS. */
 MN_NODISCARD int partner_state_note_refusal(partner_state *st, const partner_state_entry *e,

@@ -110,7 +110,8 @@ int main(int argc, char **argv)
     }
     const ctl_command *cmd = ctl_command_find(cmds, sizeof cmds / sizeof cmds[0], argv[optind]);
     if (!cmd)
-        return ctl_usage_error("", "unknown command \"%s\" (init, keygen, agent, partner, route, "
+        return ctl_usage_error("",
+                               "unknown command \"%s\" (init, keygen, agent, partner, route, "
                                "queue, hold, registry, store, status, top, queues, agents)",
                                argv[optind]);
     if (mn_crypto_init() != MN_OK) {

@@ -68,8 +68,10 @@ int ctl_load_config(const char *home, gw_config **cfg, mn_diag *d)
         goto out;
     if (stat(path, &st) != 0) {
         rc = mn_diag_sys(d, path, "no gateway home at %s", home);
-        mn_diag_hint(d, "make one with `meldnetctl init --home %s`, or name it with --home DIR "
-                        "or $MELDNET_HOME", home);
+        mn_diag_hint(d,
+                     "make one with `meldnetctl init --home %s`, or name it with --home DIR "
+                     "or $MELDNET_HOME",
+                     home);
         goto out;
     }
     rc = gw_config_load(path, cfg, d);
@@ -77,7 +79,7 @@ out:
     return rc;
 }
 
-#define S_OPT_VAL 0x100  /* getopt_long's value for opts[0]; above every short option */
+#define S_OPT_VAL 0x100   /* getopt_long's value for opts[0]; above every short option */
 #define S_OPT_MULTI 0x1ff /* getopt_long's value for the ctl_multi option */
 
 int ctl_options_multi(int argc, char **argv, const char *cmd, const char *usage,
@@ -122,14 +124,14 @@ int ctl_options_multi(int argc, char **argv, const char *cmd, const char *usage,
     return CTL_GO_ON;
 }
 
-int ctl_options(int argc, char **argv, const char *cmd, const char *usage,
-                const ctl_opt *opts, int n_operands, const char *operands_error)
+int ctl_options(int argc, char **argv, const char *cmd, const char *usage, const ctl_opt *opts,
+                int n_operands, const char *operands_error)
 {
     return ctl_options_multi(argc, argv, cmd, usage, opts, NULL, n_operands, operands_error);
 }
 
-int ctl_home_command(int argc, char **argv, const char *cmd, const char *usage,
-                     int n_operands, const char *operands_error, gw_config **cfg)
+int ctl_home_command(int argc, char **argv, const char *cmd, const char *usage, int n_operands,
+                     const char *operands_error, gw_config **cfg)
 {
     const char *home = NULL;
     const ctl_opt opts[] = {{"home", &home}, {NULL, NULL}};
@@ -150,8 +152,8 @@ const ctl_command *ctl_command_find(const ctl_command *table, size_t n, const ch
     return NULL;
 }
 
-int ctl_group(int argc, char **argv, const char *group, const char *usage,
-              const ctl_command *subs, size_t n, const char *names)
+int ctl_group(int argc, char **argv, const char *group, const char *usage, const ctl_command *subs,
+              size_t n, const char *names)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
@@ -197,8 +199,10 @@ int ctl_open_store_rw(const gw_config *cfg, gw_store **store, mn_diag *d)
     if (rc != MN_OK)
         return rc;
     if (stat(path, &st) != 0) {
-        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir, "no store at %s: start the gateway once "
-                         "or check data_dir", cfg->data_dir);
+        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir,
+                         "no store at %s: start the gateway once "
+                         "or check data_dir",
+                         cfg->data_dir);
         mn_diag_hint(d, "the gateway creates the store on its first start; data_dir in "
                         "gateway.conf says where");
         return rc;

@@ -22,8 +22,8 @@
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1
 #define CTL_EXIT_USAGE 2
-#define CTL_GO_ON (-1)  /* from ctl_options: parsed, run the command */
-#define CTL_OPTS_MAX 4  /* ctl_opt entries a command may have */
+#define CTL_GO_ON (-1) /* from ctl_options: parsed, run the command */
+#define CTL_OPTS_MAX 4 /* ctl_opt entries a command may have */
 
 /* An option of a command that takes a value: --NAME VALUE sets *value. */
 typedef struct ctl_opt {
@@ -82,14 +82,14 @@ int ctl_options_multi(int argc, char **argv, const char *cmd, const char *usage,
                       const char *operands_error);
 
 /* ctl_options_multi without a repeatable option. */
-int ctl_options(int argc, char **argv, const char *cmd, const char *usage,
-                const ctl_opt *opts, int n_operands, const char *operands_error);
+int ctl_options(int argc, char **argv, const char *cmd, const char *usage, const ctl_opt *opts,
+                int n_operands, const char *operands_error);
 
 /* The start of a command whose only option is --home: its options and operands (as
  * ctl_options), then the home's configuration into *cfg (caller destroys it). Returns
  * CTL_GO_ON, else the exit status, after saying what is wrong. */
-int ctl_home_command(int argc, char **argv, const char *cmd, const char *usage,
-                     int n_operands, const char *operands_error, gw_config **cfg);
+int ctl_home_command(int argc, char **argv, const char *cmd, const char *usage, int n_operands,
+                     const char *operands_error, gw_config **cfg);
 
 /* The command of table[0 .. n-1] called `name` (borrowed from table), or NULL. */
 const ctl_command *ctl_command_find(const ctl_command *table, size_t n, const char *name);
@@ -97,8 +97,8 @@ const ctl_command *ctl_command_find(const ctl_command *table, size_t n, const ch
 /* `meldnetctl GROUP SUB ...` (argv[0] is GROUP): run SUB, one of subs[0 .. n-1] (`names`
  * lists them for the error), or print the group's usage: on stdout after --help (exit 0), on
  * stderr when SUB is missing (exit 2). Returns an exit status. */
-int ctl_group(int argc, char **argv, const char *group, const char *usage,
-              const ctl_command *subs, size_t n, const char *names);
+int ctl_group(int argc, char **argv, const char *group, const char *usage, const ctl_command *subs,
+              size_t n, const char *names);
 
 /* Take every `flag` (a flag without a value, "--json") out of argv[1 ..], before a "--";
  * returns how many there were. The rest is parsed as usual. */

@@ -57,7 +57,7 @@ static const char s_usage_keygen[] =
 static int s_listen_is_valid(const char *ep)
 {
     size_t len = strlen(ep);
-    if (len == 0 || len >= sizeof ((gw_config *)NULL)->listen || !strstr(ep, "://"))
+    if (len == 0 || len >= sizeof((gw_config *)NULL)->listen || !strstr(ep, "://"))
         return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)ep[i];
@@ -74,7 +74,7 @@ static int s_metrics_listen_is_valid(const char *text)
     size_t len = strlen(text);
     if (strcmp(text, "off") == 0)
         return 1;
-    if (len == 0 || len >= sizeof ((gw_config *)NULL)->metrics_listen || !strchr(text, ':'))
+    if (len == 0 || len >= sizeof((gw_config *)NULL)->metrics_listen || !strchr(text, ':'))
         return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
@@ -142,10 +142,13 @@ static int s_home_is_free(const char *home, mn_diag *d)
     struct dirent *e;
     while ((e = readdir(dir)) != NULL) {
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            rc = mn_diag_set(d, MN_EEXIST, home, "exists and is not empty; init makes a new "
+            rc = mn_diag_set(d, MN_EEXIST, home,
+                             "exists and is not empty; init makes a new "
                              "home and never touches an existing one");
-            mn_diag_hint(d, "choose a folder that does not exist yet (or is empty); an existing "
-                            "home is used as it is, e.g. `meldnetctl status --home %s`", home);
+            mn_diag_hint(d,
+                         "choose a folder that does not exist yet (or is empty); an existing "
+                         "home is used as it is, e.g. `meldnetctl status --home %s`",
+                         home);
             goto out;
         }
     }
@@ -168,8 +171,8 @@ static int s_mkdir(const char *home, const char *name, mn_diag *d)
 
 /* Make a fresh identity and save it in home: the secret at sec_name (0600), the public line at
  * pub_name. Caller owns *key. */
-static int s_make_identity(const char *home, mn_role role, const char *name,
-                           const char *sec_name, const char *pub_name, mn_key **key, mn_diag *d)
+static int s_make_identity(const char *home, mn_role role, const char *name, const char *sec_name,
+                           const char *pub_name, mn_key **key, mn_diag *d)
 {
     char path[GW_PATH_MAX], pub[GW_PATH_MAX];
     int rc;
@@ -180,11 +183,11 @@ static int s_make_identity(const char *home, mn_role role, const char *name,
     return mn_key_save(*key, path, pub, d);
 }
 
-static int s_init(const char *home, const char *listen, const char *delivery,
-                  const char *metrics, mn_diag *d)
+static int s_init(const char *home, const char *listen, const char *delivery, const char *metrics,
+                  mn_diag *d)
 {
-    static const char *const dirs[] = {"keys", "agents", "partners", "data", "run",
-                                       "registry-secret"};
+    static const char *const dirs[] = {"keys", "agents", "partners",
+                                       "data", "run",    "registry-secret"};
     char path[GW_PATH_MAX], real[PATH_MAX];
     char line[MN_PUBLIC_LINE_MAX];
     char *conf = NULL;
@@ -266,9 +269,11 @@ static int s_init(const char *home, const char *listen, const char *delivery,
            "      meldnetctl partner add NAME \"LINE\" --kind KIND --bind TOPIC=SHARING --home %s\n"
            "      meldnet-gateway --home %s\n",
            real, listen, delivery, metrics, line, home, home, home);
-    fprintf(stderr, "%s: warning: %s/registry-secret/ holds the registry's secret key: it "
+    fprintf(stderr,
+            "%s: warning: %s/registry-secret/ holds the registry's secret key: it "
             "belongs with the registry's operators, not on the gateway host. Move it to them "
-            "and remove it here before real reports arrive.\n", CTL_PROG, real);
+            "and remove it here before real reports arrive.\n",
+            CTL_PROG, real);
     rc = MN_OK;
 out:
     if (rc != MN_OK && made)
@@ -288,27 +293,35 @@ int ctl_cmd_init(int argc, char **argv)
     const char *home = NULL, *listen = "tcp://127.0.0.1:7411";
     const char *delivery = "tcp://127.0.0.1:7412", *metrics = "127.0.0.1:9464";
     const ctl_opt opts[] = {{"home", &home},
-                          {"listen", &listen},
-                          {"delivery-listen", &delivery},
-                          {"metrics-listen", &metrics},
-                          {NULL, NULL}};
+                            {"listen", &listen},
+                            {"delivery-listen", &delivery},
+                            {"metrics-listen", &metrics},
+                            {NULL, NULL}};
     mn_diag d = {0};
 
     int rc = ctl_options(argc, argv, "init", s_usage_init, opts, 0, NULL);
     if (rc != CTL_GO_ON)
         return rc;
     if (!s_listen_is_valid(listen))
-        return ctl_usage_error("init", "--listen \"%s\" is not an endpoint like "
-                               "tcp://127.0.0.1:7411", listen);
+        return ctl_usage_error("init",
+                               "--listen \"%s\" is not an endpoint like "
+                               "tcp://127.0.0.1:7411",
+                               listen);
     if (!s_listen_is_valid(delivery))
-        return ctl_usage_error("init", "--delivery-listen \"%s\" is not an endpoint like "
-                               "tcp://127.0.0.1:7412", delivery);
+        return ctl_usage_error("init",
+                               "--delivery-listen \"%s\" is not an endpoint like "
+                               "tcp://127.0.0.1:7412",
+                               delivery);
     if (strcmp(listen, delivery) == 0)
-        return ctl_usage_error("init", "--listen and --delivery-listen are both \"%s\": agents "
-                               "and partners need endpoints of their own", listen);
+        return ctl_usage_error("init",
+                               "--listen and --delivery-listen are both \"%s\": agents "
+                               "and partners need endpoints of their own",
+                               listen);
     if (!s_metrics_listen_is_valid(metrics))
-        return ctl_usage_error("init", "--metrics-listen \"%s\" is not HOST:PORT like "
-                               "127.0.0.1:9464 (or off)", metrics);
+        return ctl_usage_error("init",
+                               "--metrics-listen \"%s\" is not HOST:PORT like "
+                               "127.0.0.1:9464 (or off)",
+                               metrics);
     if (s_init(ctl_home(home), listen, delivery, metrics, &d) != MN_OK)
         return ctl_fail(&d);
     return CTL_EXIT_OK;

@@ -190,8 +190,10 @@ static int s_parse_line(const char *line, mn_role role, const char *name, mn_pub
         rc = mn_diag_set(d, MN_EKEY, "LINE", "this is the public line of a%s %s, not of a%s %s",
                          pub->role == MN_ROLE_AGENT ? "n" : "", mn_role_name(pub->role),
                          role == MN_ROLE_AGENT ? "n" : "", noun);
-        mn_diag_hint(d, "paste the line the %s printed (meldnet-%s keygen); it starts with "
-                        "\"meldnet1 %s %s\"", noun, noun, noun, name);
+        mn_diag_hint(d,
+                     "paste the line the %s printed (meldnet-%s keygen); it starts with "
+                     "\"meldnet1 %s %s\"",
+                     noun, noun, noun, name);
         return rc;
     }
     if (strcmp(pub->name, name) != 0) {
@@ -206,24 +208,26 @@ static int s_parse_line(const char *line, mn_role role, const char *name, mn_pub
 
 /* MN_EEXIST when a party other than the `role` party called name has the CURVE key `curve`,
  * revoked ones included (a revoked key stays retired); else MN_OK. */
-static int s_key_taken(const gw_config *cfg, const uint8_t *curve, mn_role role,
-                       const char *name, mn_diag *d)
+static int s_key_taken(const gw_config *cfg, const uint8_t *curve, mn_role role, const char *name,
+                       mn_diag *d)
 {
     const gw_agent *a = gw_config_find_agent_by_curve_any(cfg, curve);
     const gw_partner *p = gw_config_find_partner_by_curve_any(cfg, curve);
     const char *noun = mn_role_name(role);
 
     if (a && (role != MN_ROLE_AGENT || strcmp(a->name, name) != 0)) {
-        mn_diag_set(d, MN_EEXIST, a->source, "this key belongs to agent \"%s\" already%s",
-                    a->name, a->revoked ? " (revoked: its key is retired for good)" : "");
+        mn_diag_set(d, MN_EEXIST, a->source, "this key belongs to agent \"%s\" already%s", a->name,
+                    a->revoked ? " (revoked: its key is retired for good)" : "");
     } else if (p && (role != MN_ROLE_PARTNER || strcmp(p->name, name) != 0)) {
         mn_diag_set(d, MN_EEXIST, p->source, "this key belongs to partner \"%s\" already%s",
                     p->name, p->revoked ? " (revoked: its key is retired for good)" : "");
     } else {
         return MN_OK;
     }
-    mn_diag_hint(d, "every party needs its own identity: run meldnet-%s keygen on the %s's own "
-                    "machine and add its line", noun, noun);
+    mn_diag_hint(d,
+                 "every party needs its own identity: run meldnet-%s keygen on the %s's own "
+                 "machine and add its line",
+                 noun, noun);
     return MN_EEXIST;
 }
 
@@ -231,18 +235,22 @@ static int s_key_taken(const gw_config *cfg, const uint8_t *curve, mn_role role,
  * revoked (active: its file; NULL when there is none, or it is revoked and so may come back),
  * or another party with LINE's CURVE key (s_key_taken). MN_EEXIST with the diag filled, or
  * MN_OK. */
-static int s_add_conflict(const gw_config *cfg, mn_role role, const char *name,
-                          const char *active, const uint8_t *curve, mn_diag *d)
+static int s_add_conflict(const gw_config *cfg, mn_role role, const char *name, const char *active,
+                          const uint8_t *curve, mn_diag *d)
 {
     if (!active)
         return s_key_taken(cfg, curve, role, name, d);
     mn_diag_set(d, MN_EEXIST, active, "%s \"%s\" exists already", mn_role_name(role), name);
     if (role == MN_ROLE_AGENT)
-        mn_diag_hint(d, "to give it a new key: `meldnetctl agent revoke %s`, then `meldnetctl "
-                        "agent add %s \"NEW LINE\"`", name, name);
+        mn_diag_hint(d,
+                     "to give it a new key: `meldnetctl agent revoke %s`, then `meldnetctl "
+                     "agent add %s \"NEW LINE\"`",
+                     name, name);
     else
-        mn_diag_hint(d, "to change its key, kind or bindings: `meldnetctl partner revoke %s`, "
-                        "then `meldnetctl partner add %s ...` again", name, name);
+        mn_diag_hint(d,
+                     "to change its key, kind or bindings: `meldnetctl partner revoke %s`, "
+                     "then `meldnetctl partner add %s ...` again",
+                     name, name);
     return MN_EEXIST;
 }
 
@@ -250,7 +258,8 @@ static int s_add_conflict(const gw_config *cfg, mn_role role, const char *name,
  * revoked, it must not come back. */
 static void s_note_same_key(mn_role role, const char *name)
 {
-    fprintf(stderr, "%s: note: %s %s is back with the key it had when it was revoked; if that "
+    fprintf(stderr,
+            "%s: note: %s %s is back with the key it had when it was revoked; if that "
             "key was lost or leaked, revoke it again and add the line of a new identity\n",
             CTL_PROG, mn_role_name(role), name);
 }
@@ -259,8 +268,7 @@ static void s_note_same_key(mn_role role, const char *name)
 static int s_same_keys(const mn_pubkey *a, const mn_pubkey *b)
 {
     return memcmp(a->curve, b->curve, MN_KEY_BYTES) == 0 &&
-           memcmp(a->sign, b->sign, MN_KEY_BYTES) == 0 &&
-           memcmp(a->box, b->box, MN_KEY_BYTES) == 0;
+           memcmp(a->sign, b->sign, MN_KEY_BYTES) == 0 && memcmp(a->box, b->box, MN_KEY_BYTES) == 0;
 }
 
 /* After an add or revoke wrote `path`: tell a running gateway. Returns an exit status. */
@@ -395,8 +403,8 @@ static int s_agent_add(int argc, char **argv)
         back.revoked_at[0] = '\0';
         if (gw_party_file_rewrite_agent(cfg->agents_dir, &back, &d) != MN_OK)
             goto out;
-        printf("restored agent %s region=%s fingerprint=%s key=%s (%s)\n", name, back.region,
-               fp, same_key ? "unchanged" : "new", path);
+        printf("restored agent %s region=%s fingerprint=%s key=%s (%s)\n", name, back.region, fp,
+               same_key ? "unchanged" : "new", path);
         if (same_key)
             s_note_same_key(MN_ROLE_AGENT, name);
     } else {
@@ -494,13 +502,17 @@ static int s_bind_parse(const char *text, gw_binding *b, char *why, size_t cap)
     memcpy(topic, text, n);
     topic[n] = '\0';
     if (!mn_topic_pattern_is_valid(topic)) {
-        snprintf(why, cap, "--bind \"%s\": \"%s\" is not a topic (a-z 0-9 . _ -, e.g. "
-                 "police.acute) or pattern (care.*, *)", text, topic);
+        snprintf(why, cap,
+                 "--bind \"%s\": \"%s\" is not a topic (a-z 0-9 . _ -, e.g. "
+                 "police.acute) or pattern (care.*, *)",
+                 text, topic);
         return MN_EINVAL;
     }
     if (mn_sharing_parse(eq + 1, &b->sharing) != MN_OK) {
-        snprintf(why, cap, "--bind \"%s\": sharing \"%s\" is not full, pseudonymous or "
-                 "statistics", text, eq + 1);
+        snprintf(why, cap,
+                 "--bind \"%s\": sharing \"%s\" is not full, pseudonymous or "
+                 "statistics",
+                 text, eq + 1);
         return MN_EINVAL;
     }
     snprintf(b->topic, sizeof b->topic, "%s", topic);
@@ -540,8 +552,10 @@ static int s_partner_add(int argc, char **argv)
         return rc;
     const char *name = argv[optind], *line = argv[optind + 1];
     if (!mn_name_is_valid(name))
-        return ctl_usage_error("partner add", "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . "
-                               "_ -", name);
+        return ctl_usage_error("partner add",
+                               "NAME \"%s\": use 1-64 characters of A-Z a-z 0-9 . "
+                               "_ -",
+                               name);
     /* The home, once: a revoked partner may come back with the kind and bindings it had, so
      * whether --kind and --bind are required depends on it. A home that does not load is said
      * after the arguments and LINE have been checked (load_d). */
@@ -550,12 +564,14 @@ static int s_partner_add(int argc, char **argv)
     int keep = same && same->revoked;
     rc = CTL_EXIT_USAGE;
     if (!kind_text && !keep) {
-        ctl_usage_error("partner add", "%s", "--kind KIND is required (police, care, research, "
+        ctl_usage_error("partner add", "%s",
+                        "--kind KIND is required (police, care, research, "
                         "hotline, shelter or other)");
         goto out;
     }
     if (bind.n == 0 && !keep) {
-        ctl_usage_error("partner add", "%s", "give at least one --bind TOPIC=SHARING: the topics "
+        ctl_usage_error("partner add", "%s",
+                        "give at least one --bind TOPIC=SHARING: the topics "
                         "the partner may receive");
         goto out;
     }
@@ -566,8 +582,10 @@ static int s_partner_add(int argc, char **argv)
         goto out;
     }
     if (kind_text && gw_partner_kind_parse(kind_text, &p->kind) != MN_OK) {
-        ctl_usage_error("partner add", "--kind \"%s\": use police, care, research, hotline, "
-                        "shelter or other", kind_text);
+        ctl_usage_error("partner add",
+                        "--kind \"%s\": use police, care, research, hotline, "
+                        "shelter or other",
+                        kind_text);
         goto out;
     }
     for (size_t i = 0; i < bind.n; i++) {
@@ -577,8 +595,10 @@ static int s_partner_add(int argc, char **argv)
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(p->bindings[k].topic, p->bindings[i].topic) == 0) {
-                ctl_usage_error("partner add", "topic \"%s\" is bound twice: one --bind per "
-                                "topic", p->bindings[i].topic);
+                ctl_usage_error("partner add",
+                                "topic \"%s\" is bound twice: one --bind per "
+                                "topic",
+                                p->bindings[i].topic);
                 goto out;
             }
         }
@@ -642,9 +662,9 @@ static json_t *s_partner_json(const gw_partner *p)
     char fp[MN_FINGERPRINT_CHARS + 1];
     json_t *bindings = json_array();
     for (size_t i = 0; bindings && i < p->n_bindings; i++)
-        bindings = ctl_json_append(bindings, json_pack("{s:s, s:s}", "topic",
-                                                       p->bindings[i].topic, "sharing",
-                                                       mn_sharing_name(p->bindings[i].sharing)));
+        bindings = ctl_json_append(bindings,
+                                   json_pack("{s:s, s:s}", "topic", p->bindings[i].topic, "sharing",
+                                             mn_sharing_name(p->bindings[i].sharing)));
     if (!bindings)
         return NULL;
     mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
@@ -671,8 +691,7 @@ static int s_partner_list(int argc, char **argv)
         if (s_print_json(all, &d) != MN_OK)
             rc = ctl_fail(&d);
     } else {
-        printf("%-24s %-10s %-16s %-7s %s\n", "NAME", "KIND", "FINGERPRINT", "STATUS",
-               "BINDINGS");
+        printf("%-24s %-10s %-16s %-7s %s\n", "NAME", "KIND", "FINGERPRINT", "STATUS", "BINDINGS");
         for (size_t i = 0; i < cfg->n_partners; i++) {
             const gw_partner *p = &cfg->partners[i];
             mn_pubkey_fingerprint(&p->pub, fp, sizeof fp);
@@ -682,8 +701,10 @@ static int s_partner_list(int argc, char **argv)
         }
     }
     if (cfg->n_partners == 0)
-        fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add NAME "
-                "\"LINE\" --kind KIND --bind TOPIC=SHARING`\n", CTL_PROG);
+        fprintf(stderr,
+                "%s: no partners yet: add one with `meldnetctl partner add NAME "
+                "\"LINE\" --kind KIND --bind TOPIC=SHARING`\n",
+                CTL_PROG);
     gw_config_destroy(&cfg);
     return rc;
 }

@@ -14,10 +14,10 @@
 #include "gw_dispatch.h"
 #include "gw_store.h"
 #include "mn_delivery.h"
-#include "mn_time.h"
 #include "mn_error.h"
 #include "mn_key.h"
 #include "mn_record.h"
+#include "mn_time.h"
 
 static const char s_usage_queue[] =
     "usage: meldnetctl queue list [--home DIR]\n"
@@ -222,8 +222,8 @@ static int s_hold_list(int argc, char **argv)
         const s_held *h = (const s_held *)held.items + i;
         mn_registration_format(h->registration, regtext, sizeof regtext);
         ctl_time_iso(h->held_ms, when, sizeof when);
-        printf("%s %" PRIu64 " %s topics=%s nacks=%" PRIu32 " held=%s reason=", h->partner,
-               h->tag, regtext, h->topics[0] ? h->topics : "-", h->nacks, when);
+        printf("%s %" PRIu64 " %s topics=%s nacks=%" PRIu32 " held=%s reason=", h->partner, h->tag,
+               regtext, h->topics[0] ? h->topics : "-", h->nacks, when);
         s_print_quoted(h->reason);
         putchar('\n');
     }
@@ -232,12 +232,16 @@ static int s_hold_list(int argc, char **argv)
         goto out;
     }
     if (unrouted.n)
-        fprintf(stderr, "%s: bind a partner to a topic (partner add, reload), then `meldnetctl "
-                "hold release unrouted REG TOPIC --registry-key FILE`\n", CTL_PROG);
+        fprintf(stderr,
+                "%s: bind a partner to a topic (partner add, reload), then `meldnetctl "
+                "hold release unrouted REG TOPIC --registry-key FILE`\n",
+                CTL_PROG);
     if (held.n)
-        fprintf(stderr, "%s: when the partner can take its items again: `meldnetctl hold "
+        fprintf(stderr,
+                "%s: when the partner can take its items again: `meldnetctl hold "
                 "release PARTNER TAG [TAG...]`, or all of them: `meldnetctl hold release PARTNER "
-                "--all`\n", CTL_PROG);
+                "--all`\n",
+                CTL_PROG);
     rc = CTL_EXIT_OK;
 out:
     free(unrouted.items);
@@ -303,8 +307,10 @@ static int s_note_released(gw_store_txn *txn, const gw_config *cfg, const char *
     gw_queue_item item;
     int rc = gw_store_queue_get(txn, partner, tag, &item);
     if (rc != MN_OK)
-        return mn_diag_set(d, rc, cfg->data_dir, "the released item %s/%" PRIu64 " cannot be "
-                           "read", partner, tag);
+        return mn_diag_set(d, rc, cfg->data_dir,
+                           "the released item %s/%" PRIu64 " cannot be "
+                           "read",
+                           partner, tag);
     s_released *r = s_list_add(done);
     if (r) {
         memset(r, 0, sizeof *r);
@@ -374,16 +380,18 @@ static int s_release_held(const char *home, const s_release_sel *sel, mn_diag *d
         const s_released *r = (const s_released *)done.items + i;
         mn_registration_format(r->h.registration, regtext, sizeof regtext);
         printf("released %s %" PRIu64 " %s topics=%s lane=%s: back in its queue, attempts and "
-               "nacks reset, due now\n", r->h.partner, r->h.tag, regtext, r->h.topics,
-               r->acute ? "acute" : "normal");
+               "nacks reset, due now\n",
+               r->h.partner, r->h.tag, regtext, r->h.topics, r->acute ? "acute" : "normal");
         if (!missing && !gw_config_find_partner(cfg, r->h.partner))
             missing = r->h.partner;
     }
-    printf("released %zu held item%s; the running gateway delivers %s on its next pump\n",
-           done.n, done.n == 1 ? "" : "s", done.n == 1 ? "it" : "them");
+    printf("released %zu held item%s; the running gateway delivers %s on its next pump\n", done.n,
+           done.n == 1 ? "" : "s", done.n == 1 ? "it" : "them");
     if (missing)
-        fprintf(stderr, "%s: warning: partner \"%s\" is not in %s: nothing delivers its queue "
-                "until it is added again\n", CTL_PROG, missing, cfg->partners_dir);
+        fprintf(stderr,
+                "%s: warning: partner \"%s\" is not in %s: nothing delivers its queue "
+                "until it is added again\n",
+                CTL_PROG, missing, cfg->partners_dir);
     rc = MN_OK;
 out:
     gw_store_abort(&txn);
@@ -439,8 +447,10 @@ static int s_release_unrouted(const char *home, uint64_t reg, const char *topic,
         goto out;
     }
     if (!find.found) {
-        rc = mn_diag_set(d, MN_ENOTFOUND, regtext, "no unrouted topic \"%s\" for this "
-                         "registration", topic);
+        rc = mn_diag_set(d, MN_ENOTFOUND, regtext,
+                         "no unrouted topic \"%s\" for this "
+                         "registration",
+                         topic);
         mn_diag_hint(d, "`meldnetctl hold list` shows the unrouted topics: MN-... topic=...");
         goto out;
     }
@@ -464,8 +474,10 @@ static int s_release_unrouted(const char *home, uint64_t reg, const char *topic,
     if (rc == MN_ENOTFOUND) {
         mn_diag_set(d, MN_ENOTFOUND, topic, "no partner in %s is bound to this topic yet",
                     cfg->partners_dir);
-        mn_diag_hint(d, "bind one first (meldnetctl partner add NAME \"LINE\" --kind KIND "
-                        "--bind %s=SHARING), reload the gateway, then release again", topic);
+        mn_diag_hint(d,
+                     "bind one first (meldnetctl partner add NAME \"LINE\" --kind KIND "
+                     "--bind %s=SHARING), reload the gateway, then release again",
+                     topic);
         goto out;
     }
     if (rc != MN_OK || (rc = gw_store_commit(&txn, d)) != MN_OK)
@@ -490,8 +502,10 @@ out:
 static int s_hold_release(int argc, char **argv)
 {
     const char *home = NULL, *key_path = NULL, *reason = NULL;
-    const ctl_opt opts[] = {
-        {"registry-key", &key_path}, {"reason", &reason}, {"home", &home}, {NULL, NULL}};
+    const ctl_opt opts[] = {{"registry-key", &key_path},
+                            {"reason", &reason},
+                            {"home", &home},
+                            {NULL, NULL}};
     uint64_t reg = 0;
     mn_diag d = {0};
 
@@ -503,35 +517,45 @@ static int s_hold_release(int argc, char **argv)
     char **op = argv + optind;
     if (reason) {
         if (!reason[0])
-            return ctl_usage_error("hold release", "%s", "--reason needs a text that the held "
+            return ctl_usage_error("hold release", "%s",
+                                   "--reason needs a text that the held "
                                    "items' reasons contain (hold list shows them)");
         all = 1;
     }
     if (n == 3 && strcmp(op[0], "unrouted") == 0 && !all) {
         if (mn_registration_parse(op[1], &reg) != MN_OK || reg == 0)
-            return ctl_usage_error("hold release", "\"%s\" is not a registration number like "
-                                   "MN-00000042 or 42", op[1]);
+            return ctl_usage_error("hold release",
+                                   "\"%s\" is not a registration number like "
+                                   "MN-00000042 or 42",
+                                   op[1]);
         if (strcmp(op[2], "-") == 0)
-            return ctl_usage_error("hold release", "%s", "topic - means no rule matched the "
+            return ctl_usage_error("hold release", "%s",
+                                   "topic - means no rule matched the "
                                    "report: there is no topic to bind a partner to; change the "
                                    "routes so one matches (route test shows it)");
         if (!mn_topic_is_valid(op[2]))
-            return ctl_usage_error("hold release", "\"%s\" is not a topic (hold list shows "
-                                   "them)", op[2]);
+            return ctl_usage_error("hold release",
+                                   "\"%s\" is not a topic (hold list shows "
+                                   "them)",
+                                   op[2]);
         if (!key_path)
-            return ctl_usage_error("hold release", "%s", "--registry-key FILE is required to "
+            return ctl_usage_error("hold release", "%s",
+                                   "--registry-key FILE is required to "
                                    "route again: the record is sealed to the registry");
         if (s_release_unrouted(ctl_home(home), reg, op[2], key_path, &d) != MN_OK)
             return ctl_fail(&d);
         return CTL_EXIT_OK;
     }
     if (key_path)
-        return ctl_usage_error("hold release", "%s", "--registry-key is only for `hold release "
+        return ctl_usage_error("hold release", "%s",
+                               "--registry-key is only for `hold release "
                                "unrouted REG TOPIC`");
     if (all ? n > 1 : n < 2)
-        return ctl_usage_error("hold release", "%s", all ? "with --all give at most a PARTNER, "
-                               "no tags" : "give PARTNER TAG [TAG...], [PARTNER] --all, or "
-                               "unrouted REG TOPIC");
+        return ctl_usage_error("hold release", "%s",
+                               all ? "with --all give at most a PARTNER, "
+                                     "no tags"
+                                   : "give PARTNER TAG [TAG...], [PARTNER] --all, or "
+                                     "unrouted REG TOPIC");
     if (n > 0 && !mn_name_is_valid(op[0]))
         return ctl_usage_error("hold release", "\"%s\" is not a partner name", op[0]);
     uint64_t *tags = n > 1 ? calloc((size_t)n - 1, sizeof *tags) : NULL;
@@ -544,8 +568,10 @@ static int s_hold_release(int argc, char **argv)
         uint64_t tag;
         if (s_parse_tag(op[i], &tag) != MN_OK) {
             free(tags);
-            return ctl_usage_error("hold release", "TAG \"%s\" is not a tag (a number; hold "
-                                   "list shows them)", op[i]);
+            return ctl_usage_error("hold release",
+                                   "TAG \"%s\" is not a tag (a number; hold "
+                                   "list shows them)",
+                                   op[i]);
         }
         size_t k = 0;
         while (k < n_tags && tags[k] != tag)
@@ -645,8 +671,7 @@ static int s_queue_list(int argc, char **argv)
                depth == 1 ? "" : "s", age, r->held, r->configured ? "" : " (not configured)");
     }
     if (rows.n == 0)
-        fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add`\n",
-                CTL_PROG);
+        fprintf(stderr, "%s: no partners yet: add one with `meldnetctl partner add`\n", CTL_PROG);
     rc = CTL_EXIT_OK;
 out:
     free(rows.items);

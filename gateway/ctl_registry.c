@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "ctl_common.h"
-#include "mn_time.h"
 #include "mn_referral.h"
 #include "mn_report.h"
+#include "mn_time.h"
 
 static const char s_usage_registry[] =
     "usage: meldnetctl registry count [--home DIR]\n"
@@ -106,8 +106,10 @@ int ctl_registry_key_check(const gw_config *cfg, const mn_key *key, const char *
     if (rc != MN_OK)
         return required ? rc : MN_OK;
     if (memcmp(expected.box, mn_key_public(key)->box, MN_KEY_BYTES) != 0) {
-        rc = mn_diag_set(d, MN_EKEY, key_path, "this is not the registry key the gateway seals "
-                         "records to (%s)", cfg->registry_key);
+        rc = mn_diag_set(d, MN_EKEY, key_path,
+                         "this is not the registry key the gateway seals "
+                         "records to (%s)",
+                         cfg->registry_key);
         mn_diag_hint(d, "use the registry.key made together with that registry.pub");
         return rc;
     }
@@ -137,8 +139,10 @@ int ctl_registry_record_open(const mn_key *key, const char *key_path, uint64_t r
     if ((rc = mn_record_decode_all(plain, plain_len, info, rec, d)) != MN_OK)
         goto out;
     if (info->registration != reg || !mn_name_is_valid(info->agent)) {
-        rc = mn_diag_set(d, MN_EDECODE, regtext, "the record is inconsistent (it names "
-                         "registration %" PRIu64 ")", info->registration);
+        rc = mn_diag_set(d, MN_EDECODE, regtext,
+                         "the record is inconsistent (it names "
+                         "registration %" PRIu64 ")",
+                         info->registration);
         mn_diag_hint(d, "the store is damaged or tampered with: restore it from backup");
         mn_record_destroy(rec);
         goto out;
@@ -275,8 +279,10 @@ static int s_registry_show(int argc, char **argv)
     if (rc != CTL_GO_ON)
         return rc;
     if (mn_registration_parse(argv[optind], &reg) != MN_OK || reg == 0)
-        return ctl_usage_error("registry show", "\"%s\" is not a registration number like "
-                               "MN-00000042 or 42", argv[optind]);
+        return ctl_usage_error("registry show",
+                               "\"%s\" is not a registration number like "
+                               "MN-00000042 or 42",
+                               argv[optind]);
     if (!key_path)
         return ctl_usage_error("registry show", "%s", "--registry-key FILE is required");
     if (s_show(ctl_home(home), reg, key_path, &d) != MN_OK)
@@ -290,6 +296,6 @@ int ctl_cmd_registry(int argc, char **argv)
         {"count", s_registry_count, CTL_PROG " registry count"},
         {"show", s_registry_show, CTL_PROG " registry show"},
     };
-    return ctl_group(argc, argv, "registry", s_usage_registry, subs,
-                     sizeof subs / sizeof subs[0], "count, show");
+    return ctl_group(argc, argv, "registry", s_usage_registry, subs, sizeof subs / sizeof subs[0],
+                     "count, show");
 }

@@ -78,8 +78,7 @@ int ctl_reload_signal(const char *run_dir, pid_t *pid, mn_diag *d)
             *pid = 0;
             return MN_OK;
         }
-        return mn_diag_sys(d, run_dir, "cannot signal the running gateway (pid %ld)",
-                           (long)*pid);
+        return mn_diag_sys(d, run_dir, "cannot signal the running gateway (pid %ld)", (long)*pid);
     }
     return MN_OK;
 }
@@ -90,11 +89,15 @@ int ctl_reload_apply(const char *run_dir, const char *changed, mn_diag *d)
     int rc = ctl_reload_signal(run_dir, &pid, d);
     if (rc != MN_OK) {
         if (pid)
-            mn_diag_hint(d, "%s holds the change; run `kill -HUP %ld` as the gateway's user, or "
-                            "restart the gateway, to apply it", changed, (long)pid);
+            mn_diag_hint(d,
+                         "%s holds the change; run `kill -HUP %ld` as the gateway's user, or "
+                         "restart the gateway, to apply it",
+                         changed, (long)pid);
         else
-            mn_diag_hint(d, "%s holds the change; send the gateway SIGHUP (kill -HUP PID) or "
-                            "restart it to apply it", changed);
+            mn_diag_hint(d,
+                         "%s holds the change; send the gateway SIGHUP (kill -HUP PID) or "
+                         "restart it to apply it",
+                         changed);
         return rc;
     }
     if (pid)

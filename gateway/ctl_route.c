@@ -48,8 +48,8 @@ static void s_print_json(FILE *out, const char *json)
             const char *end = value;
             while (end < line + n && *end != ',')
                 end++;
-            fprintf(out, "%.*s\"(test)\"%.*s\n", (int)(value - line), line,
-                    (int)(line + n - end), end);
+            fprintf(out, "%.*s\"(test)\"%.*s\n", (int)(value - line), line, (int)(line + n - end),
+                    end);
             replaced = 1;
         } else {
             fprintf(out, "%.*s\n", (int)n, line);
@@ -106,10 +106,9 @@ int ctl_route_explain(FILE *out, const gw_config *cfg, const mn_report *r,
         if ((rc = mn_referral_to_json(ref, &json)) != MN_OK)
             goto out;
         s_join_topics(&t->topics, list, sizeof list);
-        fprintf(out, "partner %s kind=%s topics=%s sharing=%s (requested %s)%s\n",
-                t->partner->name, gw_partner_kind_name(t->partner->kind), list,
-                mn_sharing_name((int)ref->sharing), mn_sharing_name(t->sharing),
-                t->overriding ? " overrides_consent" : "");
+        fprintf(out, "partner %s kind=%s topics=%s sharing=%s (requested %s)%s\n", t->partner->name,
+                gw_partner_kind_name(t->partner->kind), list, mn_sharing_name((int)ref->sharing),
+                mn_sharing_name(t->sharing), t->overriding ? " overrides_consent" : "");
         s_print_json(out, json);
         mn_plain_free((uint8_t *)json, strlen(json));
         json = NULL;
@@ -125,12 +124,11 @@ out:
 
 /* --- the command ------------------------------------------------------------------------- */
 
-static const char s_usage_route[] =
-    "usage: meldnetctl route test FILE.json [--home DIR]\n"
-    "\n"
-    "test  dry-run the routing rules on a report file.\n"
-    "\n"
-    "`meldnetctl route test --help` explains it.\n";
+static const char s_usage_route[] = "usage: meldnetctl route test FILE.json [--home DIR]\n"
+                                    "\n"
+                                    "test  dry-run the routing rules on a report file.\n"
+                                    "\n"
+                                    "`meldnetctl route test --help` explains it.\n";
 
 static const char s_usage_route_test[] =
     "usage: meldnetctl route test FILE.json [--home DIR]\n"

@@ -96,8 +96,10 @@ int ctl_status_load(const char *path, gw_snapshot *s, char *msg, size_t cap)
     memset(s, 0, sizeof *s);
     if (s_slurp(path, &text) != 0) {
         if (errno == ENOENT)
-            snprintf(msg, cap, "no status file %s: the gateway is not running or has not "
-                     "written its status yet; start it with meldnet-gateway --home DIR", path);
+            snprintf(msg, cap,
+                     "no status file %s: the gateway is not running or has not "
+                     "written its status yet; start it with meldnet-gateway --home DIR",
+                     path);
         else if (errno == EFBIG)
             snprintf(msg, cap, "%s: larger than %u MiB: not a status file", path,
                      S_STATUS_MAX_BYTES >> 20);
@@ -108,8 +110,10 @@ int ctl_status_load(const char *path, gw_snapshot *s, char *msg, size_t cap)
     int rc = gw_snapshot_parse(text, s, &d);
     free(text);
     if (rc != MN_OK) {
-        snprintf(msg, cap, "%s: %s: %s (the gateway rewrites this file every second; if it "
-                 "stays wrong, stop the gateway and remove it)", path, d.where, d.what);
+        snprintf(msg, cap,
+                 "%s: %s: %s (the gateway rewrites this file every second; if it "
+                 "stays wrong, stop the gateway and remove it)",
+                 path, d.where, d.what);
         return S_EXIT_FAIL;
     }
     s_tidy(s);
@@ -249,9 +253,9 @@ static void s_render_header(ctl_status_screen *sc, const gw_snapshot *s, uint64_
         if (why[0])
             ready = "not ready";
     }
-    s_add(sc, 0, "meldnet-gateway %s  %s  pid %d  %s %s  %s",
-          s->version[0] ? s->version : "(old)", s->state[0] ? s->state : "(state unknown)",
-          s->pid, ctl_status_is_running(s) ? "up" : "ran", up, ready);
+    s_add(sc, 0, "meldnet-gateway %s  %s  pid %d  %s %s  %s", s->version[0] ? s->version : "(old)",
+          s->state[0] ? s->state : "(state unknown)", s->pid,
+          ctl_status_is_running(s) ? "up" : "ran", up, ready);
     if (why[0])
         s_add(sc, 1, "not ready: %s", why);
 }
@@ -282,8 +286,7 @@ static void s_render_endpoints(ctl_status_screen *sc, const gw_snapshot *s)
 
 /* The line a test reads from the screen starts with "accepted N": the counters of t shown on
  * it (GW_VIEW_TOTALS), then what is in flight. */
-static void s_render_totals(ctl_status_screen *sc, const gw_snapshot *s,
-                            const gw_counter_table *t)
+static void s_render_totals(ctl_status_screen *sc, const gw_snapshot *s, const gw_counter_table *t)
 {
     char text[CTL_STATUS_LINE_CHARS] = "", flight[64];
     for (size_t i = 0; i < t->n; i++)
@@ -325,8 +328,8 @@ static void s_render_handshakes(ctl_status_screen *sc, const gw_snapshot *s)
     char causes[160] = "";
     for (int i = 0; i < GW_REFUSAL_COUNT; i++)
         if (s->handshakes_refused_by_cause[i])
-            s_cat(causes, sizeof causes, "%s%s %" PRIu64, causes[0] ? ", " : "",
-                  gw_refusal_name(i), s->handshakes_refused_by_cause[i]);
+            s_cat(causes, sizeof causes, "%s%s %" PRIu64, causes[0] ? ", " : "", gw_refusal_name(i),
+                  s->handshakes_refused_by_cause[i]);
     s_add(sc, 0, "handshakes %" PRIu64 " accepted, %" PRIu64 " refused%s%s%s",
           s->handshakes_accepted, s->handshakes_refused, causes[0] ? " (" : "", causes,
           causes[0] ? ")" : "");
@@ -338,8 +341,8 @@ static void s_render_rates(ctl_status_screen *sc, const gw_snapshot *s)
         s_add(sc, 0, "last minute: rates not reported by this gateway");
         return;
     }
-    s_add(sc, 0, "last minute: %.1f/s received, %.1f/s accepted, %.1f/s rejected",
-          s->rate_received, s->rate_accepted, s->rate_rejected);
+    s_add(sc, 0, "last minute: %.1f/s received, %.1f/s accepted, %.1f/s rejected", s->rate_received,
+          s->rate_accepted, s->rate_rejected);
 }
 
 size_t ctl_status_partner_width(const gw_snapshot *s)
@@ -361,20 +364,23 @@ static void s_render_queues(ctl_status_screen *sc, const gw_snapshot *s, uint64_
     int w = (int)ctl_status_partner_width(s);
     for (size_t i = 0; i < s->n_partners; i++)
         waiting += s->partners[i].queue_depth;
-    s_add(sc, 0, "queues: %zu partner%s, %" PRIu64 " waiting, %" PRIu64 " held, %" PRIu64
-          " unrouted", s->n_partners, s->n_partners == 1 ? "" : "s", waiting, s->held_total,
-          s->unrouted);
+    s_add(sc, 0,
+          "queues: %zu partner%s, %" PRIu64 " waiting, %" PRIu64 " held, %" PRIu64 " unrouted",
+          s->n_partners, s->n_partners == 1 ? "" : "s", waiting, s->held_total, s->unrouted);
     if (s->held_acute)
-        s_add(sc, 1, "ALARM: %" PRIu64 " acute referral%s went to a hold queue since the gateway "
+        s_add(sc, 1,
+              "ALARM: %" PRIu64 " acute referral%s went to a hold queue since the gateway "
               "started: meldnetctl hold list, then hold release once the partner can take %s",
               s->held_acute, s->held_acute == 1 ? "" : "s", s->held_acute == 1 ? "it" : "them");
     for (size_t i = 0; i < s->n_partners && i < max_lines; i++) {
         const gw_snap_partner *p = &s->partners[i];
         char age[32];
         ctl_status_age(ref, p->queue_depth ? p->oldest_ms : 0, age, sizeof age);
-        s_add(sc, 0, "  %-*s %6" PRIu64 " waiting  oldest %-6s  held %-4" PRIu64 "  %s", w,
-              p->name, p->queue_depth, age, p->held,
-              p->revoked ? "revoked" : p->connected ? "connected yes" : "connected no");
+        s_add(sc, 0, "  %-*s %6" PRIu64 " waiting  oldest %-6s  held %-4" PRIu64 "  %s", w, p->name,
+              p->queue_depth, age, p->held,
+              p->revoked     ? "revoked"
+              : p->connected ? "connected yes"
+                             : "connected no");
     }
     if (s->n_partners > max_lines)
         s_add(sc, 0, "  ... %zu more: meldnetctl queues", s->n_partners - max_lines);
@@ -398,8 +404,8 @@ static void s_render_agents(ctl_status_screen *sc, const gw_snapshot *s, uint64_
     if (silent > shown)
         s_cat(names, sizeof names, ", +%zu more", silent - shown);
     s_duration(silent_after_s, after, sizeof after);
-    s_add(sc, 0, "agents: %zu known, %" PRIu64 " connected, %zu silent for over %s",
-          s->n_agents, s->connected_agents, silent, after);
+    s_add(sc, 0, "agents: %zu known, %" PRIu64 " connected, %zu silent for over %s", s->n_agents,
+          s->connected_agents, silent, after);
     if (silent)
         s_add(sc, 0, "  silent: %s", names);
 }
@@ -412,8 +418,9 @@ static void s_render_storage(ctl_status_screen *sc, const gw_snapshot *s)
               s->commits);
         return;
     }
-    s_add(sc, 0, "storage: %.1f of %.1f MiB used (%.0f%%), %" PRIu64 " registrations, %" PRIu64
-          " commits", (double)s->map_used_bytes / mib, (double)s->map_size_bytes / mib,
+    s_add(sc, 0,
+          "storage: %.1f of %.1f MiB used (%.0f%%), %" PRIu64 " registrations, %" PRIu64 " commits",
+          (double)s->map_used_bytes / mib, (double)s->map_size_bytes / mib,
           100.0 * (double)s->map_used_bytes / (double)s->map_size_bytes, s->registrations,
           s->commits);
 }

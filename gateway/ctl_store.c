@@ -33,7 +33,8 @@ const char ctl_store_usage_status[] =
     "usage: meldnetctl store status [--home DIR]\n"
     "\n"
     "Print the store's identity and numbering, the ledger's, and whether the gateway would start\n"
-    "with them (if not: why, and what to do). Reads only. Exit 0 when it would start, 1 when not.\n";
+    "with them (if not: why, and what to do). Reads only. Exit 0 when it would start, 1 when "
+    "not.\n";
 
 const char ctl_store_usage_continue[] =
     "usage: meldnetctl store continue [--after REG] [--home DIR]\n"
@@ -87,8 +88,8 @@ static int s_gateway_stopped(const gw_config *cfg, mn_diag *d)
     if (rc != MN_OK)
         return rc;
     if (pid) {
-        rc = mn_diag_set(d, MN_EINVAL, cfg->data_dir, "the gateway is running (pid %ld)",
-                         (long)pid);
+        rc =
+            mn_diag_set(d, MN_EINVAL, cfg->data_dir, "the gateway is running (pid %ld)", (long)pid);
         mn_diag_hint(d, "stop it first (SIGTERM), then run this again");
     }
     return rc;
@@ -118,16 +119,15 @@ int ctl_store_status(const gw_config *cfg, mn_diag *d)
                (unsigned long long)v.store.registrations,
                v.store.next_registration > 1 ? reg : "(none yet)");
     }
-    if (gw_ledger_check(cfg->ledger_file, cfg->home, v.has_mark, &v.mark, v.absent, &v.store,
-                        d) != MN_OK)
+    if (gw_ledger_check(cfg->ledger_file, cfg->home, v.has_mark, &v.mark, v.absent, &v.store, d) !=
+        MN_OK)
         return 1;
     printf("the gateway starts with them\n");
     return 0;
 }
 
 /* The highest number given, by the ledger, the store and the operator. */
-static uint64_t s_highest(int has, const gw_ledger_mark *mark, uint64_t store_upto,
-                          uint64_t after)
+static uint64_t s_highest(int has, const gw_ledger_mark *mark, uint64_t store_upto, uint64_t after)
 {
     uint64_t top = store_upto > after ? store_upto : after;
     if (has && mark->issued > top)
@@ -168,8 +168,7 @@ static int s_change_begin(const gw_config *cfg, gw_ledger_mark *mark, int *has, 
 }
 
 /* Open the store for writing and read its identity. */
-static int s_store_open(const gw_config *cfg, gw_store **store, gw_store_ident *ident,
-                        mn_diag *d)
+static int s_store_open(const gw_config *cfg, gw_store **store, gw_store_ident *ident, mn_diag *d)
 {
     int rc = gw_store_open(cfg->data_dir, cfg->map_size_mb, 0, store, d);
     if (rc == MN_OK)
@@ -187,8 +186,10 @@ int ctl_store_continue(const gw_config *cfg, uint64_t after, mn_diag *d)
         return 1;
     if (gw_ledger_store_is_absent(cfg->data_dir)) {
         mn_diag_set(d, MN_ESTORE, cfg->data_dir, "there is no store to continue with");
-        mn_diag_hint(d, "restore the data folder from backup first, or start an empty store "
-                        "with `meldnetctl store new --home %s`", cfg->home);
+        mn_diag_hint(d,
+                     "restore the data folder from backup first, or start an empty store "
+                     "with `meldnetctl store new --home %s`",
+                     cfg->home);
         return 1;
     }
     int rc = s_store_open(cfg, &store, &ident, d);
@@ -223,9 +224,11 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
         return 1;
     if (!gw_ledger_store_is_absent(cfg->data_dir)) {
         mn_diag_set(d, MN_ESTORE, cfg->data_dir, "the data folder holds a store already");
-        mn_diag_hint(d, "to go on with it, run `meldnetctl store continue --home %s`; to start "
-                        "anew, move the data folder aside first (keep it: it holds "
-                        "registrations)", cfg->home);
+        mn_diag_hint(d,
+                     "to go on with it, run `meldnetctl store continue --home %s`; to start "
+                     "anew, move the data folder aside first (keep it: it holds "
+                     "registrations)",
+                     cfg->home);
         return 1;
     }
     int rc = s_clear_absent(cfg, d);
@@ -233,8 +236,10 @@ int ctl_store_new(const gw_config *cfg, uint64_t after, mn_diag *d)
         rc = s_store_open(cfg, &store, &ident, d);
     if (rc == MN_OK && !ident.created && ident.registrations > 0) { /* raced with another */
         s_reg(ident.next_registration - 1, reg, sizeof reg);
-        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir, "a store appeared in the data folder "
-                         "(numbered up to %s)", reg);
+        rc = mn_diag_set(d, MN_ESTORE, cfg->data_dir,
+                         "a store appeared in the data folder "
+                         "(numbered up to %s)",
+                         reg);
     }
     if (rc == MN_OK)
         rc = s_adopt(cfg, store, s_highest(has, &mark, 0, after), d);
@@ -271,8 +276,10 @@ static int s_store_change(int argc, char **argv, const char *cmd, const char *us
     if (rc != CTL_GO_ON)
         return rc;
     if (after_text && mn_registration_parse(after_text, &after) != MN_OK)
-        return ctl_usage_error(cmd, "--after \"%s\": give a registration number like "
-                               "MN-00000042 or 42", after_text);
+        return ctl_usage_error(cmd,
+                               "--after \"%s\": give a registration number like "
+                               "MN-00000042 or 42",
+                               after_text);
     if (ctl_load_config(ctl_home(home), &cfg, &d) != MN_OK)
         return ctl_fail(&d);
     rc = change(cfg, after, &d);

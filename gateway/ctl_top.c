@@ -37,7 +37,6 @@ const char ctl_watch_usage_top[] =
     "  --home DIR      the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help      this help\n";
 
-
 /* --- top -------------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t s_top_stop;
@@ -172,8 +171,10 @@ int ctl_watch_top(const char *status_path, unsigned interval_ms)
 {
     struct sigaction old_int, old_term;
     if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
-        fprintf(stderr, "%s: top needs a terminal; use `meldnetctl status` (or `status --json`) "
-                "in scripts\n", S_PROG);
+        fprintf(stderr,
+                "%s: top needs a terminal; use `meldnetctl status` (or `status --json`) "
+                "in scripts\n",
+                S_PROG);
         return S_EXIT_FAIL;
     }
     ctl_status_screen *sc = calloc(1, sizeof *sc);

@@ -67,7 +67,8 @@ int ctl_cmd_top(int argc, char **argv)
     if (rc != CTL_GO_ON)
         return rc;
     if (v.json)
-        rc = ctl_usage_error("top", "%s", "top is a live view; for JSON use `meldnetctl status "
+        rc = ctl_usage_error("top", "%s",
+                             "top is a live view; for JSON use `meldnetctl status "
                              "--json`");
     else
         rc = ctl_watch_top(v.status_path, (unsigned)v.number);

@@ -39,7 +39,6 @@ const char ctl_watch_usage_status[] =
     "  --home DIR              the gateway home (default: $MELDNET_HOME, else ./meldnet-home)\n"
     "  -h, --help              this help\n";
 
-
 const char ctl_watch_usage_queues[] =
     "usage: meldnetctl queues [--json] [--home DIR]\n"
     "\n"
@@ -156,16 +155,17 @@ static void s_queues_text(const gw_snapshot *s, uint64_t now)
 {
     int w = (int)ctl_status_partner_width(s);
     uint64_t ref = ctl_status_ref_ms(s, now);
-    printf("%-*s %-9s %-4s %6s %-6s %5s %6s %7s %6s %5s\n", w, "PARTNER", "KIND", "CONN",
-           "DEPTH", "OLDEST", "HELD", "DELIV", "REDELIV", "ACKS", "NACKS");
+    printf("%-*s %-9s %-4s %6s %-6s %5s %6s %7s %6s %5s\n", w, "PARTNER", "KIND", "CONN", "DEPTH",
+           "OLDEST", "HELD", "DELIV", "REDELIV", "ACKS", "NACKS");
     for (size_t i = 0; i < s->n_partners; i++) {
         const gw_snap_partner *p = &s->partners[i];
         char age[32];
         ctl_status_age(ref, p->queue_depth ? p->oldest_ms : 0, age, sizeof age);
-        printf("%-*s %-9s %-4s %6" PRIu64 " %-6s %5" PRIu64 " %6" PRIu64 " %7" PRIu64
-               " %6" PRIu64 " %5" PRIu64 "%s\n", w, p->name, p->kind[0] ? p->kind : "-",
-               p->connected ? "yes" : "no", p->queue_depth, age, p->held, p->deliveries,
-               p->redeliveries, p->acks, p->nacks, p->revoked ? "  (revoked)" : "");
+        printf("%-*s %-9s %-4s %6" PRIu64 " %-6s %5" PRIu64 " %6" PRIu64 " %7" PRIu64 " %6" PRIu64
+               " %5" PRIu64 "%s\n",
+               w, p->name, p->kind[0] ? p->kind : "-", p->connected ? "yes" : "no", p->queue_depth,
+               age, p->held, p->deliveries, p->redeliveries, p->acks, p->nacks,
+               p->revoked ? "  (revoked)" : "");
     }
     printf("unrouted: %" PRIu64 "  held: %" PRIu64 "\n", s->unrouted, s->held_total);
 }
@@ -194,8 +194,10 @@ int ctl_watch_queues(const char *status_path, int json)
     uint64_t now = mn_now_ms();
     s_note_state(&s, now);
     if (s.n_partners == 0)
-        fprintf(stderr, "%s: no partners in the status (none configured, or an older gateway "
-                "that does not report them): `meldnetctl queue list` reads the store\n", S_PROG);
+        fprintf(stderr,
+                "%s: no partners in the status (none configured, or an older gateway "
+                "that does not report them): `meldnetctl queue list` reads the store\n",
+                S_PROG);
     if (json) {
         rc = s_queues_json(&s, now);
     } else {
@@ -210,15 +212,15 @@ int ctl_watch_queues(const char *status_path, int json)
 
 /* One row: a configured agent, what the file knows of it, or both. */
 typedef struct s_agent_row {
-    const gw_agent *conf;        /* NULL: in the file but not configured (removed) */
-    const gw_snap_agent *live;   /* NULL: no live figures */
+    const gw_agent *conf;      /* NULL: in the file but not configured (removed) */
+    const gw_snap_agent *live; /* NULL: no live figures */
 } s_agent_row;
 
 /* What every row is judged by. */
 typedef struct s_agents_view {
-    uint64_t ref;            /* ages are measured from here */
+    uint64_t ref; /* ages are measured from here */
     unsigned silent_after_s;
-    int live_per_agent;      /* the running gateway reports agents: a missing one is not loaded */
+    int live_per_agent; /* the running gateway reports agents: a missing one is not loaded */
 } s_agents_view;
 
 static const gw_snap_agent *s_find_live(const gw_snapshot *s, const char *name)
@@ -306,16 +308,17 @@ static json_t *s_agent_live_json(const s_agent_row *r, const s_agents_view *v)
     char iso[32];
     int seen = l && l->last_seen_ms;
     ctl_status_iso(seen ? l->last_seen_ms : 0, iso, sizeof iso);
-    return json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "connected",
-        l ? json_boolean(l->connected) : json_null(), "last_seen_ms",
-        seen ? json_integer((json_int_t)l->last_seen_ms) : json_null(), "last_seen",
-        seen ? json_string(iso) : json_null(), "last_seen_age_s",
-        seen ? json_integer((json_int_t)(ctl_status_since(v->ref, l->last_seen_ms) / 1000))
-             : json_null(),
-        "silent", l ? json_boolean(s_row_silent(r, v)) : json_null(),
-        "accepted", s_u64_or_null(l, l ? l->accepted : 0), "duplicates",
-        s_u64_or_null(l, l ? l->duplicates : 0), "rejected", s_u64_or_null(l, l ? l->rejected : 0));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "connected",
+                     l ? json_boolean(l->connected) : json_null(), "last_seen_ms",
+                     seen ? json_integer((json_int_t)l->last_seen_ms) : json_null(), "last_seen",
+                     seen ? json_string(iso) : json_null(), "last_seen_age_s",
+                     seen ? json_integer(
+                                (json_int_t)(ctl_status_since(v->ref, l->last_seen_ms) / 1000))
+                          : json_null(),
+                     "silent", l ? json_boolean(s_row_silent(r, v)) : json_null(), "accepted",
+                     s_u64_or_null(l, l ? l->accepted : 0), "duplicates",
+                     s_u64_or_null(l, l ? l->duplicates : 0), "rejected",
+                     s_u64_or_null(l, l ? l->rejected : 0));
 }
 
 static json_t *s_agent_row_json(const s_agent_row *r, const s_agents_view *v)
@@ -391,8 +394,10 @@ static const gw_snapshot *s_agents_live(const char *status_path, gw_snapshot *s,
 {
     char msg[1024], when[32];
     if (ctl_status_load(status_path, s, msg, sizeof msg) != S_EXIT_OK) {
-        fprintf(stderr, "%s: %s\n%s: live columns unknown (-); the agents are from the "
-                "configuration\n", S_PROG, msg, S_PROG);
+        fprintf(stderr,
+                "%s: %s\n%s: live columns unknown (-); the agents are from the "
+                "configuration\n",
+                S_PROG, msg, S_PROG);
         return NULL;
     }
     if (!ctl_status_is_running(s)) {
@@ -403,8 +408,10 @@ static const gw_snapshot *s_agents_live(const char *status_path, gw_snapshot *s,
     }
     ctl_status_warn_stale(s, now);
     if (s->n_agents == 0)
-        fprintf(stderr, "%s: the status has no per-agent figures (an older gateway, or none "
-                "loaded)\n", S_PROG);
+        fprintf(stderr,
+                "%s: the status has no per-agent figures (an older gateway, or none "
+                "loaded)\n",
+                S_PROG);
     return s;
 }
 
@@ -414,9 +421,10 @@ static void s_note_pending(const s_agent_row *rows, size_t n, const s_agents_vie
     for (size_t i = 0; i < n; i++)
         pending += s_row_pending(&rows[i], v);
     if (pending)
-        fprintf(stderr, "%s: %zu agent%s configured but not loaded by the running gateway "
-                "(pending): reload it with `kill -HUP %d`\n", S_PROG, pending,
-                pending == 1 ? "" : "s", pid);
+        fprintf(stderr,
+                "%s: %zu agent%s configured but not loaded by the running gateway "
+                "(pending): reload it with `kill -HUP %d`\n",
+                S_PROG, pending, pending == 1 ? "" : "s", pid);
 }
 
 int ctl_watch_agents(const char *status_path, const gw_config *cfg, int json,

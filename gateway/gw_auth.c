@@ -63,7 +63,7 @@ struct gw_auth {
     pthread_mutex_t lock; /* guards both tables */
     s_party *agents;      /* domain GW_AUTH_DOMAIN */
     size_t n_agents;
-    s_party *partners;    /* domain GW_AUTH_PARTNER_DOMAIN */
+    s_party *partners; /* domain GW_AUTH_PARTNER_DOMAIN */
     size_t n_partners;
 };
 
@@ -111,8 +111,10 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
                          zmq_strerror(zmq_errno()));
     if (rc == MN_OK && zmq_bind(socket, listen) != 0) {
         rc = mn_diag_set(d, MN_EZMQ, listen, "cannot listen: %s", zmq_strerror(zmq_errno()));
-        mn_diag_hint(d, "is another gateway running on this port? change '%s' in the "
-                        "configuration or stop the other process", setting);
+        mn_diag_hint(d,
+                     "is another gateway running on this port? change '%s' in the "
+                     "configuration or stop the other process",
+                     setting);
     }
     if (rc != MN_OK) {
         zmq_close(socket);
@@ -124,12 +126,12 @@ int gw_auth_listen(void *zmq_ctx, const char *listen, const uint8_t curve_secret
 
 /* The outcome of one request: the reply, the counter and the log line. */
 typedef struct s_verdict {
-    int status;                          /* 200, 400 (refused) or 500 (malformed request) */
-    int cause;                           /* enum gw_refusal, when not 200 */
-    const char *role;                    /* whose key: "agent", "partner"; "-" when unknown */
-    char party[MN_NAME_MAX + 1];         /* the party with that key, or "-" */
-    char key[MN_FINGERPRINT_CHARS + 1];  /* its fingerprint, or "-" */
-    char curve[48];                      /* a key no party has, as a public line writes it */
+    int status;                         /* 200, 400 (refused) or 500 (malformed request) */
+    int cause;                          /* enum gw_refusal, when not 200 */
+    const char *role;                   /* whose key: "agent", "partner"; "-" when unknown */
+    char party[MN_NAME_MAX + 1];        /* the party with that key, or "-" */
+    char key[MN_FINGERPRINT_CHARS + 1]; /* its fingerprint, or "-" */
+    char curve[48];                     /* a key no party has, as a public line writes it */
 } s_verdict;
 
 static int s_is(const zmq_msg_t *frame, const char *text)
@@ -182,8 +184,7 @@ static void s_decide(gw_auth *auth, zmq_msg_t *f, int n_frames, s_verdict *v)
     int partner_domain = s_is(&f[2], GW_AUTH_PARTNER_DOMAIN);
     if (!partner_domain && !s_is(&f[2], GW_AUTH_DOMAIN)) {
         s_refuse(v, 400, GW_REFUSAL_WRONG_PARTY); /* a socket that is not ours */
-        if (n_frames == ZAP_FRAMES && s_is(&f[5], "CURVE") &&
-            zmq_msg_size(&f[6]) == MN_KEY_BYTES)
+        if (n_frames == ZAP_FRAMES && s_is(&f[5], "CURVE") && zmq_msg_size(&f[6]) == MN_KEY_BYTES)
             s_unknown_key(v, zmq_msg_data(&f[6]));
         return;
     }
@@ -286,8 +287,8 @@ static void s_handle(gw_auth *auth)
         gw_stats_count_refusal(auth->stats, v.cause);
         mn_log_ratelimited(&s_refuse_limit[v.cause], S_REFUSALS_PER_MINUTE, MN_LOG_WARN, "auth",
                            "handshake refused cause=%s role=%s party=%s peer=%s key=%s "
-                           "curve=%s domain=%s", gw_refusal_name(v.cause), v.role, v.party,
-                           peer, v.key, v.curve, domain);
+                           "curve=%s domain=%s",
+                           gw_refusal_name(v.cause), v.role, v.party, peer, v.key, v.curve, domain);
     }
 
     const char *text = v.status == 200 ? "OK" : gw_refusal_name(v.cause);
@@ -295,8 +296,7 @@ static void s_handle(gw_auth *auth)
     snprintf(code, sizeof code, "%d", v.status);
     int failed = s_send(auth->socket, "1.0", 3, 1) ||
                  s_send(auth->socket, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), 1) ||
-                 s_send(auth->socket, code, 3, 1) ||
-                 s_send(auth->socket, text, strlen(text), 1) ||
+                 s_send(auth->socket, code, 3, 1) || s_send(auth->socket, text, strlen(text), 1) ||
                  s_send(auth->socket, v.party, v.status == 200 ? strlen(v.party) : 0, 1) ||
                  s_send(auth->socket, "", 0, 0);
     if (failed)

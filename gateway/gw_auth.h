@@ -61,8 +61,7 @@ MN_NODISCARD int gw_auth_secure_server(void *socket, const uint8_t curve_secret[
  * (zmq_close). Returns MN_OK or MN_EZMQ. */
 MN_NODISCARD int gw_auth_listen(void *zmq_ctx, const char *listen,
                                 const uint8_t curve_secret[MN_KEY_BYTES], const char *domain,
-                                int64_t max_msg_bytes, const char *setting, void **out,
-                                mn_diag *d);
+                                int64_t max_msg_bytes, const char *setting, void **out, mn_diag *d);
 
 /* Stop the thread, close the socket, free. NULL-safe; twice is harmless. Call before the
  * context is terminated. */

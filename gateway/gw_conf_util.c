@@ -75,8 +75,8 @@ int gw_conf_util_read(config_t *lc, const char *path, const char *dir, mn_diag *
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = mn_file_read_regular(path, "configuration", MN_ECONFIG, MN_CONF_FILE_MAX_BYTES,
-                                  &text, &len, d);
+    int rc = mn_file_read_regular(path, "configuration", MN_ECONFIG, MN_CONF_FILE_MAX_BYTES, &text,
+                                  &len, d);
     if (rc != MN_OK)
         goto out;
     if (strlen(text) != len) {

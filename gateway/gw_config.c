@@ -48,11 +48,11 @@ struct s_setting {
     enum s_kind kind;
     size_t offset;
     size_t size;
-    const char *def;     /* string default */
-    long long idef;      /* integer default and bounds */
+    const char *def; /* string default */
+    long long idef;  /* integer default and bounds */
     long long min;
     long long max;
-    s_check_fn check;    /* strings and paths: NULL or the value's own check */
+    s_check_fn check; /* strings and paths: NULL or the value's own check */
 };
 
 /* The offset and size of field f of gw_config, for a row of s_settings. */
@@ -63,20 +63,19 @@ static int s_check_endpoint(const struct s_setting *def, const char *value, cons
 {
     int rc = MN_OK;
     if (strlen(value) >= def->size || !strstr(value, "://")) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "%s \"%s\" is not a ZeroMQ endpoint",
-                         def->name, value);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "%s \"%s\" is not a ZeroMQ endpoint", def->name,
+                         value);
         mn_diag_hint(d, "write it as \"tcp://ADDRESS:PORT\", e.g. \"%s\"", def->def);
     }
     return rc;
 }
 
-static int s_check_metrics_listen(const struct s_setting *def, const char *value,
-                                  const char *where, mn_diag *d)
+static int s_check_metrics_listen(const struct s_setting *def, const char *value, const char *where,
+                                  mn_diag *d)
 {
     int rc = MN_OK;
     if (strlen(value) >= def->size || (strcmp(value, "off") != 0 && !strchr(value, ':'))) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "metrics_listen \"%s\" is not HOST:PORT",
-                         value);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "metrics_listen \"%s\" is not HOST:PORT", value);
         mn_diag_hint(d, "write it as \"127.0.0.1:9464\" (or \"[::1]:9464\"), or \"off\"");
     }
     return rc;
@@ -93,8 +92,7 @@ static int s_check_log_level(const struct s_setting *def, const char *value, con
         const char *near = mn_suggest_closest(value, levels, 5);
         rc = mn_diag_set(d, MN_ECONFIG, where, "log_level \"%s\" is not a level", value);
         if (near)
-            mn_diag_hint(d, "did you mean \"%s\"? levels: err, warn, notice, info, debug",
-                         near);
+            mn_diag_hint(d, "did you mean \"%s\"? levels: err, warn, notice, info, debug", near);
         else
             mn_diag_hint(d, "levels: err, warn, notice, info, debug");
     }
@@ -120,8 +118,7 @@ static const struct s_setting s_settings[] = {
     {"partners_dir", S_PATH, S_FIELD(partners_dir), "partners", 0, 0, 0, NULL},
     {"redelivery_ms", S_UNSIGNED, S_FIELD(redelivery_ms), NULL, 30000, 1000, 3600000, NULL},
     {"max_nacks", S_UNSIGNED, S_FIELD(max_nacks), NULL, 3, 1, 100, NULL},
-    {"transient_retry_hours", S_UNSIGNED, S_FIELD(transient_retry_hours), NULL, 72, 1, 8760,
-     NULL},
+    {"transient_retry_hours", S_UNSIGNED, S_FIELD(transient_retry_hours), NULL, 72, 1, 8760, NULL},
     {"max_item_age_hours", S_UNSIGNED, S_FIELD(max_item_age_hours), NULL, 168, 1, 8760, NULL},
     {"agent_rate_per_s", S_UNSIGNED, S_FIELD(agent_rate_per_s), NULL, 1000, 0, 1000000, NULL},
     {"agent_burst", S_UNSIGNED, S_FIELD(agent_burst), NULL, 5000, 1, 1000000, NULL},
@@ -333,10 +330,11 @@ int gw_config_warn_free_space(const gw_config *cfg)
     unsigned long long free_mb = (unsigned long long)sv.f_bavail * sv.f_frsize / (1024 * 1024);
     if (free_mb >= cfg->min_free_mb)
         return 0;
-    log_warn("config", "free space is below min_free_mb, so every report will be refused "
+    log_warn("config",
+             "free space is below min_free_mb, so every report will be refused "
              "(OVERLOADED) and /readyz says not ready dir=%s free_mb=%llu min_free_mb=%u: free "
-             "space on that disk, or lower min_free_mb in %s", dir, free_mb, cfg->min_free_mb,
-             cfg->path);
+             "space on that disk, or lower min_free_mb in %s",
+             dir, free_mb, cfg->min_free_mb, cfg->path);
     return 1;
 }
 
@@ -395,11 +393,8 @@ static int s_apply(gw_config *cfg, const struct s_setting *def, const char *valu
     char *field = (char *)cfg + def->offset;
 
     switch (def->kind) {
-    case S_STRING:
-        snprintf(field, def->size, "%s", value);
-        break;
-    case S_PATH:
-        return s_resolve(cfg->home, value, field, def->size);
+    case S_STRING: snprintf(field, def->size, "%s", value); break;
+    case S_PATH: return s_resolve(cfg->home, value, field, def->size);
     case S_SIZE:
         assert(def->size == sizeof(size_t));
         *(size_t *)(void *)field = (size_t)ival;
@@ -442,15 +437,14 @@ static int s_setting(gw_config *cfg, const char *path, const config_setting_t *s
         const char *names[S_N_SETTINGS];
         for (size_t i = 0; i < S_N_SETTINGS; i++)
             names[i] = s_settings[i].name;
-        rc = gw_conf_util_unknown(d, where, "setting", name, names, S_N_SETTINGS,
-                                  s_setting_list);
+        rc = gw_conf_util_unknown(d, where, "setting", name, names, S_N_SETTINGS, s_setting_list);
         goto out;
     }
     int type = config_setting_type(s);
     if (def->kind == S_SIZE || def->kind == S_UNSIGNED) {
         if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-            rc = mn_diag_set(d, MN_ECONFIG, where, "%s must be a whole number, not %s",
-                             name, gw_conf_util_type_name(type));
+            rc = mn_diag_set(d, MN_ECONFIG, where, "%s must be a whole number, not %s", name,
+                             gw_conf_util_type_name(type));
             mn_diag_hint(d, "write it without quotes, e.g. %s = %lld;", name, def->idef);
             goto out;
         }
@@ -572,8 +566,8 @@ int gw_config_load(const char *path, gw_config **out, mn_diag *d)
             goto out;
     }
     if (strcmp(cfg->listen, cfg->delivery_listen) == 0) {
-        const config_setting_t *s = group ? config_setting_get_member(group, "delivery_listen")
-                                          : NULL;
+        const config_setting_t *s =
+            group ? config_setting_get_member(group, "delivery_listen") : NULL;
         if (!s && group)
             s = config_setting_get_member(group, "listen");
         if (s)

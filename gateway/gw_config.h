@@ -63,8 +63,8 @@
 struct gw_rule; /* gw_rules.h */
 
 typedef struct gw_config {
-    char path[GW_PATH_MAX];     /* the config file */
-    char home[GW_PATH_MAX];     /* its folder; relative paths below are resolved against it */
+    char path[GW_PATH_MAX]; /* the config file */
+    char home[GW_PATH_MAX]; /* its folder; relative paths below are resolved against it */
     char listen[256];
     char identity[GW_PATH_MAX]; /* resolved absolute or home-relative paths */
     char digest_key[GW_PATH_MAX];
@@ -89,13 +89,13 @@ typedef struct gw_config {
     unsigned agent_rate_per_s;
     unsigned agent_burst;
     unsigned min_free_mb;
-    unsigned workers;      /* 0: one per core */
+    unsigned workers; /* 0: one per core */
     unsigned inflight_max;
     unsigned agent_inflight_max;
     unsigned handshakes_per_address_max; /* unauthenticated connections (gw_conn_set_limits) */
     unsigned handshakes_max;
-    char metrics_listen[256];   /* HOST:PORT of the HTTP endpoint, or "off" */
-    gw_partner *partners; /* owned array, sorted by name */
+    char metrics_listen[256]; /* HOST:PORT of the HTTP endpoint, or "off" */
+    gw_partner *partners;     /* owned array, sorted by name */
     size_t n_partners;
     struct gw_rule *rules; /* owned array, in order (the defaults when "routes" is absent) */
     size_t n_rules;

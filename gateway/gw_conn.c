@@ -77,7 +77,7 @@
 #define S_PEER_MAX 64      /* "[v6 address]:port" */
 #define S_ENDPOINT_MAX 128
 #define S_WARN_PER_MINUTE 30
-#define S_BATCH 64 /* events read at once, before any peer is looked up */
+#define S_BATCH 64    /* events read at once, before any peer is looked up */
 #define S_FD_LOW 4096 /* a descriptor limit below this is worth a warning */
 
 enum { S_FREE = 0, S_OPEN, S_GONE };
@@ -281,7 +281,10 @@ static void s_set_noted(gw_conn *c, s_entry *e)
 /* --- log lines ---------------------------------------------------------------------------- */
 
 /* Each code by its libzmq name: {code, "code"}. */
-#define S_PROTOCOL_ERROR(code) {code, #code}
+#define S_PROTOCOL_ERROR(code)                                                                     \
+    {                                                                                              \
+        code, #code                                                                                \
+    }
 
 static const struct {
     uint32_t code;
@@ -378,8 +381,8 @@ static void s_shed(gw_conn *c, int fd, s_entry *e, unsigned from_address, unsign
     mn_log_ratelimited(&s_shed_limit, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                        "handshake refused cause=%s role=%s peer=%s unauthenticated_from_address=%u "
                        "unauthenticated=%u per_address_max=%u max=%u",
-                       gw_refusal_name(GW_REFUSAL_HANDSHAKE_LIMIT), c->role, e->peer,
-                       from_address, in_all, c->per_address, c->total);
+                       gw_refusal_name(GW_REFUSAL_HANDSHAKE_LIMIT), c->role, e->peer, from_address,
+                       in_all, c->per_address, c->total);
 }
 
 /* After `newest` was accepted: shut down the oldest unauthenticated connection of its address
@@ -511,23 +514,16 @@ static void s_on_gone(gw_conn *c, const s_event *ev)
 static void s_dispatch(gw_conn *c, const s_event *ev)
 {
     switch (ev->event) {
-    case ZMQ_EVENT_ACCEPTED:
-        s_on_accepted(c, ev);
-        break;
+    case ZMQ_EVENT_ACCEPTED: s_on_accepted(c, ev); break;
     case ZMQ_EVENT_DISCONNECTED:
-    case ZMQ_EVENT_CLOSED:
-        s_on_gone(c, ev);
-        break;
+    case ZMQ_EVENT_CLOSED: s_on_gone(c, ev); break;
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: /* ZAP said no: gw_auth counted and logged it */
         s_handshake_done(c);
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        s_on_failed(c, ev);
-        break;
-    default:
-        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: s_on_failed(c, ev); break;
+    default: break;
     }
 }
 
@@ -711,9 +707,11 @@ void gw_conn_raise_fd_limit(void)
     }
     unsigned long long now = rl.rlim_cur == RLIM_INFINITY ? ~0ULL : rl.rlim_cur;
     if (now < S_FD_LOW)
-        log_warn("gateway", "descriptor limit is low, each connection takes one: raise "
+        log_warn("gateway",
+                 "descriptor limit is low, each connection takes one: raise "
                  "LimitNOFILE of the service (or ulimit -n) to %u or more open_files_max=%llu "
-                 "hard_max=%llu", S_FD_LOW, now,
+                 "hard_max=%llu",
+                 S_FD_LOW, now,
                  rl.rlim_max == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_max);
     else
         log_notice("gateway", "descriptor limit open_files_max=%llu was=%llu", now,
@@ -810,9 +808,11 @@ size_t gw_conn_close_idle(gw_conn *c)
     }
     pthread_mutex_unlock(&c->lock);
     if (closed)
-        log_notice(S_LOG, "closed connections that carried no message yet; a revoked party's "
+        log_notice(S_LOG,
+                   "closed connections that carried no message yet; a revoked party's "
                    "idle one may be among them, the others reconnect by themselves role=%s "
-                   "count=%zu", c->role, closed);
+                   "count=%zu",
+                   c->role, closed);
     return closed;
 }
 

@@ -152,11 +152,11 @@ typedef struct gw_counter {
     const char *name;   /* the field's name: status.json key, label on the status screen */
     const char *metric; /* /metrics family without "meldnet_"; NULL: not in /metrics */
     const char *help;
-    int type;           /* enum gw_counter_type */
-    int json_at;        /* enum gw_json_at */
-    int view;           /* enum gw_view */
-    int metric_at;      /* enum gw_metric_at */
-    size_t offset;      /* of its uint64_t from the start of the snapshot it is read from */
+    int type;      /* enum gw_counter_type */
+    int json_at;   /* enum gw_json_at */
+    int view;      /* enum gw_view */
+    int metric_at; /* enum gw_metric_at */
+    size_t offset; /* of its uint64_t from the start of the snapshot it is read from */
 } gw_counter;
 
 /* A table of counters: gw_snapshot_counters (GW_COUNTERS), or a caller's own (a test). */
@@ -166,7 +166,7 @@ typedef struct gw_counter_table {
 } gw_counter_table;
 
 /* GW_COUNTERS' X for a gw_counter of the struct `type` (offsetof; stddef.h). */
-#define GW_COUNTER_ROW(type, field, where, ctype, json_at, view, metric_at, metric, help)      \
+#define GW_COUNTER_ROW(type, field, where, ctype, json_at, view, metric_at, metric, help)          \
     {#field, metric, help, ctype, json_at, view, metric_at, offsetof(type, field)},
 
 #endif

@@ -38,10 +38,11 @@
 #define S_LOG "deliver"
 #define S_MAX_REQUEST_BYTES (64u * 1024)
 #define S_ROUTE_ID_MAX 256
-#define S_HANDLE_MAX 1024        /* messages read per handle call */
-#define S_IDLE_RESCAN_MS 1000    /* pump at least this often while sessions exist */
+#define S_HANDLE_MAX 1024     /* messages read per handle call */
+#define S_IDLE_RESCAN_MS 1000 /* pump at least this often while sessions exist */
 #define S_NACK_FIRST_DELAY_MS 500
-#define S_DEFER_MAX_DELAY_MS 15000 /* transient nacks: at most this between tries (and at most
+#define S_DEFER_MAX_DELAY_MS                                                                       \
+    15000 /* transient nacks: at most this between tries (and at most
                                       redelivery_ms), so a partner whose disk has room again
                                       gets every item within seconds */
 #define S_DEFER_LOG_PER_MINUTE 6
@@ -93,7 +94,7 @@ struct gw_deliver {
     gw_deliver_deps deps;
     gw_partner *partners; /* copy, sorted by name */
     size_t n_partners;
-    int partners_seen;    /* set_partners ran once: in-flight marks of a past process cleared */
+    int partners_seen; /* set_partners ran once: in-flight marks of a past process cleared */
     s_session *sessions;
     size_t n_sessions;
     s_change *changes;
@@ -105,10 +106,10 @@ struct gw_deliver {
     uint64_t last_pump_ms;
     uint64_t rng;
     mn_log_limit lim;
-    mn_log_limit lim_tags; /* unknown tags: their own budget, so they hide no other warning */
+    mn_log_limit lim_tags;  /* unknown tags: their own budget, so they hide no other warning */
     mn_log_limit lim_defer; /* transient nacks: a full disk defers every item */
-    size_t scanned; /* items read by the start-up scan, to release the map now and then */
-    gw_conn *conn;  /* who is connected; closes a revoked partner's connections */
+    size_t scanned;         /* items read by the start-up scan, to release the map now and then */
+    gw_conn *conn;          /* who is connected; closes a revoked partner's connections */
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
@@ -268,8 +269,10 @@ static void s_defer(gw_deliver *dl, gw_queue_item *item, uint64_t now, char *why
         item->deferred_ms = now;
     uint64_t deferring = now - item->deferred_ms;
     if (deferring >= (uint64_t)dl->deps.transient_retry_hours * 3600 * 1000) {
-        snprintf(why, cap, "deferred by the partner for %u hours (its storage could not take "
-                 "it), last: %.160s", dl->deps.transient_retry_hours, item->reason);
+        snprintf(why, cap,
+                 "deferred by the partner for %u hours (its storage could not take "
+                 "it), last: %.160s",
+                 dl->deps.transient_retry_hours, item->reason);
         return;
     }
     uint64_t cap_ms = dl->deps.redelivery_ms < S_DEFER_MAX_DELAY_MS ? dl->deps.redelivery_ms
@@ -298,10 +301,12 @@ static void s_held(gw_deliver *dl, const s_change *c)
         return;
     }
     atomic_fetch_add(&dl->deps.stats->held_acute, 1);
-    log_err(S_LOG, "an ACUTE referral is held and is not being delivered: make sure partner %s "
+    log_err(S_LOG,
+            "an ACUTE referral is held and is not being delivered: make sure partner %s "
             "gets it now (fix what refuses it, then meldnetctl hold release %s %llu) "
-            "partner=%s tag=%llu acute=yes reason=\"%s\"", c->partner, c->partner,
-            (unsigned long long)c->tag, c->partner, (unsigned long long)c->tag, c->reason);
+            "partner=%s tag=%llu acute=yes reason=\"%s\"",
+            c->partner, c->partner, (unsigned long long)c->tag, c->partner,
+            (unsigned long long)c->tag, c->reason);
 }
 
 /* Apply one collected change inside txn. A vanished item (acked meanwhile) is not an error; an
@@ -351,9 +356,7 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
         item.attempts++;
         item.next_try_ms = c->next_try_ms;
         break;
-    case S_DUE_NOW:
-        item.next_try_ms = 0;
-        break;
+    case S_DUE_NOW: item.next_try_ms = 0; break;
     case S_NACK: {
         char why[GW_REASON_MAX] = "";
         snprintf(item.reason, sizeof item.reason, "%s", c->reason);
@@ -373,8 +376,7 @@ static int s_change_apply(gw_deliver *dl, gw_store_txn *txn, s_change *c, mn_dia
         }
         break;
     }
-    default:
-        break;
+    default: break;
     }
     rc = gw_store_queue_update(txn, &item, d);
     gw_queue_item_clear(&item);
@@ -531,9 +533,12 @@ static void s_unknown_tag(gw_deliver *dl, const s_change *c)
     atomic_fetch_add(&dl->deps.stats->partner_unknown_acks, 1);
     mn_log_ratelimited(&dl->lim_tags, S_WARN_PER_MINUTE, MN_LOG_WARN, S_LOG,
                        "%s of a tag never given to the partner, ignored partner=%s tag=%llu "
-                       "reason=UNKNOWN_TAG", what, c->partner, (unsigned long long)c->tag);
-    snprintf(detail, sizeof detail, "%s of tag %llu: this partner was never given that tag; "
-             "nothing was changed", what, (unsigned long long)c->tag);
+                       "reason=UNKNOWN_TAG",
+                       what, c->partner, (unsigned long long)c->tag);
+    snprintf(detail, sizeof detail,
+             "%s of tag %llu: this partner was never given that tag; "
+             "nothing was changed",
+             what, (unsigned long long)c->tag);
     s_error_out(dl, c->rid, c->rid_len, MN_PARTNER_UNKNOWN_TAG, detail, NULL);
 }
 
@@ -610,8 +615,8 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
             sc->gone = 1;
         return 1; /* EAGAIN: the partner is slow; try on the next round */
     }
-    uint64_t deadline = sc->now + s_backoff(dl, dl->deps.redelivery_ms,
-                                            sc->now - item->enqueued_ms);
+    uint64_t deadline =
+        sc->now + s_backoff(dl, dl->deps.redelivery_ms, sc->now - item->enqueued_ms);
     s->flight[s->n_flight].tag = item->tag;
     s->flight[s->n_flight].deadline_ms = deadline;
     s->n_flight++;
@@ -631,8 +636,8 @@ static int s_scan_item(const gw_queue_item *item, void *arg)
 
 /* --- receiving ---------------------------------------------------------------------------- */
 
-static void s_on_subscribe(gw_deliver *dl, const uint8_t *rid, size_t rid_len,
-                           const char *partner, const mn_from_partner *m)
+static void s_on_subscribe(gw_deliver *dl, const uint8_t *rid, size_t rid_len, const char *partner,
+                           const mn_from_partner *m)
 {
     const gw_partner *p = s_partner(dl, partner);
     char detail[256];
@@ -712,20 +717,17 @@ static void s_on_message(gw_deliver *dl, zmq_msg_t *rid, zmq_msg_t *payload)
         return;
     }
     switch (m.kind) {
-    case MN_FROM_PARTNER_CREDIT:
-        s->credit = m.credit;
-        break;
+    case MN_FROM_PARTNER_CREDIT: s->credit = m.credit; break;
     case MN_FROM_PARTNER_ACK:
         /* An ack of an item delivered on an earlier connection is as good: the partner has it.
          * One of a tag it was never given is found out when the ack is applied (s_flush). */
         s_answer_add(dl, partner, m.tag, S_ACK, NULL, 0, r, rlen, s_land(dl, partner, m.tag));
         break;
     case MN_FROM_PARTNER_NACK:
-        s_answer_add(dl, partner, m.tag, S_NACK, m.reason[0] ? m.reason : "nacked",
-                     m.transient, r, rlen, s_land(dl, partner, m.tag));
+        s_answer_add(dl, partner, m.tag, S_NACK, m.reason[0] ? m.reason : "nacked", m.transient, r,
+                     rlen, s_land(dl, partner, m.tag));
         break;
-    default:
-        break;
+    default: break;
     }
     dl->dirty = 1;
 }
@@ -940,8 +942,8 @@ size_t gw_deliver_close_partner(gw_deliver *dl, const char *name)
     return gw_conn_close_party(dl->conn, name) + gw_conn_close_idle(dl->conn);
 }
 
-int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps,
-                   gw_deliver **out, mn_diag *d)
+int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *deps, gw_deliver **out,
+                   mn_diag *d)
 {
     int rc = MN_ENOMEM;
     gw_deliver *dl = calloc(1, sizeof *dl);
@@ -949,9 +951,8 @@ int gw_deliver_new(void *zmq_ctx, const char *listen, const gw_deliver_deps *dep
         goto fail;
     dl->deps = *deps;
     dl->rng = mn_now_ms() ^ 0x9e3779b97f4a7c15ULL;
-    rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway),
-                        GW_AUTH_PARTNER_DOMAIN, S_MAX_REQUEST_BYTES * 2, "delivery_listen",
-                        &dl->socket, d);
+    rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway), GW_AUTH_PARTNER_DOMAIN,
+                        S_MAX_REQUEST_BYTES * 2, "delivery_listen", &dl->socket, d);
     if (rc == MN_OK)
         rc = gw_conn_start(zmq_ctx, dl->socket, "partner", deps->stats, &dl->conn, d);
     if (rc != MN_OK)

@@ -7,10 +7,10 @@
 #include "gw_dispatch.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "gw_redact.h"
 #include "gw_route.h"
@@ -141,9 +141,9 @@ static int s_registry_record(const gw_dispatch_deps *deps, const mn_report *r,
 }
 
 /* One partner's item: redact, seal to the partner, sign the delivery input. */
-static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
-                            uint64_t registration, uint64_t accepted_ms,
-                            const gw_route_target *t, gw_queue_item *item, mn_diag *d)
+static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r, uint64_t registration,
+                            uint64_t accepted_ms, const gw_route_target *t, gw_queue_item *item,
+                            mn_diag *d)
 {
     uint8_t key[32];
     mn_delivery dl;
@@ -153,8 +153,7 @@ static int s_prepare_target(const gw_dispatch_deps *deps, const mn_report *r,
 
     gw_redact_recipient_key(deps->pseudonym_key, t->partner->name, key);
     int rc = gw_redact_view(r, registration, accepted_ms, t->partner->name, t->partner->kind,
-                            t->sharing, t->overriding, &t->topics, t->rules, key, s_pack_seal,
-                            &p);
+                            t->sharing, t->overriding, &t->topics, t->rules, key, s_pack_seal, &p);
     sodium_memzero(key, sizeof key);
     if (rc != MN_OK) {
         mn_diag_set(d, rc, t->partner->name, "cannot build the referral");
@@ -196,9 +195,9 @@ static int s_add_unrouted(gw_dispatch_prepared *p, uint64_t registration, const 
 }
 
 /* Items for the targets of match m; unrouted notes for topics nobody is bound to. */
-static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r,
-                           uint64_t registration, uint64_t accepted_ms, const gw_route_match *m,
-                           gw_dispatch_prepared *p, mn_diag *d)
+static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r, uint64_t registration,
+                           uint64_t accepted_ms, const gw_route_match *m, gw_dispatch_prepared *p,
+                           mn_diag *d)
 {
     const gw_config *cfg = deps->cfg;
     size_t cap = cfg->n_partners ? cfg->n_partners : 1;
@@ -272,10 +271,9 @@ int gw_dispatch_store(gw_store_txn *txn, const mn_record_info *info, const uint8
                       gw_dispatch_prepared *p, gw_dispatch_result *res, mn_diag *d)
 {
     memset(res, 0, sizeof *res);
-    gw_registration reg = {.registration = info->registration,
-                           .accepted_ms = info->accepted_ms};
-    int rc = gw_store_put_registration(txn, info->agent, info->envelope_id, digest, &reg,
-                                       p->record, p->record_len, d);
+    gw_registration reg = {.registration = info->registration, .accepted_ms = info->accepted_ms};
+    int rc = gw_store_put_registration(txn, info->agent, info->envelope_id, digest, &reg, p->record,
+                                       p->record_len, d);
     if (rc != MN_OK)
         return rc;
     return s_store_routes(txn, p, res, d);

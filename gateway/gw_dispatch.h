@@ -29,11 +29,11 @@ void gw_dispatch_sealers_destroy(gw_dispatch_sealers **s_p);
 
 /* What dispatch works with; all borrowed. */
 typedef struct gw_dispatch_deps {
-    const gw_config *cfg;           /* rules and partners */
-    const mn_key *gateway;          /* signs deliveries */
-    const mn_pubkey *registry;      /* registry records are sealed to registry->box */
-    const uint8_t *pseudonym_key;   /* 32 bytes: master key of the victim pseudonyms */
-    gw_dispatch_sealers *sealers;   /* this batch's; NULL: a fresh ephemeral key per box */
+    const gw_config *cfg;         /* rules and partners */
+    const mn_key *gateway;        /* signs deliveries */
+    const mn_pubkey *registry;    /* registry records are sealed to registry->box */
+    const uint8_t *pseudonym_key; /* 32 bytes: master key of the victim pseudonyms */
+    gw_dispatch_sealers *sealers; /* this batch's; NULL: a fresh ephemeral key per box */
 } gw_dispatch_deps;
 
 typedef struct gw_dispatch_result {
@@ -45,11 +45,11 @@ typedef struct gw_dispatch_result {
 /* Everything of one registration that needs no transaction, built ahead (on the workers, in
  * parallel): the sealed registry record, each partner's sealed and signed item, unrouted notes. */
 typedef struct gw_dispatch_prepared {
-    uint8_t *record;        /* registry record, sealed to the registry */
+    uint8_t *record; /* registry record, sealed to the registry */
     size_t record_len;
-    gw_queue_item *items;   /* one per bound partner; tag and enqueued_ms set when stored */
+    gw_queue_item *items; /* one per bound partner; tag and enqueued_ms set when stored */
     size_t n_items;
-    gw_unrouted *unrouted;  /* topics nobody is bound to ("" when no rule matched) */
+    gw_unrouted *unrouted; /* topics nobody is bound to ("" when no rule matched) */
     size_t n_unrouted;
 } gw_dispatch_prepared;
 

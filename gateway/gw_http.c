@@ -73,17 +73,17 @@ typedef struct s_shared {
 struct gw_http {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
-    s_shared *snap;        /* latest published copy; NULL until the first publish */
-    atomic_int serving;    /* 0 while starting: libmicrohttpd's messages go to start_err */
-    char start_err[256];   /* its first message while starting, for the diag */
-    mn_log_limit log_limit; /* its messages once serving: a client can cause them */
+    s_shared *snap;             /* latest published copy; NULL until the first publish */
+    atomic_int serving;         /* 0 while starting: libmicrohttpd's messages go to start_err */
+    char start_err[256];        /* its first message while starting, for the diag */
+    mn_log_limit log_limit;     /* its messages once serving: a client can cause them */
     pthread_mutex_t watch_lock; /* the watched connections and the watcher's stop flag */
     pthread_cond_t watch_wake;
     s_watch *watched;
     int watch_stop;
     int watcher_started;
     pthread_t watcher;
-    mn_log_limit slow_limit; /* connections cut for taking too long */
+    mn_log_limit slow_limit;  /* connections cut for taking too long */
     atomic_uint_fast64_t cut; /* how many */
 };
 
@@ -342,8 +342,8 @@ static void s_on_connection(void *cls, struct MHD_Connection *c, void **socket_c
         *socket_context = NULL;
         return;
     }
-    const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c,
-                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     const union MHD_ConnectionInfo *addr =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     w = fd ? calloc(1, sizeof *w) : NULL;
@@ -389,8 +389,8 @@ static void s_cut_late(gw_http *h, uint64_t now)
             continue;
         atomic_fetch_add(&h->cut, 1);
         mn_log_ratelimited(&h->slow_limit, 10, MN_LOG_WARN, "http",
-                           "request took too long, connection closed peer=%s limit_s=%u",
-                           w->peer, S_REQUEST_MAX_S);
+                           "request took too long, connection closed peer=%s limit_s=%u", w->peer,
+                           S_REQUEST_MAX_S);
     }
 }
 
@@ -483,7 +483,9 @@ static void s_free(gw_http *h)
 static int s_listen_failed(mn_diag *d, const char *where_text, const char *why, int err)
 {
     mn_diag_set(d, MN_ESYS, "metrics_listen", "cannot listen on %s: %s", where_text,
-                err ? strerror(err) : why[0] ? why : "libmicrohttpd did not start");
+                err      ? strerror(err)
+                : why[0] ? why
+                         : "libmicrohttpd did not start");
     if (d)
         d->sys_errno = err;
     if (err == EADDRNOTAVAIL || err == EINVAL)
@@ -528,14 +530,13 @@ int gw_http_start(const char *listen, gw_http **out, mn_diag *d)
     errno = 0;
     /* The logger first: libmicrohttpd applies options in order and logs while it starts. */
     uint16_t port = ntohs(ipv6 ? addr.in6.sin6_port : addr.in4.sin_port);
-    h->daemon = MHD_start_daemon(flags, port, NULL, NULL, s_handle, h,
-                                 MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, h,
-                                 MHD_OPTION_SOCK_ADDR, &addr.sa,
-                                 MHD_OPTION_CONNECTION_LIMIT, S_MAX_CONNECTIONS,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, S_MAX_PER_IP,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, S_IDLE_TIMEOUT_S,
-                                 MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, h,
-                                 MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, h, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(flags, port, NULL, NULL, s_handle, h, MHD_OPTION_EXTERNAL_LOGGER,
+                         s_mhd_log, h, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_CONNECTION_LIMIT,
+                         S_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, S_MAX_PER_IP,
+                         MHD_OPTION_CONNECTION_TIMEOUT, S_IDLE_TIMEOUT_S,
+                         MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, h,
+                         MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         int err = errno;
         int rc = s_listen_failed(d, quoted, h->start_err, err);

@@ -66,7 +66,7 @@ struct gw_ingest {
     int writer_started;
     gw_link **batch_links; /* the writer's */
     gw_job **batch_jobs;
-    gw_link **fan_links;   /* the writer's, to hand a batch to the workers */
+    gw_link **fan_links;         /* the writer's, to hand a batch to the workers */
     pthread_mutex_t config_lock; /* held by the writer for each batch: cfg is read */
     gw_conn *conn;               /* who is connected; closes a revoked agent's connections */
     atomic_uint workers_left;
@@ -160,9 +160,10 @@ static int s_disk_low(gw_ingest *ing, uint64_t now)
     int low = free_mb < ing->deps.min_free_mb;
     ing->free_mb = free_mb;
     if (low && !ing->disk_low)
-        log_err("ingest", "free space under min_free_mb, refusing new reports (OVERLOADED) until "
-                "there is room dir=%s free_mb=%llu min_free_mb=%u", ing->deps.data_dir,
-                (unsigned long long)free_mb, ing->deps.min_free_mb);
+        log_err("ingest",
+                "free space under min_free_mb, refusing new reports (OVERLOADED) until "
+                "there is room dir=%s free_mb=%llu min_free_mb=%u",
+                ing->deps.data_dir, (unsigned long long)free_mb, ing->deps.min_free_mb);
     else if (!low && ing->disk_low)
         log_notice("ingest", "free space is back above min_free_mb dir=%s", ing->deps.data_dir);
     ing->disk_low = low;
@@ -232,8 +233,7 @@ static void s_acknowledge_all(void *arg, gw_job **jobs, size_t n)
 /* One sampled job's CPU time, counted for GW_STAGE_SAMPLE envelopes. */
 static void s_stage_sampled(gw_ingest *ing, int stage, uint64_t t0)
 {
-    gw_stats_stage(ing->deps.stats, stage, (gw_cpu_ns() - t0) * GW_STAGE_SAMPLE,
-                   GW_STAGE_SAMPLE);
+    gw_stats_stage(ing->deps.stats, stage, (gw_cpu_ns() - t0) * GW_STAGE_SAMPLE, GW_STAGE_SAMPLE);
 }
 
 /* Jobs a worker takes at once: fewer locks and wake-ups, still small enough that the writer's
@@ -487,8 +487,7 @@ void gw_ingest_snapshot(gw_ingest *ing, gw_snapshot *s)
         snprintf(out->region, sizeof out->region, "%s", a->region);
         out->revoked = a->revoked;
         out->connected = gw_conn_party_connected(ing->conn, a->name);
-        out->last_seen_ms =
-            b->last_seen_ns ? wall_ms - (mono_ns - b->last_seen_ns) / 1000000 : 0;
+        out->last_seen_ms = b->last_seen_ns ? wall_ms - (mono_ns - b->last_seen_ns) / 1000000 : 0;
         out->accepted = b->accepted;
         out->duplicates = b->duplicates;
         out->rejected = b->rejected;
@@ -591,8 +590,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
     ing->batch_links = calloc(ing->deps.batch_max, sizeof *ing->batch_links);
     ing->batch_jobs = calloc(ing->deps.batch_max, sizeof *ing->batch_jobs);
     ing->fan_links = calloc(ing->deps.batch_max, sizeof *ing->fan_links);
-    if (!ing->batch_links || !ing->batch_jobs || !ing->fan_links || gw_queue_new(0, &ing->work) != MN_OK ||
-        gw_queue_new(0, &ing->write) != MN_OK) {
+    if (!ing->batch_links || !ing->batch_jobs || !ing->fan_links ||
+        gw_queue_new(0, &ing->work) != MN_OK || gw_queue_new(0, &ing->write) != MN_OK) {
         rc = mn_diag_set(d, MN_ENOMEM, "ingest", "no memory for the pipeline");
         goto fail;
     }
@@ -602,8 +601,8 @@ int gw_ingest_new(void *zmq_ctx, const char *listen, const gw_ingest_deps *deps,
         goto fail;
     }
     rc = gw_auth_listen(zmq_ctx, listen, mn_key_curve_secret(deps->gateway), GW_AUTH_DOMAIN,
-                        (int64_t)deps->max_frame_bytes * HARD_FRAME_FACTOR, "listen",
-                        &ing->socket, d);
+                        (int64_t)deps->max_frame_bytes * HARD_FRAME_FACTOR, "listen", &ing->socket,
+                        d);
     if (rc == MN_OK)
         rc = gw_conn_start(zmq_ctx, ing->socket, "agent", deps->stats, &ing->conn, d);
     if (rc == MN_OK)

@@ -28,9 +28,9 @@
 
 #include "gw_config.h"
 #include "gw_dispatch.h"
+#include "gw_ledger.h"
 #include "gw_snapshot.h"
 #include "gw_stats.h"
-#include "gw_ledger.h"
 #include "gw_store.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -39,20 +39,20 @@ typedef struct gw_ingest gw_ingest;
 
 /* What ingest works with; all borrowed and must outlive the gw_ingest. */
 typedef struct gw_ingest_deps {
-    const mn_key *gateway;          /* CURVE server key, envelope box key, receipt signing key */
-    const mn_secret32 *digest_key;  /* keyed content digest */
-    gw_dispatch_deps dispatch;      /* registry record and partner items */
+    const mn_key *gateway;         /* CURVE server key, envelope box key, receipt signing key */
+    const mn_secret32 *digest_key; /* keyed content digest */
+    gw_dispatch_deps dispatch;     /* registry record and partner items */
     gw_store *store;
-    gw_ledger *ledger;              /* told the highest number of each committed batch */
+    gw_ledger *ledger; /* told the highest number of each committed batch */
     gw_stats *stats;
     size_t max_frame_bytes;
     unsigned batch_max;
-    unsigned workers;           /* verify threads; 0: one per core */
-    unsigned inflight_max;      /* envelopes between receive and reply, at most */
+    unsigned workers;            /* verify threads; 0: one per core */
+    unsigned inflight_max;       /* envelopes between receive and reply, at most */
     unsigned agent_inflight_max; /* of those, from one agent; 0: inflight_max */
-    unsigned agent_rate_per_s;  /* token bucket per agent; 0: no limit */
+    unsigned agent_rate_per_s;   /* token bucket per agent; 0: no limit */
     unsigned agent_burst;
-    unsigned min_free_mb;       /* below this free space in data_dir: OVERLOADED; 0: no check */
+    unsigned min_free_mb; /* below this free space in data_dir: OVERLOADED; 0: no check */
     unsigned handshakes_per_address_max; /* gw_conn_set_limits; 0: its default */
     unsigned handshakes_max;
     const char *data_dir;

@@ -27,26 +27,26 @@
 typedef struct gw_job {
     gw_link link; /* first: queues hand over &job->link */
     zmq_msg_t route;
-    zmq_msg_t payload;                 /* the frame; closed once decoded */
-    char agent[MN_NAME_MAX + 1];       /* ZAP User-Id of the connection */
-    uint8_t agent_sign[MN_KEY_BYTES];  /* the agent's signing key when it was received */
-    uint64_t received_ns;              /* gw_mono_ns() when read: the ack latency's start */
-    mn_envelope env;                   /* decoded; sealed freed once opened */
-    mn_report *report;                 /* plaintext, wiped on free */
+    zmq_msg_t payload;                /* the frame; closed once decoded */
+    char agent[MN_NAME_MAX + 1];      /* ZAP User-Id of the connection */
+    uint8_t agent_sign[MN_KEY_BYTES]; /* the agent's signing key when it was received */
+    uint64_t received_ns;             /* gw_mono_ns() when read: the ack latency's start */
+    mn_envelope env;                  /* decoded; sealed freed once opened */
+    mn_report *report;                /* plaintext, wiped on free */
     uint8_t digest[32];
     int acute;
-    mn_receipt receipt;                /* status 0 unless the answer is a Receipt */
-    uint8_t *reply;                    /* encoded FromGateway, to send */
+    mn_receipt receipt; /* status 0 unless the answer is a Receipt */
+    uint8_t *reply;     /* encoded FromGateway, to send */
     size_t reply_len;
     /* What a worker does with the job: verify it (from the receive thread), or for the
      * writer build its records (gw_writer_build) or sign its receipt (gw_writer_acknowledge). */
     enum { GW_JOB_VERIFY = 0, GW_JOB_BUILD, GW_JOB_ACKNOWLEDGE } task;
     mn_record_info info;
-    const gw_dispatch_deps *dispatch;  /* the batch's, with its sealers */
+    const gw_dispatch_deps *dispatch; /* the batch's, with its sealers */
     gw_dispatch_prepared prepared;
     int build_rc;
     mn_diag build_diag;
-    void *countdown;                   /* the writer's wait for its batch */
+    void *countdown; /* the writer's wait for its batch */
 } gw_job;
 
 static inline gw_job *gw_job_of(gw_link *l)

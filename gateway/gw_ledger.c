@@ -21,9 +21,9 @@
 struct gw_ledger {
     pthread_mutex_t lock;
     int fd;
-    gw_ledger_mark mark;  /* the latest noted */
-    uint64_t seq;         /* of the latest slot written */
-    int dirty;            /* written since the last fsync */
+    gw_ledger_mark mark; /* the latest noted */
+    uint64_t seq;        /* of the latest slot written */
+    int dirty;           /* written since the last fsync */
     char path[S_PATH_MAX];
 };
 
@@ -90,7 +90,8 @@ static int s_slot_parse(const char *slot, gw_ledger_mark *m, uint64_t *seq)
     unsigned long long issued, sq, got;
     int used = 0;
     if (sscanf(line, S_MAGIC "store=%32s issued=%llu seq=%llu check=%16llx%n", id, &issued, &sq,
-               &got, &used) != 4 || strlen(id) != 2 * GW_STORE_ID_BYTES || got != want)
+               &got, &used) != 4 ||
+        strlen(id) != 2 * GW_STORE_ID_BYTES || got != want)
         return -1;
     for (size_t i = (size_t)used; i < S_SLOT - 1; i++)
         if (line[i] != ' ')
@@ -127,8 +128,9 @@ static int s_read(const char *path, gw_ledger_mark *out, uint64_t *seq_out, mn_d
     uint64_t sa = 0, sb = 0;
     int ok_a = s_slot_parse(buf, &a, &sa) == 0, ok_b = s_slot_parse(buf + S_SLOT, &b, &sb) == 0;
     if (!ok_a && !ok_b) {
-        rc = mn_diag_set(d, MN_ESTORE, path, "the registration ledger is damaged (no valid "
-                                             "record)");
+        rc = mn_diag_set(d, MN_ESTORE, path,
+                         "the registration ledger is damaged (no valid "
+                         "record)");
         goto damaged;
     }
     int take_a = ok_a && (!ok_b || sa >= sb);
@@ -166,8 +168,7 @@ static void s_reg(uint64_t n, char *buf, size_t cap)
 }
 
 int gw_ledger_check(const char *ledger_path, const char *home, int has_mark,
-                    const gw_ledger_mark *mark, int absent, const gw_store_ident *store,
-                    mn_diag *d)
+                    const gw_ledger_mark *mark, int absent, const gw_store_ident *store, mn_diag *d)
 {
     char issued[32], upto[32], next[32], ours[2 * GW_STORE_ID_BYTES + 1],
         theirs[2 * GW_STORE_ID_BYTES + 1];
@@ -185,10 +186,13 @@ int gw_ledger_check(const char *ledger_path, const char *home, int has_mark,
             return MN_OK; /* a new gateway: the ledger starts with this store */
         mn_diag_set(d, MN_ESTORE, ledger_path,
                     "the registration ledger is missing, but the store has given numbers up "
-                    "to %s: this gateway cannot tell whether they are all", upto);
-        mn_diag_hint(d, "restore the ledger from backup; or, if this store is the latest one, "
-                        "run `meldnetctl store continue --home %s` (numbering goes on after "
-                        "%s)", home, upto);
+                    "to %s: this gateway cannot tell whether they are all",
+                    upto);
+        mn_diag_hint(d,
+                     "restore the ledger from backup; or, if this store is the latest one, "
+                     "run `meldnetctl store continue --home %s` (numbering goes on after "
+                     "%s)",
+                     home, upto);
         return MN_ESTORE;
     }
     if (mark->issued == 0)
@@ -197,37 +201,42 @@ int gw_ledger_check(const char *ledger_path, const char *home, int has_mark,
         mn_diag_set(d, MN_ESTORE, ledger_path,
                     "the store is missing or empty, but this gateway has already given "
                     "registration numbers up to %s; a new store would give them again and "
-                    "partners would take new reports for ones they have", issued);
-        mn_diag_hint(d, "restore the data folder from the latest backup and run `meldnetctl "
-                        "store continue --home %s`, or start an empty store with `meldnetctl "
-                        "store new --home %s`; numbering goes on after %s either way",
+                    "partners would take new reports for ones they have",
+                    issued);
+        mn_diag_hint(d,
+                     "restore the data folder from the latest backup and run `meldnetctl "
+                     "store continue --home %s`, or start an empty store with `meldnetctl "
+                     "store new --home %s`; numbering goes on after %s either way",
                      home, home, issued);
         return MN_ESTORE;
     }
     if (memcmp(mark->store_id, store->id, GW_STORE_ID_BYTES) != 0) {
         mn_diag_set(d, MN_ESTORE, ledger_path,
                     "the data folder holds another store (%.8s…, numbered up to %s) than the "
-                    "one this gateway numbers with (%.8s…, up to %s)", theirs, upto, ours,
-                    issued);
-        mn_diag_hint(d, "put the right store back; or, to go on with this one, run `meldnetctl "
-                        "store continue --home %s` (numbering goes on from %s)", home, next);
+                    "one this gateway numbers with (%.8s…, up to %s)",
+                    theirs, upto, ours, issued);
+        mn_diag_hint(d,
+                     "put the right store back; or, to go on with this one, run `meldnetctl "
+                     "store continue --home %s` (numbering goes on from %s)",
+                     home, next);
         return MN_ESTORE;
     }
     if (store_upto < mark->issued) {
         mn_diag_set(d, MN_ESTORE, ledger_path,
                     "the store is older than what this gateway has acknowledged: it numbers "
-                    "up to %s, but numbers up to %s were given (a restored copy?)", upto,
-                    issued);
-        mn_diag_hint(d, "to go on with this store, run `meldnetctl store continue --home %s`: "
-                        "numbering goes on from %s, so no number is given twice (reports "
-                        "registered after the copy was made are not in it)", home, next);
+                    "up to %s, but numbers up to %s were given (a restored copy?)",
+                    upto, issued);
+        mn_diag_hint(d,
+                     "to go on with this store, run `meldnetctl store continue --home %s`: "
+                     "numbering goes on from %s, so no number is given twice (reports "
+                     "registered after the copy was made are not in it)",
+                     home, next);
         return MN_ESTORE;
     }
     return MN_OK;
 }
 
-int gw_ledger_inspect(const char *ledger_path, const char *data_dir, gw_ledger_view *v,
-                      mn_diag *d)
+int gw_ledger_inspect(const char *ledger_path, const char *data_dir, gw_ledger_view *v, mn_diag *d)
 {
     gw_store *store = NULL;
     memset(v, 0, sizeof *v);

@@ -59,16 +59,16 @@ MN_NODISCARD int gw_ledger_check(const char *ledger_path, const char *home, int 
 
 /* What the ledger and the store say, read without writing anything. */
 typedef struct gw_ledger_view {
-    int has_mark;          /* the ledger exists (else: mark is zero) */
+    int has_mark; /* the ledger exists (else: mark is zero) */
     gw_ledger_mark mark;
-    int absent;            /* no store, or an empty data.mdb */
-    gw_store_ident store;  /* when !absent (an older store without identity: the ledger's) */
+    int absent;           /* no store, or an empty data.mdb */
+    gw_store_ident store; /* when !absent (an older store without identity: the ledger's) */
 } gw_ledger_view;
 
 /* Fill *v from the ledger at ledger_path and the store in data_dir (opened read-only).
  * Returns MN_OK, or as gw_ledger_read / gw_store_open (diag filled). */
-MN_NODISCARD int gw_ledger_inspect(const char *ledger_path, const char *data_dir,
-                                   gw_ledger_view *v, mn_diag *d);
+MN_NODISCARD int gw_ledger_inspect(const char *ledger_path, const char *data_dir, gw_ledger_view *v,
+                                   mn_diag *d);
 
 /* Create or open the ledger at path and write `mark` durably. Caller owns *out.
  * Returns MN_OK, MN_ESYS, MN_ENOMEM. */

@@ -174,8 +174,8 @@ static void s_refusals(FILE *f, const gw_snapshot *s)
 
 static void s_histograms(FILE *f, const gw_snapshot *s)
 {
-    s_histogram(f, "ack_latency_seconds",
-                "Time from receiving an envelope to sending its receipt.", &s->ack_latency);
+    s_histogram(f, "ack_latency_seconds", "Time from receiving an envelope to sending its receipt.",
+                &s->ack_latency);
     s_histogram(f, "commit_batch_envelopes", "Envelopes per committed write transaction.",
                 &s->batch_size);
 }
@@ -194,20 +194,13 @@ typedef enum s_pfield {
 static uint64_t s_partner_value(const gw_snap_partner *p, s_pfield field)
 {
     switch (field) {
-    case S_P_CONNECTED:
-        return p->connected ? 1 : 0;
-    case S_P_DEPTH:
-        return p->queue_depth;
-    case S_P_HELD:
-        return p->held;
-    case S_P_DELIVERIES:
-        return p->deliveries;
-    case S_P_REDELIVERIES:
-        return p->redeliveries;
-    case S_P_ACKS:
-        return p->acks;
-    case S_P_NACKS:
-        return p->nacks;
+    case S_P_CONNECTED: return p->connected ? 1 : 0;
+    case S_P_DEPTH: return p->queue_depth;
+    case S_P_HELD: return p->held;
+    case S_P_DELIVERIES: return p->deliveries;
+    case S_P_REDELIVERIES: return p->redeliveries;
+    case S_P_ACKS: return p->acks;
+    case S_P_NACKS: return p->nacks;
     }
     return 0;
 }

@@ -37,7 +37,7 @@ struct gw_observe {
     /* The filling thread's alone: */
     s_sample samples[S_RATE_WINDOW_S + 1]; /* ring, one per fill */
     size_t n_samples, next_sample;
-    uint64_t history[GW_HISTORY_POINTS];   /* ring of accepted per step */
+    uint64_t history[GW_HISTORY_POINTS]; /* ring of accepted per step */
     size_t n_history, next_history;
     uint64_t step_start_ms, step_start_accepted;
 };

@@ -35,16 +35,16 @@
 static const char *const s_agent_keys[] = {"name", "key", "region", "revoked", "revoked_at"};
 #define S_N_AGENT_KEYS (sizeof s_agent_keys / sizeof s_agent_keys[0])
 
-static const char *const s_partner_keys[] = {"name", "key", "kind", "bindings", "revoked",
-                                             "revoked_at"};
+static const char *const s_partner_keys[] = {"name",     "key",     "kind",
+                                             "bindings", "revoked", "revoked_at"};
 #define S_N_PARTNER_KEYS (sizeof s_partner_keys / sizeof s_partner_keys[0])
 #define S_N_PARTNER_REQUIRED 4
 static const char *const s_binding_keys[] = {"topic", "sharing"};
 #define S_N_BINDING_KEYS (sizeof s_binding_keys / sizeof s_binding_keys[0])
 
 /* Configurable partner kinds, in enum order from GW_PARTNER_POLICE. */
-static const char *const s_kind_names[] = {"police", "care", "research", "hotline", "shelter",
-                                           "other"};
+static const char *const s_kind_names[] = {"police",  "care",    "research",
+                                           "hotline", "shelter", "other"};
 #define S_N_KINDS (sizeof s_kind_names / sizeof s_kind_names[0])
 static const char *const s_sharing_names[] = {"full", "pseudonymous", "statistics"};
 _Static_assert(S_N_KINDS == GW_PARTNER_OTHER - GW_PARTNER_POLICE + 1,
@@ -97,8 +97,10 @@ static int s_check_unique(struct s_party_ref *refs, size_t n, int names_sorted, 
 
     for (size_t i = 1; names_sorted && i < n; i++) {
         if (strcmp(refs[i - 1].name, refs[i].name) == 0) {
-            rc = mn_diag_set(d, MN_ECONFIG, refs[i].source, "%s \"%s\" is defined twice "
-                             "(also in %s)", refs[i].noun, refs[i].name, refs[i - 1].source);
+            rc = mn_diag_set(d, MN_ECONFIG, refs[i].source,
+                             "%s \"%s\" is defined twice "
+                             "(also in %s)",
+                             refs[i].noun, refs[i].name, refs[i - 1].source);
             mn_diag_hint(d, "remove one of the two files");
             goto out;
         }
@@ -123,16 +125,21 @@ static int s_check_unique(struct s_party_ref *refs, size_t n, int names_sorted, 
             snprintf(why, sizeof why, " (%s \"%s\" is revoked: its key is retired for good)",
                      a->revoked ? a->noun : b->noun, a->revoked ? a->name : b->name);
         if (strcmp(a->noun, b->noun) == 0) {
-            rc = mn_diag_set(d, MN_EKEY, b->source, "%ss \"%s\" and \"%s\" have the same "
-                             "CURVE key%s", a->noun, a->name, b->name, why);
-            mn_diag_hint(d, "every %s needs its own identity: run meldnet-%s keygen on "
-                            "the second %s's machine and add its line", a->noun, a->noun,
-                         a->noun);
+            rc = mn_diag_set(d, MN_EKEY, b->source,
+                             "%ss \"%s\" and \"%s\" have the same "
+                             "CURVE key%s",
+                             a->noun, a->name, b->name, why);
+            mn_diag_hint(d,
+                         "every %s needs its own identity: run meldnet-%s keygen on "
+                         "the second %s's machine and add its line",
+                         a->noun, a->noun, a->noun);
         } else {
             rc = mn_diag_set(d, MN_EKEY, b->source, "%s \"%s\" has the CURVE key of %s \"%s\"%s",
                              b->noun, b->name, a->noun, a->name, why);
-            mn_diag_hint(d, "every party needs its own identity: run meldnet-%s keygen on the "
-                            "%s's own machine and add its line", b->noun, b->noun);
+            mn_diag_hint(d,
+                         "every party needs its own identity: run meldnet-%s keygen on the "
+                         "%s's own machine and add its line",
+                         b->noun, b->noun);
         }
         goto out;
     }
@@ -141,8 +148,8 @@ out:
 }
 
 /* Load every NAME.conf of dir_path with kind->load, sorted by name. Caller owns *out. */
-static int s_load_dir(const char *dir_path, const struct s_party *kind, void **out,
-                      size_t *n_out, mn_diag *d)
+static int s_load_dir(const char *dir_path, const struct s_party *kind, void **out, size_t *n_out,
+                      mn_diag *d)
 {
     DIR *dir = NULL;
     char *list = NULL;
@@ -154,10 +161,11 @@ static int s_load_dir(const char *dir_path, const struct s_party *kind, void **o
     dir = opendir(dir_path);
     if (!dir) {
         if (errno == ENOENT) {
-            rc = mn_diag_set(d, MN_ECONFIG, dir_path, "the %s folder does not exist",
-                             kind->plural);
-            mn_diag_hint(d, "create it (mkdir -m 700 %s) or set %s in gateway.conf; "
-                            "meldnetctl init makes one", dir_path, kind->setting);
+            rc = mn_diag_set(d, MN_ECONFIG, dir_path, "the %s folder does not exist", kind->plural);
+            mn_diag_hint(d,
+                         "create it (mkdir -m 700 %s) or set %s in gateway.conf; "
+                         "meldnetctl init makes one",
+                         dir_path, kind->setting);
         } else {
             rc = mn_diag_sys(d, dir_path, "cannot read the %s folder", kind->plural);
         }
@@ -202,8 +210,7 @@ static int s_load_dir(const char *dir_path, const struct s_party *kind, void **o
             size_t ncap = cap ? cap * 2 : 16;
             char *nl = realloc(list, ncap * kind->size);
             if (!nl) {
-                rc = mn_diag_set(d, MN_ENOMEM, dir_path, "out of memory loading %s",
-                                 kind->plural);
+                rc = mn_diag_set(d, MN_ENOMEM, dir_path, "out of memory loading %s", kind->plural);
                 goto out;
             }
             list = nl;
@@ -244,9 +251,8 @@ int gw_parties_check(const gw_agent *agents, size_t n_agents, const gw_partner *
         refs[i] = (struct s_party_ref){"agent", agents[i].name, agents[i].source,
                                        agents[i].pub.curve, agents[i].revoked};
     for (size_t i = 0; i < n_partners; i++)
-        refs[n_agents + i] = (struct s_party_ref){"partner", partners[i].name,
-                                                  partners[i].source, partners[i].pub.curve,
-                                                  partners[i].revoked};
+        refs[n_agents + i] = (struct s_party_ref){"partner", partners[i].name, partners[i].source,
+                                                  partners[i].pub.curve, partners[i].revoked};
     /* names: each kind is sorted on its own, and the two lists never meet in one run */
     if (n_partners == 0 || n_agents == 0) {
         rc = s_check_unique(refs, n, 1, d);
@@ -277,8 +283,7 @@ int gw_parties_region_is_valid(const char *region)
     return 1;
 }
 
-static int s_party_string(const config_setting_t *s, const char *path, const char **out,
-                          mn_diag *d)
+static int s_party_string(const config_setting_t *s, const char *path, const char **out, mn_diag *d)
 {
     char where[256];
     if (config_setting_type(s) != CONFIG_TYPE_STRING) {
@@ -309,9 +314,8 @@ static int s_party_read(config_t *lc, const char *path, char *source, size_t cap
  * Any other name is an unknown `what` ("agent setting"; `list` names them all); the first
  * n_required keys must be there (`missing_hint` says what such a file holds). */
 static int s_party_settings(const config_t *lc, const char *path, const char *what,
-                            const char *const *keys, size_t n, size_t n_required,
-                            const char *list, const char *missing_hint,
-                            const config_setting_t **found, mn_diag *d)
+                            const char *const *keys, size_t n, size_t n_required, const char *list,
+                            const char *missing_hint, const config_setting_t **found, mn_diag *d)
 {
     char where[256];
     const config_setting_t *root = config_root_setting(lc);
@@ -356,16 +360,18 @@ static int s_party_name(mn_role role, const char *name, const char *stem, const 
 
     gw_conf_util_where(where, sizeof where, path, name_s);
     if (!mn_name_is_valid(name)) {
-        rc = mn_diag_set(d, MN_ECONFIG, where, "%s name \"%.*s\" is not valid", noun,
-                         MN_NAME_MAX, name);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "%s name \"%.*s\" is not valid", noun, MN_NAME_MAX,
+                         name);
         mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
         return rc;
     }
     if (strcmp(name, stem) != 0) {
         rc = mn_diag_set(d, MN_ECONFIG, where, "%s name \"%s\" differs from the file name", noun,
                          name);
-        mn_diag_hint(d, "%s %s called NAME lives in NAME.conf: rename the file to %s.conf or "
-                        "fix the name", s_article(role), noun, name);
+        mn_diag_hint(d,
+                     "%s %s called NAME lives in NAME.conf: rename the file to %s.conf or "
+                     "fix the name",
+                     s_article(role), noun, name);
         return rc;
     }
     return MN_OK;
@@ -390,15 +396,19 @@ static int s_party_key(mn_role role, const char *key, const char *name, const ch
     if (pub->role != role) {
         rc = mn_diag_set(d, MN_EKEY, where, "the key is of %s %s, not of %s %s",
                          s_article(pub->role), mn_role_name(pub->role), s_article(role), noun);
-        mn_diag_hint(d, "paste the public line the %s printed (meldnet-%s keygen); it starts "
-                        "with \"meldnet1 %s %s\"", noun, noun, noun, name);
+        mn_diag_hint(d,
+                     "paste the public line the %s printed (meldnet-%s keygen); it starts "
+                     "with \"meldnet1 %s %s\"",
+                     noun, noun, noun, name);
         return rc;
     }
     if (strcmp(pub->name, name) != 0) {
         rc = mn_diag_set(d, MN_EKEY, where, "the key line names \"%s\", the file names \"%s\"",
                          pub->name, name);
-        mn_diag_hint(d, "each %s's key line carries its name: use the line of %s \"%s\", or "
-                        "rename the %s", noun, noun, name, noun);
+        mn_diag_hint(d,
+                     "each %s's key line carries its name: use the line of %s \"%s\", or "
+                     "rename the %s",
+                     noun, noun, name, noun);
         return rc;
     }
     return MN_OK;
@@ -482,7 +492,8 @@ static int s_load_agent(const char *path, const char *stem, void *item, mn_diag 
                                "name, key, region, revoked, revoked_at",
                                "an agent file holds: name = \"NAME\"; key = \"meldnet1 agent "
                                "NAME ...\"; region = \"REGION\"; (meldnetctl agent add writes "
-                               "one)", set, d)) != MN_OK)
+                               "one)",
+                               set, d)) != MN_OK)
         goto out;
     const config_setting_t *name_s = set[0], *key_s = set[1], *region_s = set[2];
     const config_setting_t *revoked_s = set[3], *revoked_at_s = set[4];
@@ -496,7 +507,8 @@ static int s_load_agent(const char *path, const char *stem, void *item, mn_diag 
         goto out;
     if (region_s && !gw_parties_region_is_valid(region)) {
         gw_conf_util_where(where, sizeof where, path, region_s);
-        rc = mn_diag_set(d, MN_ECONFIG, where, "region is empty, too long or has quotes or "
+        rc = mn_diag_set(d, MN_ECONFIG, where,
+                         "region is empty, too long or has quotes or "
                          "control characters");
         mn_diag_hint(d, "write a region of 1-%d plain characters, e.g. \"Oost-Nederland\"",
                      MN_NAME_MAX);
@@ -514,8 +526,8 @@ out:
     return rc;
 }
 
-static const struct s_party s_agents_kind = {"agent", "agents", "agents_dir", sizeof(gw_agent),
-                                             s_load_agent, s_agent_by_name};
+static const struct s_party s_agents_kind = {"agent",          "agents",     "agents_dir",
+                                             sizeof(gw_agent), s_load_agent, s_agent_by_name};
 
 /* What a load returns: list when rc is MN_OK, else NULL with list freed and *n 0. */
 static void *s_loaded(int rc, void *list, size_t *n)
@@ -561,8 +573,9 @@ int gw_partner_kind_parse(const char *text, int *kind)
 
 void gw_parties_hint_topic(mn_diag *d)
 {
-    mn_diag_hint(d, "a topic is 1-%d characters of a-z 0-9 . _ - (\"police.acute\"); a pattern "
-                    "is a topic followed by \".*\" (\"care.*\") or \"*\" for every topic",
+    mn_diag_hint(d,
+                 "a topic is 1-%d characters of a-z 0-9 . _ - (\"police.acute\"); a pattern "
+                 "is a topic followed by \".*\" (\"care.*\") or \"*\" for every topic",
                  MN_TOPIC_MAX);
 }
 
@@ -640,8 +653,7 @@ out:
     return rc;
 }
 
-static int s_load_bindings(const config_setting_t *s, const char *path, gw_partner *out,
-                           mn_diag *d)
+static int s_load_bindings(const config_setting_t *s, const char *path, gw_partner *out, mn_diag *d)
 {
     char where[256];
     int rc = MN_OK;
@@ -705,8 +717,7 @@ static int s_load_partner(const char *path, const char *stem, void *item, mn_dia
         goto out;
     if (strcmp(name, GW_PARTNER_RESERVED_NAME) == 0) {
         gw_conf_util_where(where, sizeof where, path, name_s);
-        rc = mn_diag_set(d, MN_ECONFIG, where, "\"%s\" is reserved for the registry itself",
-                         name);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "\"%s\" is reserved for the registry itself", name);
         mn_diag_hint(d, "give the partner another name (its key line carries the name: make "
                         "new keys with meldnet-partner keygen OTHER-NAME)");
         goto out;
@@ -716,8 +727,8 @@ static int s_load_partner(const char *path, const char *stem, void *item, mn_dia
     gw_conf_util_where(where, sizeof where, path, kind_s);
     if (gw_partner_kind_parse(kind, &out->kind) != MN_OK) {
         const char *near = mn_suggest_closest(kind, s_kind_names, S_N_KINDS);
-        rc = mn_diag_set(d, MN_ECONFIG, where, "kind \"%.*s\" is not a partner kind",
-                         MN_NAME_MAX, kind);
+        rc = mn_diag_set(d, MN_ECONFIG, where, "kind \"%.*s\" is not a partner kind", MN_NAME_MAX,
+                         kind);
         if (near)
             mn_diag_hint(d, "did you mean \"%s\"? kinds: " GW_PARTNER_KIND_LIST, near);
         else
@@ -738,12 +749,11 @@ out:
     return rc;
 }
 
-static const struct s_party s_partners_kind = {"partner", "partners", "partners_dir",
-                                               sizeof(gw_partner), s_load_partner,
-                                               s_partner_by_name};
+static const struct s_party s_partners_kind = {"partner",      "partners",
+                                               "partners_dir", sizeof(gw_partner),
+                                               s_load_partner, s_partner_by_name};
 
-int gw_parties_load_partners(const char *partners_dir, gw_partner **partners, size_t *n,
-                             mn_diag *d)
+int gw_parties_load_partners(const char *partners_dir, gw_partner **partners, size_t *n, mn_diag *d)
 {
     void *list = NULL;
     int rc = s_load_dir(partners_dir, &s_partners_kind, &list, n, d);
@@ -756,8 +766,8 @@ int gw_parties_load_partners(const char *partners_dir, gw_partner **partners, si
 /* --- one file ------------------------------------------------------------------------------- */
 
 /* path = dir/NAME.conf, where dir must be a folder. Returns MN_OK, MN_ESYS, MN_EINVAL. */
-static int s_party_path(const char *dir, const struct s_party *kind, const char *name,
-                        char *path, size_t cap, mn_diag *d)
+static int s_party_path(const char *dir, const struct s_party *kind, const char *name, char *path,
+                        size_t cap, mn_diag *d)
 {
     struct stat st;
     int rc = MN_OK;
@@ -784,8 +794,8 @@ out:
 
 /* Load dir/NAME.conf alone into item (kind->load). Returns MN_OK, MN_ENOTFOUND (no such file),
  * MN_EINVAL (a bad name), or what the load returns. */
-static int s_load_one(const char *dir, const struct s_party *kind, const char *name,
-                      void *item, mn_diag *d)
+static int s_load_one(const char *dir, const struct s_party *kind, const char *name, void *item,
+                      mn_diag *d)
 {
     char path[GW_PATH_MAX];
     struct stat st;
@@ -826,8 +836,7 @@ int gw_parties_path(const char *dir, mn_role role, const char *name, char *path,
     return s_party_path(dir, s_kind_of(role), name, path, cap, d);
 }
 
-int gw_parties_load_one_agent(const char *agents_dir, const char *name, gw_agent *out,
-                              mn_diag *d)
+int gw_parties_load_one_agent(const char *agents_dir, const char *name, gw_agent *out, mn_diag *d)
 {
     return s_load_one(agents_dir, &s_agents_kind, name, out, d);
 }

@@ -53,8 +53,8 @@ typedef struct gw_agent {
     char name[MN_NAME_MAX + 1];
     char region[MN_NAME_MAX + 1];
     mn_pubkey pub;
-    char source[GW_PATH_MAX]; /* the file it came from, for messages */
-    int revoked;              /* 1: revoked = true; in its file: never admitted */
+    char source[GW_PATH_MAX];           /* the file it came from, for messages */
+    int revoked;                        /* 1: revoked = true; in its file: never admitted */
     char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
 } gw_agent;
 
@@ -82,7 +82,7 @@ typedef struct gw_partner {
     gw_binding bindings[GW_BINDINGS_MAX];
     size_t n_bindings;
     char source[GW_PATH_MAX];
-    int revoked;              /* 1: revoked = true; in its file: never admitted or served */
+    int revoked; /* 1: revoked = true; in its file: never admitted or served */
     char revoked_at[GW_TIME_CHARS + 1]; /* its revoked_at, or "" */
 } gw_partner;
 
@@ -114,8 +114,8 @@ MN_NODISCARD int gw_parties_check(const gw_agent *agents, size_t n_agents,
  * (not against the others). Returns MN_OK; MN_ENOTFOUND (no such file); MN_EINVAL (a bad name,
  * agents_dir not a folder); MN_ECONFIG / MN_EKEY (not a regular file, or it does not load);
  * MN_ESYS; MN_ENOMEM. */
-MN_NODISCARD int gw_parties_load_one_agent(const char *agents_dir, const char *name,
-                                           gw_agent *out, mn_diag *d);
+MN_NODISCARD int gw_parties_load_one_agent(const char *agents_dir, const char *name, gw_agent *out,
+                                           mn_diag *d);
 
 /* The same for partners_dir/NAME.conf. */
 MN_NODISCARD int gw_parties_load_one_partner(const char *partners_dir, const char *name,
@@ -133,8 +133,7 @@ MN_NODISCARD int gw_parties_path(const char *dir, mn_role role, const char *name
 const gw_agent *gw_parties_find_agent(const gw_agent *agents, size_t n, const char *name);
 const gw_agent *gw_parties_find_agent_by_curve(const gw_agent *agents, size_t n,
                                                const uint8_t curve[MN_KEY_BYTES]);
-const gw_partner *gw_parties_find_partner(const gw_partner *partners, size_t n,
-                                          const char *name);
+const gw_partner *gw_parties_find_partner(const gw_partner *partners, size_t n, const char *name);
 const gw_partner *gw_parties_find_partner_by_curve(const gw_partner *partners, size_t n,
                                                    const uint8_t curve[MN_KEY_BYTES]);
 

@@ -18,17 +18,18 @@
 
 /* path = dir/NAME.conf for a new party file: dir must be a folder, the file must not exist.
  * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL. */
-static int s_new_party_file(const char *dir, mn_role role, const char *name, char *path,
-                            size_t cap, mn_diag *d)
+static int s_new_party_file(const char *dir, mn_role role, const char *name, char *path, size_t cap,
+                            mn_diag *d)
 {
     struct stat st;
     int rc = gw_parties_path(dir, role, name, path, cap, d);
 
     if (rc == MN_OK && lstat(path, &st) == 0) {
-        rc = mn_diag_set(d, MN_EEXIST, path, "%s \"%s\" exists already", mn_role_name(role),
-                         name);
-        mn_diag_hint(d, "to give it a new key, revoke it (meldnetctl %s revoke %s), then add "
-                        "it again with the new line", mn_role_name(role), name);
+        rc = mn_diag_set(d, MN_EEXIST, path, "%s \"%s\" exists already", mn_role_name(role), name);
+        mn_diag_hint(d,
+                     "to give it a new key, revoke it (meldnetctl %s revoke %s), then add "
+                     "it again with the new line",
+                     mn_role_name(role), name);
     }
     return rc;
 }
@@ -75,27 +76,30 @@ static int s_check_agent(const char *name, const char *region, const mn_pubkey *
 {
     int rc = MN_OK;
     if (!name || !mn_name_is_valid(name)) {
-        rc = mn_diag_set(d, MN_EINVAL, "name", "agent name \"%s\" is not valid",
-                         name ? name : "");
+        rc = mn_diag_set(d, MN_EINVAL, "name", "agent name \"%s\" is not valid", name ? name : "");
         mn_diag_hint(d, "names are 1-%d characters of A-Z a-z 0-9 . _ -", MN_NAME_MAX);
     } else if (!gw_parties_region_is_valid(region)) {
-        rc = mn_diag_set(d, MN_EINVAL, "region", "region is too long or has quotes or control "
+        rc = mn_diag_set(d, MN_EINVAL, "region",
+                         "region is too long or has quotes or control "
                          "characters");
         mn_diag_hint(d, "write a region of 1-%d plain characters, e.g. \"Oost-Nederland\"",
                      MN_NAME_MAX);
     } else if (pub->role != MN_ROLE_AGENT || strcmp(pub->name, name) != 0) {
-        rc = mn_diag_set(d, MN_EINVAL, "key", "the key line is of %s \"%s\", not of agent "
-                         "\"%s\"", mn_role_name(pub->role), pub->name, name);
-        mn_diag_hint(d, "paste the public line agent \"%s\" printed; it starts with "
-                        "\"meldnet1 agent %s\"", name, name);
+        rc = mn_diag_set(d, MN_EINVAL, "key",
+                         "the key line is of %s \"%s\", not of agent "
+                         "\"%s\"",
+                         mn_role_name(pub->role), pub->name, name);
+        mn_diag_hint(d,
+                     "paste the public line agent \"%s\" printed; it starts with "
+                     "\"meldnet1 agent %s\"",
+                     name, name);
     }
     return rc;
 }
 
 /* Write the agent file at path (checked: s_check_agent). */
 static int s_write_agent_file(const char *path, const char *name, const char *region,
-                              const mn_pubkey *pub, int revoked, const char *revoked_at,
-                              mn_diag *d)
+                              const mn_pubkey *pub, int revoked, const char *revoked_at, mn_diag *d)
 {
     char line[MN_PUBLIC_LINE_MAX];
     char rev[64 + GW_TIME_CHARS];
@@ -144,8 +148,7 @@ int gw_party_file_rewrite_agent(const char *agents_dir, const gw_agent *a, mn_di
         !memchr(a->revoked_at, 0, sizeof a->revoked_at))
         return mn_diag_set(d, MN_EINVAL, "agent", "a field of the agent is not terminated");
     if ((rc = s_check_agent(a->name, region, &a->pub, d)) != MN_OK ||
-        (rc = gw_parties_path(agents_dir, MN_ROLE_AGENT, a->name, path, sizeof path, d)) !=
-            MN_OK)
+        (rc = gw_parties_path(agents_dir, MN_ROLE_AGENT, a->name, path, sizeof path, d)) != MN_OK)
         return rc;
     return s_write_agent_file(path, a->name, region, &a->pub, a->revoked, a->revoked_at, d);
 }
@@ -159,8 +162,8 @@ static int s_check_partner(const gw_partner *p, mn_diag *d)
     if (!memchr(p->name, 0, sizeof p->name) || !memchr(p->revoked_at, 0, sizeof p->revoked_at))
         return mn_diag_set(d, MN_EINVAL, "partner", "a field of the partner is not terminated");
     if (!mn_name_is_valid(p->name) || strcmp(p->name, GW_PARTNER_RESERVED_NAME) == 0) {
-        rc = mn_diag_set(d, MN_EINVAL, "name", "partner name \"%.*s\" is not valid%s",
-                         MN_NAME_MAX, p->name,
+        rc = mn_diag_set(d, MN_EINVAL, "name", "partner name \"%.*s\" is not valid%s", MN_NAME_MAX,
+                         p->name,
                          strcmp(p->name, GW_PARTNER_RESERVED_NAME) == 0
                              ? " (reserved for the registry)"
                              : "");
@@ -168,10 +171,14 @@ static int s_check_partner(const gw_partner *p, mn_diag *d)
         goto out;
     }
     if (p->pub.role != MN_ROLE_PARTNER || strcmp(p->pub.name, p->name) != 0) {
-        rc = mn_diag_set(d, MN_EINVAL, "key", "the key line is of %s \"%s\", not of partner "
-                         "\"%s\"", mn_role_name(p->pub.role), p->pub.name, p->name);
-        mn_diag_hint(d, "paste the public line partner \"%s\" printed; it starts with "
-                        "\"meldnet1 partner %s\"", p->name, p->name);
+        rc = mn_diag_set(d, MN_EINVAL, "key",
+                         "the key line is of %s \"%s\", not of partner "
+                         "\"%s\"",
+                         mn_role_name(p->pub.role), p->pub.name, p->name);
+        mn_diag_hint(d,
+                     "paste the public line partner \"%s\" printed; it starts with "
+                     "\"meldnet1 partner %s\"",
+                     p->name, p->name);
         goto out;
     }
     if (p->kind < GW_PARTNER_POLICE || p->kind > GW_PARTNER_OTHER) {
@@ -188,22 +195,24 @@ static int s_check_partner(const gw_partner *p, mn_diag *d)
     for (size_t i = 0; i < p->n_bindings; i++) {
         const gw_binding *b = &p->bindings[i];
         if (!memchr(b->topic, 0, sizeof b->topic) || !mn_topic_pattern_is_valid(b->topic)) {
-            rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%.*s\" is not a topic or "
-                             "pattern", MN_TOPIC_MAX, b->topic);
+            rc = mn_diag_set(d, MN_EINVAL, "bindings",
+                             "topic \"%.*s\" is not a topic or "
+                             "pattern",
+                             MN_TOPIC_MAX, b->topic);
             gw_parties_hint_topic(d);
             goto out;
         }
         int level = 0; /* a level is valid when its name parses back to it */
-        if (mn_sharing_parse(mn_sharing_name(b->sharing), &level) != MN_OK ||
-            level != b->sharing) {
-            rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%s\": sharing level %d is not "
-                             "one of " GW_SHARING_LIST, b->topic, b->sharing);
+        if (mn_sharing_parse(mn_sharing_name(b->sharing), &level) != MN_OK || level != b->sharing) {
+            rc = mn_diag_set(d, MN_EINVAL, "bindings",
+                             "topic \"%s\": sharing level %d is not "
+                             "one of " GW_SHARING_LIST,
+                             b->topic, b->sharing);
             goto out;
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(p->bindings[k].topic, b->topic) == 0) {
-                rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%s\" is bound twice",
-                                 b->topic);
+                rc = mn_diag_set(d, MN_EINVAL, "bindings", "topic \"%s\" is bound twice", b->topic);
                 mn_diag_hint(d, "keep one binding per topic, with the sharing level it needs");
                 goto out;
             }
@@ -240,8 +249,7 @@ static int s_write_partner_file(const char *path, const gw_partner *p, mn_diag *
         len += (size_t)pn;
         pn = snprintf(text + len, sizeof text - len,
                       "    { topic = \"%s\"; sharing = \"%s\"; }%s\n", p->bindings[i].topic,
-                      mn_sharing_name(p->bindings[i].sharing),
-                      i + 1 < p->n_bindings ? "," : "");
+                      mn_sharing_name(p->bindings[i].sharing), i + 1 < p->n_bindings ? "," : "");
     }
     if (pn >= 0 && (size_t)pn < sizeof text - len) {
         len += (size_t)pn;
@@ -260,8 +268,8 @@ int gw_party_file_write_partner(const char *partners_dir, const gw_partner *p, m
     int rc;
 
     if ((rc = s_check_partner(p, d)) != MN_OK ||
-        (rc = s_new_party_file(partners_dir, MN_ROLE_PARTNER, p->name, path, sizeof path,
-                               d)) != MN_OK)
+        (rc = s_new_party_file(partners_dir, MN_ROLE_PARTNER, p->name, path, sizeof path, d)) !=
+            MN_OK)
         return rc;
     /* a new partner is never revoked, whatever the caller left in those fields */
     fresh = *p;
@@ -321,8 +329,8 @@ int gw_party_file_revoke_agent(const char *agents_dir, const char *name, const c
     return rc;
 }
 
-int gw_party_file_revoke_partner(const char *partners_dir, const char *name,
-                                 const char *revoked_at, gw_partner *out, mn_diag *d)
+int gw_party_file_revoke_partner(const char *partners_dir, const char *name, const char *revoked_at,
+                                 gw_partner *out, mn_diag *d)
 {
     char at[GW_TIME_CHARS + 1];
     int rc = s_revoked_at(revoked_at, at, d);
@@ -338,11 +346,10 @@ int gw_party_file_revoke_partner(const char *partners_dir, const char *name,
     if ((rc = gw_parties_load_one_partner(partners_dir, name, p, d)) != MN_OK)
         goto out;
     if (p->revoked) {
-        rc = mn_diag_set(d, MN_EEXIST, p->source, "partner \"%s\" is revoked already%s%s%s",
-                         name, p->revoked_at[0] ? " (since " : "", p->revoked_at,
+        rc = mn_diag_set(d, MN_EEXIST, p->source, "partner \"%s\" is revoked already%s%s%s", name,
+                         p->revoked_at[0] ? " (since " : "", p->revoked_at,
                          p->revoked_at[0] ? ")" : "");
-        mn_diag_hint(d, "nothing to do; `meldnetctl partner add %s \"LINE\"` puts it back",
-                     name);
+        mn_diag_hint(d, "nothing to do; `meldnetctl partner add %s \"LINE\"` puts it back", name);
     } else {
         p->revoked = 1;
         snprintf(p->revoked_at, sizeof p->revoked_at, "%s", at);

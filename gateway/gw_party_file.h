@@ -17,8 +17,7 @@
  * region NULL or "": GW_AGENT_DEFAULT_REGION.
  * Returns MN_OK, MN_EEXIST, MN_ESYS, MN_EINVAL (bad name / region, a key of another party). */
 MN_NODISCARD int gw_party_file_write_agent(const char *agents_dir, const char *name,
-                                           const char *region, const mn_pubkey *pub,
-                                           mn_diag *d);
+                                           const char *region, const mn_pubkey *pub, mn_diag *d);
 
 /* Write partners_dir/NAME.conf (crash-safe) from a public line, kind and bindings, not revoked
  * (whatever p->revoked says); never replaces one. Returns MN_OK, MN_EEXIST, MN_ESYS,
@@ -33,8 +32,7 @@ MN_NODISCARD int gw_party_file_write_partner(const char *partners_dir, const gw_
  * revoked_at's form. It does not check the folder for another party with the same key: callers
  * do that against a loaded configuration (gw_config_find_*_by_curve_any), and a load refuses
  * the folder if they did not. Returns MN_OK, MN_ESYS, MN_EINVAL. */
-MN_NODISCARD int gw_party_file_rewrite_agent(const char *agents_dir, const gw_agent *a,
-                                             mn_diag *d);
+MN_NODISCARD int gw_party_file_rewrite_agent(const char *agents_dir, const gw_agent *a, mn_diag *d);
 
 /* The same for a partner file partners_dir/p->name.conf (kind, bindings kept as given). */
 MN_NODISCARD int gw_party_file_rewrite_partner(const char *partners_dir, const gw_partner *p,
@@ -52,7 +50,6 @@ MN_NODISCARD int gw_party_file_revoke_agent(const char *agents_dir, const char *
 /* The same for partner `name` in partners_dir, keeping its kind and bindings too (and
  * MN_ENOMEM). */
 MN_NODISCARD int gw_party_file_revoke_partner(const char *partners_dir, const char *name,
-                                              const char *revoked_at, gw_partner *out,
-                                              mn_diag *d);
+                                              const char *revoked_at, gw_partner *out, mn_diag *d);
 
 #endif

@@ -24,8 +24,8 @@
 #include "gw_redact.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,36 +154,24 @@ static void s_no_unknown(ProtobufCMessage *m)
 static int s_consented(const mn_report *r, int kind)
 {
     switch (kind) {
-    case GW_PARTNER_POLICE:
-        return mn_report_consent(r, MN_CONSENT_SHARE_POLICE);
-    case GW_PARTNER_CARE:
-        return mn_report_consent(r, MN_CONSENT_SHARE_CARE);
-    case GW_PARTNER_RESEARCH:
-        return mn_report_consent(r, MN_CONSENT_SHARE_RESEARCH);
-    case GW_PARTNER_REGISTRY:
-        return mn_report_consent(r, MN_CONSENT_REGISTER_IDENTITY);
-    default:
-        return 0; /* hotline, shelter, other: no consent flag covers them */
+    case GW_PARTNER_POLICE: return mn_report_consent(r, MN_CONSENT_SHARE_POLICE);
+    case GW_PARTNER_CARE: return mn_report_consent(r, MN_CONSENT_SHARE_CARE);
+    case GW_PARTNER_RESEARCH: return mn_report_consent(r, MN_CONSENT_SHARE_RESEARCH);
+    case GW_PARTNER_REGISTRY: return mn_report_consent(r, MN_CONSENT_REGISTER_IDENTITY);
+    default: return 0; /* hotline, shelter, other: no consent flag covers them */
     }
 }
 
 static const char *s_no_consent_reason(int kind)
 {
     switch (kind) {
-    case GW_PARTNER_POLICE:
-        return "no consent to share with police";
-    case GW_PARTNER_CARE:
-        return "no consent to share with care";
-    case GW_PARTNER_RESEARCH:
-        return "no consent to share with research";
-    case GW_PARTNER_REGISTRY:
-        return "no consent to register identity";
-    case GW_PARTNER_HOTLINE:
-        return "no consent to share with a hotline";
-    case GW_PARTNER_SHELTER:
-        return "no consent to share with shelter";
-    default:
-        return "no consent to share with this recipient";
+    case GW_PARTNER_POLICE: return "no consent to share with police";
+    case GW_PARTNER_CARE: return "no consent to share with care";
+    case GW_PARTNER_RESEARCH: return "no consent to share with research";
+    case GW_PARTNER_REGISTRY: return "no consent to register identity";
+    case GW_PARTNER_HOTLINE: return "no consent to share with a hotline";
+    case GW_PARTNER_SHELTER: return "no consent to share with shelter";
+    default: return "no consent to share with this recipient";
     }
 }
 
@@ -276,8 +264,7 @@ static void s_reporter(s_build *b, const mn_report *r, int level, const char *wh
     b->rep.reporter = rp;
 }
 
-static void s_victim(s_build *b, const mn_report *r, int level, const char *why,
-                     const char *day)
+static void s_victim(s_build *b, const mn_report *r, int level, const char *why, const char *day)
 {
     Meldnet__Victim *v = &b->victim;
     if (!r->victim) {
@@ -495,8 +482,8 @@ fail:
 
 int gw_redact_referral(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
                        const char *recipient, int kind, int sharing, int overriding,
-                       const mn_topics *topics, const char *rules,
-                       const uint8_t recipient_key[32], mn_referral **out)
+                       const mn_topics *topics, const char *rules, const uint8_t recipient_key[32],
+                       mn_referral **out)
 {
     s_build *b = NULL;
     uint8_t *buf = NULL;

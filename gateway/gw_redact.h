@@ -32,19 +32,18 @@ void gw_redact_recipient_key(const uint8_t master[32], const char *recipient, ui
  * GW_PARTNER_REGISTRY with sharing FULL). recipient_key from gw_redact_recipient_key. Caller
  * owns *out (mn_referral_destroy). Returns MN_OK, MN_ENOMEM, or MN_EDECODE when recipient is
  * not a party name or a topic is not valid. */
-MN_NODISCARD int gw_redact_referral(const mn_report *r, uint64_t registration,
-                                    uint64_t accepted_ms, const char *recipient, int kind,
-                                    int sharing, int overriding, const mn_topics *topics,
-                                    const char *rules, const uint8_t recipient_key[32],
-                                    mn_referral **out);
+MN_NODISCARD int gw_redact_referral(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
+                                    const char *recipient, int kind, int sharing, int overriding,
+                                    const mn_topics *topics, const char *rules,
+                                    const uint8_t recipient_key[32], mn_referral **out);
 
 /* The same view without the owned copy: `use` gets it (borrowing r and this call's buffers:
  * valid only during the call) and its result is returned. The gateway's hot path packs the
  * view straight into what it seals. Returns use()'s result, MN_ENOMEM or MN_EDECODE. */
-MN_NODISCARD int gw_redact_view(const mn_report *r, uint64_t registration,
-                                uint64_t accepted_ms, const char *recipient, int kind,
-                                int sharing, int overriding, const mn_topics *topics,
-                                const char *rules, const uint8_t recipient_key[32],
+MN_NODISCARD int gw_redact_view(const mn_report *r, uint64_t registration, uint64_t accepted_ms,
+                                const char *recipient, int kind, int sharing, int overriding,
+                                const mn_topics *topics, const char *rules,
+                                const uint8_t recipient_key[32],
                                 int (*use)(const mn_referral *view, void *arg), void *arg);
 
 #endif

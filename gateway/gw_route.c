@@ -100,8 +100,8 @@ static int s_holds(const gw_rule *rule, const mn_report *r, const char *today)
         !s_in_list(r->region ? r->region : "unknown", rule->regions, rule->n_regions))
         return 0;
     if (rule->n_municipalities &&
-        !s_in_codes(r->municipality_code ? r->municipality_code : "unknown",
-                    rule->municipalities, rule->n_municipalities))
+        !s_in_codes(r->municipality_code ? r->municipality_code : "unknown", rule->municipalities,
+                    rule->n_municipalities))
         return 0;
     for (int k = 0; k < GW_RULE_CONSENT_N; k++)
         if (rule->consent[k] >= 0 && mn_report_consent(r, k) != rule->consent[k])
@@ -167,8 +167,8 @@ static void s_expand(const char *tmpl, const mn_report *r, char out[MN_TOPIC_MAX
         s_fill(tmpl, "unknown", "unknown", out);
 }
 
-void gw_route_evaluate(const gw_rule *rules, size_t n_rules, const mn_report *r,
-                       const char *today, gw_route_match *out)
+void gw_route_evaluate(const gw_rule *rules, size_t n_rules, const mn_report *r, const char *today,
+                       gw_route_match *out)
 {
     assert(out);
     memset(out, 0, sizeof *out);

@@ -20,31 +20,31 @@ struct gw_partner; /* gw_parties.h */
 
 /* What the rules make of one report. */
 typedef struct gw_route_match {
-    mn_topics topics;                 /* distinct expanded topics, in rule order */
-    int rule_of[MN_TOPICS_MAX];       /* index of the first rule that emitted topics.name[i] */
-    int overriding[MN_TOPICS_MAX];    /* emitted by a consent-overriding rule */
+    mn_topics topics;              /* distinct expanded topics, in rule order */
+    int rule_of[MN_TOPICS_MAX];    /* index of the first rule that emitted topics.name[i] */
+    int overriding[MN_TOPICS_MAX]; /* emitted by a consent-overriding rule */
 } gw_route_match;
 
 /* Evaluate rules on r; today = "YYYY-MM-DD" for the minor test (age from date of birth).
  * Never fails: a report no rule matches gives out->topics.n == 0. */
-void gw_route_evaluate(const gw_rule *rules, size_t n_rules, const mn_report *r,
-                       const char *today, gw_route_match *out);
+void gw_route_evaluate(const gw_rule *rules, size_t n_rules, const mn_report *r, const char *today,
+                       gw_route_match *out);
 
 /* One recipient's share of a match. */
 typedef struct gw_route_target {
     const struct gw_partner *partner; /* borrowed */
-    mn_topics topics;    /* the matched topics this partner is bound to */
-    int sharing;         /* the most open sharing level among the matching bindings */
-    int overriding;      /* one of its topics came from a consent-overriding rule and reaches
+    mn_topics topics;                 /* the matched topics this partner is bound to */
+    int sharing;                      /* the most open sharing level among the matching bindings */
+    int overriding;  /* one of its topics came from a consent-overriding rule and reaches
                             it through a FULL binding */
-    char rules[256];     /* comma-joined rule names */
+    char rules[256]; /* comma-joined rule names */
 } gw_route_target;
 
 /* Which partners get an item, and which topics nobody is bound to (revoked partners are left
  * out: their topics count as unbound unless another partner takes them). targets must hold
  * n_partners entries. Never fails. */
-void gw_route_plan(const gw_rule *rules, const gw_route_match *m,
-                   const struct gw_partner *partners, size_t n_partners,
-                   gw_route_target *targets, size_t *n_targets, mn_topics *unbound);
+void gw_route_plan(const gw_rule *rules, const gw_route_match *m, const struct gw_partner *partners,
+                   size_t n_partners, gw_route_target *targets, size_t *n_targets,
+                   mn_topics *unbound);
 
 #endif

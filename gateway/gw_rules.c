@@ -26,43 +26,67 @@
 static const gw_rule s_defaults[] = {
     {
         .name = "acute",
-        .acute = 1, .minor = GW_RULE_ANY, .online = GW_RULE_ANY, .shelter = GW_RULE_ANY,
+        .acute = 1,
+        .minor = GW_RULE_ANY,
+        .online = GW_RULE_ANY,
+        .shelter = GW_RULE_ANY,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"police.acute"}, .n_emit = 1,
+        .emit = {"police.acute"},
+        .n_emit = 1,
         .overrides_consent = 1,
     },
     {
         .name = "minor-sexual",
-        .acute = GW_RULE_ANY, .minor = 1, .online = GW_RULE_ANY, .shelter = GW_RULE_ANY,
+        .acute = GW_RULE_ANY,
+        .minor = 1,
+        .online = GW_RULE_ANY,
+        .shelter = GW_RULE_ANY,
         .forms = 1u << MELDNET__EXPLOITATION_FORM__SEXUAL,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"care.{region}"}, .n_emit = 1,
+        .emit = {"care.{region}"},
+        .n_emit = 1,
     },
     {
         .name = "online-sexual",
-        .acute = GW_RULE_ANY, .minor = GW_RULE_ANY, .online = GW_RULE_ANY, .shelter = GW_RULE_ANY,
-        .sexual = (1u << MELDNET__SEXUAL_SUBTYPE__SEXTORTION) |
-                  (1u << MELDNET__SEXUAL_SUBTYPE__GROOMING),
+        .acute = GW_RULE_ANY,
+        .minor = GW_RULE_ANY,
+        .online = GW_RULE_ANY,
+        .shelter = GW_RULE_ANY,
+        .sexual =
+            (1u << MELDNET__SEXUAL_SUBTYPE__SEXTORTION) | (1u << MELDNET__SEXUAL_SUBTYPE__GROOMING),
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"research.online"}, .n_emit = 1,
+        .emit = {"research.online"},
+        .n_emit = 1,
     },
     {
         .name = "online",
-        .acute = GW_RULE_ANY, .minor = GW_RULE_ANY, .online = 1, .shelter = GW_RULE_ANY,
+        .acute = GW_RULE_ANY,
+        .minor = GW_RULE_ANY,
+        .online = 1,
+        .shelter = GW_RULE_ANY,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"research.online"}, .n_emit = 1,
+        .emit = {"research.online"},
+        .n_emit = 1,
     },
     {
         .name = "shelter",
-        .acute = GW_RULE_ANY, .minor = GW_RULE_ANY, .online = GW_RULE_ANY, .shelter = 1,
+        .acute = GW_RULE_ANY,
+        .minor = GW_RULE_ANY,
+        .online = GW_RULE_ANY,
+        .shelter = 1,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"shelter.coordination"}, .n_emit = 1,
+        .emit = {"shelter.coordination"},
+        .n_emit = 1,
     },
     {
         .name = "all",
-        .acute = GW_RULE_ANY, .minor = GW_RULE_ANY, .online = GW_RULE_ANY, .shelter = GW_RULE_ANY,
+        .acute = GW_RULE_ANY,
+        .minor = GW_RULE_ANY,
+        .online = GW_RULE_ANY,
+        .shelter = GW_RULE_ANY,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
-        .emit = {"hotline.{region}"}, .n_emit = 1,
+        .emit = {"hotline.{region}"},
+        .n_emit = 1,
     },
 };
 
@@ -76,12 +100,12 @@ const gw_rule *gw_rules_defaults(size_t *n)
 /* ---------------------------------------------------------------------------------------------
  * Parsing */
 
-static const char *const s_consent_keys[GW_RULE_CONSENT_N] = {
-    [MN_CONSENT_REGISTER_IDENTITY] = "register_identity",
-    [MN_CONSENT_SHARE_POLICE] = "share_police",
-    [MN_CONSENT_SHARE_CARE] = "share_care",
-    [MN_CONSENT_SHARE_RESEARCH] = "share_research",
-    [MN_CONSENT_REPORTER_CONTACT_SHAREABLE] = "reporter_contact_shareable"};
+static const char *const s_consent_keys[GW_RULE_CONSENT_N] =
+    {[MN_CONSENT_REGISTER_IDENTITY] = "register_identity",
+     [MN_CONSENT_SHARE_POLICE] = "share_police",
+     [MN_CONSENT_SHARE_CARE] = "share_care",
+     [MN_CONSENT_SHARE_RESEARCH] = "share_research",
+     [MN_CONSENT_REPORTER_CONTACT_SHAREABLE] = "reporter_contact_shareable"};
 static const char *const s_placeholders[] = {"region", "municipality"};
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -89,7 +113,7 @@ static const char *const s_placeholders[] = {"region", "municipality"};
 typedef struct s_parse {
     const char *file; /* the config file, when libconfig does not name one */
     mn_diag *d;
-    char label[96];   /* "route \"acute\"" or "route #3", for messages */
+    char label[96];                      /* "route \"acute\"" or "route #3", for messages */
     const char *distinct[MN_TOPICS_MAX]; /* distinct emit templates so far (in the rules) */
     size_t n_distinct;
 } s_parse;
@@ -173,8 +197,8 @@ static int s_get_bool(const s_parse *p, const config_setting_t *s, const char *w
 {
     if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
         int rc = s_fail(p, s, "%s must be true or false", what);
-        mn_diag_hint(p->d, "write %s = true; or %s = false; (no quotes)",
-                     config_setting_name(s), config_setting_name(s));
+        mn_diag_hint(p->d, "write %s = true; or %s = false; (no quotes)", config_setting_name(s),
+                     config_setting_name(s));
         return rc;
     }
     *out = config_setting_get_bool(s) ? 1 : 0;
@@ -182,8 +206,7 @@ static int s_get_bool(const s_parse *p, const config_setting_t *s, const char *w
 }
 
 /* A non-empty array or list of strings, at most max entries. */
-static int s_check_strings(const s_parse *p, const config_setting_t *s, const char *what,
-                           int max)
+static int s_check_strings(const s_parse *p, const config_setting_t *s, const char *what, int max)
 {
     int type = config_setting_type(s);
     int n;
@@ -216,8 +239,8 @@ static int s_check_strings(const s_parse *p, const config_setting_t *s, const ch
 
 /* A list of names of a report enumeration (as in the report JSON) -> bit set. */
 static int s_get_enum_set(const s_parse *p, const config_setting_t *s, const char *what,
-                          const ProtobufCEnumDescriptor *desc, const char *plural,
-                          const char *kind, uint32_t *out)
+                          const ProtobufCEnumDescriptor *desc, const char *plural, const char *kind,
+                          uint32_t *out)
 {
     const char *names[GW_RULE_ENUM_MAX];
     size_t n_names = 0;
@@ -290,10 +313,10 @@ typedef enum s_value {
 } s_value;
 
 typedef struct s_condition {
-    const char *key;   /* in when = { ... }; messages call it when.KEY */
+    const char *key; /* in when = { ... }; messages call it when.KEY */
     s_value value;
-    size_t offset;     /* of the field in gw_rule */
-    const char *kind;  /* S_ENUM_SET, S_CODES: what a value must be, "a form of exploitation" */
+    size_t offset;    /* of the field in gw_rule */
+    const char *kind; /* S_ENUM_SET, S_CODES: what a value must be, "a form of exploitation" */
     /* S_ENUM_SET: the enumeration whose JSON names are accepted; its values, for hints */
     const ProtobufCEnumDescriptor *desc;
     const char *plural;
@@ -327,8 +350,7 @@ static int s_get_codes(const s_parse *p, const config_setting_t *s, const s_cond
     return rc;
 }
 
-static int s_get_consent(const s_parse *p, const config_setting_t *s,
-                         int flags[GW_RULE_CONSENT_N])
+static int s_get_consent(const s_parse *p, const config_setting_t *s, int flags[GW_RULE_CONSENT_N])
 {
     int n;
     if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -360,26 +382,46 @@ static const s_condition s_conditions[] = {
     {.key = "minor", .value = S_BOOL, .offset = S_AT(minor)},
     {.key = "online", .value = S_BOOL, .offset = S_AT(online)},
     {.key = "shelter", .value = S_BOOL, .offset = S_AT(shelter)},
-    {.key = "form", .value = S_ENUM_SET, .offset = S_AT(forms),
-     .kind = "a form of exploitation", .desc = &meldnet__exploitation_form__descriptor,
+    {.key = "form",
+     .value = S_ENUM_SET,
+     .offset = S_AT(forms),
+     .kind = "a form of exploitation",
+     .desc = &meldnet__exploitation_form__descriptor,
      .plural = "forms"},
-    {.key = "sexual", .value = S_ENUM_SET, .offset = S_AT(sexual),
-     .kind = "a sexual subtype", .desc = &meldnet__sexual_subtype__descriptor,
+    {.key = "sexual",
+     .value = S_ENUM_SET,
+     .offset = S_AT(sexual),
+     .kind = "a sexual subtype",
+     .desc = &meldnet__sexual_subtype__descriptor,
      .plural = "sexual subtypes"},
-    {.key = "reporter", .value = S_ENUM_SET, .offset = S_AT(reporter_types),
-     .kind = "an organisation type", .desc = &meldnet__organisation_type__descriptor,
+    {.key = "reporter",
+     .value = S_ENUM_SET,
+     .offset = S_AT(reporter_types),
+     .kind = "an organisation type",
+     .desc = &meldnet__organisation_type__descriptor,
      .plural = "organisation types"},
-    {.key = "reporter_kind", .value = S_ENUM_SET, .offset = S_AT(reporter_kinds),
-     .kind = "a reporter kind", .desc = &meldnet__reporter_kind__descriptor,
+    {.key = "reporter_kind",
+     .value = S_ENUM_SET,
+     .offset = S_AT(reporter_kinds),
+     .kind = "a reporter kind",
+     .desc = &meldnet__reporter_kind__descriptor,
      .plural = "reporter kinds"},
-    {.key = "region", .value = S_CODES, .offset = S_AT(regions),
-     .kind = "a region code", .count = S_AT(n_regions), .size = S_ENTRY(regions),
+    {.key = "region",
+     .value = S_CODES,
+     .offset = S_AT(regions),
+     .kind = "a region code",
+     .count = S_AT(n_regions),
+     .size = S_ENTRY(regions),
      .is_valid = s_is_region,
      .hint = "a region is written as in the reports: 1-64 characters of a-z, 0-9 and '-', "
              "e.g. \"midden-nederland\"; \"unknown\" matches reports without a region"},
-    {.key = "municipality", .value = S_CODES, .offset = S_AT(municipalities),
-     .kind = "a municipality code", .count = S_AT(n_municipalities),
-     .size = S_ENTRY(municipalities), .is_valid = s_is_municipality,
+    {.key = "municipality",
+     .value = S_CODES,
+     .offset = S_AT(municipalities),
+     .kind = "a municipality code",
+     .count = S_AT(n_municipalities),
+     .size = S_ENTRY(municipalities),
+     .is_valid = s_is_municipality,
      .hint = "write the CBS code, \"GM\" and four digits, e.g. \"GM0344\"; \"unknown\" "
              "matches reports without one"},
     {.key = "consent", .value = S_CONSENT, .offset = S_AT(consent)},
@@ -409,14 +451,10 @@ static int s_get_condition(const s_parse *p, const config_setting_t *s, const s_
 
     snprintf(what, sizeof what, "when.%s", c->key);
     switch (c->value) {
-    case S_BOOL:
-        return s_get_bool(p, s, what, field);
-    case S_ENUM_SET:
-        return s_get_enum_set(p, s, what, c->desc, c->plural, c->kind, field);
-    case S_CODES:
-        return s_get_codes(p, s, c, what, rule);
-    case S_CONSENT:
-        return s_get_consent(p, s, field);
+    case S_BOOL: return s_get_bool(p, s, what, field);
+    case S_ENUM_SET: return s_get_enum_set(p, s, what, c->desc, c->plural, c->kind, field);
+    case S_CODES: return s_get_codes(p, s, c, what, rule);
+    case S_CONSENT: return s_get_consent(p, s, field);
     }
     assert(!"a condition of no kind");
     return MN_EINVAL;
@@ -474,12 +512,14 @@ static int s_check_template(const s_parse *p, const config_setting_t *e, const c
             memcpy(name, t + i + 1, nlen);
             name[nlen] = '\0';
             if (s_key_index(name, s_placeholders, S_COUNT(s_placeholders)) < 0) {
-                const char *near = mn_suggest_closest(name, s_placeholders,
-                                                      S_COUNT(s_placeholders));
+                const char *near =
+                    mn_suggest_closest(name, s_placeholders, S_COUNT(s_placeholders));
                 rc = s_fail(p, e, "emit topic \"%s\": unknown placeholder {%s}", t, name);
                 if (near)
-                    mn_diag_hint(p->d, "did you mean {%s}? placeholders are {region} and "
-                                       "{municipality}", near);
+                    mn_diag_hint(p->d,
+                                 "did you mean {%s}? placeholders are {region} and "
+                                 "{municipality}",
+                                 near);
                 else
                     mn_diag_hint(p->d, "placeholders are {region} and {municipality}");
                 return rc;
@@ -533,10 +573,10 @@ static int s_get_emit(s_parse *p, const config_setting_t *s, gw_rule *rule)
                 break;
         if (k == p->n_distinct) {
             if (p->n_distinct == MN_TOPICS_MAX) {
-                rc = s_fail(p, e, "the routes emit more than %d different topics",
-                            MN_TOPICS_MAX);
-                mn_diag_hint(p->d, "a report can reach at most %d topics; use fewer topics, or "
-                                   "placeholders such as care.{region}",
+                rc = s_fail(p, e, "the routes emit more than %d different topics", MN_TOPICS_MAX);
+                mn_diag_hint(p->d,
+                             "a report can reach at most %d topics; use fewer topics, or "
+                             "placeholders such as care.{region}",
                              MN_TOPICS_MAX);
                 break;
             }
@@ -633,8 +673,8 @@ static int s_parse_rule(s_parse *p, const config_setting_t *s, size_t index, gw_
     }
     for (size_t k = 0; k < index; k++) {
         if (strcmp(rules[k].name, name) == 0) {
-            rc = s_fail(p, name_s, "the name \"%s\" is already used by the rule at line %d",
-                        name, rules[k].line);
+            rc = s_fail(p, name_s, "the name \"%s\" is already used by the rule at line %d", name,
+                        rules[k].line);
             mn_diag_hint(p->d, "give every rule its own name: referrals name the rules that "
                                "chose them");
             goto out;
@@ -663,8 +703,8 @@ out:
     return rc;
 }
 
-int gw_rules_parse(const config_setting_t *routes, const char *file, gw_rule **rules,
-                   size_t *n, mn_diag *d)
+int gw_rules_parse(const config_setting_t *routes, const char *file, gw_rule **rules, size_t *n,
+                   mn_diag *d)
 {
     s_parse p;
     gw_rule *out = NULL;

@@ -27,17 +27,17 @@
 
 #define GW_RULE_NAME_MAX 63
 #define GW_RULE_LIST_MAX 16
-#define GW_RULE_ANY (-1)                /* a yes/no condition that is not asked */
-#define GW_RULE_CONSENT_N MN_CONSENT_N  /* gw_rule.consent, indexed by enum mn_consent */
-#define GW_RULE_ENUM_MAX 32             /* enumeration values fit a uint32_t bit set */
+#define GW_RULE_ANY (-1)               /* a yes/no condition that is not asked */
+#define GW_RULE_CONSENT_N MN_CONSENT_N /* gw_rule.consent, indexed by enum mn_consent */
+#define GW_RULE_ENUM_MAX 32            /* enumeration values fit a uint32_t bit set */
 
 typedef struct gw_rule {
     char name[GW_RULE_NAME_MAX + 1];
     int acute, minor, online, shelter; /* -1 any, 0 must be false/no, 1 must be true/yes */
-    uint32_t forms;          /* bit (1u << ExploitationForm): any of; 0 = any */
-    uint32_t sexual;         /* bit (1u << SexualSubtype) */
-    uint32_t reporter_types; /* bit (1u << OrganisationType) */
-    uint32_t reporter_kinds; /* bit (1u << ReporterKind) */
+    uint32_t forms;                    /* bit (1u << ExploitationForm): any of; 0 = any */
+    uint32_t sexual;                   /* bit (1u << SexualSubtype) */
+    uint32_t reporter_types;           /* bit (1u << OrganisationType) */
+    uint32_t reporter_kinds;           /* bit (1u << ReporterKind) */
     char regions[GW_RULE_LIST_MAX][65];
     size_t n_regions;
     char municipalities[GW_RULE_LIST_MAX][8];

@@ -32,9 +32,18 @@ typedef struct s_field {
     size_t offset; /* of a uint64_t */
 } s_field;
 
-#define S_SNAP(name, field) {name, offsetof(gw_snapshot, field)}
-#define S_AGENT(field) {#field, offsetof(gw_snap_agent, field)}
-#define S_PARTNER(field) {#field, offsetof(gw_snap_partner, field)}
+#define S_SNAP(name, field)                                                                        \
+    {                                                                                              \
+        name, offsetof(gw_snapshot, field)                                                         \
+    }
+#define S_AGENT(field)                                                                             \
+    {                                                                                              \
+#field, offsetof(gw_snap_agent, field)                                                     \
+    }
+#define S_PARTNER(field)                                                                           \
+    {                                                                                              \
+#field, offsetof(gw_snap_partner, field)                                                   \
+    }
 
 /* The times, before the counters of GW_JSON_HEAD (gw_stats_write's order). */
 static const s_field s_times[] = {
@@ -57,8 +66,8 @@ static const s_field s_agent_counts[] = {
 };
 
 static const s_field s_partner_counts[] = {
-    S_PARTNER(queue_depth), S_PARTNER(oldest_ms),    S_PARTNER(held), S_PARTNER(deliveries),
-    S_PARTNER(redeliveries), S_PARTNER(acks),        S_PARTNER(nacks),
+    S_PARTNER(queue_depth),  S_PARTNER(oldest_ms), S_PARTNER(held),  S_PARTNER(deliveries),
+    S_PARTNER(redeliveries), S_PARTNER(acks),      S_PARTNER(nacks),
 };
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -355,8 +364,7 @@ static json_t *s_partners_json(const gw_snapshot *s, int *failed)
 }
 
 /* The fields gw_stats_write wrote, by the same names, in its order. */
-static void s_put_old(json_t *root, const gw_snapshot *s, const gw_counter_table *t,
-                      int *failed)
+static void s_put_old(json_t *root, const gw_snapshot *s, const gw_counter_table *t, int *failed)
 {
     s_put(root, "state", json_string(s->state), failed);
     s_put(root, "pid", json_integer(s->pid), failed);
@@ -368,8 +376,7 @@ static void s_put_old(json_t *root, const gw_snapshot *s, const gw_counter_table
     s_put(root, "stages", s_stages_json(s, failed), failed);
 }
 
-static void s_put_new(json_t *root, const gw_snapshot *s, const gw_counter_table *t,
-                      int *failed)
+static void s_put_new(json_t *root, const gw_snapshot *s, const gw_counter_table *t, int *failed)
 {
     s_put(root, "delivery_listen", json_string(s->delivery_listen), failed);
     s_put(root, "metrics_listen", json_string(s->metrics_listen), failed);
@@ -481,8 +488,7 @@ static int s_bad(mn_diag *d, const s_at *at, const char *key, const char *want, 
                        want, s_type_name(v));
 }
 
-static int s_u64_value(const json_t *v, const s_at *at, const char *key, uint64_t *out,
-                       mn_diag *d)
+static int s_u64_value(const json_t *v, const s_at *at, const char *key, uint64_t *out, mn_diag *d)
 {
     if (!json_is_integer(v) || json_integer_value(v) < 0)
         return s_bad(d, at, key, "a non-negative integer", v);
@@ -491,15 +497,14 @@ static int s_u64_value(const json_t *v, const s_at *at, const char *key, uint64_
 }
 
 /* obj[key] into *out when present. */
-static int s_get_u64(const json_t *obj, const s_at *at, const char *key, uint64_t *out,
-                     mn_diag *d)
+static int s_get_u64(const json_t *obj, const s_at *at, const char *key, uint64_t *out, mn_diag *d)
 {
     const json_t *v = json_object_get(obj, key);
     return v ? s_u64_value(v, at, key, out, d) : MN_OK;
 }
 
-static int s_get_fields(const json_t *obj, const s_at *at, void *base, const s_field *f,
-                        size_t n, mn_diag *d)
+static int s_get_fields(const json_t *obj, const s_at *at, void *base, const s_field *f, size_t n,
+                        mn_diag *d)
 {
     for (size_t i = 0; i < n; i++) {
         int rc = s_get_u64(obj, at, f[i].name, s_u64_at(base, &f[i]), d);
@@ -509,8 +514,7 @@ static int s_get_fields(const json_t *obj, const s_at *at, void *base, const s_f
     return MN_OK;
 }
 
-static int s_get_real(const json_t *obj, const s_at *at, const char *key, double *out,
-                      mn_diag *d)
+static int s_get_real(const json_t *obj, const s_at *at, const char *key, double *out, mn_diag *d)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v)
@@ -547,9 +551,10 @@ static int s_get_str(const json_t *obj, const s_at *at, const char *key, char *o
     if (json_string_length(v) >= cap || strlen(json_string_value(v)) != json_string_length(v)) {
         s_at here;
         s_at_key(&here, at, key);
-        return mn_diag_set(d, MN_EDECODE, here.path, "expected a string of at most %zu "
-                           "characters without NUL, found %zu characters", cap - 1,
-                           json_string_length(v));
+        return mn_diag_set(d, MN_EDECODE, here.path,
+                           "expected a string of at most %zu "
+                           "characters without NUL, found %zu characters",
+                           cap - 1, json_string_length(v));
     }
     memcpy(out, json_string_value(v), json_string_length(v) + 1);
     return MN_OK;
@@ -641,8 +646,7 @@ static int s_hist_adopt(gw_snap_hist *h, const double *vals, size_t n, const dou
     return MN_OK;
 }
 
-static int s_parse_bounds(const json_t *arr, const s_at *at, double *vals, size_t *n,
-                          mn_diag *d)
+static int s_parse_bounds(const json_t *arr, const s_at *at, double *vals, size_t *n, mn_diag *d)
 {
     s_at here, item;
     s_at_key(&here, at, "bounds");
@@ -666,8 +670,10 @@ static int s_parse_buckets(const json_t *arr, const s_at *at, size_t n_bounds, u
     s_at here, item;
     s_at_key(&here, at, "buckets");
     if (json_array_size(arr) != n_bounds + 1)
-        return mn_diag_set(d, MN_EDECODE, here.path, "expected %zu buckets (one per bound and "
-                           "+Inf), found %zu", n_bounds + 1, json_array_size(arr));
+        return mn_diag_set(d, MN_EDECODE, here.path,
+                           "expected %zu buckets (one per bound and "
+                           "+Inf), found %zu",
+                           n_bounds + 1, json_array_size(arr));
     for (size_t i = 0; i < json_array_size(arr); i++) {
         s_at_index(&item, &here, i);
         int rc = s_u64_value(json_array_get(arr, i), &item, NULL, &bucket[i], d);
@@ -763,8 +769,8 @@ static int s_parse_partner(const json_t *o, const s_at *at, void *item, mn_diag 
  * `parse`. *items is set as soon as it is allocated, so a failure part-way leaves it to
  * gw_snapshot_clear. Absent or empty: *items stays NULL. */
 static int s_parse_list(const json_t *root, const s_at *at, const char *key, size_t size,
-                        int (*parse)(const json_t *, const s_at *, void *, mn_diag *),
-                        void **items, size_t *n, mn_diag *d)
+                        int (*parse)(const json_t *, const s_at *, void *, mn_diag *), void **items,
+                        size_t *n, mn_diag *d)
 {
     const json_t *a;
     s_at here, item;
@@ -794,8 +800,8 @@ static int s_parse_scalars(const json_t *root, const s_at *at, gw_snapshot *s, m
     if (rc == MN_OK)
         rc = s_get_str(root, at, "listen", s->listen, sizeof s->listen, d);
     if (rc == MN_OK)
-        rc = s_get_str(root, at, "delivery_listen", s->delivery_listen,
-                       sizeof s->delivery_listen, d);
+        rc = s_get_str(root, at, "delivery_listen", s->delivery_listen, sizeof s->delivery_listen,
+                       d);
     if (rc == MN_OK)
         rc = s_get_str(root, at, "metrics_listen", s->metrics_listen, sizeof s->metrics_listen, d);
     if (rc == MN_OK)
@@ -854,8 +860,7 @@ static int s_parse_counts(const json_t *root, const s_at *at, gw_snapshot *s,
     return rc;
 }
 
-static int s_parse_root(const json_t *root, gw_snapshot *s, const gw_counter_table *t,
-                        mn_diag *d)
+static int s_parse_root(const json_t *root, gw_snapshot *s, const gw_counter_table *t, mn_diag *d)
 {
     const s_at top = {""};
     if (!json_is_object(root))
@@ -877,8 +882,8 @@ static int s_parse_root(const json_t *root, gw_snapshot *s, const gw_counter_tab
                           &s->n_agents, d);
     s->agents = agents;
     if (rc == MN_OK)
-        rc = s_parse_list(root, &top, "partners", sizeof *s->partners, s_parse_partner,
-                          &partners, &s->n_partners, d);
+        rc = s_parse_list(root, &top, "partners", sizeof *s->partners, s_parse_partner, &partners,
+                          &s->n_partners, d);
     s->partners = partners;
     return rc;
 }

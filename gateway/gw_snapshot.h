@@ -33,20 +33,20 @@
  * gw_snapshot_clear frees bounds_owned, gw_snapshot_copy duplicates it and points the copy's
  * bounds to the duplicate. So bounds never dangles after clear/copy of the other snapshot. */
 typedef struct gw_snap_hist {
-    const double *bounds;                  /* upper bounds, ascending; see above */
+    const double *bounds; /* upper bounds, ascending; see above */
     size_t n_bounds;
     uint64_t bucket[GW_HIST_MAX_BUCKETS + 1]; /* per bucket, not cumulative; last: +Inf */
     uint64_t count;
-    double sum;                            /* in the bounds' unit (seconds, envelopes) */
-    double *bounds_owned;                  /* NULL, or heap memory bounds points to */
+    double sum;           /* in the bounds' unit (seconds, envelopes) */
+    double *bounds_owned; /* NULL, or heap memory bounds points to */
 } gw_snap_hist;
 
 typedef struct gw_snap_agent {
     char name[MN_NAME_MAX + 1];
     char region[MN_NAME_MAX + 1];
     int revoked;
-    int connected;            /* a message came on an open connection of it */
-    uint64_t last_seen_ms;    /* wall clock of its last frame; 0: not since start */
+    int connected;         /* a message came on an open connection of it */
+    uint64_t last_seen_ms; /* wall clock of its last frame; 0: not since start */
     uint64_t accepted, duplicates, rejected;
 } gw_snap_agent;
 
@@ -54,10 +54,10 @@ typedef struct gw_snap_partner {
     char name[MN_NAME_MAX + 1];
     char kind[16];
     int revoked;
-    int connected;            /* has a subscribed session */
-    uint64_t queue_depth;     /* items waiting for delivery or ack */
-    uint64_t oldest_ms;       /* enqueue time of the oldest of them; 0: none */
-    uint64_t held;            /* items in its hold queue */
+    int connected;        /* has a subscribed session */
+    uint64_t queue_depth; /* items waiting for delivery or ack */
+    uint64_t oldest_ms;   /* enqueue time of the oldest of them; 0: none */
+    uint64_t held;        /* items in its hold queue */
     uint64_t deliveries, redeliveries, acks, nacks;
 } gw_snap_partner;
 
@@ -70,16 +70,16 @@ typedef struct gw_snapshot {
     char listen[256];
     char delivery_listen[256];
     char metrics_listen[256];
-    uint64_t now_ms;          /* wall clock when taken */
+    uint64_t now_ms; /* wall clock when taken */
     uint64_t started_ms;
-    char state[16];           /* "running", "stopped" */
+    char state[16]; /* "running", "stopped" */
 
     /* Readiness (/readyz); inflight and inflight_max are counters (below). */
     int store_open, sockets_bound, overloaded;
     /* Storage (gw_ingest): every new envelope is refused while either is set (free_mb and
      * min_free_mb are counters). */
-    int disk_low;             /* free space in the data folder is below min_free_mb */
-    int commits_failing;      /* the last store commits failed, none succeeded since */
+    int disk_low;        /* free space in the data folder is below min_free_mb */
+    int commits_failing; /* the last store commits failed, none succeeded since */
 
     /* Counters and gauges (gw_counters.h): from gw_stats, the socket monitor (connected_*),
      * the store (gw_observe: registrations, unrouted, held_total, map_*) and main.c. */
@@ -98,7 +98,7 @@ typedef struct gw_snapshot {
     /* Per second over the last minute (or since start when younger). */
     double rate_received, rate_accepted, rate_rejected;
 
-    gw_snap_agent *agents;    /* sorted by name; revoked ones too */
+    gw_snap_agent *agents; /* sorted by name; revoked ones too */
     size_t n_agents;
     gw_snap_partner *partners; /* sorted by name; revoked ones too */
     size_t n_partners;

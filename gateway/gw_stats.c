@@ -35,9 +35,8 @@ void gw_hist_observe(gw_hist *h, double value)
 
 const char *gw_refusal_name(int cause)
 {
-    static const char *const names[GW_REFUSAL_COUNT] = {"unknown_key", "revoked_key",
-                                                        "wrong_party", "malformed",
-                                                        "handshake_limit"};
+    static const char *const names[GW_REFUSAL_COUNT] = {"unknown_key", "revoked_key", "wrong_party",
+                                                        "malformed", "handshake_limit"};
     return cause >= 0 && cause < GW_REFUSAL_COUNT ? names[cause] : "?";
 }
 
@@ -77,8 +76,8 @@ void gw_stats_count_reject(gw_stats *s, int reason)
 
 const char *gw_stage_name(int stage)
 {
-    static const char *const names[GW_STAGE_COUNT] = {"receive", "verify_open", "build",
-                                                       "register", "commit", "acknowledge"};
+    static const char *const names[GW_STAGE_COUNT] = {"receive",  "verify_open", "build",
+                                                      "register", "commit",      "acknowledge"};
     return stage >= 0 && stage < GW_STAGE_COUNT ? names[stage] : "?";
 }
 

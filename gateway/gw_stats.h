@@ -85,8 +85,8 @@ struct gw_stats {
      * the builds and the disk) and envelopes through it. Per envelope: stage_ns / stage_items. */
     atomic_uint_fast64_t stage_ns[GW_STAGE_COUNT];
     atomic_uint_fast64_t stage_items[GW_STAGE_COUNT];
-    gw_hist ack_latency;                     /* seconds, receive -> receipt sent */
-    gw_hist batch_size;                      /* envelopes per committed batch */
+    gw_hist ack_latency; /* seconds, receive -> receipt sent */
+    gw_hist batch_size;  /* envelopes per committed batch */
     uint64_t started_ms;
 };
 

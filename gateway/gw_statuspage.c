@@ -73,21 +73,11 @@ static void s_esc(FILE *f, const char *text)
 {
     for (const unsigned char *p = (const unsigned char *)text; p && *p; p++) {
         switch (*p) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
         default:
             if (*p >= 0x20 && *p != 0x7f)
                 fputc(*p, f);
@@ -112,7 +102,8 @@ static void s_head(FILE *f, const gw_snapshot *s)
     fputs("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", f);
     fprintf(f, "<meta http-equiv=\"refresh\" content=\"%d\">\n", GW_STATUSPAGE_REFRESH_S);
     fputs("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
-    fprintf(f, "<title>meldnet gateway - %s</title>\n", gw_snapshot_is_ready(s) ? "ready" : "not ready");
+    fprintf(f, "<title>meldnet gateway - %s</title>\n",
+            gw_snapshot_is_ready(s) ? "ready" : "not ready");
     fputs("<link rel=\"icon\" href=\"data:,\">\n", f);
     fprintf(f, "<style>\n%s</style>\n</head>\n", s_css);
 }
@@ -277,8 +268,8 @@ static void s_chart(FILE *f, const gw_snapshot *s)
             S_W, S_H, GW_HISTORY_POINTS * GW_HISTORY_STEP_S / 60);
     s_chart_axes(f, max_rate);
     if (n > 0) {
-        double x0 = n == 1 ? s_chart_x(GW_HISTORY_POINTS - 2)
-                           : s_chart_x((double)(GW_HISTORY_POINTS - n));
+        double x0 =
+            n == 1 ? s_chart_x(GW_HISTORY_POINTS - 2) : s_chart_x((double)(GW_HISTORY_POINTS - n));
         fputs("<polygon class=\"area\" points=\"", f);
         s_chart_points(f, s, n, max_rate);
         fprintf(f, " %d,%d %.1f,%d\"/>\n", S_R, S_B, x0, S_B);
@@ -307,8 +298,7 @@ static void s_partner_row(FILE *f, const gw_snapshot *s, const gw_snap_partner *
         fputs("</td><td>yes", f);
     else
         fprintf(f, "</td><td%s>no", p->revoked ? "" : " class=\"err\"");
-    fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%s</td>", p->queue_depth,
-            age);
+    fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%s</td>", p->queue_depth, age);
     fprintf(f, "<td class=\"n\">%" PRIu64 "</td></tr>\n", p->held);
 }
 
@@ -382,8 +372,9 @@ static void s_count_table(FILE *f, const char *id, const char *what, const char 
         if (counts[i] == 0)
             continue;
         if (rows++ == 0)
-            fprintf(f, "<table id=\"%s\">\n<thead><tr><th>%s</th><th class=\"n\">count</th>"
-                       "</tr></thead>\n<tbody>\n",
+            fprintf(f,
+                    "<table id=\"%s\">\n<thead><tr><th>%s</th><th class=\"n\">count</th>"
+                    "</tr></thead>\n<tbody>\n",
                     id, what);
         fputs("<tr><td>", f);
         s_esc(f, names[i]);

@@ -54,14 +54,13 @@ int gw_store_fail(gw_store *store, mn_diag *d, int rc, const char *doing)
     case MDB_INVALID:
     case MDB_CORRUPTED:
     case MDB_PANIC:
-        mn_diag_set(d, MN_ESTORE, dir, "the store is damaged or not an LMDB store (%s): %s",
-                    doing, mdb_strerror(rc));
+        mn_diag_set(d, MN_ESTORE, dir, "the store is damaged or not an LMDB store (%s): %s", doing,
+                    mdb_strerror(rc));
         mn_diag_hint(d, "stop the gateway, move the data directory aside and restore it from "
                         "backup");
         return MN_ESTORE;
     case MDB_VERSION_MISMATCH:
-        mn_diag_set(d, MN_EVERSION, dir, "the store was made by another LMDB version (%s)",
-                    doing);
+        mn_diag_set(d, MN_EVERSION, dir, "the store was made by another LMDB version (%s)", doing);
         mn_diag_hint(d, "open it with the meldnet build that made it, or restore a backup");
         return MN_EVERSION;
     default:
@@ -257,8 +256,10 @@ static int s_put_reg(gw_store_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t 
     int rc = mdb_put(txn->txn, dbi, &k, &v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
         rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "%s is stored already", what);
-        mn_diag_hint(d, "this is a bug in the gateway: look the %s up before registering; the "
-                        "batch is refused and nothing was overwritten", what);
+        mn_diag_hint(d,
+                     "this is a bug in the gateway: look the %s up before registering; the "
+                     "batch is refused and nothing was overwritten",
+                     what);
         return MN_ESTORE;
     }
     return rc == 0 ? MN_OK : gw_store_fail(txn->store, d, rc, "storing a registration");
@@ -300,8 +301,7 @@ int gw_store_put_registration(gw_store_txn *txn, const char *agent, const uint8_
     MDB_val v = {sealed_len, (void *)sealed};
     int mrc = mdb_put(txn->txn, txn->store->registry, &k, &v, MDB_NOOVERWRITE);
     if (mrc == MDB_KEYEXIST) {
-        rc = mn_diag_set(d, MN_ESTORE, txn->store->dir,
-                         "registration %llu is stored already",
+        rc = mn_diag_set(d, MN_ESTORE, txn->store->dir, "registration %llu is stored already",
                          (unsigned long long)reg->registration);
         mn_diag_hint(d, "this is a bug in the gateway: take numbers from "
                         "gw_store_next_registration; nothing was overwritten");
@@ -377,8 +377,7 @@ out:
 }
 
 /* Copy registration reg's sealed record out of dbi within txn. */
-static int s_registry_copy(MDB_txn *txn, MDB_dbi dbi, uint64_t reg, uint8_t **sealed,
-                           size_t *len)
+static int s_registry_copy(MDB_txn *txn, MDB_dbi dbi, uint64_t reg, uint8_t **sealed, size_t *len)
 {
     uint8_t key[8];
     MDB_val k = {sizeof key, key};

@@ -37,7 +37,7 @@ typedef struct gw_store_txn gw_store_txn;
 typedef struct gw_registration {
     uint64_t registration;
     uint64_t accepted_ms;
-    int has_digest;     /* by_id entries: the content the id was first used for */
+    int has_digest; /* by_id entries: the content the id was first used for */
     uint8_t digest[32];
 } gw_registration;
 
@@ -53,8 +53,8 @@ typedef struct gw_store_ident {
 /* Open or create the store in dir (created 0700 if missing). Checks the format record: another
  * version gives MN_EVERSION. read_only: for tools, never creates. Caller owns *out.
  * Returns MN_OK, MN_ESTORE, MN_EVERSION, MN_ESYS. */
-MN_NODISCARD int gw_store_open(const char *dir, size_t map_size_mb, int read_only,
-                               gw_store **out, mn_diag *d);
+MN_NODISCARD int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store **out,
+                               mn_diag *d);
 
 /* Close and free. NULL-safe; twice is harmless. */
 void gw_store_destroy(gw_store **store_p);
@@ -117,8 +117,8 @@ MN_NODISCARD int gw_store_registry_get(gw_store *store, uint64_t reg, uint8_t **
 
 /* Call fn for every registration in ascending order, stopping when fn returns non-zero.
  * Returns MN_OK or MN_ESTORE. */
-MN_NODISCARD int gw_store_registry_each(gw_store *store,
-                                        int (*fn)(uint64_t reg, void *arg), void *arg);
+MN_NODISCARD int gw_store_registry_each(gw_store *store, int (*fn)(uint64_t reg, void *arg),
+                                        void *arg);
 
 /* --- partner queues ------------------------------------------------------------------------ */
 
@@ -128,21 +128,21 @@ MN_NODISCARD int gw_store_registry_each(gw_store *store,
 /* One queued delivery. The sealed referral and signature are made at enqueue time. */
 typedef struct gw_queue_item {
     char partner[65];
-    uint64_t tag;          /* unique per store, assigned by gw_store_queue_put */
-    int acute;             /* lane 0: delivered before every normal item */
+    uint64_t tag; /* unique per store, assigned by gw_store_queue_put */
+    int acute;    /* lane 0: delivered before every normal item */
     uint64_t registration;
     uint64_t enqueued_ms;
-    uint32_t attempts;     /* deliveries so far */
+    uint32_t attempts; /* deliveries so far */
     uint32_t nacks;
-    uint64_t next_try_ms;  /* not delivered before this (0: at once) */
+    uint64_t next_try_ms;            /* not delivered before this (0: at once) */
     char topics[GW_TOPICS_TEXT_MAX]; /* comma-joined */
     char reason[GW_REASON_MAX];      /* last nack reason / why held */
-    union {                /* one stored field: an item is in the queue or in the hold */
-        uint64_t held_ms;     /* hold: when it went there */
-        uint64_t deferred_ms; /* queue: when the partner first deferred it (transient nack);
+    union {                          /* one stored field: an item is in the queue or in the hold */
+        uint64_t held_ms;            /* hold: when it went there */
+        uint64_t deferred_ms;        /* queue: when the partner first deferred it (transient nack);
                                  0: it has not; cleared by a release */
     };
-    uint8_t *sealed;       /* owned (free) */
+    uint8_t *sealed; /* owned (free) */
     size_t sealed_len;
     uint8_t signature[64];
 } gw_queue_item;
@@ -210,8 +210,8 @@ typedef struct gw_unrouted {
 } gw_unrouted;
 
 MN_NODISCARD int gw_store_unrouted_put(gw_store_txn *txn, const gw_unrouted *u, mn_diag *d);
-MN_NODISCARD int gw_store_unrouted_each(gw_store *store,
-                                        int (*fn)(const gw_unrouted *u, void *arg), void *arg);
+MN_NODISCARD int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void *arg),
+                                        void *arg);
 /* Remove one entry (after it was routed by a release). MN_OK, MN_ENOTFOUND, MN_ESTORE. */
 MN_NODISCARD int gw_store_unrouted_remove(gw_store_txn *txn, uint64_t registration,
                                           const char *topic, mn_diag *d);

@@ -74,7 +74,8 @@ static int s_dir_prepare(const char *dir, int read_only, mn_diag *d)
     if (stat(data, &st) != 0 && errno == ENOENT) {
         snprintf(data, sizeof data, "%s/lock.mdb", dir);
         if (stat(data, &st) == 0) {
-            rc = mn_diag_set(d, MN_ESTORE, dir, "the store's data.mdb is missing, but its "
+            rc = mn_diag_set(d, MN_ESTORE, dir,
+                             "the store's data.mdb is missing, but its "
                              "lock.mdb is there: the store existed and its data is gone");
             mn_diag_hint(d, "restore data.mdb from a backup; only to start an empty store on "
                             "purpose, also remove lock.mdb");
@@ -91,8 +92,7 @@ static int s_ensure_store_id(gw_store *store, MDB_txn *txn, mn_diag *d)
     MDB_val k = {sizeof S_KEY_STORE_ID - 1, (void *)S_KEY_STORE_ID};
     MDB_val v;
     int rc = mdb_get(txn, store->meta, &k, &v);
-    if (rc == 0)
-    {
+    if (rc == 0) {
         if (v.mv_size == GW_STORE_ID_BYTES)
             return MN_OK;
         mn_diag_set(d, MN_ESTORE, store->dir, "the store's identity record is damaged");
@@ -224,8 +224,7 @@ static void s_find_map(gw_store *store)
     fclose(maps);
 }
 
-int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store **out,
-                  mn_diag *d)
+int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store **out, mn_diag *d)
 {
     gw_store *store = NULL;
     MDB_txn *txn = NULL;
@@ -302,10 +301,10 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
         rc = gw_store_fail(store, d, rc, "starting the first transaction");
         goto out;
     }
-    const char *names[S_N_DBS] = {"meta", "by_id", "by_digest", "registry", "queue", "hold",
-                                  "unrouted"};
-    MDB_dbi *dbis[S_N_DBS] = {&store->meta, &store->by_id, &store->by_digest, &store->registry,
-                              &store->queue, &store->hold, &store->unrouted};
+    const char *names[S_N_DBS] = {"meta",  "by_id", "by_digest", "registry",
+                                  "queue", "hold",  "unrouted"};
+    MDB_dbi *dbis[S_N_DBS] = {&store->meta,  &store->by_id, &store->by_digest, &store->registry,
+                              &store->queue, &store->hold,  &store->unrouted};
     store->has_queues = 1;
     for (int i = 0; i < S_N_DBS && (i < S_N_OLD_DBS || store->has_queues); i++) {
         rc = mdb_dbi_open(txn, names[i], dbflags, dbis[i]);
@@ -314,8 +313,10 @@ int gw_store_open(const char *dir, size_t map_size_mb, int read_only, gw_store *
             continue;
         }
         if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-            rc = mn_diag_set(d, MN_ESTORE, dir, "not a meldnet store: database \"%s\" is "
-                             "missing or of another kind", names[i]);
+            rc = mn_diag_set(d, MN_ESTORE, dir,
+                             "not a meldnet store: database \"%s\" is "
+                             "missing or of another kind",
+                             names[i]);
             mn_diag_hint(d, "check data_dir in gateway.conf; it must be the gateway's own store");
             goto out;
         }

@@ -156,7 +156,7 @@ int gw_store_counts_init(gw_store *store, MDB_txn *txn, mn_diag *d)
 
 #define S_LANE_ACUTE 0
 #define S_LANE_NORMAL 1
-#define S_TOPIC_MAX (sizeof ((gw_unrouted *)NULL)->topic - 1)
+#define S_TOPIC_MAX (sizeof((gw_unrouted *)NULL)->topic - 1)
 #define S_QKEY_MAX (MN_NAME_MAX + 1 + 1 + 8) /* partner NUL lane tag */
 #define S_UKEY_MAX (8 + S_TOPIC_MAX)         /* registration topic */
 
@@ -404,8 +404,8 @@ static int s_queue_locate(gw_store_txn *txn, const char *partner, uint64_t tag, 
 /* Decode the value of partner's item `tag` into out, sealed bytes copied (caller clears out);
  * `what` ("queue item", "held item") names it when it is damaged. MN_OK, MN_ESTORE,
  * MN_ENOMEM. */
-static int s_item_load(gw_store_txn *txn, const MDB_val *v, const char *what,
-                       const char *partner, uint64_t tag, gw_queue_item *out, mn_diag *d)
+static int s_item_load(gw_store_txn *txn, const MDB_val *v, const char *what, const char *partner,
+                       uint64_t tag, gw_queue_item *out, mn_diag *d)
 {
     int rc = s_item_decode(v, out, 1);
     if (rc == MN_ENOMEM)
@@ -420,8 +420,8 @@ static int s_item_load(gw_store_txn *txn, const MDB_val *v, const char *what,
 /* Move it between the queue and the hold: store it under to_key of `to` (never over another
  * item), then delete from_key of `from`. `doing` names the move in a diag. */
 static int s_item_move(gw_store_txn *txn, const gw_queue_item *it, MDB_dbi to,
-                       const uint8_t *to_key, size_t to_len, MDB_dbi from,
-                       const uint8_t *from_key, size_t from_len, const char *doing, mn_diag *d)
+                       const uint8_t *to_key, size_t to_len, MDB_dbi from, const uint8_t *from_key,
+                       size_t from_len, const char *doing, mn_diag *d)
 {
     int rc = s_item_put(txn, to, to_key, to_len, it, MDB_NOOVERWRITE, d);
     if (rc != MN_OK)
@@ -457,7 +457,8 @@ int gw_store_queue_put(gw_store_txn *txn, gw_queue_item *item, mn_diag *d)
     int rc;
 
     if (!mn_name_is_valid(item->partner) || !s_item_is_valid(item)) {
-        rc = mn_diag_set(d, MN_EINVAL, txn->store->dir, "a queue item needs a partner name, a "
+        rc = mn_diag_set(d, MN_EINVAL, txn->store->dir,
+                         "a queue item needs a partner name, a "
                          "registration > 0, sealed bytes and terminated texts");
         mn_diag_hint(d, "this is a bug in the gateway: the item was not stored");
         goto out;
@@ -781,9 +782,7 @@ int gw_store_totals(gw_store *store, uint64_t *held, uint64_t *unrouted)
     return rc;
 }
 
-
-int gw_store_hold_each(gw_store *store, int (*fn)(const gw_queue_item *item, void *arg),
-                       void *arg)
+int gw_store_hold_each(gw_store *store, int (*fn)(const gw_queue_item *item, void *arg), void *arg)
 {
     return s_items_each(store, store->hold, 0, NULL, 0, fn, arg);
 }
@@ -805,13 +804,13 @@ int gw_store_unrouted_put(gw_store_txn *txn, const gw_unrouted *u, mn_diag *d)
 {
     uint8_t key[S_UKEY_MAX];
     uint8_t val[8 + GW_REASON_MAX];
-    size_t kn = memchr(u->topic, 0, sizeof u->topic) ? s_ukey(key, u->registration, u->topic)
-                                                      : 0;
+    size_t kn = memchr(u->topic, 0, sizeof u->topic) ? s_ukey(key, u->registration, u->topic) : 0;
     size_t rl = strnlen(u->reason, sizeof u->reason);
     int rc;
 
     if (kn == 0 || u->registration == 0 || rl >= sizeof u->reason) {
-        rc = mn_diag_set(d, MN_EINVAL, txn->store->dir, "an unrouted entry needs a registration "
+        rc = mn_diag_set(d, MN_EINVAL, txn->store->dir,
+                         "an unrouted entry needs a registration "
                          "> 0 and terminated texts");
         mn_diag_hint(d, "this is a bug in the gateway: the entry was not stored");
         goto out;
@@ -828,8 +827,7 @@ out:
     return rc;
 }
 
-int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void *arg),
-                           void *arg)
+int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void *arg), void *arg)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -844,9 +842,8 @@ int gw_store_unrouted_each(gw_store *store, int (*fn)(const gw_unrouted *u, void
     mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     while (mrc == 0) {
         size_t tl = k.mv_size - 8, rl = v.mv_size - 8;
-        if (k.mv_size < 8 || tl > S_TOPIC_MAX || v.mv_size < 8 ||
-            rl >= sizeof u.reason || memchr((uint8_t *)k.mv_data + 8, 0, tl) ||
-            memchr((uint8_t *)v.mv_data + 8, 0, rl)) {
+        if (k.mv_size < 8 || tl > S_TOPIC_MAX || v.mv_size < 8 || rl >= sizeof u.reason ||
+            memchr((uint8_t *)k.mv_data + 8, 0, tl) || memchr((uint8_t *)v.mv_data + 8, 0, rl)) {
             rc = MN_ESTORE;
             goto out;
         }
@@ -874,8 +871,9 @@ int gw_store_unrouted_remove(gw_store_txn *txn, uint64_t registration, const cha
     int mrc = kn ? mdb_del(txn->txn, txn->store->unrouted, &k, NULL) : MDB_NOTFOUND;
 
     if (mrc == MDB_NOTFOUND)
-        return mn_diag_set(d, MN_ENOTFOUND, txn->store->dir, "registration %llu has no "
-                           "unrouted topic \"%s\"", (unsigned long long)registration,
-                           topic ? topic : "");
+        return mn_diag_set(d, MN_ENOTFOUND, txn->store->dir,
+                           "registration %llu has no "
+                           "unrouted topic \"%s\"",
+                           (unsigned long long)registration, topic ? topic : "");
     return mrc == 0 ? MN_OK : gw_store_fail(txn->store, d, mrc, "removing an unrouted topic");
 }

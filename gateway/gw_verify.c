@@ -39,8 +39,8 @@ int gw_verify_job(const gw_verify_deps *deps, gw_job *job)
         return MN_ECRYPTO;
     }
     mn_diag_clear(&d);
-    if (mn_envelope_open(&job->env, deps->gateway, MN_REPORT_MAX_BYTES, &plain, &plain_len,
-                         &d) != MN_OK) {
+    if (mn_envelope_open(&job->env, deps->gateway, MN_REPORT_MAX_BYTES, &plain, &plain_len, &d) !=
+        MN_OK) {
         gw_job_reject(job, deps->stats, MN_REJECT_CANNOT_OPEN,
                       "sealed report does not open with this gateway's envelope key; check the "
                       "agent's copy of gateway.pub");

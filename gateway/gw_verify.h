@@ -17,8 +17,8 @@
 #include "mn_key.h"
 
 typedef struct gw_verify_deps {
-    const mn_key *gateway;          /* box key the envelopes are sealed to */
-    const mn_secret32 *digest_key;  /* keyed content digest */
+    const mn_key *gateway;         /* box key the envelopes are sealed to */
+    const mn_secret32 *digest_key; /* keyed content digest */
     gw_stats *stats;
     size_t max_frame_bytes;
 } gw_verify_deps;

@@ -61,8 +61,8 @@ static void s_refuse_reused(const gw_writer_deps *deps, gw_job *job)
 /* Decide one job inside the batch transaction: duplicate (by id, or by content under a new id:
  * an alias), refused (the id stood for other content), or new with the next registration
  * number. jobs[0..i) are decided, kind[0..i) says how. */
-static int s_decide(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs,
-                    const int *kinds, size_t i, int *kind, mn_diag *d)
+static int s_decide(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs, const int *kinds,
+                    size_t i, int *kind, mn_diag *d)
 {
     gw_job *job = jobs[i];
     gw_registration reg;
@@ -128,9 +128,8 @@ void gw_writer_build(gw_job *job)
 }
 
 /* Decide, build (in parallel), write. Returns MN_OK or the first failure (diag filled). */
-static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs,
-                            size_t n, const gw_dispatch_deps *dispatch, gw_writer_result *res,
-                            mn_diag *d)
+static int s_register_batch(const gw_writer_deps *deps, gw_store_txn *txn, gw_job **jobs, size_t n,
+                            const gw_dispatch_deps *dispatch, gw_writer_result *res, mn_diag *d)
 {
     int *kind = calloc(n, sizeof *kind);
     gw_job **fresh = calloc(n, sizeof *fresh);
@@ -190,8 +189,9 @@ static void s_check_clock(gw_stats *stats, const gw_job *job)
     if (reason)
         mn_log_ratelimited(&s_clock_limit, 10, MN_LOG_WARN, "ingest",
                            "accepted with an unusual created_ms agent=%s reason=%s "
-                           "created_ms=%llu now_ms=%llu", job->env.agent, reason,
-                           (unsigned long long)created, (unsigned long long)now);
+                           "created_ms=%llu now_ms=%llu",
+                           job->env.agent, reason, (unsigned long long)created,
+                           (unsigned long long)now);
 }
 
 void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
@@ -208,8 +208,8 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
     if (mn_log_enabled(MN_LOG_DEBUG)) { /* every receipt passes here: no text unless wanted */
         char regtext[32];
         mn_registration_format(job->receipt.registration, regtext, sizeof regtext);
-        log_debug("ingest", "receipt agent=%s seq=%llu registration=%s status=%s",
-                  job->env.agent, (unsigned long long)job->env.seq, regtext,
+        log_debug("ingest", "receipt agent=%s seq=%llu registration=%s status=%s", job->env.agent,
+                  (unsigned long long)job->env.seq, regtext,
                   job->receipt.status == MN_RECEIPT_ACCEPTED ? "accepted" : "duplicate");
     }
     free(job->reply);
@@ -234,11 +234,11 @@ static void s_note_issued(const gw_writer_deps *deps, gw_job **jobs, size_t n)
     if (deps->ledger && top && gw_ledger_note(deps->ledger, top, &d) != MN_OK)
         mn_log_ratelimited(&s_ledger_limit, 10, MN_LOG_ERR, "store",
                            "cannot note the highest registration number: %s: %s (the next "
-                           "batch tries again)", d.where, d.what);
+                           "batch tries again)",
+                           d.where, d.what);
 }
 
-int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
-                     gw_writer_result *res)
+int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n, gw_writer_result *res)
 {
     mn_diag d;
     mn_diag_clear(&d);

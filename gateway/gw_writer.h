@@ -15,14 +15,14 @@
 
 #include "gw_dispatch.h"
 #include "gw_job.h"
-#include "gw_stats.h"
 #include "gw_ledger.h"
+#include "gw_stats.h"
 #include "gw_store.h"
 #include "mn_key.h"
 
 typedef struct gw_writer_deps {
-    const mn_key *gateway;      /* signs receipts */
-    gw_dispatch_deps dispatch;  /* sealers is set per batch by gw_writer_commit */
+    const mn_key *gateway;     /* signs receipts */
+    gw_dispatch_deps dispatch; /* sealers is set per batch by gw_writer_commit */
     gw_store *store;
     gw_ledger *ledger; /* NULL: none (tests) */
     gw_stats *stats;
@@ -49,8 +49,7 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job);
 /* Register jobs[0..n) as above. Never fails as a whole. Committed jobs go to acknowledge_all
  * (when set: the caller must not touch them after); the others leave with their reject. Returns
  * whether the batch committed. */
-int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n,
-                     gw_writer_result *res);
+int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n, gw_writer_result *res);
 
 /* Batches that failed to commit since the last one that committed (0: the last commit, if
  * any, succeeded). The process's one writer counts them; readiness reads it. Any thread. */

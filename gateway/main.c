@@ -48,29 +48,30 @@ static void s_on_hup(int sig)
 
 static void s_usage(FILE *to)
 {
-    fprintf(to,
-            "usage: " PROG " [--home DIR | -c FILE] [-n] [--log-level LEVEL] [--log-format FMT]\n"
-            "\n"
-            "The meldnet gateway: receives sealed report envelopes from agents over ZeroMQ +\n"
-            "CURVE, registers each once in its LMDB store, and answers with signed receipts.\n"
-            "\n"
-            "  --home DIR         gateway home made by 'meldnetctl init' (uses DIR/gateway.conf);\n"
-            "                     default $MELDNET_HOME, then ./meldnet-home\n"
-            "  -c, --config FILE  configuration file (instead of --home)\n"
-            "  -n, --check        check the configuration, the keys and that the store agrees\n"
-            "                     with the registration ledger, then exit\n"
-            "  --log-level LEVEL  err, warn, notice, info (default) or debug\n"
-            "  --log-format FMT   text (default: time level component message key=value) or\n"
-            "                     json (one object per line); both to stderr\n"
-            "  -h, --help         this help\n"
-            "\n"
-            "Signals: SIGINT/SIGTERM stop cleanly (the batch in hand is committed and acknowledged);\n"
-            "SIGHUP reloads the agents and partners directories (add or revoke one without a restart;\n"
-            "a revoked party's open connections are closed). `meldnetctl agent revoke NAME` and\n"
-            "friends send it.\n"
-            "\n"
-            "Operators: http://<metrics_listen>/metrics (Prometheus), /healthz, /readyz and / (a\n"
-            "status page); `meldnetctl status`, `top`, `queues`, `agents`.\n");
+    fprintf(
+        to,
+        "usage: " PROG " [--home DIR | -c FILE] [-n] [--log-level LEVEL] [--log-format FMT]\n"
+        "\n"
+        "The meldnet gateway: receives sealed report envelopes from agents over ZeroMQ +\n"
+        "CURVE, registers each once in its LMDB store, and answers with signed receipts.\n"
+        "\n"
+        "  --home DIR         gateway home made by 'meldnetctl init' (uses DIR/gateway.conf);\n"
+        "                     default $MELDNET_HOME, then ./meldnet-home\n"
+        "  -c, --config FILE  configuration file (instead of --home)\n"
+        "  -n, --check        check the configuration, the keys and that the store agrees\n"
+        "                     with the registration ledger, then exit\n"
+        "  --log-level LEVEL  err, warn, notice, info (default) or debug\n"
+        "  --log-format FMT   text (default: time level component message key=value) or\n"
+        "                     json (one object per line); both to stderr\n"
+        "  -h, --help         this help\n"
+        "\n"
+        "Signals: SIGINT/SIGTERM stop cleanly (the batch in hand is committed and acknowledged);\n"
+        "SIGHUP reloads the agents and partners directories (add or revoke one without a restart;\n"
+        "a revoked party's open connections are closed). `meldnetctl agent revoke NAME` and\n"
+        "friends send it.\n"
+        "\n"
+        "Operators: http://<metrics_listen>/metrics (Prometheus), /healthz, /readyz and / (a\n"
+        "status page); `meldnetctl status`, `top`, `queues`, `agents`.\n");
 }
 
 static int s_install_signals(void)
@@ -176,8 +177,8 @@ static int s_open_store(s_gateway *gw, mn_diag *d)
     if (rc == MN_OK)
         rc = gw_store_identity(gw->store, &ident, d);
     if (rc == MN_OK)
-        rc = gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, has_mark, &mark, absent,
-                             &ident, d);
+        rc = gw_ledger_check(gw->cfg->ledger_file, gw->cfg->home, has_mark, &mark, absent, &ident,
+                             d);
     if (rc != MN_OK)
         return rc;
     gw_ledger_mark now = {.issued = ident.next_registration - 1};
@@ -201,8 +202,8 @@ static int s_start(s_gateway *gw, mn_diag *d)
     int rc = s_open_store(gw, d);
     if (rc == MN_OK)
         rc = gw_observe_start(gw->store, &gw->observe, d);
-    if (rc == MN_OK && gw_observe_set_partners(gw->observe, gw->cfg->partners,
-                                               gw->cfg->n_partners) != MN_OK)
+    if (rc == MN_OK &&
+        gw_observe_set_partners(gw->observe, gw->cfg->partners, gw->cfg->n_partners) != MN_OK)
         rc = mn_diag_set(d, MN_ENOMEM, "observe", "out of memory");
     /* Metrics early: a port that is taken is a configuration error to see at start. */
     if (rc == MN_OK && strcmp(gw->cfg->metrics_listen, "off") != 0)
@@ -283,8 +284,8 @@ static void s_close_dropped(s_gateway *gw, const gw_agent *agents, size_t n,
         if (p->revoked || gw_config_find_partner(gw->cfg, p->name))
             continue;
         size_t closed = gw_deliver_close_partner(gw->deliver, p->name);
-        log_notice("auth", "partner no longer admitted party=%s connections_closed=%zu",
-                   p->name, closed);
+        log_notice("auth", "partner no longer admitted party=%s connections_closed=%zu", p->name,
+                   closed);
     }
 }
 
@@ -373,8 +374,7 @@ static int s_serve(s_gateway *gw)
 {
     uint64_t next_status = 0, next_release = 0;
     log_notice("gateway", "listening endpoint=%s agents=%zu delivery=%s partners=%zu",
-               gw->cfg->listen, gw->cfg->n_agents, gw->cfg->delivery_listen,
-               gw->cfg->n_partners);
+               gw->cfg->listen, gw->cfg->n_agents, gw->cfg->delivery_listen, gw->cfg->n_partners);
     while (!s_stop) {
         zmq_pollitem_t items[3] = {
             {gw_ingest_socket(gw->ingest), 0, ZMQ_POLLIN, 0},
@@ -416,10 +416,13 @@ static int s_serve(s_gateway *gw)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'},   {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'n'},        {"log-level", required_argument, NULL, 'L'},
+        {"home", required_argument, NULL, 'H'},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'n'},
+        {"log-level", required_argument, NULL, 'L'},
         {"log-format", required_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *home = NULL, *config = NULL, *level = NULL, *format = NULL;
     int check_only = 0, c;

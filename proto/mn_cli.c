@@ -53,8 +53,7 @@ int mn_cli_main(const char *prog, const char *help, const mn_cli_command *cmds, 
     return mn_cli_usage_error(prog, NULL, "unknown command \"%s\" (%s)", cmd, names);
 }
 
-int mn_cli_parse_uint(const char *text, unsigned long min, unsigned long max,
-                      unsigned long *out)
+int mn_cli_parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end = NULL;
     if (!text || text[0] < '0' || text[0] > '9')
@@ -146,16 +145,20 @@ int mn_cli_parse_keygen(const char *prog, const char *help, int argc, char **arg
         return mn_cli_usage_error(prog, "keygen", "--gateway and --gateway-key are required");
     out->name = argv[optind];
     if (!mn_name_is_valid(out->name))
-        return mn_cli_usage_error(prog, "keygen", "NAME \"%s\" must be 1-64 characters of A-Z "
-                                  "a-z 0-9 . _ -", out->name);
+        return mn_cli_usage_error(prog, "keygen",
+                                  "NAME \"%s\" must be 1-64 characters of A-Z "
+                                  "a-z 0-9 . _ -",
+                                  out->name);
     if (!mn_conf_endpoint_is_valid(out->endpoint))
-        return mn_cli_usage_error(prog, "keygen", "--gateway \"%s\" is not an endpoint like "
-                                  "tcp://HOST:PORT", out->endpoint);
+        return mn_cli_usage_error(prog, "keygen",
+                                  "--gateway \"%s\" is not an endpoint like "
+                                  "tcp://HOST:PORT",
+                                  out->endpoint);
     return MN_CLI_GO_ON;
 }
 
-int mn_cli_run_keygen(const char *prog, const char *help, const mn_cli_keygen_spec *spec,
-                      int argc, char **argv)
+int mn_cli_run_keygen(const char *prog, const char *help, const mn_cli_keygen_spec *spec, int argc,
+                      char **argv)
 {
     mn_cli_keygen a;
     int rc = mn_cli_parse_keygen(prog, help, argc, argv, &a);
@@ -178,17 +181,18 @@ int mn_cli_run_keygen(const char *prog, const char *help, const mn_cli_keygen_sp
         goto out;
     mn_pubkey_format(mn_key_public(key), line, sizeof line);
     printf("%s\n", line);
-    fprintf(stderr, "%s: made %s \"%s\" in %s\n"
-                    "%s: next: the gateway's operator runs: meldnetctl %s add %s \"LINE\"%s "
-                    "(LINE = the line above, also in %s)\n",
+    fprintf(stderr,
+            "%s: made %s \"%s\" in %s\n"
+            "%s: next: the gateway's operator runs: meldnetctl %s add %s \"LINE\"%s "
+            "(LINE = the line above, also in %s)\n",
             prog, noun, a.name, home, prog, noun, a.name, spec->add_options, files.pub);
 out:
     mn_key_destroy(&key);
     return rc == MN_OK ? 0 : mn_cli_fail(prog, &d);
 }
 
-int mn_cli_parse_home(const char *prog, const char *cmd, const char *help, int argc,
-                      char **argv, const char **home)
+int mn_cli_parse_home(const char *prog, const char *cmd, const char *help, int argc, char **argv,
+                      const char **home)
 {
     static const struct option opts[] = {
         {"home", required_argument, NULL, 'H'},

@@ -92,12 +92,12 @@ typedef struct mn_cli_keygen_spec {
  * the home (mn_home_create), its data folder and, last, its configuration, so a home with its
  * configuration is always complete; print the public line on stdout and the next step on
  * stderr. Returns the exit code. */
-int mn_cli_run_keygen(const char *prog, const char *help, const mn_cli_keygen_spec *spec,
-                      int argc, char **argv);
+int mn_cli_run_keygen(const char *prog, const char *help, const mn_cli_keygen_spec *spec, int argc,
+                      char **argv);
 
 /* Parse `CMD [--home DIR]` (argv[0] CMD), a command with no other option or operand; *home is
  * NULL when not given. Returns MN_CLI_GO_ON, 0 after --help, MN_CLI_EXIT_USAGE. */
-int mn_cli_parse_home(const char *prog, const char *cmd, const char *help, int argc,
-                      char **argv, const char **home);
+int mn_cli_parse_home(const char *prog, const char *cmd, const char *help, int argc, char **argv,
+                      const char **home);
 
 #endif

@@ -22,7 +22,7 @@
 #include "mn_time.h"
 
 #define S_WARN_PER_MINUTE 10
-#define S_MONITOR_EVENTS                                                                       \
+#define S_MONITOR_EVENTS                                                                           \
     (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |                    \
      ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
@@ -31,20 +31,20 @@ struct mn_client {
     void *ctx;
     void *sock;
     void *mon;
-    zmq_msg_t msg;          /* the last message mn_client_recv returned */
+    zmq_msg_t msg; /* the last message mn_client_recv returned */
     mn_pubkey gateway;
     char endpoint[MN_CLIENT_ENDPOINT_MAX];
     const mn_client_words *words;
     int no_answer_after_failure;
     void (*on_change)(void *arg, int up);
     void *arg;
-    int connected;          /* the last handshake succeeded and no disconnect since */
-    int down;               /* a connect, handshake or connection failed since the last
+    int connected;            /* the last handshake succeeded and no disconnect since */
+    int down;                 /* a connect, handshake or connection failed since the last
                                success: a send now finds no gateway (still connecting: 0) */
-    int tcp_up;             /* a TCP connection was made since the last reconnect attempt */
-    int said_no_answer;     /* "does not answer" was logged since the last success */
-    int err;                /* errno of the last failed send or receive */
-    uint64_t redial_ms;     /* after a failed handshake: dial again at this time; 0: not */
+    int tcp_up;               /* a TCP connection was made since the last reconnect attempt */
+    int said_no_answer;       /* "does not answer" was logged since the last success */
+    int err;                  /* errno of the last failed send or receive */
+    uint64_t redial_ms;       /* after a failed handshake: dial again at this time; 0: not */
     unsigned redial_pause_ms; /* the pause before the next such redial */
     char problem[MN_CLIENT_PROBLEM_MAX];
     mn_log_limit lim_conn;
@@ -62,14 +62,13 @@ static int s_setint(void *sock, int option, int value)
     return zmq_setsockopt(sock, option, &value, sizeof value);
 }
 
-int mn_client_curve(void *socket, const mn_key *identity,
-                    const uint8_t server_curve[MN_KEY_BYTES])
+int mn_client_curve(void *socket, const mn_key *identity, const uint8_t server_curve[MN_KEY_BYTES])
 {
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, server_curve, MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, mn_key_public(identity)->curve,
-                       MN_KEY_BYTES) != 0 ||
-        zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(identity),
-                       MN_KEY_BYTES) != 0)
+        zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, mn_key_public(identity)->curve, MN_KEY_BYTES) !=
+            0 ||
+        zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(identity), MN_KEY_BYTES) !=
+            0)
         return -1;
     return 0;
 }
@@ -122,8 +121,7 @@ int mn_client_new(const mn_client_config *cfg, mn_client **out, mn_diag *d)
         rc = s_zmq_fail(d, "", "cannot set the socket options (is libzmq built with CURVE?)");
         goto out;
     }
-    snprintf(mon_ep, sizeof mon_ep, "inproc://meldnet-%.16s-monitor-%p", c->words->role,
-             (void *)c);
+    snprintf(mon_ep, sizeof mon_ep, "inproc://meldnet-%.16s-monitor-%p", c->words->role, (void *)c);
     if (zmq_socket_monitor(c->sock, mon_ep, S_MONITOR_EVENTS) != 0) {
         rc = s_zmq_fail(d, "", "cannot monitor the socket");
         goto out;
@@ -265,13 +263,13 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
                                "gateway connection lost; reconnecting%s endpoint=%s",
                                w->lost_note ? w->lost_note : "", c->endpoint);
         if (c->connected || !c->problem[0])
-            mn_client_set_problem(c, "the connection to the gateway at %s was lost; "
-                                  "reconnecting", c->endpoint);
+            mn_client_set_problem(c,
+                                  "the connection to the gateway at %s was lost; "
+                                  "reconnecting",
+                                  c->endpoint);
         s_down(c);
         break;
-    case ZMQ_EVENT_CONNECTED:
-        c->tcp_up = 1;
-        break;
+    case ZMQ_EVENT_CONNECTED: c->tcp_up = 1; break;
     case ZMQ_EVENT_CONNECT_RETRIED:
         /* After a handshake failure the reconnect is retried too: keep that reason unless the
          * TCP connection itself failed this time. */
@@ -280,8 +278,7 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
             if (c->no_answer_after_failure ? !c->said_no_answer : !c->down)
                 mn_log_ratelimited(&c->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, w->role,
                                    "gateway does not answer; %s endpoint=%s",
-                                   w->no_answer_plan ? w->no_answer_plan : "retrying",
-                                   c->endpoint);
+                                   w->no_answer_plan ? w->no_answer_plan : "retrying", c->endpoint);
             c->said_no_answer = 1;
             mn_client_set_problem(c, "the gateway at %s does not answer (%s)", c->endpoint,
                                   w->no_answer_ask ? w->no_answer_ask
@@ -308,7 +305,8 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         s_redial_later(c);
-        mn_client_set_problem(c, "the secure handshake with the gateway at %s failed: check "
+        mn_client_set_problem(c,
+                              "the secure handshake with the gateway at %s failed: check "
                               "that keys/gateway.pub is the gateway's current public line",
                               c->endpoint);
         mn_log_ratelimited(&c->lim_conn, S_WARN_PER_MINUTE, MN_LOG_WARN, w->role,
@@ -316,8 +314,7 @@ static void s_on_event(mn_client *c, uint16_t event, uint32_t value)
                            (unsigned)event, c->endpoint);
         s_down(c);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

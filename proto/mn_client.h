@@ -48,12 +48,12 @@ typedef struct mn_client_words {
 } mn_client_words;
 
 typedef struct mn_client_config {
-    const char *endpoint;         /* the gateway's endpoint; copied */
-    const mn_key *identity;       /* borrowed: must outlive the client */
-    const mn_pubkey *gateway;     /* copied */
-    int64_t max_msg_bytes;        /* > 0: largest message accepted; a larger one drops the
+    const char *endpoint;     /* the gateway's endpoint; copied */
+    const mn_key *identity;   /* borrowed: must outlive the client */
+    const mn_pubkey *gateway; /* copied */
+    int64_t max_msg_bytes;    /* > 0: largest message accepted; a larger one drops the
                                      connection */
-    int sndhwm;                   /* messages queued towards the gateway; 0: libzmq's default */
+    int sndhwm;               /* messages queued towards the gateway; 0: libzmq's default */
     /* 1: "does not answer" is logged once per outage, also after a lost connection or a failed
      * handshake; 0: only when nothing else went wrong since the last success (the lost
      * connection was logged already). */
@@ -68,8 +68,7 @@ typedef struct mn_client_config {
 /* Make `socket` a CURVE client of the server whose CURVE public key is server_curve, as
  * `identity`. Call before connect. Returns 0, or -1 with zmq_errno() set. For the tools that
  * build their own sockets; mn_client_new does it for its own. */
-int mn_client_curve(void *socket, const mn_key *identity,
-                    const uint8_t server_curve[MN_KEY_BYTES]);
+int mn_client_curve(void *socket, const mn_key *identity, const uint8_t server_curve[MN_KEY_BYTES]);
 
 /* Make the socket and start connecting (returns at once; the handshake runs in the
  * background). Caller owns *out. Returns MN_OK, MN_EINVAL (missing argument), MN_EZMQ (the

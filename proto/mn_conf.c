@@ -41,8 +41,7 @@ static char *s_field(void *out, size_t offset)
 }
 
 /* Resolve a relative path against home into out (MN_CONF_PATH_MAX bytes). */
-static int s_resolve(const char *home, const char *value, char *out, const char *where,
-                     mn_diag *d)
+static int s_resolve(const char *home, const char *value, char *out, const char *where, mn_diag *d)
 {
     int n = value[0] == '/' ? snprintf(out, MN_CONF_PATH_MAX, "%s", value)
                             : snprintf(out, MN_CONF_PATH_MAX, "%s/%s", home, value);
@@ -59,12 +58,8 @@ static int s_defaults(const mn_conf_spec *spec, const char *home, void *out, mn_
         char *f = s_field(out, s->offset);
         int rc = MN_OK;
         switch (s->kind) {
-        case MN_CONF_UNSIGNED:
-            *(unsigned *)(void *)f = (unsigned)s->idef;
-            break;
-        case MN_CONF_SIZE:
-            *(size_t *)(void *)f = (size_t)s->idef;
-            break;
+        case MN_CONF_UNSIGNED: *(unsigned *)(void *)f = (unsigned)s->idef; break;
+        case MN_CONF_SIZE: *(size_t *)(void *)f = (size_t)s->idef; break;
         case MN_CONF_LOG_LEVEL:
             snprintf(f, MN_CONF_LOG_LEVEL_MAX, "%s", s->def ? s->def : "info");
             break;
@@ -72,8 +67,7 @@ static int s_defaults(const mn_conf_spec *spec, const char *home, void *out, mn_
             if (s->def)
                 rc = s_resolve(home, s->def, f, home, d);
             break;
-        default:
-            break;
+        default: break;
         }
         if (rc != MN_OK)
             return rc;
@@ -89,8 +83,8 @@ static const mn_conf_setting *s_find(const mn_conf_spec *spec, const char *name)
     return NULL;
 }
 
-static int s_number(const mn_conf_setting *s, config_setting_t *st, void *field,
-                    const char *where, mn_diag *d)
+static int s_number(const mn_conf_setting *s, config_setting_t *st, void *field, const char *where,
+                    mn_diag *d)
 {
     if (config_setting_type(st) != CONFIG_TYPE_INT && config_setting_type(st) != CONFIG_TYPE_INT64)
         return mn_diag_set(d, MN_ECONFIG, where, "%s must be a whole number", s->name);
@@ -112,8 +106,7 @@ static int s_apply(const char *home, const mn_conf_setting *s, config_setting_t 
     if (s->kind == MN_CONF_UNSIGNED || s->kind == MN_CONF_SIZE)
         return s_number(s, st, f, where, d);
     if (config_setting_type(st) != CONFIG_TYPE_STRING)
-        return mn_diag_set(d, MN_ECONFIG, where, "%s must be a string in double quotes",
-                           s->name);
+        return mn_diag_set(d, MN_ECONFIG, where, "%s must be a string in double quotes", s->name);
     const char *v = config_setting_get_string(st);
     switch (s->kind) {
     case MN_CONF_NAME:
@@ -135,8 +128,8 @@ static int s_apply(const char *home, const mn_conf_setting *s, config_setting_t 
     case MN_CONF_LOG_LEVEL: {
         enum mn_log_level level;
         if (mn_log_parse_level(v, &level) != MN_OK || strlen(v) >= MN_CONF_LOG_LEVEL_MAX)
-            return mn_diag_set(d, MN_ECONFIG, where,
-                               "%s must be err, warn, notice, info or debug", s->name);
+            return mn_diag_set(d, MN_ECONFIG, where, "%s must be err, warn, notice, info or debug",
+                               s->name);
         snprintf(f, MN_CONF_LOG_LEVEL_MAX, "%s", v);
         return MN_OK;
     }
@@ -178,8 +171,7 @@ static const mn_conf_setting *s_missing(const mn_conf_spec *spec, void *out)
 {
     for (size_t i = 0; i < spec->n_settings; i++) {
         const mn_conf_setting *s = &spec->settings[i];
-        if ((s->kind == MN_CONF_NAME || s->kind == MN_CONF_ENDPOINT) &&
-            !s_field(out, s->offset)[0])
+        if ((s->kind == MN_CONF_NAME || s->kind == MN_CONF_ENDPOINT) && !s_field(out, s->offset)[0])
             return s;
     }
     return NULL;
@@ -220,8 +212,9 @@ int mn_conf_load(const mn_conf_spec *spec, const char *home, void *out, mn_diag 
     snprintf(noun, sizeof noun, "%s configuration", spec->noun);
     rc = mn_file_read_regular(path, noun, MN_ECONFIG, MN_CONF_FILE_MAX_BYTES, &text, &len, d);
     if (rc == MN_ESYS)
-        mn_diag_hint(d, "make a home with '%s keygen NAME --home DIR --gateway ENDPOINT "
-                        "--gateway-key GATEWAY.pub', or pass --home / set %s",
+        mn_diag_hint(d,
+                     "make a home with '%s keygen NAME --home DIR --gateway ENDPOINT "
+                     "--gateway-key GATEWAY.pub', or pass --home / set %s",
                      spec->program, spec->home_env);
     if (rc != MN_OK)
         goto out;
@@ -258,8 +251,10 @@ int mn_conf_load(const mn_conf_spec *spec, const char *home, void *out, mn_diag 
     }
 out:
     if (rc == MN_ECONFIG && d && !d->hint[0])
-        mn_diag_hint(d, "the comments in %s (written by '%s keygen') and docs/OPERATING.md "
-                        "describe every setting", spec->file, spec->program);
+        mn_diag_hint(d,
+                     "the comments in %s (written by '%s keygen') and docs/OPERATING.md "
+                     "describe every setting",
+                     spec->file, spec->program);
     free(text);
     config_destroy(&lc);
     return rc;

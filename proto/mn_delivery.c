@@ -160,8 +160,8 @@ int mn_delivery_sign(mn_delivery *dl, const char *partner, const mn_key *gateway
     int rc = mn_delivery_signing_input(dl, partner, &input, &input_len);
     if (rc != MN_OK)
         goto out;
-    if (crypto_sign_detached(dl->signature, NULL, input, input_len,
-                             mn_key_sign_secret(gateway)) != 0)
+    if (crypto_sign_detached(dl->signature, NULL, input, input_len, mn_key_sign_secret(gateway)) !=
+        0)
         rc = MN_ECRYPTO;
 out:
     free(input);

@@ -19,9 +19,9 @@
 #include "mn_error.h"
 #include "mn_key.h"
 
-#define MN_TOPIC_MAX 64     /* characters in a topic: [a-z0-9._-], and '*' only in patterns */
-#define MN_TOPICS_MAX 16    /* topics in one subscription, delivery or queue item */
-#define MN_CREDIT_MAX 1024  /* deliveries in flight per connection */
+#define MN_TOPIC_MAX 64    /* characters in a topic: [a-z0-9._-], and '*' only in patterns */
+#define MN_TOPICS_MAX 16   /* topics in one subscription, delivery or queue item */
+#define MN_CREDIT_MAX 1024 /* deliveries in flight per connection */
 
 /* True when `topic` is 1-MN_TOPIC_MAX characters of [a-z0-9._-]. */
 int mn_topic_is_valid(const char *topic);
@@ -98,11 +98,11 @@ enum mn_partner_error {
 
 typedef struct mn_to_partner {
     mn_to_partner_kind kind;
-    mn_topics topics;      /* SUBSCRIBED: granted; ERROR: bound topics (with UNBOUND_TOPIC) */
-    uint32_t credit;       /* SUBSCRIBED */
-    mn_delivery delivery;  /* DELIVERY (owns its sealed bytes: mn_delivery_clear) */
-    int error;             /* ERROR: enum mn_partner_error */
-    char detail[256];      /* ERROR */
+    mn_topics topics;     /* SUBSCRIBED: granted; ERROR: bound topics (with UNBOUND_TOPIC) */
+    uint32_t credit;      /* SUBSCRIBED */
+    mn_delivery delivery; /* DELIVERY (owns its sealed bytes: mn_delivery_clear) */
+    int error;            /* ERROR: enum mn_partner_error */
+    char detail[256];     /* ERROR */
 } mn_to_partner;
 
 /* "UNBOUND_TOPIC" etc. */

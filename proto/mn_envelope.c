@@ -190,10 +190,10 @@ out:
 /* ---------------------------------------------------------------------------------------------
  * Boxes (registry records, referrals): eph_pk || nonce || crypto_box_easy(padded) */
 
-#define S_BOX_EPH_BYTES crypto_box_PUBLICKEYBYTES                  /* 32 */
-#define S_BOX_NONCE_AT S_BOX_EPH_BYTES                               /* 32 */
-#define S_BOX_CIPHER_AT (S_BOX_NONCE_AT + crypto_box_NONCEBYTES)     /* 56: MAC, then body */
-#define S_BOX_OVERHEAD (S_BOX_CIPHER_AT + crypto_box_MACBYTES)       /* 72: the body */
+#define S_BOX_EPH_BYTES crypto_box_PUBLICKEYBYTES                /* 32 */
+#define S_BOX_NONCE_AT S_BOX_EPH_BYTES                           /* 32 */
+#define S_BOX_CIPHER_AT (S_BOX_NONCE_AT + crypto_box_NONCEBYTES) /* 56: MAC, then body */
+#define S_BOX_OVERHEAD (S_BOX_CIPHER_AT + crypto_box_MACBYTES)   /* 72: the body */
 _Static_assert(S_BOX_OVERHEAD == MN_BOX_OVERHEAD, "MN_BOX_OVERHEAD is eph_pk + nonce + MAC");
 
 /* Fixed size and free of pointers, so the one-shot functions keep one on the stack. The
@@ -243,8 +243,8 @@ static int s_sealer_init(mn_box_sealer *s, const uint8_t box_pub[MN_KEY_BYTES])
     return rc;
 }
 
-static int s_sealer_seal(const mn_box_sealer *s, const uint8_t *plain, size_t len,
-                         uint8_t **out, size_t *out_len)
+static int s_sealer_seal(const mn_box_sealer *s, const uint8_t *plain, size_t len, uint8_t **out,
+                         size_t *out_len)
 {
     int rc = MN_OK;
     uint8_t *box = NULL;
@@ -313,9 +313,8 @@ static int s_opener_open(mn_box_opener *op, const uint8_t *sealed, size_t sealed
         rc = MN_ENOMEM;
         goto out;
     }
-    if (crypto_box_open_easy_afternm(buf, sealed + S_BOX_CIPHER_AT,
-                                     sealed_len - S_BOX_CIPHER_AT, sealed + S_BOX_NONCE_AT,
-                                     op->shared) != 0) {
+    if (crypto_box_open_easy_afternm(buf, sealed + S_BOX_CIPHER_AT, sealed_len - S_BOX_CIPHER_AT,
+                                     sealed + S_BOX_NONCE_AT, op->shared) != 0) {
         rc = MN_ECRYPTO;
         goto out;
     }
@@ -384,8 +383,8 @@ int mn_box_opener_new(const mn_key *key, mn_box_opener **out)
     return MN_OK;
 }
 
-int mn_box_opener_open(mn_box_opener *op, const uint8_t *sealed, size_t sealed_len,
-                       size_t max_len, uint8_t **plain, size_t *len)
+int mn_box_opener_open(mn_box_opener *op, const uint8_t *sealed, size_t sealed_len, size_t max_len,
+                       uint8_t **plain, size_t *len)
 {
     assert(op);
     return s_opener_open(op, sealed, sealed_len, max_len, plain, len);
@@ -513,8 +512,8 @@ int mn_envelope_seal(const mn_key *agent, const uint8_t gateway_box_pub[MN_KEY_B
         mn_diag_set(d, rc, "", "cannot build the envelope signing input");
         goto out;
     }
-    if (crypto_sign_detached(out->signature, NULL, input, input_len,
-                             mn_key_sign_secret(agent)) != 0) {
+    if (crypto_sign_detached(out->signature, NULL, input, input_len, mn_key_sign_secret(agent)) !=
+        0) {
         rc = mn_diag_set(d, MN_ECRYPTO, "", "cannot sign the envelope");
         goto out;
     }

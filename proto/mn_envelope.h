@@ -87,8 +87,8 @@ MN_NODISCARD int mn_envelope_open(const mn_envelope *env, const mn_key *gateway,
  * same padding as envelopes, a fresh ephemeral key (as mn_box_sealer_new + _seal + _destroy).
  * Caller owns *out (free()). Returns MN_OK, MN_ETOOBIG, MN_ENOMEM, MN_ECRYPTO (box_pub is a
  * point no key agreement works with, e.g. of small order). */
-MN_NODISCARD int mn_box_seal(const uint8_t box_pub[MN_KEY_BYTES], const uint8_t *plain,
-                             size_t len, uint8_t **out, size_t *out_len);
+MN_NODISCARD int mn_box_seal(const uint8_t box_pub[MN_KEY_BYTES], const uint8_t *plain, size_t len,
+                             uint8_t **out, size_t *out_len);
 
 /* Open a padded box (the format above) with key's box keypair; max_len bounds the plaintext.
  * Caller owns *plain (mn_plain_free()). Returns MN_OK, MN_ECRYPTO (a length that is not a bucket

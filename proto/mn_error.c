@@ -133,7 +133,8 @@ void mn_diag_print(const char *prog, const mn_diag *d)
     if (!d || d->code == MN_OK)
         return;
     if (d->where[0])
-        fprintf(stderr, "%s: %s: %s\n", prog, d->where, d->what[0] ? d->what : mn_err_meaning(d->code));
+        fprintf(stderr, "%s: %s: %s\n", prog, d->where,
+                d->what[0] ? d->what : mn_err_meaning(d->code));
     else
         fprintf(stderr, "%s: %s\n", prog, d->what[0] ? d->what : mn_err_meaning(d->code));
     fprintf(stderr, "%s: hint: %s\n", prog, d->hint[0] ? d->hint : mn_err_hint(d->code));

@@ -39,11 +39,11 @@ enum mn_err {
 
 /* Details for a person: where (file:line, path, peer), what, and errno for MN_ESYS. */
 typedef struct mn_diag {
-    int code;          /* the enum mn_err that was returned */
-    int sys_errno;     /* errno for MN_ESYS, else 0 */
-    char where[256];   /* "gateway.conf:14", "/path/to/file", "report.victim.age_years" */
-    char what[512];    /* one sentence, no report content */
-    char hint[256];    /* a specific hint; empty: the code's hint from the table */
+    int code;        /* the enum mn_err that was returned */
+    int sys_errno;   /* errno for MN_ESYS, else 0 */
+    char where[256]; /* "gateway.conf:14", "/path/to/file", "report.victim.age_years" */
+    char what[512];  /* one sentence, no report content */
+    char hint[256];  /* a specific hint; empty: the code's hint from the table */
 } mn_diag;
 
 /* Name ("MN_EKEY"), meaning and hint for a code; never NULL. */

@@ -46,8 +46,10 @@ int mn_file_open_regular(const char *path, const char *noun, int code, size_t ma
     if (!S_ISREG(st.st_mode)) {
         rc = mn_diag_set(d, code, path, "the %s is %s, not a regular file", noun,
                          s_kind(st.st_mode));
-        mn_diag_hint(d, "put the real file there (a %s is read as an ordinary file), or point "
-                        "the setting at it", noun);
+        mn_diag_hint(d,
+                     "put the real file there (a %s is read as an ordinary file), or point "
+                     "the setting at it",
+                     noun);
         goto out;
     }
     if ((unsigned long long)st.st_size > max_bytes) {
@@ -100,8 +102,8 @@ int mn_file_read_regular(const char *path, const char *noun, int code, size_t ma
             break;
         len += (size_t)r;
         if (len > max_bytes) { /* it grew since fstat */
-            rc = mn_diag_set(d, code, path, "the %s is larger than the %zu bytes a %s may be",
-                             noun, max_bytes, noun);
+            rc = mn_diag_set(d, code, path, "the %s is larger than the %zu bytes a %s may be", noun,
+                             max_bytes, noun);
             goto out;
         }
     }

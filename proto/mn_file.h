@@ -33,8 +33,7 @@
  * blocking mode (caller closes it) and *size_out its size. Returns MN_OK, code, or MN_ESYS
  * (d names the path; errno kept). */
 MN_NODISCARD int mn_file_open_regular(const char *path, const char *noun, int code,
-                                      size_t max_bytes, int *fd_out, size_t *size_out,
-                                      mn_diag *d);
+                                      size_t max_bytes, int *fd_out, size_t *size_out, mn_diag *d);
 
 /* mn_file_open_regular, then the whole file into a fresh NUL-terminated buffer (malloc; caller
  * frees). A file that grows past max_bytes while being read is refused too. Returns as
@@ -51,7 +50,7 @@ MN_NODISCARD int mn_file_write_atomic(const char *path, const void *data, size_t
 /* As mn_file_write_atomic, but never over an existing file: the temp file is linked to path,
  * which fails when path exists (secret key files). Returns MN_OK, MN_EEXIST (path exists;
  * nothing written there), MN_ESYS. */
-MN_NODISCARD int mn_file_write_exclusive(const char *path, const void *data, size_t len,
-                                         int mode, mn_diag *d);
+MN_NODISCARD int mn_file_write_exclusive(const char *path, const void *data, size_t len, int mode,
+                                         mn_diag *d);
 
 #endif

@@ -104,7 +104,8 @@ int mn_home_create(const char *home, mn_role role, const char *name, const char 
         return rc;
     if ((rc = mn_home_load_gateway(gateway_pub, &gw,
                                    "use keys/gateway.pub from the gateway's home (meldnetctl "
-                                   "init)", d)) != MN_OK)
+                                   "init)",
+                                   d)) != MN_OK)
         return rc;
     if (stat(conf_path, &st) == 0 || stat(files->key, &st) == 0) {
         rc = mn_diag_set(d, MN_EEXIST, home, "this home has %s %s already",

@@ -31,8 +31,8 @@ MN_NODISCARD int mn_home_load_gateway(const char *path, mn_pubkey *out, const ch
  * *key (also when the gateway's line fails). Returns MN_OK, MN_EKEY (the diag names the file
  * and what to fix), MN_EPERM, MN_ESYS. */
 MN_NODISCARD int mn_home_load_keys(const char *identity_path, const char *gateway_path,
-                                   mn_role role, const char *name, const char *conf,
-                                   mn_key **key, mn_pubkey *gateway, mn_diag *d);
+                                   mn_role role, const char *name, const char *conf, mn_key **key,
+                                   mn_pubkey *gateway, mn_diag *d);
 
 /* The key files of a home. */
 typedef struct mn_home_files {
@@ -49,9 +49,8 @@ typedef struct mn_home_files {
  * Fills *files; caller owns *key. The caller makes its data folder and writes conf last, so a
  * home with its configuration is always complete. Returns MN_OK, MN_EINVAL (a path too long),
  * MN_EKEY, MN_EEXIST, MN_ESYS, MN_ENOMEM. */
-MN_NODISCARD int mn_home_create(const char *home, mn_role role, const char *name,
-                                const char *conf, const char *gateway_pub, int make_parents,
-                                const char *taken_hint, mn_home_files *files, mn_key **key,
-                                mn_diag *d);
+MN_NODISCARD int mn_home_create(const char *home, mn_role role, const char *name, const char *conf,
+                                const char *gateway_pub, int make_parents, const char *taken_hint,
+                                mn_home_files *files, mn_key **key, mn_diag *d);
 
 #endif

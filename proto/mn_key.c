@@ -27,10 +27,10 @@
 #include "mn_b64.h"
 #include "mn_file.h"
 
-#define S_KEY_B64_CHARS 43           /* mn_b64_encoded_len(MN_KEY_BYTES) */
-#define S_SECRET_FILE_MAX 4096       /* a secret file is one comment and one line */
-#define S_PUBLIC_FILE_MAX 65536      /* a public file may carry comments */
-#define S_LINE_TOKENS 6              /* prefix role name curve= sign= box= */
+#define S_KEY_B64_CHARS 43      /* mn_b64_encoded_len(MN_KEY_BYTES) */
+#define S_SECRET_FILE_MAX 4096  /* a secret file is one comment and one line */
+#define S_PUBLIC_FILE_MAX 65536 /* a public file may carry comments */
+#define S_LINE_TOKENS 6         /* prefix role name curve= sign= box= */
 
 static const char s_public_prefix[] = "meldnet1";
 static const char s_secret_prefix[] = "meldnet1-secret";
@@ -89,8 +89,8 @@ int mn_role_parse(const char *text, mn_role *out)
 
 static int s_name_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static int s_span_is_name(s_span s)
@@ -212,8 +212,10 @@ static int s_read_file(const char *path, int secret, size_t max, char **buf_out,
         rc = mn_diag_set(d, MN_EPERM, path,
                          "secret key file has mode %04o: group or others may access it",
                          (unsigned)(st.st_mode & 07777));
-        mn_diag_hint(d, "chmod 600 %s (and consider the key exposed: make a new one if others "
-                        "could have read it)", path);
+        mn_diag_hint(d,
+                     "chmod 600 %s (and consider the key exposed: make a new one if others "
+                     "could have read it)",
+                     path);
         goto out;
     }
     buf = secret ? sodium_malloc(max + 1) : malloc(max + 1);
@@ -233,8 +235,8 @@ static int s_read_file(const char *path, int secret, size_t max, char **buf_out,
             break;
         len += (size_t)r;
         if (len > max) {
-            rc = mn_diag_set(d, MN_EKEY, path, "file is larger than %zu bytes; not a key file",
-                             max);
+            rc =
+                mn_diag_set(d, MN_EKEY, path, "file is larger than %zu bytes; not a key file", max);
             goto out;
         }
     }
@@ -538,9 +540,9 @@ int mn_key_save(const mn_key *key, const char *path, const char *pub_path, mn_di
     mn_b64_encode(key->curve_sk, MN_KEY_BYTES, b64[0], sizeof b64[0]);
     mn_b64_encode(key->sign_seed, MN_KEY_BYTES, b64[1], sizeof b64[1]);
     mn_b64_encode(key->box_sk, MN_KEY_BYTES, b64[2], sizeof b64[2]);
-    int rc = s_write_secret(path, cap, d, "%s%s %s %s curve=%s sign=%s box=%s\n",
-                            s_secret_comment, s_secret_prefix, mn_role_name(key->pub.role),
-                            key->pub.name, b64[0], b64[1], b64[2]);
+    int rc = s_write_secret(path, cap, d, "%s%s %s %s curve=%s sign=%s box=%s\n", s_secret_comment,
+                            s_secret_prefix, mn_role_name(key->pub.role), key->pub.name, b64[0],
+                            b64[1], b64[2]);
     sodium_memzero(b64, sizeof b64);
     if (rc == MN_OK && pub_path)
         rc = mn_pubkey_save(&key->pub, pub_path, d);

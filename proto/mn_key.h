@@ -25,11 +25,11 @@
 
 #include "mn_error.h"
 
-#define MN_KEY_BYTES 32             /* every public key, every X25519 secret, the Ed25519 seed */
-#define MN_SIG_BYTES 64             /* Ed25519 signature */
-#define MN_NAME_MAX 64              /* longest party name */
-#define MN_FINGERPRINT_CHARS 16     /* hex characters in a fingerprint (without the NUL) */
-#define MN_PUBLIC_LINE_MAX 256      /* a public line, NUL included */
+#define MN_KEY_BYTES 32         /* every public key, every X25519 secret, the Ed25519 seed */
+#define MN_SIG_BYTES 64         /* Ed25519 signature */
+#define MN_NAME_MAX 64          /* longest party name */
+#define MN_FINGERPRINT_CHARS 16 /* hex characters in a fingerprint (without the NUL) */
+#define MN_PUBLIC_LINE_MAX 256  /* a public line, NUL included */
 
 typedef enum mn_role {
     MN_ROLE_AGENT = 0,
@@ -80,9 +80,9 @@ void mn_key_destroy(mn_key **key_p);
 
 /* Borrowed views, valid while key lives. */
 const mn_pubkey *mn_key_public(const mn_key *key);
-const uint8_t *mn_key_curve_secret(const mn_key *key);   /* 32 bytes */
-const uint8_t *mn_key_sign_secret(const mn_key *key);    /* 64 bytes, libsodium's sk form */
-const uint8_t *mn_key_box_secret(const mn_key *key);     /* 32 bytes */
+const uint8_t *mn_key_curve_secret(const mn_key *key); /* 32 bytes */
+const uint8_t *mn_key_sign_secret(const mn_key *key);  /* 64 bytes, libsodium's sk form */
+const uint8_t *mn_key_box_secret(const mn_key *key);   /* 32 bytes */
 
 /* Format pub as a public line into buf (at least MN_PUBLIC_LINE_MAX bytes), no newline. */
 void mn_pubkey_format(const mn_pubkey *pub, char *buf, size_t cap);
@@ -117,7 +117,7 @@ MN_NODISCARD int mn_secret32_generate(mn_secret32 **out, mn_diag *d);
 void mn_random_bytes(void *buf, size_t n);
 MN_NODISCARD int mn_secret32_save(const mn_secret32 *s, const char *path, mn_diag *d);
 MN_NODISCARD int mn_secret32_load(const char *path, mn_secret32 **out, mn_diag *d);
-const uint8_t *mn_secret32_bytes(const mn_secret32 *s);  /* borrowed, 32 bytes */
+const uint8_t *mn_secret32_bytes(const mn_secret32 *s); /* borrowed, 32 bytes */
 void mn_secret32_destroy(mn_secret32 **s_p);
 
 #endif

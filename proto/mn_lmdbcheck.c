@@ -13,9 +13,9 @@
 #include "mn_lmdbcheck.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,7 +57,7 @@ typedef struct s_check {
     uint64_t last;
     uint8_t *page;
     uint32_t page_cap; /* bytes allocated at page: a retry may read another page size */
-    uint64_t *todo; /* pages still to visit: a FIFO of at most budget */
+    uint64_t *todo;    /* pages still to visit: a FIFO of at most budget */
     size_t head, tail;
     uint64_t walked;
     size_t budget;  /* page headers to read at most */
@@ -96,8 +96,10 @@ static int s_damaged(s_check *c, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     int rc = mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is damaged: %s", c->what, what);
-    mn_diag_hint(c->d, "restore the %s from a backup; keep the damaged copy (move the directory "
-                       "aside, do not delete it) so nothing in it is lost for good", c->what);
+    mn_diag_hint(c->d,
+                 "restore the %s from a backup; keep the damaged copy (move the directory "
+                 "aside, do not delete it) so nothing in it is lost for good",
+                 c->what);
     return rc;
 }
 
@@ -112,8 +114,8 @@ static int s_read(s_check *c, uint64_t off, uint8_t *buf, size_t len, const char
         if (n < 0)
             return mn_diag_sys(c->d, c->path, "cannot read the %s file (%s)", c->what, doing);
         if (n == 0)
-            return s_damaged(c, "it ends at byte %llu, inside %s",
-                             (unsigned long long)(off + got), doing);
+            return s_damaged(c, "it ends at byte %llu, inside %s", (unsigned long long)(off + got),
+                             doing);
         got += (size_t)n;
     }
     return MN_OK;
@@ -134,8 +136,10 @@ static int s_read_meta(s_check *c, int i, uint64_t off, uint8_t meta[S_META_BYTE
         int r = mn_diag_set(c->d, MN_EVERSION, c->path,
                             "the %s file has LMDB data version %u; this program reads version %u",
                             c->what, (unsigned)s_u32(meta + S_META_VERSION), S_VERSION);
-        mn_diag_hint(c->d, "open it with the meldnet version that wrote it, or restore the %s "
-                           "from a backup", c->what);
+        mn_diag_hint(c->d,
+                     "open it with the meldnet version that wrote it, or restore the %s "
+                     "from a backup",
+                     c->what);
         return r;
     }
     return MN_OK;
@@ -202,13 +206,15 @@ static int s_check_page(s_check *c, uint64_t pgno)
     unsigned lower = s_u16(p + 12), upper = s_u16(p + 14);
     int branch = (flags & S_P_BRANCH) != 0, leaf = (flags & S_P_LEAF) != 0;
     if (s_u64(p) != pgno || branch == leaf || (flags & (S_P_OVERFLOW | S_P_META)))
-        return s_damaged(c, "page %llu is not the B-tree page it should be (zeroed or "
-                         "overwritten)", (unsigned long long)pgno);
+        return s_damaged(c,
+                         "page %llu is not the B-tree page it should be (zeroed or "
+                         "overwritten)",
+                         (unsigned long long)pgno);
     if (flags & S_P_LEAF2)
         return MN_OK; /* fixed-size duplicates: no nodes (meldnet does not use them) */
     if (lower < S_PAGEHDR || lower > upper || upper > c->psize || (lower - S_PAGEHDR) % 2)
-        return s_damaged(c, "page %llu has a damaged header (lower %u)",
-                         (unsigned long long)pgno, lower);
+        return s_damaged(c, "page %llu has a damaged header (lower %u)", (unsigned long long)pgno,
+                         lower);
     unsigned n = (lower - S_PAGEHDR) / 2;
     for (unsigned i = 0; i < n; i++) {
         unsigned off = s_u16(p + S_PAGEHDR + 2 * i);
@@ -230,8 +236,8 @@ static int s_check_page(s_check *c, uint64_t pgno)
         const uint8_t *data = node + S_NODE_HDR + ksize;
         if (nflags & S_F_BIGDATA) {
             if (end + 8 > c->psize)
-                return s_damaged(c, "page %llu has a damaged record (%u)",
-                                 (unsigned long long)pgno, i);
+                return s_damaged(c, "page %llu has a damaged record (%u)", (unsigned long long)pgno,
+                                 i);
             if ((rc = s_check_overflow(c, s_u64(data), lohi)) != MN_OK)
                 return rc;
             continue;
@@ -281,14 +287,17 @@ static int s_check_once(s_check *c, mn_lmdbcheck_info *info, uint64_t *txnid)
     if (fstat(c->fd, &st) != 0)
         return mn_diag_sys(c->d, c->path, "cannot read the %s file", c->what);
     if (!S_ISREG(st.st_mode))
-        return mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is not a regular file",
-                           c->what);
+        return mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is not a regular file", c->what);
     c->size = (uint64_t)st.st_size;
     if (c->size == 0) {
-        rc = mn_diag_set(c->d, MN_ESTORE, c->path, "the %s file is empty (0 bytes): what it "
-                         "held is gone", c->what);
-        mn_diag_hint(c->d, "restore the %s from a backup; keep the empty file's directory aside "
-                           "for analysis", c->what);
+        rc = mn_diag_set(c->d, MN_ESTORE, c->path,
+                         "the %s file is empty (0 bytes): what it "
+                         "held is gone",
+                         c->what);
+        mn_diag_hint(c->d,
+                     "restore the %s from a backup; keep the empty file's directory aside "
+                     "for analysis",
+                     c->what);
         return rc;
     }
     if ((rc = s_read_meta(c, 0, 0, meta[0])) != MN_OK)
@@ -302,8 +311,8 @@ static int s_check_once(s_check *c, mn_lmdbcheck_info *info, uint64_t *txnid)
         return s_damaged(c, "its meta pages disagree on the page size (%u and %u)", c->psize,
                          s_u32(meta[1] + S_META_DBS));
     /* LMDB uses the meta with the higher txnid (mdb_env_pick_meta). */
-    const uint8_t *m = s_u64(meta[1] + S_META_TXNID) > s_u64(meta[0] + S_META_TXNID) ? meta[1]
-                                                                                    : meta[0];
+    const uint8_t *m =
+        s_u64(meta[1] + S_META_TXNID) > s_u64(meta[0] + S_META_TXNID) ? meta[1] : meta[0];
     c->last = s_u64(m + S_META_LAST_PG);
     if (c->last < S_NUM_METAS - 1 || c->last > UINT64_MAX / c->psize - 1)
         return s_damaged(c, "its meta page names last page %llu", (unsigned long long)c->last);
@@ -342,7 +351,10 @@ static int s_check_once(s_check *c, mn_lmdbcheck_info *info, uint64_t *txnid)
 int mn_lmdbcheck_file_bounded(const char *path, const char *what, size_t max_pages,
                               mn_lmdbcheck_info *info, mn_diag *d)
 {
-    s_check c = {.fd = -1, .path = path, .what = what ? what : "store", .d = d,
+    s_check c = {.fd = -1,
+                 .path = path,
+                 .what = what ? what : "store",
+                 .d = d,
                  .budget = max_pages ? max_pages : 1};
     int rc = MN_OK;
 

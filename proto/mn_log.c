@@ -33,7 +33,7 @@ static pthread_cond_t s_qcond = PTHREAD_COND_INITIALIZER; /* a line was queued *
 static pthread_cond_t s_qidle = PTHREAD_COND_INITIALIZER; /* the queue was written out */
 static char *s_queue[MN_LOG_QUEUE_LINES];
 static size_t s_qhead, s_qcount;
-static int s_qwriting;             /* the log thread holds a line it has not written yet */
+static int s_qwriting;                /* the log thread holds a line it has not written yet */
 static unsigned long long s_qdropped; /* since the last line written */
 static atomic_ullong s_dropped_total;
 static pthread_once_t s_qonce = PTHREAD_ONCE_INIT;
@@ -325,8 +325,10 @@ static void s_vlog_json(const char *stamp, enum mn_log_level level, const char *
     char *text = s_vformat(suffix, fmt, ap);
     char *line = text ? s_json_line(stamp, level, component, text) : NULL;
     if (!line) /* stamp and level names are plain ASCII: safe to print as they are */
-        snprintf(lost, sizeof lost, "{\"time\":\"%s\",\"level\":\"%s\",\"component\":\"log\","
-                 "\"msg\":\"a log line was lost: out of memory\"}\n", stamp, s_names[level]);
+        snprintf(lost, sizeof lost,
+                 "{\"time\":\"%s\",\"level\":\"%s\",\"component\":\"log\","
+                 "\"msg\":\"a log line was lost: out of memory\"}\n",
+                 stamp, s_names[level]);
     const char *out = line ? line : lost;
     pthread_mutex_lock(&s_lock);
     fwrite(out, 1, strlen(out), stderr);
@@ -340,8 +342,8 @@ static void s_vlog_json(const char *stamp, enum mn_log_level level, const char *
 
 /* One whole line (newline included) in the current format. Caller frees. NULL: no memory. */
 static char *s_build_line(const char *stamp, long nsec, enum mn_log_level level,
-                          const char *component, const char *suffix, const char *fmt,
-                          va_list ap) MN_PRINTF(6, 0);
+                          const char *component, const char *suffix, const char *fmt, va_list ap)
+    MN_PRINTF(6, 0);
 
 static char *s_build_line(const char *stamp, long nsec, enum mn_log_level level,
                           const char *component, const char *suffix, const char *fmt, va_list ap)
@@ -409,8 +411,10 @@ static void *s_writer(void *arg)
         s_qdropped = 0;
         pthread_mutex_unlock(&s_qlock);
         if (dropped) {
-            char *note = s_build_now(MN_LOG_WARN, "log", "lines dropped, stderr was not read "
-                                     "in time dropped=%llu", dropped);
+            char *note = s_build_now(MN_LOG_WARN, "log",
+                                     "lines dropped, stderr was not read "
+                                     "in time dropped=%llu",
+                                     dropped);
             if (note)
                 s_write_line(note);
             free(note);
@@ -433,8 +437,7 @@ static void s_at_exit(void)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&s_qlock);
-    while ((s_qcount > 0 || s_qwriting) &&
-           pthread_cond_timedwait(&s_qidle, &s_qlock, &until) == 0)
+    while ((s_qcount > 0 || s_qwriting) && pthread_cond_timedwait(&s_qidle, &s_qlock, &until) == 0)
         ;
     pthread_mutex_unlock(&s_qlock);
 }
@@ -463,8 +466,8 @@ static void s_enqueue(enum mn_log_level level, char *line)
         free(line);
         return;
     }
-    size_t room = level <= MN_LOG_ERR ? MN_LOG_QUEUE_LINES
-                                      : MN_LOG_QUEUE_LINES - MN_LOG_QUEUE_ERR_RESERVE;
+    size_t room =
+        level <= MN_LOG_ERR ? MN_LOG_QUEUE_LINES : MN_LOG_QUEUE_LINES - MN_LOG_QUEUE_ERR_RESERVE;
     pthread_mutex_lock(&s_qlock);
     if (line && s_qcount < room) {
         s_queue[(s_qhead + s_qcount) % MN_LOG_QUEUE_LINES] = line;
@@ -502,8 +505,8 @@ static void s_vlog(enum mn_log_level level, const char *component, const char *s
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
     if (s_nonblocking) {
-        s_enqueue(level, s_build_line(stamp, ts.tv_nsec, level, component ? component : "",
-                                      suffix, fmt, ap));
+        s_enqueue(level, s_build_line(stamp, ts.tv_nsec, level, component ? component : "", suffix,
+                                      fmt, ap));
         return;
     }
     if (s_format == MN_LOG_JSON) {

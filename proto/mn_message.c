@@ -47,20 +47,16 @@ static size_t s_scalar_size(ProtobufCType type)
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_DOUBLE: return 8;
+    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    default:
-        return 0;
+    case PROTOBUF_C_TYPE_ENUM: return 4;
+    default: return 0;
     }
 }
 
@@ -86,9 +82,7 @@ static void s_wipe_value(const ProtobufCFieldDescriptor *f, void *p)
             mn_message_wipe(sub);
         break;
     }
-    default:
-        sodium_memzero(p, s_scalar_size(f->type));
-        break;
+    default: sodium_memzero(p, s_scalar_size(f->type)); break;
     }
 }
 
@@ -103,8 +97,8 @@ void mn_message_wipe(ProtobufCMessage *m)
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(size_t *)((char *)m + f->quantifier_offset);
             char *arr = *(char **)member;
-            size_t elem = f->type == PROTOBUF_C_TYPE_STRING ? sizeof(char *)
-                          : f->type == PROTOBUF_C_TYPE_BYTES ? sizeof(ProtobufCBinaryData)
+            size_t elem = f->type == PROTOBUF_C_TYPE_STRING    ? sizeof(char *)
+                          : f->type == PROTOBUF_C_TYPE_BYTES   ? sizeof(ProtobufCBinaryData)
                           : f->type == PROTOBUF_C_TYPE_MESSAGE ? sizeof(ProtobufCMessage *)
                                                                : s_scalar_size(f->type);
             for (size_t k = 0; arr && k < n; k++)

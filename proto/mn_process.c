@@ -15,8 +15,9 @@ int mn_process_harden(mn_diag *d)
         return rc;
     }
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-        int rc = mn_diag_sys(d, "PR_SET_DUMPABLE", "cannot forbid other processes to read "
-                                                   "this one's memory");
+        int rc = mn_diag_sys(d, "PR_SET_DUMPABLE",
+                             "cannot forbid other processes to read "
+                             "this one's memory");
         mn_diag_hint(d, "the program refuses to run where others could read its secret keys "
                         "from memory; report this to whoever maintains the machine");
         return rc;

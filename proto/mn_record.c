@@ -78,8 +78,8 @@ int mn_record_decode_all(const uint8_t *buf, size_t len, mn_record_info *info, m
     }
     if (rec->version != S_RECORD_VERSION) {
         rc = mn_diag_set(d, MN_EVERSION, "registry record",
-                         "the record has version %u; this meldnet reads version %d",
-                         rec->version, S_RECORD_VERSION);
+                         "the record has version %u; this meldnet reads version %d", rec->version,
+                         S_RECORD_VERSION);
         goto out;
     }
     if (rec->envelope_id.len != sizeof info->envelope_id ||

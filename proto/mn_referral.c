@@ -80,8 +80,8 @@ static int s_check(const mn_referral *r, mn_diag *d)
 
     if (r->version != S_REFERRAL_VERSION)
         return mn_diag_set(d, MN_EVERSION, where,
-                           "the referral has version %u; this meldnet reads version %d",
-                           r->version, S_REFERRAL_VERSION);
+                           "the referral has version %u; this meldnet reads version %d", r->version,
+                           S_REFERRAL_VERSION);
     if (r->sharing <= 0 || (size_t)r->sharing >= S_SHARING_COUNT)
         return mn_diag_set(d, MN_EDECODE, where, "sharing level %d is not one of %s",
                            (int)r->sharing, "full, pseudonymous, statistics");
@@ -91,8 +91,8 @@ static int s_check(const mn_referral *r, mn_diag *d)
         return mn_diag_set(d, MN_EDECODE, where, "victim pseudonym is %zu bytes; it must be %d",
                            r->victim_pseudonym.len, MN_PSEUDONYM_BYTES);
     if (r->n_topics > MN_TOPICS_MAX)
-        return mn_diag_set(d, MN_EDECODE, where, "%zu topics; at most %d are allowed",
-                           r->n_topics, MN_TOPICS_MAX);
+        return mn_diag_set(d, MN_EDECODE, where, "%zu topics; at most %d are allowed", r->n_topics,
+                           MN_TOPICS_MAX);
     for (size_t i = 0; i < r->n_topics; i++)
         if (!mn_topic_is_valid(r->topics[i]))
             return mn_diag_set(d, MN_EDECODE, where, "topic %zu is not a valid topic", i + 1);
@@ -107,8 +107,8 @@ int mn_referral_decode(const uint8_t *buf, size_t len, size_t max_len, mn_referr
 
     assert(out);
     *out = NULL;
-    int rc = mn_message_unpack(&meldnet__referral__descriptor, buf, len, max_len, "referral", &m,
-                               d);
+    int rc =
+        mn_message_unpack(&meldnet__referral__descriptor, buf, len, max_len, "referral", &m, d);
     r = (mn_referral *)m; /* the generated struct starts with its base */
     if (rc != MN_OK || (rc = s_check(r, d)) != MN_OK)
         goto out;
@@ -249,9 +249,9 @@ static int s_json_figures(json_t *root, const Meldnet__ReportFigures *f)
         if ((rc = s_put(o, "forms", json_incref(forms))) != MN_OK)
             goto out;
     }
-    if (f->has_reporter_type &&
-        (rc = s_put(o, "reporter_type", s_enum_value(&meldnet__organisation_type__descriptor,
-                                                     (int)f->reporter_type))) != MN_OK)
+    if (f->has_reporter_type && (rc = s_put(o, "reporter_type",
+                                            s_enum_value(&meldnet__organisation_type__descriptor,
+                                                         (int)f->reporter_type))) != MN_OK)
         goto out;
     if (f->has_acute_danger &&
         (rc = s_put(o, "acute_danger", json_boolean(f->acute_danger))) != MN_OK)

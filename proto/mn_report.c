@@ -114,20 +114,22 @@ typedef struct s_enum {
     const char *expected; /* for error messages */
 } s_enum;
 
-#define S_ENUM(names, expected) {names, sizeof names / sizeof names[0], expected}
+#define S_ENUM(names, expected)                                                                    \
+    {                                                                                              \
+        names, sizeof names / sizeof names[0], expected                                            \
+    }
 
 static const s_enum s_tristate = S_ENUM(s_tristate_names, "\"yes\", \"no\" or \"unknown\"");
-static const s_enum s_org = S_ENUM(s_org_names,
-                                   "police, royal_marechaussee, labour_inspectorate, "
-                                   "care_coordination, veilig_thuis, youth_care, school, "
-                                   "district_team, shelter, ngo, lawyer, citizen, victim_self, "
-                                   "hotline, other, unknown");
-static const s_enum s_kind =
-    S_ENUM(s_kind_names, "professional, private_person, victim, unknown");
-static const s_enum s_gender =
-    S_ENUM(s_gender_names, "female, male, non_binary, other, unknown");
-static const s_enum s_form = S_ENUM(
-    s_form_names, "sexual, criminal, forced_begging, labour, financial, organ_removal, other");
+static const s_enum s_org =
+    S_ENUM(s_org_names, "police, royal_marechaussee, labour_inspectorate, "
+                        "care_coordination, veilig_thuis, youth_care, school, "
+                        "district_team, shelter, ngo, lawyer, citizen, victim_self, "
+                        "hotline, other, unknown");
+static const s_enum s_kind = S_ENUM(s_kind_names, "professional, private_person, victim, unknown");
+static const s_enum s_gender = S_ENUM(s_gender_names, "female, male, non_binary, other, unknown");
+static const s_enum s_form =
+    S_ENUM(s_form_names,
+           "sexual, criminal, forced_begging, labour, financial, organ_removal, other");
 static const s_enum s_sexual =
     S_ENUM(s_sexual_names, "loverboy, sextortion, grooming, other, unknown");
 
@@ -143,20 +145,37 @@ static const char s_iso3166[] =
     "UMUSUYUZVAVCVEVGVIVNVUWFWSXKYEYTZAZMZW";
 
 /* JSON keys of each object, in schema order (also the order to_json writes them). */
-static const char *const s_report_keys[] = {
-    "reporter", "victim", "exploitation", "online", "acute_danger", "acute_reason", "consent",
-    "municipality_code", "region", "signals", "narrative", "suspects", "linked_registrations",
-    "attachments", "observed_at", NULL};
-static const char *const s_reporter_keys[] = {"kind", "organisation_type", "organisation_name",
-                                              "anonymous", "contact", NULL};
+static const char *const s_report_keys[] = {"reporter",
+                                            "victim",
+                                            "exploitation",
+                                            "online",
+                                            "acute_danger",
+                                            "acute_reason",
+                                            "consent",
+                                            "municipality_code",
+                                            "region",
+                                            "signals",
+                                            "narrative",
+                                            "suspects",
+                                            "linked_registrations",
+                                            "attachments",
+                                            "observed_at",
+                                            NULL};
+static const char *const s_reporter_keys[] = {"kind",      "organisation_type", "organisation_name",
+                                              "anonymous", "contact",           NULL};
 static const char *const s_contact_keys[] = {"name", "role", "phone", "email", NULL};
-static const char *const s_victim_keys[] = {"name", "date_of_birth", "age_years", "gender",
-                                            "nationality", "municipality", "shelter_needed",
-                                            "address", "phone", NULL};
-static const char *const s_exploitation_keys[] = {"form", "sexual", "sector", "drug_related",
-                                                  "description", NULL};
-static const char *const s_consent_keys[] = {"register_identity", "share_police", "share_care",
-                                             "share_research", "reporter_contact_shareable",
+static const char *const s_victim_keys[] = {"name",           "date_of_birth",
+                                            "age_years",      "gender",
+                                            "nationality",    "municipality",
+                                            "shelter_needed", "address",
+                                            "phone",          NULL};
+static const char *const s_exploitation_keys[] = {"form",         "sexual",      "sector",
+                                                  "drug_related", "description", NULL};
+static const char *const s_consent_keys[] = {"register_identity",
+                                             "share_police",
+                                             "share_care",
+                                             "share_research",
+                                             "reporter_contact_shareable",
                                              NULL};
 static const char *const s_suspect_keys[] = {"description", "name", "online_handles", "phone",
                                              NULL};
@@ -360,8 +379,7 @@ static int s_check_text_here(s_ctx *c, const char *s, size_t max, int multiline)
         return s_fail(c, "is empty; leave the field out when it is not known");
     if (len > max)
         return s_fail(c, "is %zu bytes long, over the limit of %zu bytes", len, max);
-    rc = s_utf8_scan((const unsigned char *)s, len,
-                     multiline ? S_CONTROL_NL_TAB : S_CONTROL_NONE);
+    rc = s_utf8_scan((const unsigned char *)s, len, multiline ? S_CONTROL_NL_TAB : S_CONTROL_NONE);
     if (rc == S_TEXT_BAD_UTF8)
         return s_fail(c, "is not valid UTF-8 text");
     if (rc == S_TEXT_CONTROL)
@@ -441,8 +459,8 @@ static int s_is_media_part(const char *s, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9');
+        int alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
         if (!alnum && (i == 0 || ch == '\0' || !strchr("!#$&^_.+-", ch)))
             return 0;
     }
@@ -566,8 +584,9 @@ static int s_check_unknown_fields(s_ctx *c, const ProtobufCMessage *m)
 {
     if (m->n_unknown_fields == 0)
         return MN_OK;
-    return s_fail(c, "carries field number %u, which this version of meldnet does not know; "
-                     "upgrade the receiving side",
+    return s_fail(c,
+                  "carries field number %u, which this version of meldnet does not know; "
+                  "upgrade the receiving side",
                   (unsigned)m->unknown_fields[0].tag);
 }
 
@@ -604,8 +623,8 @@ static int s_validate_reporter(s_ctx *c, const Meldnet__Reporter *rp)
         (rc = s_check_enum(c, "kind", rp->has_kind, (int)rp->kind, &s_kind)) != MN_OK ||
         (rc = s_check_enum(c, "organisation_type", rp->has_organisation_type,
                            (int)rp->organisation_type, &s_org)) != MN_OK ||
-        (rc = s_check_text(c, "organisation_name", rp->organisation_name, MN_TEXT_MAX_BYTES,
-                           0)) != MN_OK)
+        (rc = s_check_text(c, "organisation_name", rp->organisation_name, MN_TEXT_MAX_BYTES, 0)) !=
+            MN_OK)
         return rc;
     if (!rp->contact)
         return MN_OK;
@@ -633,8 +652,7 @@ static int s_validate_dob(s_ctx *c, const char *dob)
     if (s_days_from_civil(y, m, d) > s_days_from_civil(ty, tm, td) + 1)
         return s_fail(c, "is in the future; expected the date of birth, YYYY-MM-DD");
     if (s_years_between(y, m, d, ty, tm, td) > S_AGE_MAX)
-        return s_fail(c, "is more than %d years ago; leave it out when it is not known",
-                      S_AGE_MAX);
+        return s_fail(c, "is more than %d years ago; leave it out when it is not known", S_AGE_MAX);
     s_pop(c, mark);
     return MN_OK;
 }
@@ -649,8 +667,7 @@ static int s_validate_victim(s_ctx *c, const Meldnet__Victim *v)
         return rc;
     if (v->has_age_years && v->age_years > S_AGE_MAX) {
         s_push(c, "age_years");
-        return s_fail(c, "is over %d; expected a whole number of years 0-%d", S_AGE_MAX,
-                      S_AGE_MAX);
+        return s_fail(c, "is over %d; expected a whole number of years 0-%d", S_AGE_MAX, S_AGE_MAX);
     }
     if ((rc = s_check_enum(c, "gender", v->has_gender, (int)v->gender, &s_gender)) != MN_OK)
         return rc;
@@ -736,16 +753,17 @@ static int s_validate_attachment(s_ctx *c, const Meldnet__Attachment *a, size_t 
         return s_fail(c, "is missing; expected the file's name, e.g. \"chat.png\"");
     if (strlen(a->filename) > S_FILENAME_MAX)
         return s_fail(c, "is longer than %d bytes", S_FILENAME_MAX);
-    if (strchr(a->filename, '/') || strchr(a->filename, '\\') ||
-        strcmp(a->filename, ".") == 0 || strcmp(a->filename, "..") == 0)
+    if (strchr(a->filename, '/') || strchr(a->filename, '\\') || strcmp(a->filename, ".") == 0 ||
+        strcmp(a->filename, "..") == 0)
         return s_fail(c, "must be a plain file name, without a directory");
     s_pop(c, mark);
     if ((rc = s_check_text(c, "filename", a->filename, S_FILENAME_MAX, 0)) != MN_OK)
         return rc;
     mark = s_push(c, "media_type");
     if (!a->media_type || !s_is_media_type(a->media_type))
-        return s_fail(c, "is %s; expected a media type such as \"image/png\" or "
-                         "\"application/pdf\"",
+        return s_fail(c,
+                      "is %s; expected a media type such as \"image/png\" or "
+                      "\"application/pdf\"",
                       a->media_type ? "not a media type" : "missing");
     s_pop(c, mark);
     mark = s_push(c, "data");
@@ -756,8 +774,9 @@ static int s_validate_attachment(s_ctx *c, const Meldnet__Attachment *a, size_t 
                       MN_ATTACHMENT_MAX_BYTES);
     *total += a->data.len;
     if (*total > MN_ATTACHMENTS_TOTAL_MAX_BYTES)
-        return s_fail(c, "brings the attachments to %zu bytes, over the limit of %u bytes per "
-                         "report",
+        return s_fail(c,
+                      "brings the attachments to %zu bytes, over the limit of %u bytes per "
+                      "report",
                       *total, MN_ATTACHMENTS_TOTAL_MAX_BYTES);
     s_pop(c, mark);
     return MN_OK;
@@ -802,8 +821,8 @@ static int s_validate(s_ctx *c, const mn_report *r)
         s_pop(c, mark);
     }
 
-    if ((rc = s_check_list(c, "exploitation", r->n_exploitation,
-                           (void *const *)r->exploitation)) != MN_OK)
+    if ((rc = s_check_list(c, "exploitation", r->n_exploitation, (void *const *)r->exploitation)) !=
+        MN_OK)
         return rc;
     mark = s_push(c, "exploitation");
     if (r->n_exploitation == 0)
@@ -843,8 +862,9 @@ static int s_validate(s_ctx *c, const mn_report *r)
     if (r->region) {
         mark = s_push(c, "region");
         if (!s_is_code(r->region, S_CODE_MAX, "-"))
-            return s_fail(c, "is not a region code; expected 1-%d characters of a-z, 0-9 and "
-                             "'-', e.g. \"midden-nederland\"",
+            return s_fail(c,
+                          "is not a region code; expected 1-%d characters of a-z, 0-9 and "
+                          "'-', e.g. \"midden-nederland\"",
                           S_CODE_MAX);
         s_pop(c, mark);
     }
@@ -855,8 +875,9 @@ static int s_validate(s_ctx *c, const mn_report *r)
         mark = s_push(c, "signals");
         s_push_index(c, i);
         if (!s_is_code(r->signals[i], S_CODE_MAX, "_.-"))
-            return s_fail(c, "is not a signal code; expected 1-%d characters of a-z, 0-9, "
-                             "'_', '.' and '-', e.g. \"no_id_documents\"",
+            return s_fail(c,
+                          "is not a signal code; expected 1-%d characters of a-z, 0-9, "
+                          "'_', '.' and '-', e.g. \"no_id_documents\"",
                           S_CODE_MAX);
         s_pop(c, mark);
     }
@@ -886,8 +907,8 @@ static int s_validate(s_ctx *c, const mn_report *r)
     }
     s_pop(c, mark);
 
-    if ((rc = s_check_list(c, "attachments", r->n_attachments,
-                           (void *const *)r->attachments)) != MN_OK)
+    if ((rc = s_check_list(c, "attachments", r->n_attachments, (void *const *)r->attachments)) !=
+        MN_OK)
         return rc;
     for (size_t i = 0; i < r->n_attachments; i++) {
         mark = s_push(c, "attachments");
@@ -909,8 +930,9 @@ static int s_validate(s_ctx *c, const mn_report *r)
      * envelope. */
     size_t packed = meldnet__report__get_packed_size(r);
     if (packed > MN_REPORT_MAX_BYTES)
-        return s_fail(c, "encodes to %zu bytes, over the limit of %u bytes; shorten it or send "
-                         "fewer attachments",
+        return s_fail(c,
+                      "encodes to %zu bytes, over the limit of %u bytes; shorten it or send "
+                      "fewer attachments",
                       packed, MN_REPORT_MAX_BYTES);
     return MN_OK;
 }
@@ -945,8 +967,7 @@ static int s_unknown_key(s_ctx *c, const char *key, const char *const *keys)
 
     s_push(c, printable ? key : "(unprintable key)");
     for (n_keys = 0; keys[n_keys]; n_keys++) {
-        int n = snprintf(list + used, sizeof list - used, "%s%s", n_keys ? ", " : "",
-                         keys[n_keys]);
+        int n = snprintf(list + used, sizeof list - used, "%s%s", n_keys ? ", " : "", keys[n_keys]);
         if (n > 0 && used + (size_t)n < sizeof list)
             used += (size_t)n;
     }
@@ -963,7 +984,8 @@ static int s_check_keys(s_ctx *c, json_t *obj, const char *const *keys)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         size_t i = 0;
         while (keys[i] && strcmp(keys[i], key) != 0)
             i++;
@@ -1129,8 +1151,8 @@ static int s_parse_reporter(s_ctx *c, json_t *o, Meldnet__Reporter *rp)
     if ((rc = s_get_enum(c, o, "kind", &s_kind, &rp->has_kind, &val)) != MN_OK)
         return rc;
     rp->kind = (Meldnet__ReporterKind)val;
-    if ((rc = s_get_enum(c, o, "organisation_type", &s_org, &rp->has_organisation_type,
-                         &val)) != MN_OK)
+    if ((rc = s_get_enum(c, o, "organisation_type", &s_org, &rp->has_organisation_type, &val)) !=
+        MN_OK)
         return rc;
     rp->organisation_type = (Meldnet__OrganisationType)val;
     if ((rc = s_get_string(c, o, "organisation_name", &rp->organisation_name)) != MN_OK ||
@@ -1157,8 +1179,7 @@ static int s_parse_victim(s_ctx *c, json_t *o, Meldnet__Victim *vi)
         (rc = s_member(c, o, "age_years", &v, &mark)) != MN_OK)
         return rc;
     if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > UINT32_MAX)
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
             return s_fail(c, "must be a whole number of years 0-%d", S_AGE_MAX);
         vi->has_age_years = 1;
         vi->age_years = (uint32_t)json_integer_value(v);
@@ -1169,8 +1190,8 @@ static int s_parse_victim(s_ctx *c, json_t *o, Meldnet__Victim *vi)
     vi->gender = (Meldnet__Gender)val;
     if ((rc = s_get_string(c, o, "nationality", &vi->nationality)) != MN_OK ||
         (rc = s_get_string(c, o, "municipality", &vi->municipality)) != MN_OK ||
-        (rc = s_get_enum(c, o, "shelter_needed", &s_tristate, &vi->has_shelter_needed,
-                         &val)) != MN_OK)
+        (rc = s_get_enum(c, o, "shelter_needed", &s_tristate, &vi->has_shelter_needed, &val)) !=
+            MN_OK)
         return rc;
     vi->shelter_needed = (Meldnet__Tristate)val;
     if ((rc = s_get_string(c, o, "address", &vi->address)) != MN_OK ||
@@ -1191,8 +1212,7 @@ static int s_parse_exploitation(s_ctx *c, json_t *o, Meldnet__Exploitation *e)
         return rc;
     e->sexual = (Meldnet__SexualSubtype)val;
     if ((rc = s_get_string(c, o, "sector", &e->sector)) != MN_OK ||
-        (rc = s_get_enum(c, o, "drug_related", &s_tristate, &e->has_drug_related, &val)) !=
-            MN_OK)
+        (rc = s_get_enum(c, o, "drug_related", &s_tristate, &e->has_drug_related, &val)) != MN_OK)
         return rc;
     e->drug_related = (Meldnet__Tristate)val;
     return s_get_string(c, o, "description", &e->description);
@@ -1207,10 +1227,9 @@ static int s_parse_consent(s_ctx *c, json_t *o, Meldnet__Consent *ct)
         (rc = s_get_bool(c, o, "share_police", &ct->has_share_police, &ct->share_police)) !=
             MN_OK ||
         (rc = s_get_bool(c, o, "share_care", &ct->has_share_care, &ct->share_care)) != MN_OK ||
-        (rc = s_get_bool(c, o, "share_research", &ct->has_share_research,
-                         &ct->share_research)) != MN_OK ||
-        (rc = s_get_bool(c, o, "reporter_contact_shareable",
-                         &ct->has_reporter_contact_shareable,
+        (rc = s_get_bool(c, o, "share_research", &ct->has_share_research, &ct->share_research)) !=
+            MN_OK ||
+        (rc = s_get_bool(c, o, "reporter_contact_shareable", &ct->has_reporter_contact_shareable,
                          &ct->reporter_contact_shareable)) != MN_OK)
         return rc;
     return MN_OK;
@@ -1229,7 +1248,8 @@ static int s_parse_strings(s_ctx *c, json_t *obj, const char *key, char ***items
         if (!*items)
             return s_nomem(c);
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t m2 = s_push_index(c, i);
         if (!json_is_string(v))
             return s_fail(c, "must be text (a JSON string)");
@@ -1249,8 +1269,8 @@ static int s_parse_suspect(s_ctx *c, json_t *o, Meldnet__Suspect *s)
     if ((rc = s_check_keys(c, o, s_suspect_keys)) != MN_OK ||
         (rc = s_get_string(c, o, "description", &s->description)) != MN_OK ||
         (rc = s_get_string(c, o, "name", &s->name)) != MN_OK ||
-        (rc = s_parse_strings(c, o, "online_handles", &s->online_handles,
-                              &s->n_online_handles)) != MN_OK ||
+        (rc = s_parse_strings(c, o, "online_handles", &s->online_handles, &s->n_online_handles)) !=
+            MN_OK ||
         (rc = s_get_string(c, o, "phone", &s->phone)) != MN_OK)
         return rc;
     return MN_OK;
@@ -1306,7 +1326,8 @@ static int s_parse_objects(s_ctx *c, json_t *obj, const char *key, size_t size,
         if (!*items)
             return s_nomem(c);
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t m2 = s_push_index(c, i);
         if (!json_is_object(v))
             return s_fail(c, "must be an object ({...})");
@@ -1348,7 +1369,8 @@ static int s_parse_registrations(s_ctx *c, json_t *o, mn_report *r)
         if (!r->linked_registrations)
             return s_nomem(c);
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         size_t m2 = s_push_index(c, i);
         uint64_t reg = 0;
         if (!json_is_string(v) || mn_registration_parse(json_string_value(v), &reg) != MN_OK)
@@ -1387,15 +1409,14 @@ static int s_parse_report(s_ctx *c, json_t *o, mn_report *r)
             return rc;
         s_pop(c, mark);
     }
-    if ((rc = s_parse_objects(c, o, "exploitation", sizeof **r->exploitation,
-                              s_init_exploitation, s_parse_exploitation_v,
-                              (void ***)&r->exploitation, &r->n_exploitation)) != MN_OK)
+    if ((rc = s_parse_objects(c, o, "exploitation", sizeof **r->exploitation, s_init_exploitation,
+                              s_parse_exploitation_v, (void ***)&r->exploitation,
+                              &r->n_exploitation)) != MN_OK)
         return rc;
     if ((rc = s_get_enum(c, o, "online", &s_tristate, &r->has_online, &val)) != MN_OK)
         return rc;
     r->online = (Meldnet__Tristate)val;
-    if ((rc = s_get_bool(c, o, "acute_danger", &r->has_acute_danger, &r->acute_danger)) !=
-            MN_OK ||
+    if ((rc = s_get_bool(c, o, "acute_danger", &r->has_acute_danger, &r->acute_danger)) != MN_OK ||
         (rc = s_get_string(c, o, "acute_reason", &r->acute_reason)) != MN_OK ||
         (rc = s_get_object(c, o, "consent", &v, &mark)) != MN_OK)
         return rc;
@@ -1428,34 +1449,18 @@ static int s_json_error(mn_diag *d, const json_error_t *err)
     switch (json_error_code(err)) {
     case json_error_out_of_memory:
         return mn_diag_set(d, MN_ENOMEM, "report", "out of memory while reading the JSON");
-    case json_error_stack_overflow:
-        what = "nests too deeply";
-        break;
-    case json_error_invalid_utf8:
-        what = "holds bytes that are not UTF-8";
-        break;
-    case json_error_premature_end_of_input:
-        what = "ends before the JSON is complete";
-        break;
+    case json_error_stack_overflow: what = "nests too deeply"; break;
+    case json_error_invalid_utf8: what = "holds bytes that are not UTF-8"; break;
+    case json_error_premature_end_of_input: what = "ends before the JSON is complete"; break;
     case json_error_end_of_input_expected:
         what = "has more text after the end of the JSON object";
         break;
     case json_error_null_character:
-    case json_error_null_byte_in_key:
-        what = "contains a NUL character";
-        break;
-    case json_error_duplicate_key:
-        what = "has a key twice in one object";
-        break;
-    case json_error_numeric_overflow:
-        what = "has a number too large to read";
-        break;
-    case json_error_wrong_type:
-        what = "is not a JSON object ({...})";
-        break;
-    default:
-        what = "is not valid JSON (a syntax error)";
-        break;
+    case json_error_null_byte_in_key: what = "contains a NUL character"; break;
+    case json_error_duplicate_key: what = "has a key twice in one object"; break;
+    case json_error_numeric_overflow: what = "has a number too large to read"; break;
+    case json_error_wrong_type: what = "is not a JSON object ({...})"; break;
+    default: what = "is not valid JSON (a syntax error)"; break;
     }
     mn_diag_set(d, MN_EREPORT, "report", "the text %s (line %d, column %d)", what, err->line,
                 err->column);
@@ -1537,8 +1542,7 @@ int mn_report_load_json(const char *path, mn_report **out, mn_diag *d)
                 ncap = S_JSON_MAX_BYTES + 1;
             if (ncap == cap) {
                 rc = mn_diag_set(d, MN_ETOOBIG, path,
-                                 "the report file is over the limit of %u bytes",
-                                 S_JSON_MAX_BYTES);
+                                 "the report file is over the limit of %u bytes", S_JSON_MAX_BYTES);
                 goto out;
             }
             grown = malloc(ncap);
@@ -1767,8 +1771,8 @@ static int s_json_attachment(json_t *arr, const Meldnet__Attachment *a)
         rc = MN_ENOMEM;
         goto out;
     }
-    sodium_bin2base64(b64, b64_cap, a->data.data ? a->data.data : (const uint8_t *)"",
-                      a->data.len, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(b64, b64_cap, a->data.data ? a->data.data : (const uint8_t *)"", a->data.len,
+                      sodium_base64_VARIANT_ORIGINAL);
     rc = s_put(o, "data", json_string(b64));
 out:
     mn_plain_free((uint8_t *)b64, b64_cap);
@@ -1789,8 +1793,7 @@ static int s_json_report(json_t *o, const mn_report *r)
         if ((rc = s_put_array(o, "exploitation", &arr)) != MN_OK)
             goto out;
         for (size_t i = 0; i < r->n_exploitation; i++)
-            if (r->exploitation[i] &&
-                (rc = s_json_exploitation(arr, r->exploitation[i])) != MN_OK)
+            if (r->exploitation[i] && (rc = s_json_exploitation(arr, r->exploitation[i])) != MN_OK)
                 goto out;
         json_decref(arr);
         arr = NULL;
@@ -1878,8 +1881,7 @@ int mn_report_encode(const mn_report *r, uint8_t **out, size_t *len)
     return mn_message_pack(&r->base, out, len);
 }
 
-int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report **out,
-                     mn_diag *d)
+int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report **out, mn_diag *d)
 {
     ProtobufCMessage *m = NULL;
     assert(out);
@@ -1888,8 +1890,7 @@ int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report *
     return rc;
 }
 
-int mn_report_digest(const mn_report *r, const char *agent, const uint8_t key[32],
-                     uint8_t out[32])
+int mn_report_digest(const mn_report *r, const char *agent, const uint8_t key[32], uint8_t out[32])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -1960,17 +1961,12 @@ int mn_report_consent(const mn_report *r, int flag)
     if (!c)
         return 0;
     switch (flag) {
-    case MN_CONSENT_REGISTER_IDENTITY:
-        return c->has_register_identity && c->register_identity;
-    case MN_CONSENT_SHARE_POLICE:
-        return c->has_share_police && c->share_police;
-    case MN_CONSENT_SHARE_CARE:
-        return c->has_share_care && c->share_care;
-    case MN_CONSENT_SHARE_RESEARCH:
-        return c->has_share_research && c->share_research;
+    case MN_CONSENT_REGISTER_IDENTITY: return c->has_register_identity && c->register_identity;
+    case MN_CONSENT_SHARE_POLICE: return c->has_share_police && c->share_police;
+    case MN_CONSENT_SHARE_CARE: return c->has_share_care && c->share_care;
+    case MN_CONSENT_SHARE_RESEARCH: return c->has_share_research && c->share_research;
     case MN_CONSENT_REPORTER_CONTACT_SHAREABLE:
         return c->has_reporter_contact_shareable && c->reporter_contact_shareable;
-    default:
-        return 0;
+    default: return 0;
     }
 }

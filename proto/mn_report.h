@@ -18,7 +18,7 @@
 
 typedef Meldnet__Report mn_report;
 
-#define MN_ATTACHMENT_MAX_BYTES (512u * 1024)        /* one attachment's data */
+#define MN_ATTACHMENT_MAX_BYTES (512u * 1024)         /* one attachment's data */
 #define MN_ATTACHMENTS_TOTAL_MAX_BYTES (1024u * 1024) /* all attachments of one report */
 #define MN_NARRATIVE_MAX_BYTES (16u * 1024)
 #define MN_TEXT_MAX_BYTES 1024 /* any other string field */
@@ -46,8 +46,8 @@ MN_NODISCARD int mn_report_encode(const mn_report *r, uint8_t **out, size_t *len
 
 /* Deserialize bytes of at most max_len. Caller owns *out. Does not validate.
  * Returns MN_OK, MN_ETOOBIG, MN_EDECODE, MN_ENOMEM. */
-MN_NODISCARD int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len,
-                                  mn_report **out, mn_diag *d);
+MN_NODISCARD int mn_report_decode(const uint8_t *buf, size_t len, size_t max_len, mn_report **out,
+                                  mn_diag *d);
 
 /* Keyed BLAKE2b-256 over the sending agent's name and the canonical encoding: equal content
  * from the same agent gives an equal digest; the same content from another agent does not (an

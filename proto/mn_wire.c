@@ -45,10 +45,8 @@ int mn_reject_reason_is_retryable(int reason)
     case MN_REJECT_OVERLOADED:
     case MN_REJECT_RATE_LIMITED:
     case MN_REJECT_SHUTTING_DOWN:
-    case MN_REJECT_NOT_PERMITTED: /* the sender is not admitted now; the report is fine */
-        return 1;
-    default:
-        return 0;
+    case MN_REJECT_NOT_PERMITTED: /* the sender is not admitted now; the report is fine */ return 1;
+    default: return 0;
     }
 }
 
@@ -207,8 +205,8 @@ int mn_wire_decode_from_gateway(const uint8_t *buf, size_t len, size_t max_len,
     }
     if (msg->version != MN_PROTOCOL_VERSION) {
         rc = mn_diag_set(d, MN_EVERSION, "gateway",
-                         "gateway speaks protocol version %u, this agent version %d",
-                         msg->version, MN_PROTOCOL_VERSION);
+                         "gateway speaks protocol version %u, this agent version %d", msg->version,
+                         MN_PROTOCOL_VERSION);
         goto out;
     }
     if (msg->body_case == MELDNET__FROM_GATEWAY__BODY_RECEIPT && msg->receipt) {
@@ -279,8 +277,8 @@ static int s_topics_copy(char *const *src, size_t n, int patterns, mn_topics *ds
 {
     dst->n = 0;
     if (n > MN_TOPICS_MAX)
-        return mn_diag_set(d, MN_EDECODE, where, "%s has %zu topics; at most %d are allowed",
-                           what, n, MN_TOPICS_MAX);
+        return mn_diag_set(d, MN_EDECODE, where, "%s has %zu topics; at most %d are allowed", what,
+                           n, MN_TOPICS_MAX);
     for (size_t i = 0; i < n; i++) {
         int ok = patterns ? mn_topic_pattern_is_valid(src[i]) : mn_topic_is_valid(src[i]);
         if (!ok)
@@ -315,14 +313,13 @@ static int s_credit_check(uint32_t credit, const char *where, const char *what, 
 
 /* Unpack a frame of at most max_len bytes (buf may be NULL when len is 0) as a desc message
  * from `where` ("partner", "gateway"). Caller frees *out (protobuf_c_message_free_unpacked). */
-static int s_unpack_frame(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
-                          size_t len, size_t max_len, const char *where, ProtobufCMessage **out,
-                          mn_diag *d)
+static int s_unpack_frame(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+                          size_t max_len, const char *where, ProtobufCMessage **out, mn_diag *d)
 {
     *out = NULL;
     if (len > max_len)
-        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu",
-                           len, max_len);
+        return mn_diag_set(d, MN_ETOOBIG, where, "frame of %zu bytes exceeds the limit of %zu", len,
+                           max_len);
     *out = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
     if (!*out)
         return mn_diag_set(d, MN_EDECODE, where, "frame is not a meldnet %s message",
@@ -386,14 +383,13 @@ int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t 
         msg.body_case = MELDNET__FROM_PARTNER__BODY_NACK;
         msg.nack = &nack;
         break;
-    default:
-        return MN_EINVAL;
+    default: return MN_EINVAL;
     }
     return mn_message_pack(&msg.base, out, len);
 }
 
-int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
-                                mn_from_partner *m, mn_diag *d)
+int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len, mn_from_partner *m,
+                                mn_diag *d)
 {
     static const char where[] = "partner";
     ProtobufCMessage *pm = NULL;
@@ -435,8 +431,7 @@ int mn_wire_decode_from_partner(const uint8_t *buf, size_t len, size_t max_len,
         m->transient = msg->nack->has_transient && msg->nack->transient;
         break;
     default:
-        rc = mn_diag_set(d, MN_EDECODE, where,
-                         "FromPartner has no subscribe, credit, ack or nack");
+        rc = mn_diag_set(d, MN_EDECODE, where, "FromPartner has no subscribe, credit, ack or nack");
         goto out;
     }
 out:
@@ -493,8 +488,7 @@ int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len
         msg.body_case = MELDNET__TO_PARTNER__BODY_ERROR;
         msg.error = &err;
         break;
-    default:
-        return MN_EINVAL;
+    default: return MN_EINVAL;
     }
     return mn_message_pack(&msg.base, out, len);
 }
@@ -504,8 +498,8 @@ static int s_delivery_copy(const Meldnet__Delivery *src, mn_delivery *dst, const
 {
     int rc;
 
-    if ((rc = s_topics_copy(src->topics, src->n_topics, 0, &dst->topics, where, "delivery",
-                            d)) != MN_OK)
+    if ((rc = s_topics_copy(src->topics, src->n_topics, 0, &dst->topics, where, "delivery", d)) !=
+        MN_OK)
         return rc;
     if (src->signature.len != MN_SIG_BYTES)
         return mn_diag_set(d, MN_EDECODE, where, "delivery signature is %zu bytes; it must be %d",
@@ -539,8 +533,8 @@ int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len, mn
     switch (msg->body_case) {
     case MELDNET__TO_PARTNER__BODY_SUBSCRIBED:
         if ((rc = s_present(msg->subscribed, where, "subscribed", d)) != MN_OK ||
-            (rc = s_topics_copy(msg->subscribed->topics, msg->subscribed->n_topics, 1,
-                                &m->topics, where, "subscribed", d)) != MN_OK)
+            (rc = s_topics_copy(msg->subscribed->topics, msg->subscribed->n_topics, 1, &m->topics,
+                                where, "subscribed", d)) != MN_OK)
             goto out;
         if (msg->subscribed->credit > MN_CREDIT_MAX) {
             rc = mn_diag_set(d, MN_EDECODE, where, "subscribed credit %u is over %d",
@@ -558,8 +552,8 @@ int mn_wire_decode_to_partner(const uint8_t *buf, size_t len, size_t max_len, mn
         break;
     case MELDNET__TO_PARTNER__BODY_ERROR:
         if ((rc = s_present(msg->error, where, "error", d)) != MN_OK ||
-            (rc = s_topics_copy(msg->error->bound_topics, msg->error->n_bound_topics, 1,
-                                &m->topics, where, "error", d)) != MN_OK)
+            (rc = s_topics_copy(msg->error->bound_topics, msg->error->n_bound_topics, 1, &m->topics,
+                                where, "error", d)) != MN_OK)
             goto out;
         m->kind = MN_TO_PARTNER_ERROR;
         m->error = (int)msg->error->code;

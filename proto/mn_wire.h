@@ -78,8 +78,7 @@ MN_NODISCARD int mn_wire_decode_from_gateway(const uint8_t *buf, size_t len, siz
 
 /* Encode a FromPartner / ToPartner. Caller owns *out (free()). Returns MN_OK or MN_ENOMEM
  * (MN_EINVAL for a kind that is not one of the enum). */
-MN_NODISCARD int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out,
-                                             size_t *len);
+MN_NODISCARD int mn_wire_encode_from_partner(const mn_from_partner *m, uint8_t **out, size_t *len);
 MN_NODISCARD int mn_wire_encode_to_partner(const mn_to_partner *m, uint8_t **out, size_t *len);
 
 /* Decode with a length limit. Topics are checked with mn_topic_is_valid (patterns allowed in

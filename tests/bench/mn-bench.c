@@ -42,8 +42,8 @@
 #include <sodium.h>
 #include <zmq.h>
 
-#include "mn_delivery.h"
 #include "mn_client.h"
+#include "mn_delivery.h"
 #include "mn_envelope.h"
 #include "mn_error.h"
 #include "mn_key.h"
@@ -53,7 +53,7 @@
 
 #define PROG "mn-bench"
 #define S_MAX_AGENTS 64
-#define S_BATCH 64          /* envelopes per batch in the crypto probe, as the gateway batches */
+#define S_BATCH 64 /* envelopes per batch in the crypto probe, as the gateway batches */
 #define S_HANDSHAKE_MS 10000
 
 /* ---------------------------------------------------------------------------------------------
@@ -203,9 +203,11 @@ enum {
     S_PART_CURVE_OUT,
     S_PART_COUNT
 };
-static const char *const s_part_names[S_PART_COUNT] = {
-    "curve_in", "verify", "open", "decode", "digest", "boxes3", "delivery_sign2", "receipt_sign",
-    "curve_out"};
+static const char *const s_part_names[S_PART_COUNT] = {"curve_in",       "verify",
+                                                       "open",           "decode",
+                                                       "digest",         "boxes3",
+                                                       "delivery_sign2", "receipt_sign",
+                                                       "curve_out"};
 
 /* The work of one envelope i of a batch, with that batch's three sealers. part_ns, when not
  * NULL, gets the time of each part added. Returns 0, or -1 when something failed. */
@@ -235,8 +237,8 @@ static int s_crypto_one(s_crypto_shared *sh, int i, mn_box_sealer *sealers[3], u
     if (mn_envelope_verify(&sh->env[i], mn_key_public(sh->agent)->sign) != MN_OK)
         return -1;
     S_LAP(S_PART_VERIFY);
-    if (mn_envelope_open(&sh->env[i], sh->gateway, MN_REPORT_MAX_BYTES, &plain, &plain_len,
-                         NULL) != MN_OK)
+    if (mn_envelope_open(&sh->env[i], sh->gateway, MN_REPORT_MAX_BYTES, &plain, &plain_len, NULL) !=
+        MN_OK)
         return -1;
     S_LAP(S_PART_OPEN);
     rc = mn_report_decode(plain, plain_len, MN_REPORT_MAX_BYTES, &r, NULL);
@@ -382,9 +384,8 @@ static int s_crypto_setup(s_crypto_shared *sh, const char *report_path)
         if (rc == MN_OK) {
             sh->frame_ct_len[i] = frame_len + crypto_box_MACBYTES;
             sh->frame_ct[i] = malloc(sh->frame_ct_len[i]);
-            if (!sh->frame_ct[i] ||
-                crypto_box_easy_afternm(sh->frame_ct[i], frame, frame_len, sh->nonce,
-                                        sh->curve_key) != 0)
+            if (!sh->frame_ct[i] || crypto_box_easy_afternm(sh->frame_ct[i], frame, frame_len,
+                                                            sh->nonce, sh->curve_key) != 0)
                 rc = MN_ECRYPTO;
         }
         free(frame);
@@ -655,10 +656,10 @@ typedef struct s_load_opts {
     const char *endpoint;
     const char *gateway_key;
     const char *report;
-    int max;             /* closed loop: as fast as the window allows */
-    double rate;         /* open loop: envelopes per second per agent */
-    double duration_s;   /* open loop and flooders: how long to send */
-    long count;          /* envelopes per agent (closed loop) */
+    int max;           /* closed loop: as fast as the window allows */
+    double rate;       /* open loop: envelopes per second per agent */
+    double duration_s; /* open loop and flooders: how long to send */
+    long count;        /* envelopes per agent (closed loop) */
     long window;
     long flood_window;
     long flood_count;    /* sealed envelopes each flooder has */
@@ -679,7 +680,7 @@ typedef struct s_agent {
     void *zctx;
     void *dealer;
     void *monitor;
-    long n;      /* envelopes sealed */
+    long n; /* envelopes sealed */
     long window;
     double rate; /* open loop; 0 = closed loop */
     uint64_t start_offset_ns;
@@ -692,18 +693,18 @@ typedef struct s_agent {
     uint64_t *recv_ns;
     uint8_t *state;
     mn_receipt *receipt;
-    uint32_t *slot;     /* hash table id -> index + 1 */
+    uint32_t *slot; /* hash table id -> index + 1 */
     size_t slot_mask;
-    uint32_t *resend;   /* ring of rejected envelopes a flooder sends again */
+    uint32_t *resend; /* ring of rejected envelopes a flooder sends again */
     size_t resend_head, resend_tail, resend_cap;
     /* results */
     uint64_t t0_ns;
     uint64_t first_send_ns, last_send_ns, last_recv_ns;
-    long next;          /* next fresh envelope */
+    long next; /* next fresh envelope */
     long sent, replies, outstanding, accepted, duplicate, rejected, unmatched, unverified;
     long rejects[MN_REJECT_REASON_MAX + 1];
-    long frames_sent;   /* including resends */
-    int exhausted;      /* a flooder used up its envelopes */
+    long frames_sent; /* including resends */
+    int exhausted;    /* a flooder used up its envelopes */
     int timed_out;
     int failed;
     double seal_s;
@@ -841,8 +842,7 @@ static int s_agent_connect(s_agent *a)
     int linger = 0, hwm = 100000;
     int64_t maxmsg = -1;
     a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
-    if (!a->dealer ||
-        zmq_setsockopt(a->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+    if (!a->dealer || zmq_setsockopt(a->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(a->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(a->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(a->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
@@ -886,8 +886,10 @@ static int s_agent_connect(s_agent *a)
             break;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
             event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-            snprintf(a->error, sizeof a->error, "the gateway refused agent %s's handshake "
-                     "(is it registered with meldnetctl agent add?)", a->name);
+            snprintf(a->error, sizeof a->error,
+                     "the gateway refused agent %s's handshake "
+                     "(is it registered with meldnetctl agent add?)",
+                     a->name);
             return -1;
         }
     }
@@ -922,8 +924,8 @@ static void s_agent_handle_reply(s_agent *a, const uint8_t *buf, size_t len, uin
     if (from.kind == MN_FROM_RECEIPT) {
         a->receipt[idx] = from.receipt;
         a->recv_ns[idx] = now;
-        a->state[idx] = from.receipt.status == MN_RECEIPT_DUPLICATE ? S_ST_DUPLICATE
-                                                                    : S_ST_ACCEPTED;
+        a->state[idx] =
+            from.receipt.status == MN_RECEIPT_DUPLICATE ? S_ST_DUPLICATE : S_ST_ACCEPTED;
         return;
     }
     int reason = from.reject.reason;
@@ -1126,9 +1128,8 @@ static int s_lat_collect(s_agent *agents, int n_agents, int which, s_lat *out)
 static void s_print_lat(const s_lat *l)
 {
     printf(" p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
-           s_quantile(l->v, l->n, 0.5), s_quantile(l->v, l->n, 0.9),
-           s_quantile(l->v, l->n, 0.99), s_quantile(l->v, l->n, 0.999),
-           l->n ? l->v[l->n - 1] : 0);
+           s_quantile(l->v, l->n, 0.5), s_quantile(l->v, l->n, 0.9), s_quantile(l->v, l->n, 0.99),
+           s_quantile(l->v, l->n, 0.999), l->n ? l->v[l->n - 1] : 0);
 }
 
 static void s_print_counts(const s_agent *agents, int n_agents, int which)
@@ -1151,7 +1152,8 @@ static void s_print_counts(const s_agent *agents, int n_agents, int which)
             reasons[r] += a->rejects[r];
     }
     printf(" sent=%ld frames=%ld accepted=%ld duplicate=%ld rejected=%ld unverified=%ld "
-           "unmatched=%ld lost=%ld", sent, frames, acc, dup, rej, unv, unm, lost);
+           "unmatched=%ld lost=%ld",
+           sent, frames, acc, dup, rej, unv, unm, lost);
     for (int r = 1; r <= MN_REJECT_REASON_MAX; r++)
         if (reasons[r])
             printf(" reject_%s=%ld", mn_reject_reason_name(r), reasons[r]);
@@ -1251,7 +1253,7 @@ static int s_load_args(int argc, char **argv, s_load_opts *o, const char **keys,
     }
     if (!o->endpoint || !o->gateway_key || !o->report || *n_keys + *n_flood == 0) {
         fprintf(stderr, PROG " load: --endpoint, --gateway-key, --report and --key are "
-                        "required\n");
+                             "required\n");
         return 2;
     }
     if (*n_keys && o->max == (o->rate > 0)) {
@@ -1403,8 +1405,7 @@ static int s_cmd_load(int argc, char **argv)
         }
     }
     double steady_s = steady_end > steady_start ? (double)(steady_end - steady_start) / 1e9 : 0;
-    double run_s = first != UINT64_MAX && last_recv > first ? (double)(last_recv - first) / 1e9
-                                                            : 0;
+    double run_s = first != UINT64_MAX && last_recv > first ? (double)(last_recv - first) / 1e9 : 0;
     /* A run too short for a steady second (a small --count) is reported over the whole run. */
     int steady = steady_s >= 1.0;
     double steady_rate = steady ? in_window / steady_s : run_s > 0 ? receipts / run_s : 0;
@@ -1595,7 +1596,8 @@ static int s_cmd_status(int argc, char **argv)
     const char *key;
     json_t *v;
     int has_stages = 0;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (json_is_integer(v)) {
             printf("%s=%" JSON_INTEGER_FORMAT "\n", key, json_integer_value(v));
         } else if (strcmp(key, "rejected_by_reason") == 0 && json_is_object(v)) {
@@ -1607,12 +1609,13 @@ static int s_cmd_status(int argc, char **argv)
             const char *stage;
             json_t *st;
             has_stages = 1;
-            json_object_foreach(v, stage, st) {
+            json_object_foreach(v, stage, st)
+            {
                 json_t *ns = json_object_get(st, "ns"), *items = json_object_get(st, "items");
                 if (json_is_integer(ns) && json_is_integer(items))
-                    printf("stage_%s_ns=%" JSON_INTEGER_FORMAT "\nstage_%s_items=%"
-                           JSON_INTEGER_FORMAT "\n", stage, json_integer_value(ns), stage,
-                           json_integer_value(items));
+                    printf("stage_%s_ns=%" JSON_INTEGER_FORMAT
+                           "\nstage_%s_items=%" JSON_INTEGER_FORMAT "\n",
+                           stage, json_integer_value(ns), stage, json_integer_value(items));
             }
         }
     }
@@ -1648,8 +1651,8 @@ static int s_cmd_wait(int argc, char **argv)
         int reached = last >= 0 && (double)last >= min;
         if (reached || s_now_ns() >= end) {
             printf("wait key=%s value=%" JSON_INTEGER_FORMAT " written_ms=%" JSON_INTEGER_FORMAT
-                   " seconds=%.3f reached=%d\n", argv[3], last, written_ms,
-                   (double)(s_now_ns() - t0) / 1e9, reached);
+                   " seconds=%.3f reached=%d\n",
+                   argv[3], last, written_ms, (double)(s_now_ns() - t0) / 1e9, reached);
             return reached ? 0 : 1;
         }
         s_sleep_ns(50 * 1000000ull);
@@ -1715,8 +1718,8 @@ static void s_mem_print(FILE *to, const char *tag, const char *phase, long sampl
 {
     fprintf(to,
             "%s%s%s samples=%ld max_rss_kb=%ld max_hwm_kb=%ld max_anon_kb=%ld max_file_kb=%ld\n",
-            tag, phase ? " name=" : "", phase ? phase : "", samples, max->rss, max->hwm,
-            max->anon, max->file);
+            tag, phase ? " name=" : "", phase ? phase : "", samples, max->rss, max->hwm, max->anon,
+            max->file);
 }
 
 /* rss --pidfile F --out F [--phase-file F]: the pid is read again at each sample (the gateway
@@ -1811,25 +1814,24 @@ static int s_cmd_rss(int argc, char **argv)
 
 static void s_usage(FILE *to)
 {
-    fprintf(to,
-            "usage: " PROG " COMMAND [OPTIONS]\n"
-            "\n"
-            "The programs behind `make bench` (scripts/bench.sh, docs/PERFORMANCE.md):\n"
-            "  crypto --report FILE [--seconds S] [--threads N]\n"
-            "                      the gateway's per-envelope crypto on every core\n"
-            "  lmdb DIR [--seconds S] [--txn-bytes N] [--batch N]\n"
-            "                      durable LMDB write transactions per second in DIR; with\n"
-            "                      --batch, N registrations per transaction and their CPU\n"
-            "  load ...            agents against a gateway (" PROG " load --help)\n"
-            "  acute --endpoint EP --gateway-key F --key F --report F --out-dir DIR\n"
-            "                      one report, until its referral is on the partner's disk\n"
-            "  status STATUS.json  the gateway's counters as key=value\n"
-            "  wait STATUS.json KEY MIN [--timeout-s S]\n"
-            "                      until a counter reaches MIN (exit 1 on timeout)\n"
-            "  rss --pidfile F --out F [--phase-file F] [--interval-ms N]\n"
-            "                      sample VmRSS/VmHWM/RssAnon/RssFile until SIGTERM\n"
-            "\n"
-            "Results are key=value lines on stdout. Exit 0 ran, 1 could not, 2 usage.\n");
+    fprintf(to, "usage: " PROG " COMMAND [OPTIONS]\n"
+                "\n"
+                "The programs behind `make bench` (scripts/bench.sh, docs/PERFORMANCE.md):\n"
+                "  crypto --report FILE [--seconds S] [--threads N]\n"
+                "                      the gateway's per-envelope crypto on every core\n"
+                "  lmdb DIR [--seconds S] [--txn-bytes N] [--batch N]\n"
+                "                      durable LMDB write transactions per second in DIR; with\n"
+                "                      --batch, N registrations per transaction and their CPU\n"
+                "  load ...            agents against a gateway (" PROG " load --help)\n"
+                "  acute --endpoint EP --gateway-key F --key F --report F --out-dir DIR\n"
+                "                      one report, until its referral is on the partner's disk\n"
+                "  status STATUS.json  the gateway's counters as key=value\n"
+                "  wait STATUS.json KEY MIN [--timeout-s S]\n"
+                "                      until a counter reaches MIN (exit 1 on timeout)\n"
+                "  rss --pidfile F --out F [--phase-file F] [--interval-ms N]\n"
+                "                      sample VmRSS/VmHWM/RssAnon/RssFile until SIGTERM\n"
+                "\n"
+                "Results are key=value lines on stdout. Exit 0 ran, 1 could not, 2 usage.\n");
 }
 
 int main(int argc, char **argv)

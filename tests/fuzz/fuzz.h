@@ -18,10 +18,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A broken invariant (a decoded message that does not re-encode, a valid report whose JSON
  * does not parse back): abort so both libFuzzer and the replay report it. */
-#define FUZZ_CHECK(cond)                                                                       \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            fuzz_fail(__FILE__, __LINE__, #cond);                                              \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fuzz_fail(__FILE__, __LINE__, #cond);                                                  \
     } while (0)
 
 _Noreturn void fuzz_fail(const char *file, int line, const char *what);

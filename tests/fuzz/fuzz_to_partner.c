@@ -19,8 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mn_wire_decode_to_partner(data, size, MN_WIRE_DEFAULT_MAX_FRAME, &m, &d) == MN_OK) {
         (void)mn_partner_error_name(m.error);
         if (m.kind == MN_TO_PARTNER_DELIVERY)
-            FUZZ_CHECK(mn_delivery_signing_input(&m.delivery, "fuzz", &input, &input_len) ==
-                       MN_OK);
+            FUZZ_CHECK(mn_delivery_signing_input(&m.delivery, "fuzz", &input, &input_len) == MN_OK);
         FUZZ_CHECK(mn_wire_encode_to_partner(&m, &out, &len) == MN_OK);
         FUZZ_CHECK(mn_wire_decode_to_partner(out, len, MN_WIRE_DEFAULT_MAX_FRAME, &again, &d) ==
                    MN_OK);

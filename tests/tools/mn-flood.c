@@ -67,7 +67,7 @@ typedef struct s_conn {
     int fd;
     int connected;
     int closed;
-    int answered; /* the server sent something (its greeting): it has accepted the connection */
+    int answered;     /* the server sent something (its greeting): it has accepted the connection */
     uint64_t to_send; /* bytes still to write (greeting, header, payload) */
     uint64_t sent;
     uint64_t next_trickle_ms; /* mode trickle: when the next byte goes */
@@ -256,8 +256,8 @@ static void s_event(const s_opts *o, s_conn *c, short revents, uint64_t *sent_to
 }
 
 /* Poll every open connection until `until_ms`. */
-static void s_run(const s_opts *o, s_conn *conns, struct pollfd *pfds, long *map,
-                  uint64_t until_ms, uint64_t *sent_total)
+static void s_run(const s_opts *o, s_conn *conns, struct pollfd *pfds, long *map, uint64_t until_ms,
+                  uint64_t *sent_total)
 {
     for (uint64_t now = s_now_ms(); now < until_ms; now = s_now_ms()) {
         nfds_t n = 0;
@@ -287,10 +287,13 @@ static void s_run(const s_opts *o, s_conn *conns, struct pollfd *pfds, long *map
 static int s_parse(int argc, char **argv, s_opts *o)
 {
     static const struct option opts[] = {
-        {"connect", required_argument, NULL, 'c'}, {"bind", required_argument, NULL, 'b'},
-        {"count", required_argument, NULL, 'n'},   {"mode", required_argument, NULL, 'm'},
+        {"connect", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"count", required_argument, NULL, 'n'},
+        {"mode", required_argument, NULL, 'm'},
         {"frame-bytes", required_argument, NULL, 'f'},
-        {"hold-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"hold-ms", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {"trickle-ms", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
@@ -343,11 +346,8 @@ static int s_parse(int argc, char **argv, s_opts *o)
             if (mn_tool_parse_timeout_ms(PROG, optarg, &o->trickle_ms) != 0)
                 return 2;
             break;
-        case 'h':
-            s_usage(stdout);
-            return 1;
-        default:
-            goto usage;
+        case 'h': s_usage(stdout); return 1;
+        default: goto usage;
         }
     }
     if (mn_tool_no_operands(PROG, argc, argv, optind) != 0)

@@ -34,8 +34,8 @@
 #include "mn_key.h"
 #include "mn_log.h"
 #include "mn_time.h"
-#include "mn_wire.h"
 #include "mn_tool.h"
+#include "mn_wire.h"
 
 #define PROG "mn-rawpartner"
 #define S_EXIT_NO_REPLY 3
@@ -47,7 +47,7 @@ typedef struct s_action {
     mn_from_partner_kind kind; /* ACK or NACK */
     int from_first;            /* tag = first delivery's tag + offset */
     int64_t offset;
-    uint64_t tag;              /* !from_first */
+    uint64_t tag; /* !from_first */
 } s_action;
 
 typedef struct s_opts {
@@ -157,8 +157,10 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 'h': s_usage(stdout); return 1;
         case 'T':
             if (o->topics.n == MN_TOPICS_MAX || !mn_topic_pattern_is_valid(optarg)) {
-                fprintf(stderr, PROG ": --topic: at most %d topics or patterns (care.utrecht, "
-                                "care.*)\n", MN_TOPICS_MAX);
+                fprintf(stderr,
+                        PROG ": --topic: at most %d topics or patterns (care.utrecht, "
+                             "care.*)\n",
+                        MN_TOPICS_MAX);
                 return 2;
             }
             snprintf(o->topics.name[o->topics.n++], sizeof o->topics.name[0], "%s", optarg);
@@ -184,8 +186,10 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         case 's':
             if (o->n_actions == S_ACTIONS_MAX ||
                 s_parse_action(optarg, &o->actions[o->n_actions]) != 0) {
-                fprintf(stderr, PROG ": --send: ack:TAG or nack:TAG, TAG a number, first, "
-                                "first+N or first-N; at most %d\n", S_ACTIONS_MAX);
+                fprintf(stderr,
+                        PROG ": --send: ack:TAG or nack:TAG, TAG a number, first, "
+                             "first+N or first-N; at most %d\n",
+                        S_ACTIONS_MAX);
                 return 2;
             }
             o->n_actions++;
@@ -324,8 +328,8 @@ static int s_on_message(s_ctx *cx, const uint8_t *buf, size_t len)
         break;
     case MN_TO_PARTNER_DELIVERY: {
         const mn_delivery *dv = &m.delivery;
-        int verified = mn_delivery_verify(dv, mn_key_public(cx->partner)->name,
-                                          cx->gateway.sign) == MN_OK;
+        int verified =
+            mn_delivery_verify(dv, mn_key_public(cx->partner)->name, cx->gateway.sign) == MN_OK;
         mn_registration_format(dv->registration, reg, sizeof reg);
         printf("delivery tag=%" PRIu64 " registration=%s attempt=%u acute=%d verified=%s\n",
                dv->tag, reg, (unsigned)dv->attempt, dv->acute ? 1 : 0, verified ? "yes" : "no");
@@ -364,9 +368,11 @@ static int s_run(s_ctx *cx)
     while (!s_done(cx)) {
         uint64_t now = mn_mono_ms();
         if (now >= deadline) {
-            fprintf(stderr, PROG ": nothing for %ld ms: subscribed=%s deliveries=%ld/%ld "
-                            "errors=%ld/%ld\n", cx->o->timeout_ms, cx->subscribed ? "yes" : "no",
-                    cx->deliveries, cx->o->deliveries, cx->errors, cx->o->errors);
+            fprintf(stderr,
+                    PROG ": nothing for %ld ms: subscribed=%s deliveries=%ld/%ld "
+                         "errors=%ld/%ld\n",
+                    cx->o->timeout_ms, cx->subscribed ? "yes" : "no", cx->deliveries,
+                    cx->o->deliveries, cx->errors, cx->o->errors);
             return MN_ETIMEOUT;
         }
         zmq_pollitem_t item = {cx->dealer, 0, ZMQ_POLLIN, 0};
@@ -386,7 +392,7 @@ static int s_run(s_ctx *cx)
         }
         if (zmq_msg_more(&msg)) {
             fprintf(stderr, PROG ": the gateway sent a multi-part message; the protocol allows "
-                            "exactly one frame\n");
+                                 "exactly one frame\n");
             zmq_msg_close(&msg);
             return MN_EDECODE;
         }

@@ -35,8 +35,8 @@
 #include "mn_key.h"
 #include "mn_report.h"
 #include "mn_time.h"
-#include "mn_wire.h"
 #include "mn_tool.h"
+#include "mn_wire.h"
 
 #define PROG "mn-rawsend"
 #define S_EXIT_NO_REPLY 3
@@ -110,7 +110,7 @@ typedef struct s_opts {
     int unique;
     int verbose;
     enum { S_CREATED_NOW, S_CREATED_AT, S_CREATED_OFFSET } created; /* envelope.created_ms */
-    uint64_t created_ms;     /* S_CREATED_AT */
+    uint64_t created_ms;                                            /* S_CREATED_AT */
     long long created_off_s; /* S_CREATED_OFFSET: seconds from now, either sign */
 } s_opts;
 
@@ -120,8 +120,8 @@ typedef struct s_ctx {
     mn_key *agent;
     mn_key *other; /* --other-key: the agent whose envelope is replayed */
     mn_pubkey gateway;
-    mn_report *parsed;   /* the --report file, kept for --unique */
-    char *narrative;     /* its narrative as loaded (owned), for --unique */
+    mn_report *parsed; /* the --report file, kept for --unique */
+    char *narrative;   /* its narrative as loaded (owned), for --unique */
     uint8_t *report;
     size_t report_len;
     void *zctx;
@@ -129,8 +129,8 @@ typedef struct s_ctx {
     void *monitor;
     int connected;
     int handshake_ok;
-    int dropped;          /* the connection was closed after it was up */
-    int refused;          /* the gateway refused the handshake (ZAP) */
+    int dropped; /* the connection was closed after it was up */
+    int refused; /* the gateway refused the handshake (ZAP) */
     uint32_t refused_status;
 } s_ctx;
 
@@ -303,9 +303,9 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
             if (c == 'C' ? mn_tool_parse_u64(optarg, &o->created_ms) != 0
                          : s_parse_offset_s(optarg, &o->created_off_s) != 0) {
                 fprintf(stderr, c == 'C' ? PROG ": --created-ms: milliseconds since the epoch, "
-                                           "a number >= 0\n"
+                                                "a number >= 0\n"
                                          : PROG ": --created-offset-s: seconds from now, e.g. "
-                                           "-3456000 or 86400, within 1000 years\n");
+                                                "-3456000 or 86400, within 1000 years\n");
                 return 2;
             }
             o->created = c == 'C' ? S_CREATED_AT : S_CREATED_OFFSET;
@@ -317,7 +317,7 @@ static int s_parse_args(int argc, char **argv, s_opts *o)
         return 2;
     if (!o->endpoint || !o->key_path || !o->gateway_key_path || !mode) {
         fprintf(stderr, PROG ": --endpoint, --key, --gateway-key and --mode are required "
-                        "(see --help)\n");
+                             "(see --help)\n");
         return 2;
     }
     for (size_t i = 0; i < S_N_MODES; i++)
@@ -438,8 +438,8 @@ static int s_make_envelope(s_ctx *cx, s_mode mode, uint64_t seq, mn_envelope *en
         plain_len = cx->report_len;
     }
     int by_other = mode == S_REPLAY || mode == S_RESIGN;
-    rc = mn_envelope_seal(by_other ? cx->other : cx->agent, cx->gateway.box, plain, plain_len,
-                          seq, s_created_ms(cx->o), env, &d);
+    rc = mn_envelope_seal(by_other ? cx->other : cx->agent, cx->gateway.box, plain, plain_len, seq,
+                          s_created_ms(cx->o), env, &d);
     free(made);
     if (rc != MN_OK) {
         mn_diag_print(PROG, &d);
@@ -562,8 +562,8 @@ static int s_connect(s_ctx *cx)
     int linger = 0;
 
     cx->zctx = zmq_ctx_new();
-    cx->dealer = mn_tool_dealer(cx->zctx, cx->agent, cx->gateway.curve, linger,
-                                (int)cx->o->timeout_ms, -1);
+    cx->dealer =
+        mn_tool_dealer(cx->zctx, cx->agent, cx->gateway.curve, linger, (int)cx->o->timeout_ms, -1);
     if (!cx->dealer)
         goto fail;
     /* The monitor tells "refused by ZAP" from "no gateway there" for the messages below. */
@@ -574,8 +574,7 @@ static int s_connect(s_ctx *cx)
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
         goto fail;
     cx->monitor = zmq_socket(cx->zctx, ZMQ_PAIR);
-    if (!cx->monitor ||
-        zmq_setsockopt(cx->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+    if (!cx->monitor || zmq_setsockopt(cx->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_connect(cx->monitor, S_MONITOR_ENDPOINT) != 0)
         goto fail;
     return mn_tool_connect(PROG, cx->dealer, cx->o->endpoint, "tcp://127.0.0.1:7411");
@@ -720,7 +719,7 @@ static int s_await_reply(s_ctx *cx, const mn_envelope *env, int has_env)
         }
         if (zmq_msg_more(&m)) {
             fprintf(stderr, PROG ": the gateway sent a multi-part message; the protocol allows "
-                            "exactly one frame\n");
+                                 "exactly one frame\n");
             zmq_msg_close(&m);
             return MN_EDECODE;
         }
@@ -741,8 +740,7 @@ static int s_await_reply(s_ctx *cx, const mn_envelope *env, int has_env)
     return MN_ETIMEOUT;
 }
 
-static int s_send(s_ctx *cx, const uint8_t *frame, size_t len, const mn_envelope *env,
-                  int has_env)
+static int s_send(s_ctx *cx, const uint8_t *frame, size_t len, const mn_envelope *env, int has_env)
 {
     if (cx->o->verbose) {
         char hex[2 * MN_ENVELOPE_ID_BYTES + 1] = "-";

@@ -77,8 +77,7 @@ static inline void *mn_tool_dealer(void *zctx, const mn_key *identity,
 /* Say that the ZeroMQ socket could not be set up (zmq_errno()). Returns MN_EZMQ. */
 static inline int mn_tool_zmq_failed(const char *prog)
 {
-    fprintf(stderr, "%s: cannot set up the ZeroMQ socket: %s\n", prog,
-            zmq_strerror(zmq_errno()));
+    fprintf(stderr, "%s: cannot set up the ZeroMQ socket: %s\n", prog, zmq_strerror(zmq_errno()));
     return MN_EZMQ;
 }
 

@@ -9,12 +9,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -99,7 +99,7 @@ static agent_spool *s_open(const fixture *f)
     struct stat st;
     snprintf(path, sizeof path, "%s/data.mdb", f->spool);
     int rc = stat(path, &st) == 0 ? agent_spool_open(f->spool, 16, &s, &d)
-                                   : agent_spool_create(f->spool, 16, &s, &d);
+                                  : agent_spool_create(f->spool, 16, &s, &d);
     if (rc != MN_OK)
         mn_diag_print("test_agent_spool", &d);
     assert_int_equal(rc, MN_OK);
@@ -546,8 +546,7 @@ static void test_two_processes_share_a_spool(void **state)
          * has the spool open: see s_child_main. */
         char seq_text[32];
         snprintf(seq_text, sizeof seq_text, "%llu", (unsigned long long)a);
-        execl(s_self, s_self, "--child-add", f->spool, seq_text,
-              (char *)NULL);
+        execl(s_self, s_self, "--child-add", f->spool, seq_text, (char *)NULL);
         _exit(127);
     }
     int status = 0;
@@ -855,8 +854,8 @@ int main(int argc, char **argv)
         return s_child_main(argv[2], argv[3]);
     s_self = argv[0];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_creates_private_files_and_destroy_twice,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open_creates_private_files_and_destroy_twice, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_add_get_list, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_each_in_seq_order_and_stops, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_add_refuses_bad_input, s_setup, s_teardown),
@@ -865,18 +864,16 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_due_order_limit_and_next_try, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_persistence_across_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_share_a_spool, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_format_mismatch_is_a_clear_error, s_setup,
+        cmocka_unit_test_setup_teardown(test_format_mismatch_is_a_clear_error, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_file_is_a_clear_error_and_left_alone, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_file_is_a_clear_error_and_left_alone,
-                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_open_permissions_and_files, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_lost_spool_is_refused_not_made_anew, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_spool_is_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_open_and_read_write_nothing, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_full_disk_is_reported_and_passes, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk_is_reported_and_passes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_forget_only_a_rejected_item, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

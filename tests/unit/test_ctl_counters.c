@@ -5,11 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "ctl_status.h"
 #include "gw_counters.h"
@@ -233,7 +233,12 @@ static void test_more_lines_are_packed(void **state)
     for (size_t i = 0; i < S_MANY; i++) {
         snprintf(names[i], sizeof names[i], "counter_number_%02zu", i);
         m.more[i] = 1000000u + i;
-        rows[i] = (gw_counter){names[i], NULL, "-", GW_COUNTER, GW_JSON_TAIL, GW_VIEW_MORE,
+        rows[i] = (gw_counter){names[i],
+                               NULL,
+                               "-",
+                               GW_COUNTER,
+                               GW_JSON_TAIL,
+                               GW_VIEW_MORE,
                                GW_METRIC_NONE,
                                offsetof(s_snap_many, more) + i * sizeof(uint64_t)};
     }

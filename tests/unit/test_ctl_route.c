@@ -22,7 +22,7 @@
 #define PSEUDO MELDNET__SHARING_LEVEL__PSEUDONYMOUS
 #define STATS MELDNET__SHARING_LEVEL__STATISTICS
 
-static const uint8_t s_master[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t s_master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 /* --- helpers ---------------------------------------------------------------------------------- */

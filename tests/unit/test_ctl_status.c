@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -78,8 +79,8 @@ static void s_fill(gw_snapshot *s)
     s->n_partners = 3;
 }
 
-static void s_expect_screen(const ctl_status_screen *sc, const char *const *lines,
-                            const int *loud, size_t n)
+static void s_expect_screen(const ctl_status_screen *sc, const char *const *lines, const int *loud,
+                            size_t n)
 {
     for (size_t i = 0; i < n && i < sc->n; i++) {
         assert_string_equal(sc->line[i], lines[i]);

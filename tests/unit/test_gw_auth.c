@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -159,8 +160,8 @@ static void s_zap(fixture *f, const char *version, const char *domain, const cha
     assert_int_equal(zmq_connect(req, ZAP_ENDPOINT), 0);
     const char *frames[] = {version, "42", domain, "127.0.0.1", "", mechanism};
     for (size_t i = 0; i < 6; i++)
-        assert_true(zmq_send(req, frames[i], strlen(frames[i]), i < 5 || cred ? ZMQ_SNDMORE
-                                                                                : 0) >= 0);
+        assert_true(zmq_send(req, frames[i], strlen(frames[i]), i < 5 || cred ? ZMQ_SNDMORE : 0) >=
+                    0);
     if (cred)
         assert_true(zmq_send(req, cred, cred_len, 0) >= 0);
     char *outs[] = {NULL, NULL, status, text, user, NULL};
@@ -207,8 +208,10 @@ static void test_zap_refusal_causes(void **state)
     /* The ZAP thread's lines go through the log thread (mn_log_set_nonblocking): wait for it
      * to write the line before stderr goes back. */
     mn_pubkey_fingerprint(mn_key_public(f->agent_key), fp, sizeof fp);
-    snprintf(want, sizeof want, " warn auth: handshake refused cause=revoked_key role=agent "
-             "party=school-a peer=127.0.0.1 key=%s curve=- domain=meldnet\n", fp);
+    snprintf(want, sizeof want,
+             " warn auth: handshake refused cause=revoked_key role=agent "
+             "party=school-a peer=127.0.0.1 key=%s curve=- domain=meldnet\n",
+             fp);
     char logged[1024] = "";
     for (int i = 0; i < WAIT_MS / 10 && !strstr(logged, want); i++) {
         FILE *fp_log = fopen(log_path, "r");
@@ -235,8 +238,7 @@ static void test_zap_refusal_causes(void **state)
     s_zap(f, "1.0", GW_AUTH_DOMAIN, "CURVE", partner_curve, MN_KEY_BYTES, status, text, user);
     assert_string_equal(status, "400");
     assert_string_equal(text, "wrong_party");
-    s_zap(f, "1.0", GW_AUTH_PARTNER_DOMAIN, "CURVE", agent_curve, MN_KEY_BYTES, status, text,
-          user);
+    s_zap(f, "1.0", GW_AUTH_PARTNER_DOMAIN, "CURVE", agent_curve, MN_KEY_BYTES, status, text, user);
     assert_string_equal(text, "wrong_party");
     /* the partner on its own domain is admitted */
     s_zap(f, "1.0", GW_AUTH_PARTNER_DOMAIN, "CURVE", partner_curve, MN_KEY_BYTES, status, text,
@@ -382,8 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admits_known_key_with_user_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_refuses_unknown_key_and_counts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_removed_key_is_refused, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_revoked_agent_refused_as_revoked, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_agent_refused_as_revoked, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_partner_key_on_agent_socket, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

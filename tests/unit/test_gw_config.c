@@ -46,8 +46,7 @@ static int s_setup(void **state)
     snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
     snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
     snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 ||
-        mkdir(f->partners, 0700) != 0)
+    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
         return -1;
     *state = f;
     return 0;
@@ -244,28 +243,25 @@ static void test_bad_settings(void **state)
 {
     struct fixture *f = *state;
     static const struct bad_case cases[] = {
-        {"gateway:\n{\n    lisen = \"tcp://127.0.0.1:1\";\n};\n", 3,
-         "unknown setting \"lisen\"", "did you mean \"listen\""},
+        {"gateway:\n{\n    lisen = \"tcp://127.0.0.1:1\";\n};\n", 3, "unknown setting \"lisen\"",
+         "did you mean \"listen\""},
         {"gateway: {\n  map_size = 64;\n};\n", 2, "unknown setting \"map_size\"",
          "did you mean \"map_size_mb\""},
         {"gateway: {\n  data = \"d\";\n};\n", 2, "unknown setting \"data\"",
          "did you mean \"data_dir\""},
         {"gateway: {\n  zzzzqqqq = 1;\n};\n", 2, "unknown setting \"zzzzqqqq\"", ""},
-        {"gateway: {\n  max_frame_bytes = 100;\n};\n", 2, "out of bounds (4096 .. 16777216)",
-         NULL},
+        {"gateway: {\n  max_frame_bytes = 100;\n};\n", 2, "out of bounds (4096 .. 16777216)", NULL},
         {"gateway: {\n  max_frame_bytes = 16777217;\n};\n", 2, "out of bounds", NULL},
         {"gateway: {\n\n  map_size_mb = \"big\";\n};\n", 3,
          "map_size_mb must be a whole number, not a string", NULL},
         {"gateway: {\n  map_size_mb = 8;\n};\n", 2, "out of bounds (16 .. 1048576)", NULL},
         {"gateway: {\n  batch_max = 5000;\n};\n", 2, "out of bounds (1 .. 4096)", NULL},
         {"gateway: {\n  batch_max = 0;\n};\n", 2, "out of bounds", NULL},
-        {"gateway: {\n  batch_max = 1.5;\n};\n", 2, "must be a whole number, not a decimal",
-         NULL},
+        {"gateway: {\n  batch_max = 1.5;\n};\n", 2, "must be a whole number, not a decimal", NULL},
         {"gateway: {\n  batch_max = 99999999999L;\n};\n", 2, "out of bounds", NULL},
         {"gateway: {\n  listen = 7411;\n};\n", 2, "listen must be a string", NULL},
         {"gateway: {\n  listen = \"localhost\";\n};\n", 2, "not a ZeroMQ endpoint", NULL},
-        {"gateway: {\n  log_level = \"inof\";\n};\n", 2, "not a level",
-         "did you mean \"info\""},
+        {"gateway: {\n  log_level = \"inof\";\n};\n", 2, "not a level", "did you mean \"info\""},
         {"gateway: {\n  data_dir = \"\";\n};\n", 2, "must not be empty", NULL},
         {"gateway: {\n  agents_dir = [\"a\"];\n};\n", 2, "must be a string, not an array", NULL},
         {"gatway: { };\n", 1, "unknown group \"gatway\"", "did you mean \"gateway\""},
@@ -287,15 +283,14 @@ static void test_bad_settings(void **state)
         {"gateway: {\n  transient_retry_hours = 0;\n};\n", 2, "out of bounds (1 .. 8760)", NULL},
         {"gateway: {\n  max_item_age_hours = 0;\n};\n", 2, "out of bounds (1 .. 8760)", NULL},
         {"gateway: {\n  max_item_age_hours = 8761;\n};\n", 2, "out of bounds", NULL},
-        {"gateway: {\n  max_item_age_hours = \"168\";\n};\n", 2, "must be a whole number",
-         NULL},
+        {"gateway: {\n  max_item_age_hours = \"168\";\n};\n", 2, "must be a whole number", NULL},
         {"gateway: {\n  pseudonym_key = 1;\n};\n", 2, "pseudonym_key must be a string", NULL},
         {"gateway: {\n  partners_dir = \"\";\n};\n", 2, "must not be empty", NULL},
-        {"gateway: { };\nrouts = ( );\n", 2, "unknown group \"routs\"",
-         "did you mean \"routes\""},
+        {"gateway: { };\nrouts = ( );\n", 2, "unknown group \"routs\"", "did you mean \"routes\""},
         {"gateway: { };\n\nroutes = 5;\n", 3, "routes", NULL},
         {"routes = (\n  { name = \"x\"; when = { acute = true; }; emit = [ \"police.acute\" ]; },"
-         "\n  { name = \"y\"; emit = [ \"Bad Topic\" ]; }\n);\n", 3, "Bad Topic", NULL},
+         "\n  { name = \"y\"; emit = [ \"Bad Topic\" ]; }\n);\n",
+         3, "Bad Topic", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_config *cfg = NULL;
@@ -309,8 +304,8 @@ static void test_bad_settings(void **state)
         assert_int_equal(d.code, MN_ECONFIG);
         snprintf(where, sizeof where, "%s:%d", f->conf, cases[i].line);
         if (strcmp(d.where, where) != 0 || !strstr(d.what, cases[i].what))
-            fail_msg("case %zu: got \"%s: %s\", want \"%s: ...%s...\"", i, d.where, d.what,
-                     where, cases[i].what);
+            fail_msg("case %zu: got \"%s: %s\", want \"%s: ...%s...\"", i, d.where, d.what, where,
+                     cases[i].what);
         if (cases[i].hint && cases[i].hint[0] && !strstr(d.hint, cases[i].hint))
             fail_msg("case %zu: hint \"%s\" lacks \"%s\"", i, d.hint, cases[i].hint);
         if (cases[i].hint && !cases[i].hint[0] && strstr(d.hint, "did you mean"))
@@ -519,16 +514,26 @@ static void test_template_has_every_setting(void **state)
 {
     (void)state;
     static const char *const lines[] = {
-        "listen = \"tcp://127.0.0.1:7411\";", "identity = \"keys/gateway.key\";",
-        "digest_key = \"keys/digest.key\";",  "registry_key = \"keys/registry.pub\";",
-        "agents_dir = \"agents\";",           "data_dir = \"data\";",
-        "run_dir = \"run\";",                 "max_frame_bytes = 3145728;",
-        "map_size_mb = 1024;",                "batch_max = 256;",
-        "log_level = \"info\";",              "delivery_listen = \"tcp://127.0.0.1:7412\";",
-        "pseudonym_key = \"keys/pseudonym.key\";", "partners_dir = \"partners\";",
-        "redelivery_ms = 30000;",             "max_nacks = 3;",
-        "max_item_age_hours = 168;",          "# routes = (",
-        "handshakes_per_address_max = 8;",    "handshakes_max = 64;",
+        "listen = \"tcp://127.0.0.1:7411\";",
+        "identity = \"keys/gateway.key\";",
+        "digest_key = \"keys/digest.key\";",
+        "registry_key = \"keys/registry.pub\";",
+        "agents_dir = \"agents\";",
+        "data_dir = \"data\";",
+        "run_dir = \"run\";",
+        "max_frame_bytes = 3145728;",
+        "map_size_mb = 1024;",
+        "batch_max = 256;",
+        "log_level = \"info\";",
+        "delivery_listen = \"tcp://127.0.0.1:7412\";",
+        "pseudonym_key = \"keys/pseudonym.key\";",
+        "partners_dir = \"partners\";",
+        "redelivery_ms = 30000;",
+        "max_nacks = 3;",
+        "max_item_age_hours = 168;",
+        "# routes = (",
+        "handshakes_per_address_max = 8;",
+        "handshakes_max = 64;",
     };
     const char *t = gw_config_template();
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -171,11 +172,12 @@ static void *s_client(fixture *f, const mn_key *key)
     assert_non_null(c);
     assert_int_equal(zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof linger), 0);
     assert_int_equal(zmq_setsockopt(c, ZMQ_RECONNECT_IVL, &no_reconnect, sizeof no_reconnect), 0);
-    assert_int_equal(
-        zmq_setsockopt(c, ZMQ_CURVE_SERVERKEY, mn_key_public(f->server_key)->curve, MN_KEY_BYTES),
-        0);
-    assert_int_equal(
-        zmq_setsockopt(c, ZMQ_CURVE_PUBLICKEY, mn_key_public(key)->curve, MN_KEY_BYTES), 0);
+    assert_int_equal(zmq_setsockopt(c, ZMQ_CURVE_SERVERKEY, mn_key_public(f->server_key)->curve,
+                                    MN_KEY_BYTES),
+                     0);
+    assert_int_equal(zmq_setsockopt(c, ZMQ_CURVE_PUBLICKEY, mn_key_public(key)->curve,
+                                    MN_KEY_BYTES),
+                     0);
     assert_int_equal(zmq_setsockopt(c, ZMQ_CURVE_SECRETKEY, mn_key_curve_secret(key), MN_KEY_BYTES),
                      0);
     return c;

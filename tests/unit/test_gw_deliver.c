@@ -94,8 +94,7 @@ static void s_start(fixture *f)
     mn_diag_clear(&d);
     if (gw_deliver_new(f->ctx, "tcp://127.0.0.1:*", &f->deps, &f->dl, &d) != MN_OK)
         fail_msg("gw_deliver_new: %s: %s", d.where, d.what);
-    assert_int_equal(zmq_getsockopt(gw_deliver_socket(f->dl), ZMQ_LAST_ENDPOINT, f->endpoint,
-                                    &len),
+    assert_int_equal(zmq_getsockopt(gw_deliver_socket(f->dl), ZMQ_LAST_ENDPOINT, f->endpoint, &len),
                      0);
     assert_int_equal(gw_deliver_set_partners(f->dl, f->partners, 2), MN_OK);
 }
@@ -133,8 +132,8 @@ static uint64_t s_put(fixture *f, const mn_key *partner, uint64_t registration, 
     memset(&dl, 0, sizeof dl);
     memset(&item, 0, sizeof item);
     snprintf(text, sizeof text, "referral %llu", (unsigned long long)registration);
-    assert_int_equal(mn_box_seal(mn_key_public(partner)->box, (const uint8_t *)text,
-                                 strlen(text), &dl.sealed, &dl.sealed_len),
+    assert_int_equal(mn_box_seal(mn_key_public(partner)->box, (const uint8_t *)text, strlen(text),
+                                 &dl.sealed, &dl.sealed_len),
                      MN_OK);
     dl.registration = registration;
     dl.topics.n = 1;
@@ -306,8 +305,7 @@ static mn_delivery s_delivery(fixture *f, void *client, const mn_key *partner)
         fail_msg("expected a delivery, got kind %d (error %s: %s)", (int)m.kind,
                  mn_partner_error_name(m.error), m.detail);
     const char *name = mn_key_public(partner)->name;
-    assert_int_equal(mn_delivery_verify(&m.delivery, name, mn_key_public(f->gateway)->sign),
-                     MN_OK);
+    assert_int_equal(mn_delivery_verify(&m.delivery, name, mn_key_public(f->gateway)->sign), MN_OK);
     assert_int_equal(mn_box_open(partner, m.delivery.sealed, m.delivery.sealed_len, FRAME_MAX,
                                  &plain, &len),
                      MN_OK);
@@ -764,8 +762,7 @@ static void test_next_timeout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_deliver_acute_first_ack_clears, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_acute_first_ack_clears, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_credit_and_repeated_ack, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_nack_retries_with_backoff, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_ack_redelivers, s_setup, s_teardown),
@@ -774,8 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_old_is_held, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_tags_change_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_subscribe_refusals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_revoked_partner_is_not_served, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_partner_is_not_served, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_takes_over, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_next_timeout, s_setup, s_teardown),
     };

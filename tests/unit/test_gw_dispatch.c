@@ -47,8 +47,8 @@ typedef struct fixture {
     uint64_t next_reg;
 } fixture;
 
-static const char *const s_names[N_PARTNER_KEYS] = {"care-midden", "hotline-mn",
-                                                    "police-midden", "shelter-nl"};
+static const char *const s_names[N_PARTNER_KEYS] = {"care-midden", "hotline-mn", "police-midden",
+                                                    "shelter-nl"};
 
 /* Partners: care-midden (care.*, pseudonymous), hotline-mn (hotline.*, statistics),
  * police-midden (police.acute, full). Nobody is bound to shelter.coordination. */
@@ -59,8 +59,8 @@ static void s_default_partners(fixture *f)
         stage_partner(s_names[CARE], GW_PARTNER_CARE, f->partner[CARE], "care.*", PSEUDO);
     f->cfg->partners[1] = stage_partner(s_names[HOTLINE], GW_PARTNER_HOTLINE, f->partner[HOTLINE],
                                         "hotline.*", STATS);
-    f->cfg->partners[2] = stage_partner(s_names[POLICE], GW_PARTNER_POLICE, f->partner[POLICE],
-                                        "police.acute", FULL);
+    f->cfg->partners[2] =
+        stage_partner(s_names[POLICE], GW_PARTNER_POLICE, f->partner[POLICE], "police.acute", FULL);
 }
 
 static int s_setup(void **state)
@@ -185,8 +185,7 @@ static mn_referral *s_open_item(const fixture *f, const mn_key *partner, const g
     dl.sealed = it->sealed; /* borrowed */
     dl.sealed_len = it->sealed_len;
     memcpy(dl.signature, it->signature, sizeof dl.signature);
-    assert_int_equal(mn_delivery_verify(&dl, it->partner, mn_key_public(f->gateway)->sign),
-                     MN_OK);
+    assert_int_equal(mn_delivery_verify(&dl, it->partner, mn_key_public(f->gateway)->sign), MN_OK);
     /* Signed for this partner only. */
     assert_int_equal(mn_delivery_verify(&dl, "someone-else", mn_key_public(f->gateway)->sign),
                      MN_ECRYPTO);
@@ -202,8 +201,7 @@ static mn_referral *s_open_item(const fixture *f, const mn_key *partner, const g
 
 /* The registry record of p, opened with the registry's key. Caller frees it
  * (meldnet__registry_record__free_unpacked). */
-static Meldnet__RegistryRecord *s_open_record(const fixture *f, const uint8_t *sealed,
-                                              size_t len)
+static Meldnet__RegistryRecord *s_open_record(const fixture *f, const uint8_t *sealed, size_t len)
 {
     uint8_t *plain = NULL;
     size_t plain_len = 0;
@@ -365,8 +363,8 @@ static void test_consent_honoured(void **state)
     fixture *f = *state;
     /* den-haag, share_police = false, register_identity = false, not acute */
     mn_report *r = stage_load("criminal-drugs-consent-refused.json");
-    f->cfg->partners[2] = stage_partner(s_names[POLICE], GW_PARTNER_POLICE, f->partner[POLICE],
-                                        "hotline.*", FULL);
+    f->cfg->partners[2] =
+        stage_partner(s_names[POLICE], GW_PARTNER_POLICE, f->partner[POLICE], "hotline.*", FULL);
     f->cfg->n_partners = 3;
     f->cfg->partners[1].revoked = 1; /* the hotline's statistics item is not needed here */
     mn_record_info info = s_info(f);

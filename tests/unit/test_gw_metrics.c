@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -318,8 +319,8 @@ static void test_promtool_accepts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_values),        cmocka_unit_test(test_every_reason_even_zero),
-        cmocka_unit_test(test_cumulative_buckets),  cmocka_unit_test(test_label_escaping),
+        cmocka_unit_test(test_known_values),         cmocka_unit_test(test_every_reason_even_zero),
+        cmocka_unit_test(test_cumulative_buckets),   cmocka_unit_test(test_label_escaping),
         cmocka_unit_test(test_families_well_formed), cmocka_unit_test(test_overloaded_not_ready),
         cmocka_unit_test(test_promtool_accepts),
     };

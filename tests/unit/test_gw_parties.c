@@ -44,8 +44,7 @@ static int s_setup(void **state)
     snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
     snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
     snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 ||
-        mkdir(f->partners, 0700) != 0)
+    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
         return -1;
     *state = f;
     return 0;
@@ -82,8 +81,7 @@ static void s_line(mn_role role, const char *name, char *line, size_t cap, mn_pu
 }
 
 /* The keys of public line `line` under another role and name: "meldnet1 ROLE NAME curve=..." */
-static void s_same_keys(const char *line, const char *role, const char *name, char *out,
-                        size_t cap)
+static void s_same_keys(const char *line, const char *role, const char *name, char *out, size_t cap)
 {
     const char *rest = strstr(line, " curve=");
     assert_non_null(rest);
@@ -120,11 +118,15 @@ static void test_agents_load_sorted(void **state)
 
     s_line(MN_ROLE_AGENT, "zeeland-hotline", la, sizeof la, &pa);
     s_line(MN_ROLE_AGENT, "amsterdam.wijkteam-3", lb, sizeof lb, &pb);
-    snprintf(body, sizeof body, "name = \"zeeland-hotline\";\nkey = \"%s\";\n"
-             "region = \"Zeeland-West-Brabant\";\n", la);
+    snprintf(body, sizeof body,
+             "name = \"zeeland-hotline\";\nkey = \"%s\";\n"
+             "region = \"Zeeland-West-Brabant\";\n",
+             la);
     s_agent_file(f, "zeeland-hotline.conf", body);
-    snprintf(body, sizeof body, "# no region: unknown\nname = \"amsterdam.wijkteam-3\";\n"
-             "key = \"%s\";\n", lb);
+    snprintf(body, sizeof body,
+             "# no region: unknown\nname = \"amsterdam.wijkteam-3\";\n"
+             "key = \"%s\";\n",
+             lb);
     s_agent_file(f, "amsterdam.wijkteam-3.conf", body);
     s_agent_file(f, "README", "not an agent file\n");
     s_agent_file(f, ".zeeland-hotline.conf.swp", "editor junk\n");
@@ -163,7 +165,7 @@ struct agent_case {
     mn_role role;
     const char *line_name;
     int code;
-    int line;         /* 0: where is the file itself */
+    int line; /* 0: where is the file itself */
     const char *what;
 };
 
@@ -175,8 +177,8 @@ static void test_agent_errors(void **state)
          "differs from the file name"},
         {"erin.conf", "name = \"erin\";\nkey = \"@KEY@\";\n", MN_ROLE_AGENT, "frank", MN_EKEY, 2,
          "the key line names \"frank\""},
-        {"gina.conf", "name = \"gina\";\n\nkey = \"@KEY@\";\n", MN_ROLE_PARTNER, "gina",
-         MN_EKEY, 3, "of a partner, not of an agent"},
+        {"gina.conf", "name = \"gina\";\n\nkey = \"@KEY@\";\n", MN_ROLE_PARTNER, "gina", MN_EKEY, 3,
+         "of a partner, not of an agent"},
         {"hank.conf", "name = \"hank\";\nkey = \"@KEY@\";\nregoin = \"x\";\n", MN_ROLE_AGENT,
          "hank", MN_ECONFIG, 3, "unknown agent setting \"regoin\""},
         {"ivy.conf", "name = \"ivy\";\nregion = \"x\";\n# @KEY@\n", MN_ROLE_AGENT, "ivy",
@@ -255,8 +257,8 @@ static void s_partner_file(const struct fixture *f, const char *file, const char
 static void test_partner_kinds(void **state)
 {
     (void)state;
-    static const char *const names[] = {"police", "care", "research", "hotline", "shelter",
-                                        "other"};
+    static const char *const names[] = {"police",  "care",    "research",
+                                        "hotline", "shelter", "other"};
     for (size_t i = 0; i < 6; i++) {
         int kind = 0;
         assert_int_equal(gw_partner_kind_parse(names[i], &kind), MN_OK);
@@ -289,11 +291,13 @@ static void test_partners_load_sorted(void **state)
              "key = \"%s\";\n"
              "kind = \"police\";\n"
              "bindings = ( { topic = \"police.acute\"; sharing = \"full\"; },\n"
-             "             { topic = \"hotline.*\"; sharing = \"pseudonymous\"; } );\n", lp);
+             "             { topic = \"hotline.*\"; sharing = \"pseudonymous\"; } );\n",
+             lp);
     s_partner_file(f, "police-midden.conf", body);
     snprintf(body, sizeof body,
              "name = \"care.noord\";\nkey = \"%s\";\nkind = \"care\";\n"
-             "bindings = ( { sharing = \"statistics\"; topic = \"*\"; } );\n", lc);
+             "bindings = ( { sharing = \"statistics\"; topic = \"*\"; } );\n",
+             lc);
     s_partner_file(f, "care.noord.conf", body);
     s_partner_file(f, "README", "not a partner file\n");
     s_partner_file(f, ".police-midden.conf.tmp", "junk\n");
@@ -372,43 +376,55 @@ static void test_partner_errors(void **state)
          "did you mean \"police\""},
         {"jan.conf", "name = \"jan\";\nkey = \"@KEY@\";\nkind = \"registry\";\n" S_BIND,
          MN_ROLE_PARTNER, "jan", MN_ECONFIG, 3, "not a partner kind", NULL},
-        {"kim.conf", "name = \"kim\";\nkey = \"@KEY@\";\nkind = \"care\";\n"
-         "bindings = { topic = \"care.x\"; sharing = \"full\"; };\n", MN_ROLE_PARTNER, "kim",
-         MN_ECONFIG, 4, "bindings must be a list, not a group", NULL},
+        {"kim.conf",
+         "name = \"kim\";\nkey = \"@KEY@\";\nkind = \"care\";\n"
+         "bindings = { topic = \"care.x\"; sharing = \"full\"; };\n",
+         MN_ROLE_PARTNER, "kim", MN_ECONFIG, 4, "bindings must be a list, not a group", NULL},
         {"lex.conf", "name = \"lex\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = ( );\n",
          MN_ROLE_PARTNER, "lex", MN_ECONFIG, 4, "a partner has 1 to 16 bindings, not 0", NULL},
-        {"max.conf", "name = \"max\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+        {"max.conf",
+         "name = \"max\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
          "  { topic = \"care.x\"; sharing = \"full\"; },\n"
-         "  { topic = \"care.y\"; sharing = \"full\"; topc = 1; } );\n", MN_ROLE_PARTNER, "max",
-         MN_ECONFIG, 6, "unknown binding setting \"topc\"", "did you mean \"topic\""},
-        {"ned.conf", "name = \"ned\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  { topic = \"Care.X\"; sharing = \"full\"; } );\n", MN_ROLE_PARTNER, "ned",
-         MN_ECONFIG, 5, "topic \"Care.X\" is not a topic or pattern", "\"care.*\""},
-        {"oma.conf", "name = \"oma\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  { topic = \"care*\"; sharing = \"full\"; } );\n", MN_ROLE_PARTNER, "oma",
-         MN_ECONFIG, 5, "not a topic or pattern", NULL},
-        {"pim.conf", "name = \"pim\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  { topic = \"care.x\";\n    sharing = \"ful\"; } );\n", MN_ROLE_PARTNER, "pim",
-         MN_ECONFIG, 6, "sharing \"ful\" is not a sharing level", "did you mean \"full\""},
-        {"rob.conf", "name = \"rob\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.y\"; sharing = \"full\"; topc = 1; } );\n",
+         MN_ROLE_PARTNER, "max", MN_ECONFIG, 6, "unknown binding setting \"topc\"",
+         "did you mean \"topic\""},
+        {"ned.conf",
+         "name = \"ned\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"Care.X\"; sharing = \"full\"; } );\n",
+         MN_ROLE_PARTNER, "ned", MN_ECONFIG, 5, "topic \"Care.X\" is not a topic or pattern",
+         "\"care.*\""},
+        {"oma.conf",
+         "name = \"oma\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care*\"; sharing = \"full\"; } );\n",
+         MN_ROLE_PARTNER, "oma", MN_ECONFIG, 5, "not a topic or pattern", NULL},
+        {"pim.conf",
+         "name = \"pim\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\";\n    sharing = \"ful\"; } );\n",
+         MN_ROLE_PARTNER, "pim", MN_ECONFIG, 6, "sharing \"ful\" is not a sharing level",
+         "did you mean \"full\""},
+        {"rob.conf",
+         "name = \"rob\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
          "  { topic = \"care.x\"; sharing = \"full\"; },\n"
-         "  { topic = \"care.x\"; sharing = \"statistics\"; } );\n", MN_ROLE_PARTNER, "rob",
-         MN_ECONFIG, 6, "topic \"care.x\" is bound twice", NULL},
-        {"sam.conf", "name = \"sam\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  { topic = \"care.x\"; } );\n", MN_ROLE_PARTNER, "sam", MN_ECONFIG, 5,
-         "the binding has no sharing", NULL},
-        {"tom.conf", "name = \"tom\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  \"care.x\" );\n", MN_ROLE_PARTNER, "tom", MN_ECONFIG, 5,
-         "a binding must be a group, not a string", NULL},
+         "  { topic = \"care.x\"; sharing = \"statistics\"; } );\n",
+         MN_ROLE_PARTNER, "rob", MN_ECONFIG, 6, "topic \"care.x\" is bound twice", NULL},
+        {"sam.conf",
+         "name = \"sam\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; } );\n",
+         MN_ROLE_PARTNER, "sam", MN_ECONFIG, 5, "the binding has no sharing", NULL},
+        {"tom.conf",
+         "name = \"tom\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  \"care.x\" );\n",
+         MN_ROLE_PARTNER, "tom", MN_ECONFIG, 5, "a binding must be a group, not a string", NULL},
         {"registry.conf", "name = \"registry\";\nkey = \"@KEY@\";\nkind = \"other\";\n" S_BIND,
          MN_ROLE_PARTNER, "registry", MN_ECONFIG, 1, "reserved for the registry", NULL},
         {"uma.conf", "name = \"uma\";\nkey = \"@KEY@\";\nkind = 3;\n" S_BIND, MN_ROLE_PARTNER,
          "uma", MN_ECONFIG, 3, "kind must be a string", NULL},
-        {"vic.conf", "name = \"vic\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
-         "  { topic = \"care.x\"; sharing = 1; } );\n", MN_ROLE_PARTNER, "vic", MN_ECONFIG, 5,
-         "sharing must be a string", NULL},
-        {"wim.conf", "name = \"wim\";\nkey = = \"@KEY@\";\n", MN_ROLE_PARTNER, "wim",
-         MN_ECONFIG, 2, "syntax error", NULL},
+        {"vic.conf",
+         "name = \"vic\";\nkey = \"@KEY@\";\nkind = \"care\";\nbindings = (\n"
+         "  { topic = \"care.x\"; sharing = 1; } );\n",
+         MN_ROLE_PARTNER, "vic", MN_ECONFIG, 5, "sharing must be a string", NULL},
+        {"wim.conf", "name = \"wim\";\nkey = = \"@KEY@\";\n", MN_ROLE_PARTNER, "wim", MN_ECONFIG, 2,
+         "syntax error", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char line[MN_PUBLIC_LINE_MAX], body[2048], path[256], where[300];
@@ -438,11 +454,15 @@ static void test_partner_errors(void **state)
     char line[MN_PUBLIC_LINE_MAX], body[4096];
     size_t o;
     s_line(MN_ROLE_PARTNER, "many", line, sizeof line, NULL);
-    o = (size_t)snprintf(body, sizeof body, "name = \"many\";\nkey = \"%s\";\nkind = \"other\";\n"
-                         "bindings = (", line);
+    o = (size_t)snprintf(body, sizeof body,
+                         "name = \"many\";\nkey = \"%s\";\nkind = \"other\";\n"
+                         "bindings = (",
+                         line);
     for (int i = 0; i < 17; i++)
-        o += (size_t)snprintf(body + o, sizeof body - o, "%s{ topic = \"t%d\"; sharing = "
-                              "\"full\"; }", i ? ", " : "", i);
+        o += (size_t)snprintf(body + o, sizeof body - o,
+                              "%s{ topic = \"t%d\"; sharing = "
+                              "\"full\"; }",
+                              i ? ", " : "", i);
     snprintf(body + o, sizeof body - o, ");\n");
     s_partner_file(f, "many.conf", body);
     gw_partner *list = NULL;
@@ -510,15 +530,19 @@ static void test_revoked_parties_load(void **state)
     s_line(MN_ROLE_AGENT, "district-utrecht", la, sizeof la, &pa);
     s_line(MN_ROLE_AGENT, "zeeland-hotline", lb, sizeof lb, &pb);
     s_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
-    snprintf(body, sizeof body, "name = \"district-utrecht\";\nkey = \"%s\";\n"
+    snprintf(body, sizeof body,
+             "name = \"district-utrecht\";\nkey = \"%s\";\n"
              "region = \"Midden-Nederland\";\nrevoked = true;\n"
-             "revoked_at = \"2026-11-22T10:00:00Z\";\n", la);
+             "revoked_at = \"2026-11-22T10:00:00Z\";\n",
+             la);
     s_agent_file(f, "district-utrecht.conf", body);
     snprintf(body, sizeof body, "name = \"zeeland-hotline\";\nkey = \"%s\";\nrevoked = false;\n",
              lb);
     s_agent_file(f, "zeeland-hotline.conf", body);
-    snprintf(body, sizeof body, "name = \"police-midden\";\nkey = \"%s\";\nkind = \"police\";\n"
-             S_BIND "revoked = true;\n", lp);
+    snprintf(body, sizeof body,
+             "name = \"police-midden\";\nkey = \"%s\";\nkind = \"police\";\n" S_BIND
+             "revoked = true;\n",
+             lp);
     s_partner_file(f, "police-midden.conf", body);
     s_write(f->conf, "gateway: { };\n");
 
@@ -570,20 +594,24 @@ static void test_revoked_setting_errors(void **state)
          "ann", MN_ECONFIG, 3, "revoked must be true or false, not a string"},
         {"bea.conf", "name = \"bea\";\nkey = \"@KEY@\";\nrevoked = 1;\n", MN_ROLE_AGENT, "bea",
          MN_ECONFIG, 3, "revoked must be true or false"},
-        {"cor.conf", "name = \"cor\";\nkey = \"@KEY@\";\nrevoked = true;\n"
-         "revoked_at = \"2026-11-22\";\n", MN_ROLE_AGENT, "cor", MN_ECONFIG, 4,
-         "revoked_at \"2026-11-22\" is not a UTC time"},
-        {"dik.conf", "name = \"dik\";\nkey = \"@KEY@\";\n"
-         "revoked_at = \"2026-11-22T10:00:00Z\";\n", MN_ROLE_AGENT, "dik", MN_ECONFIG, 3,
-         "revoked_at without revoked = true"},
-        {"eef.conf", "name = \"eef\";\nkey = \"@KEY@\";\nrevoked = false;\n"
-         "revoked_at = \"2026-11-22T10:00:00Z\";\n", MN_ROLE_AGENT, "eef", MN_ECONFIG, 4,
-         "revoked_at without revoked = true"},
-        {"fem.conf", "name = \"fem\";\nkey = \"@KEY@\";\nrevokd = true;\n", MN_ROLE_AGENT,
-         "fem", MN_ECONFIG, 3, "unknown agent setting \"revokd\""},
-        {"gijs.conf", "name = \"gijs\";\nkey = \"@KEY@\";\nrevoked = true;\n"
-         "revoked_at = 5;\n", MN_ROLE_AGENT, "gijs", MN_ECONFIG, 4,
-         "revoked_at must be a string"},
+        {"cor.conf",
+         "name = \"cor\";\nkey = \"@KEY@\";\nrevoked = true;\n"
+         "revoked_at = \"2026-11-22\";\n",
+         MN_ROLE_AGENT, "cor", MN_ECONFIG, 4, "revoked_at \"2026-11-22\" is not a UTC time"},
+        {"dik.conf",
+         "name = \"dik\";\nkey = \"@KEY@\";\n"
+         "revoked_at = \"2026-11-22T10:00:00Z\";\n",
+         MN_ROLE_AGENT, "dik", MN_ECONFIG, 3, "revoked_at without revoked = true"},
+        {"eef.conf",
+         "name = \"eef\";\nkey = \"@KEY@\";\nrevoked = false;\n"
+         "revoked_at = \"2026-11-22T10:00:00Z\";\n",
+         MN_ROLE_AGENT, "eef", MN_ECONFIG, 4, "revoked_at without revoked = true"},
+        {"fem.conf", "name = \"fem\";\nkey = \"@KEY@\";\nrevokd = true;\n", MN_ROLE_AGENT, "fem",
+         MN_ECONFIG, 3, "unknown agent setting \"revokd\""},
+        {"gijs.conf",
+         "name = \"gijs\";\nkey = \"@KEY@\";\nrevoked = true;\n"
+         "revoked_at = 5;\n",
+         MN_ROLE_AGENT, "gijs", MN_ECONFIG, 4, "revoked_at must be a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char line[MN_PUBLIC_LINE_MAX], body[1024], path[256], where[300];
@@ -609,8 +637,10 @@ static void test_revoked_setting_errors(void **state)
     size_t n = 0;
     mn_diag d = {0};
     s_line(MN_ROLE_PARTNER, "zorg", line, sizeof line, NULL);
-    snprintf(body, sizeof body, "name = \"zorg\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND
-             "revoked = true;\nrevoked_at = \"2026-13-22T10:00:00Z\";\n", line);
+    snprintf(body, sizeof body,
+             "name = \"zorg\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND
+             "revoked = true;\nrevoked_at = \"2026-13-22T10:00:00Z\";\n",
+             line);
     s_partner_file(f, "zorg.conf", body);
     assert_int_equal(gw_parties_load_partners(f->partners, &list, &n, &d), MN_ECONFIG);
     assert_non_null(strstr(d.what, "is not a UTC time"));
@@ -656,8 +686,7 @@ static void test_revoked_key_still_conflicts(void **state)
     snprintf(body, sizeof body, "%s/bob.conf", f->agents);
     assert_int_equal(unlink(body), 0);
     s_same_keys(line, "partner", "bob", copy, sizeof copy);
-    snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
-             copy);
+    snprintf(body, sizeof body, "name = \"bob\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND, copy);
     s_partner_file(f, "bob.conf", body);
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
     assert_null(cfg);

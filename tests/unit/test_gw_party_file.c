@@ -44,8 +44,7 @@ static int s_setup(void **state)
     snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
     snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
     snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 ||
-        mkdir(f->partners, 0700) != 0)
+    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
         return -1;
     *state = f;
     return 0;
@@ -105,8 +104,9 @@ static void test_write_agent_then_load(void **state)
     s_line(MN_ROLE_AGENT, "fryslan", line, sizeof line, &pb);
     s_line(MN_ROLE_PARTNER, "police", line, sizeof line, &partner);
 
-    assert_int_equal(
-        gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa, &d), MN_OK);
+    assert_int_equal(gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa,
+                                               &d),
+                     MN_OK);
     assert_int_equal(gw_party_file_write_agent(f->agents, "fryslan", "Fryslân", &pb, &d), MN_OK);
     snprintf(path, sizeof path, "%s/hotline-oost.conf", f->agents);
     assert_int_equal(stat(path, &st), 0);
@@ -163,8 +163,7 @@ static void test_write_partner_then_load(void **state)
     s_line(MN_ROLE_PARTNER, "onderzoek-ict", line, sizeof line, &p.pub);
     p.kind = GW_PARTNER_RESEARCH;
     static const char *const topics[] = {"research.online", "police.*", "*"};
-    static const int levels[] = {MELDNET__SHARING_LEVEL__PSEUDONYMOUS,
-                                 MELDNET__SHARING_LEVEL__FULL,
+    static const int levels[] = {MELDNET__SHARING_LEVEL__PSEUDONYMOUS, MELDNET__SHARING_LEVEL__FULL,
                                  MELDNET__SHARING_LEVEL__STATISTICS};
     for (size_t i = 0; i < 3; i++) {
         snprintf(p.bindings[i].topic, sizeof p.bindings[i].topic, "%s", topics[i]);
@@ -256,8 +255,9 @@ static void test_revoke_agent_round_trip(void **state)
     mn_diag d = {0};
 
     s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
-    assert_int_equal(
-        gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa, &d), MN_OK);
+    assert_int_equal(gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa,
+                                               &d),
+                     MN_OK);
 
     /* revoke: the same file with revoked = true, name, region and key kept */
     assert_int_equal(gw_party_file_revoke_agent(f->agents, "hotline-oost", "2026-11-22T10:00:00Z",
@@ -353,8 +353,8 @@ static void test_revoke_partner_round_trip(void **state)
     assert_int_equal(list[0].revoked, 0);
     free(list);
 
-    assert_int_equal(gw_party_file_revoke_partner(f->partners, "care.noord",
-                                                  "2026-11-22T10:00:00Z", got, &d),
+    assert_int_equal(gw_party_file_revoke_partner(f->partners, "care.noord", "2026-11-22T10:00:00Z",
+                                                  got, &d),
                      MN_OK);
     assert_int_equal(gw_parties_load_partners(f->partners, &list, &n, &d), MN_OK);
     assert_int_equal(n, 1);

@@ -26,7 +26,7 @@
 #define PSEUDO MELDNET__SHARING_LEVEL__PSEUDONYMOUS
 #define STATS MELDNET__SHARING_LEVEL__STATISTICS
 
-static const uint8_t s_master[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t s_master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 /* --- helpers ---------------------------------------------------------------------------------- */
@@ -114,8 +114,7 @@ static void test_anonymous_reporter_withheld_everywhere(void **state)
         assert_non_null(ref->report);
         assert_null(ref->report->reporter->organisation_name);
         assert_null(ref->report->reporter->contact);
-        assert_string_equal(s_reason(ref, "reporter.organisation_name"),
-                            "reporter is anonymous");
+        assert_string_equal(s_reason(ref, "reporter.organisation_name"), "reporter is anonymous");
         assert_string_equal(s_reason(ref, "reporter.contact"), "reporter is anonymous");
         assert_int_equal(ref->report->reporter->organisation_type,
                          MELDNET__ORGANISATION_TYPE__CITIZEN);

@@ -71,8 +71,8 @@ static void test_defaults(void **state)
     (void)state;
     size_t n = 0;
     const gw_rule *rules = gw_rules_defaults(&n);
-    static const char *const names[] = {"acute", "minor-sexual", "online-sexual", "online",
-                                        "shelter", "all"};
+    static const char *const names[] = {"acute",  "minor-sexual", "online-sexual",
+                                        "online", "shelter",      "all"};
     assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(rules[i].name, names[i]);
@@ -268,8 +268,8 @@ static void test_parse_errors(void **state)
          "route \"a\": has no emit", "emit = ["},
         {"routes = (\n { emit = [ \"x.y\" ]; } );", "test.conf:2", "route #1: has no name",
          "name = "},
-        {"routes = ( { name = 5; emit = [ \"x.y\" ]; } );", "test.conf:1",
-         "name must be a string", "name = "},
+        {"routes = ( { name = 5; emit = [ \"x.y\" ]; } );", "test.conf:1", "name must be a string",
+         "name = "},
         {"routes = ( { name = \"a,b\"; emit = [ \"x.y\" ]; } );", "test.conf:1",
          "name \"a,b\" is not a rule name", "a-z"},
         {"routes = ( { name = \"a\"; emit = [ \"x.y\" ]; },\n"
@@ -294,8 +294,8 @@ static void test_parse_errors(void **state)
         int rc = s_parse(cases[i].text, &rules, &n, &d);
         if (rc != MN_ECONFIG || strcmp(d.where, cases[i].where) != 0 ||
             !strstr(d.what, cases[i].what) || !strstr(d.hint, cases[i].hint))
-            fail_msg("case %zu: rc %d where \"%s\" what \"%s\" hint \"%s\"", i, rc, d.where,
-                     d.what, d.hint);
+            fail_msg("case %zu: rc %d where \"%s\" what \"%s\" hint \"%s\"", i, rc, d.where, d.what,
+                     d.hint);
         assert_null(rules);
         assert_int_equal(n, 0);
         assert_int_equal(d.code, MN_ECONFIG);

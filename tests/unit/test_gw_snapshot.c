@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -13,57 +14,56 @@
 #include "gw_snapshot.h"
 
 /* What gw_stats_write wrote before snapshots existed (a gateway of that version). */
-static const char s_old_status[] =
-    "{\n"
-    "  \"state\": \"running\",\n"
-    "  \"pid\": 4242,\n"
-    "  \"listen\": \"tcp://127.0.0.1:7411\",\n"
-    "  \"started_ms\": 1714550000000,\n"
-    "  \"written_ms\": 1714550060000,\n"
-    "  \"registrations\": 17,\n"
-    "  \"frames_received\": 30,\n"
-    "  \"accepted\": 17,\n"
-    "  \"duplicates\": 2,\n"
-    "  \"rejected\": 11,\n"
-    "  \"rejected_by_reason\": {\n"
-    "    \"MALFORMED\": 0,\n"
-    "    \"UNSUPPORTED_VERSION\": 0,\n"
-    "    \"TOO_LARGE\": 1,\n"
-    "    \"AGENT_MISMATCH\": 0,\n"
-    "    \"BAD_SIGNATURE\": 7,\n"
-    "    \"CANNOT_OPEN\": 0,\n"
-    "    \"INVALID_REPORT\": 0,\n"
-    "    \"BAD_ID\": 0,\n"
-    "    \"STORE_FAILED\": 0,\n"
-    "    \"OVERLOADED\": 3,\n"
-    "    \"RATE_LIMITED\": 0,\n"
-    "    \"SHUTTING_DOWN\": 0,\n"
-    "    \"NOT_PERMITTED\": 0\n"
-    "  },\n"
-    "  \"handshakes_accepted\": 5,\n"
-    "  \"handshakes_refused\": 1,\n"
-    "  \"commits\": 9,\n"
-    "  \"commit_failures\": 0,\n"
-    "  \"reloads\": 1,\n"
-    "  \"queued\": 20,\n"
-    "  \"deliveries\": 19,\n"
-    "  \"acks\": 18,\n"
-    "  \"nacks\": 1,\n"
-    "  \"held\": 0,\n"
-    "  \"partner_errors\": 0,\n"
-    "  \"partner_unknown_acks\": 0,\n"
-    "  \"timestamp_ahead\": 0,\n"
-    "  \"timestamp_stale\": 0,\n"
-    "  \"inflight\": 3,\n"
-    "  \"stages\": {\n"
-    "    \"receive\": {\"ns\": 1000, \"items\": 30},\n"
-    "    \"verify_open\": {\"ns\": 2000, \"items\": 30},\n"
-    "    \"build\": {\"ns\": 3000, \"items\": 17},\n"
-    "    \"register\": {\"ns\": 4000, \"items\": 19},\n"
-    "    \"commit\": {\"ns\": 5000, \"items\": 19},\n"
-    "    \"acknowledge\": {\"ns\": 6000, \"items\": 19}\n"
-    "  }\n"
-    "}\n";
+static const char s_old_status[] = "{\n"
+                                   "  \"state\": \"running\",\n"
+                                   "  \"pid\": 4242,\n"
+                                   "  \"listen\": \"tcp://127.0.0.1:7411\",\n"
+                                   "  \"started_ms\": 1714550000000,\n"
+                                   "  \"written_ms\": 1714550060000,\n"
+                                   "  \"registrations\": 17,\n"
+                                   "  \"frames_received\": 30,\n"
+                                   "  \"accepted\": 17,\n"
+                                   "  \"duplicates\": 2,\n"
+                                   "  \"rejected\": 11,\n"
+                                   "  \"rejected_by_reason\": {\n"
+                                   "    \"MALFORMED\": 0,\n"
+                                   "    \"UNSUPPORTED_VERSION\": 0,\n"
+                                   "    \"TOO_LARGE\": 1,\n"
+                                   "    \"AGENT_MISMATCH\": 0,\n"
+                                   "    \"BAD_SIGNATURE\": 7,\n"
+                                   "    \"CANNOT_OPEN\": 0,\n"
+                                   "    \"INVALID_REPORT\": 0,\n"
+                                   "    \"BAD_ID\": 0,\n"
+                                   "    \"STORE_FAILED\": 0,\n"
+                                   "    \"OVERLOADED\": 3,\n"
+                                   "    \"RATE_LIMITED\": 0,\n"
+                                   "    \"SHUTTING_DOWN\": 0,\n"
+                                   "    \"NOT_PERMITTED\": 0\n"
+                                   "  },\n"
+                                   "  \"handshakes_accepted\": 5,\n"
+                                   "  \"handshakes_refused\": 1,\n"
+                                   "  \"commits\": 9,\n"
+                                   "  \"commit_failures\": 0,\n"
+                                   "  \"reloads\": 1,\n"
+                                   "  \"queued\": 20,\n"
+                                   "  \"deliveries\": 19,\n"
+                                   "  \"acks\": 18,\n"
+                                   "  \"nacks\": 1,\n"
+                                   "  \"held\": 0,\n"
+                                   "  \"partner_errors\": 0,\n"
+                                   "  \"partner_unknown_acks\": 0,\n"
+                                   "  \"timestamp_ahead\": 0,\n"
+                                   "  \"timestamp_stale\": 0,\n"
+                                   "  \"inflight\": 3,\n"
+                                   "  \"stages\": {\n"
+                                   "    \"receive\": {\"ns\": 1000, \"items\": 30},\n"
+                                   "    \"verify_open\": {\"ns\": 2000, \"items\": 30},\n"
+                                   "    \"build\": {\"ns\": 3000, \"items\": 17},\n"
+                                   "    \"register\": {\"ns\": 4000, \"items\": 19},\n"
+                                   "    \"commit\": {\"ns\": 5000, \"items\": 19},\n"
+                                   "    \"acknowledge\": {\"ns\": 6000, \"items\": 19}\n"
+                                   "  }\n"
+                                   "}\n";
 
 /* A snapshot with every field set to something distinct. Caller clears it. */
 static void s_fill(gw_snapshot *s)
@@ -82,13 +82,32 @@ static void s_fill(gw_snapshot *s)
     s->inflight = 3;
     s->inflight_max = 4096;
     uint64_t v = 1;
-    uint64_t *counts[] = {&s->frames_received, &s->accepted, &s->duplicates, &s->rejected,
-                          &s->handshakes_accepted, &s->handshakes_refused, &s->commits,
-                          &s->commit_failures, &s->reloads, &s->queued, &s->deliveries,
-                          &s->redeliveries, &s->acks, &s->nacks, &s->held, &s->partner_errors,
-                          &s->partner_unknown_acks, &s->timestamp_ahead, &s->timestamp_stale,
-                          &s->connected_agents, &s->connected_partners, &s->registrations,
-                          &s->unrouted, &s->held_total, &s->map_size_bytes, &s->map_used_bytes};
+    uint64_t *counts[] = {&s->frames_received,
+                          &s->accepted,
+                          &s->duplicates,
+                          &s->rejected,
+                          &s->handshakes_accepted,
+                          &s->handshakes_refused,
+                          &s->commits,
+                          &s->commit_failures,
+                          &s->reloads,
+                          &s->queued,
+                          &s->deliveries,
+                          &s->redeliveries,
+                          &s->acks,
+                          &s->nacks,
+                          &s->held,
+                          &s->partner_errors,
+                          &s->partner_unknown_acks,
+                          &s->timestamp_ahead,
+                          &s->timestamp_stale,
+                          &s->connected_agents,
+                          &s->connected_partners,
+                          &s->registrations,
+                          &s->unrouted,
+                          &s->held_total,
+                          &s->map_size_bytes,
+                          &s->map_used_bytes};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         *counts[i] = v++ * 11;
     for (int i = 1; i <= MN_REJECT_REASON_MAX; i++)
@@ -319,8 +338,7 @@ static void test_wrong_types_rejected(void **state)
     s_expect_bad("{\"stages\": {\"commit\": 5}}", "stages.commit");
     s_expect_bad("{\"history\": [1, 2, \"3\"]}", "history[2]");
     s_expect_bad("{\"ack_latency\": {\"bounds\": [0.1, \"x\"]}}", "ack_latency.bounds[1]");
-    s_expect_bad("{\"ack_latency\": {\"bounds\": [0.1], \"buckets\": [1]}}",
-                 "ack_latency.buckets");
+    s_expect_bad("{\"ack_latency\": {\"bounds\": [0.1], \"buckets\": [1]}}", "ack_latency.buckets");
     s_expect_bad("{\"batch_size\": {\"bounds\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}}",
                  "batch_size.bounds");
     s_expect_bad("{\"agents\": [{\"name\": \"a\"}, 7]}", "agents[1]");

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -281,10 +282,14 @@ static void test_empty_snapshot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_self_contained),    cmocka_unit_test(test_header_and_tiles),
-        cmocka_unit_test(test_partners_and_ages), cmocka_unit_test(test_names_escaped),
-        cmocka_unit_test(test_chart),             cmocka_unit_test(test_silent_agents),
-        cmocka_unit_test(test_rejects_and_refusals), cmocka_unit_test(test_empty_snapshot),
+        cmocka_unit_test(test_self_contained),
+        cmocka_unit_test(test_header_and_tiles),
+        cmocka_unit_test(test_partners_and_ages),
+        cmocka_unit_test(test_names_escaped),
+        cmocka_unit_test(test_chart),
+        cmocka_unit_test(test_silent_agents),
+        cmocka_unit_test(test_rejects_and_refusals),
+        cmocka_unit_test(test_empty_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <pthread.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,8 +32,8 @@
 static const char *s_self; /* argv[0]: this program, run again as a reader */
 
 struct fixture {
-    char root[64];  /* mkdtemp folder */
-    char dir[128];  /* root/store: not created by the fixture */
+    char root[64]; /* mkdtemp folder */
+    char dir[128]; /* root/store: not created by the fixture */
 };
 
 static int s_setup(void **state)
@@ -91,7 +91,9 @@ static uint64_t s_register(gw_store *store, unsigned first, unsigned n)
         memset(rec, (int)i, sizeof rec);
         assert_int_equal(gw_store_next_registration(txn, &reg), MN_OK);
         gw_registration r = {.registration = reg, .accepted_ms = 1700000000000ull + i};
-        assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
+        assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec,
+                                                   &d),
+                         MN_OK);
     }
     assert_int_equal(gw_store_commit(&txn, &d), MN_OK);
     assert_null(txn);
@@ -218,7 +220,8 @@ static void test_find_by_id_digest_and_alias(void **state)
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
     r.accepted_ms = 1712345678901ull;
     const uint8_t rec[] = "sealed-record";
-    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d),
+                     MN_OK);
     /* visible inside the same transaction */
     assert_int_equal(gw_store_find_id(txn, "school-a", id, &got), MN_OK);
     assert_int_equal(got.registration, 1);
@@ -267,15 +270,18 @@ static void test_nothing_is_overwritten(void **state)
     gw_registration zero = {.registration = 0, .accepted_ms = 1};
     uint8_t id9[16];
     s_id(id9, 9);
-    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &zero, rec, sizeof rec, &d),
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &zero, rec, sizeof rec,
+                                               &d),
                      MN_EINVAL);
-    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &r, rec, 0, &d), MN_EINVAL);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &r, rec, 0, &d),
+                     MN_EINVAL);
     gw_store_abort(&txn);
 
     /* a registration number that is taken already */
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     gw_registration one = {.registration = 1, .accepted_ms = 5};
-    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &one, rec, sizeof rec, &d),
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id9, dg2, &one, rec, sizeof rec,
+                                               &d),
                      MN_ESTORE);
     gw_store_abort(&txn);
 
@@ -303,7 +309,8 @@ static void test_abort_leaves_nothing(void **state)
     s_digest(dg, 5);
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     assert_int_equal(gw_store_next_registration(txn, &r.registration), MN_OK);
-    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-a", id, dg, &r, rec, sizeof rec, &d),
+                     MN_OK);
     gw_store_abort(&txn);
     assert_null(txn);
     gw_store_abort(&txn); /* NULL-safe */
@@ -576,8 +583,8 @@ static void test_ids_are_per_agent(void **state)
     /* the other agent may use the same id for its own report */
     gw_registration r2 = {0};
     assert_int_equal(gw_store_next_registration(txn, &r2.registration), MN_OK);
-    assert_int_equal(gw_store_put_registration(txn, "school-b", id, dg2, &r2, rec, sizeof rec,
-                                               &d), MN_OK);
+    assert_int_equal(gw_store_put_registration(txn, "school-b", id, dg2, &r2, rec, sizeof rec, &d),
+                     MN_OK);
     assert_int_equal(gw_store_find_id(txn, "school-b", id, &got), MN_OK);
     assert_int_equal(got.registration, 2);
     /* a name that is empty or too long has no ids */
@@ -681,7 +688,7 @@ static void test_map_full(void **state)
 
     assert_non_null(rec);
     assert_int_equal(gw_store_open(f->dir, 1, 0, &store, &d), MN_OK); /* a 1 MiB map */
-    s_register(store, 1000, 1);                                      /* committed before */
+    s_register(store, 1000, 1);                                       /* committed before */
     assert_int_equal(gw_store_begin(store, &txn, &d), MN_OK);
     for (i = 0; i < 64 && rc == MN_OK; i++) {
         uint8_t id[16], dg[32];
@@ -731,8 +738,8 @@ static void s_item(gw_queue_item *it, const char *partner, uint64_t reg, int acu
     it->acute = acute;
     it->registration = reg;
     it->enqueued_ms = 1700000000000ull + n;
-    snprintf(it->topics, sizeof it->topics, "%s,hotline.regio-%u", acute ? "police.acute" :
-             "care.regio", n);
+    snprintf(it->topics, sizeof it->topics, "%s,hotline.regio-%u",
+             acute ? "police.acute" : "care.regio", n);
     it->sealed_len = 40 + n;
     it->sealed = malloc(it->sealed_len);
     assert_non_null(it->sealed);
@@ -988,8 +995,7 @@ static void test_hold_and_release(void **state)
     assert_int_equal(gw_store_queue_update(txn, &got, &d), MN_OK);
     gw_queue_item_clear(&got);
     uint64_t before = (uint64_t)time(NULL) * 1000 - 1000;
-    assert_int_equal(gw_store_queue_hold(txn, "police", ta, "nacked 3 times: bad key", &d),
-                     MN_OK);
+    assert_int_equal(gw_store_queue_hold(txn, "police", ta, "nacked 3 times: bad key", &d), MN_OK);
     assert_int_equal(gw_store_queue_hold(txn, "zorg", tz, NULL, &d), MN_OK);
     assert_int_equal(gw_store_queue_hold(txn, "police", ta, "again", &d), MN_ENOTFOUND);
     assert_int_equal(gw_store_queue_get(txn, "police", ta, &got), MN_ENOTFOUND);
@@ -1428,14 +1434,14 @@ static void test_damaged_items(void **state)
         uint8_t bytes[4];
         size_t len;
     } cases[] = {
-        {0, {0xff, 0xff}, 2},                   /* topics length past the end */
-        {0, {0x04, 0x4c}, 2},                   /* topics length 1100: over the limit */
-        {-64 - 42, {7}, 1},                     /* another version */
-        {-64 - 41, {0x80}, 1},                  /* unknown flag */
-        {2 + S_TL, {0xff, 0xff}, 2},            /* reason length past the end */
+        {0, {0xff, 0xff}, 2},                        /* topics length past the end */
+        {0, {0x04, 0x4c}, 2},                        /* topics length 1100: over the limit */
+        {-64 - 42, {7}, 1},                          /* another version */
+        {-64 - 41, {0x80}, 1},                       /* unknown flag */
+        {2 + S_TL, {0xff, 0xff}, 2},                 /* reason length past the end */
         {2 + S_TL + 2, {0x7f, 0xff, 0xff, 0xff}, 4}, /* sealed length past the end */
-        {2 + S_TL + 2, {0, 0, 0, 0}, 4},        /* sealed length 0 */
-        {2 + 3, {0}, 1},                        /* a NUL inside the topics */
+        {2 + S_TL + 2, {0, 0, 0, 0}, 4},             /* sealed length 0 */
+        {2 + 3, {0}, 1},                             /* a NUL inside the topics */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         gw_store *store = NULL;
@@ -1494,8 +1500,7 @@ static int s_count_readonly(const char *dir, const char *want)
     mn_diag d = {0};
     uint64_t count = 0;
     int ok = gw_store_open(dir, 0, 1, &ro, &d) == MN_OK &&
-             gw_store_registry_count(ro, &count) == MN_OK &&
-             count == strtoull(want, NULL, 10);
+             gw_store_registry_count(ro, &count) == MN_OK && count == strtoull(want, NULL, 10);
     if (!ok)
         fprintf(stderr, "reader: %s: %s (count %llu)\n", d.where, d.what,
                 (unsigned long long)count);

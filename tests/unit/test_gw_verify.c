@@ -126,8 +126,8 @@ static void test_good_envelope_passes(void **state)
     assert_int_equal(job->env.sealed_len, 0);
     assert_int_equal(zmq_msg_size(&job->payload), 0);
     /* The keyed digest of this agent and this content. */
-    assert_int_equal(mn_report_digest(f->report, STAGE_AGENT,
-                                      mn_secret32_bytes(f->digest_key), digest),
+    assert_int_equal(mn_report_digest(f->report, STAGE_AGENT, mn_secret32_bytes(f->digest_key),
+                                      digest),
                      MN_OK);
     assert_memory_equal(job->digest, digest, sizeof digest);
     assert_int_equal(atomic_load(&f->stats.rejected), 0);

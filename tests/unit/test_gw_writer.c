@@ -43,8 +43,8 @@ typedef struct fixture {
     gw_stats stats;
     gw_verify_deps verify;
     gw_writer_deps writer;
-    mn_report *report;  /* minor-loverboy-acute.json */
-    mn_report *other;   /* labour-horticulture-inspectorate.json */
+    mn_report *report; /* minor-loverboy-acute.json */
+    mn_report *other;  /* labour-horticulture-inspectorate.json */
     /* What the hand-over callbacks saw. */
     size_t built, build_calls, handed_over;
     gw_job *handed[BATCH_MAX];
@@ -154,8 +154,7 @@ static int s_commit(fixture *f, gw_job **jobs, size_t n, gw_writer_result *res)
 }
 
 /* The job's answer is a signed receipt of `status` for env; returns it. */
-static mn_receipt s_receipt(const fixture *f, const gw_job *job, const mn_envelope *env,
-                            int status)
+static mn_receipt s_receipt(const fixture *f, const gw_job *job, const mn_envelope *env, int status)
 {
     mn_from_gateway out;
     stage_reply(job, &out);
@@ -603,8 +602,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_content_new_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_id_reused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_clock_skew_counted, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_store_failure_rejects_every_job, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_failure_rejects_every_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hand_over, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_acknowledge_keeps_refusal, s_setup, s_teardown),
     };

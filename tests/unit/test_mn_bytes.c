@@ -43,8 +43,8 @@ static void test_get_known_values(void **state)
 static void test_round_trip_extremes(void **state)
 {
     (void)state;
-    static const uint64_t values[] = {0, 1, 0xff, 0x100, UINT32_MAX, (uint64_t)UINT32_MAX + 1,
-                                      UINT64_MAX - 1, UINT64_MAX};
+    static const uint64_t values[] =
+        {0, 1, 0xff, 0x100, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX - 1, UINT64_MAX};
     uint8_t buf[8];
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         mn_bytes_put_u64be(buf, values[i]);

@@ -77,8 +77,8 @@ static void test_parse_keygen(void **state)
 {
     (void)state;
     mn_cli_keygen a;
-    char *ok[] = {"keygen", "hotline-1", "--gateway", "tcp://h:1", "--gateway-key", "g.pub",
-                  "--home", "/h", NULL};
+    char *ok[] = {"keygen", "hotline-1", "--gateway", "tcp://h:1", "--gateway-key",
+                  "g.pub",  "--home",    "/h",        NULL};
     assert_int_equal(s_keygen(8, ok, &a), MN_CLI_GO_ON);
     assert_string_equal(a.name, "hotline-1");
     assert_string_equal(a.endpoint, "tcp://h:1");
@@ -165,8 +165,8 @@ static void test_run_keygen(void **state)
     assert_int_equal(mn_pubkey_save(mn_key_public(gateway), gw, &d), MN_OK);
     mn_key_destroy(&gateway);
 
-    char *args[] = {"keygen", "hotline-1", "--gateway", "tcp://h:1", "--gateway-key", gw,
-                    "--home", home, NULL};
+    char *args[] = {"keygen", "hotline-1", "--gateway", "tcp://h:1", "--gateway-key",
+                    gw,       "--home",    home,        NULL};
     assert_int_equal(mn_cli_run_keygen(S_PROG, "", &spec, 8, args), 0);
     assert_true(s_made_data && s_wrote_conf);
     snprintf(path, sizeof path, "%s/keys/agent.key", home);
@@ -246,14 +246,10 @@ static void test_signals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_main),
-        cmocka_unit_test(test_parse_uint),
-        cmocka_unit_test(test_parse_keygen),
-        cmocka_unit_test(test_run_keygen),
-        cmocka_unit_test(test_parse_home),
-        cmocka_unit_test(test_usage_and_fail),
-        cmocka_unit_test(test_loop_timing),
-        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_main),         cmocka_unit_test(test_parse_uint),
+        cmocka_unit_test(test_parse_keygen), cmocka_unit_test(test_run_keygen),
+        cmocka_unit_test(test_parse_home),   cmocka_unit_test(test_usage_and_fail),
+        cmocka_unit_test(test_loop_timing),  cmocka_unit_test(test_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

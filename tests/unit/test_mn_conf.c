@@ -32,12 +32,23 @@ typedef struct s_conf {
 
 static const mn_conf_setting s_settings[] = {
     {.name = "name", .kind = MN_CONF_NAME, .offset = S_OFF(name), .example = "name = \"t-1\";"},
-    {.name = "gateway", .kind = MN_CONF_ENDPOINT, .offset = S_OFF(gateway),
-     .example = "gateway = \"tcp://HOST:1\";", .hint = "the test's endpoint hint"},
+    {.name = "gateway",
+     .kind = MN_CONF_ENDPOINT,
+     .offset = S_OFF(gateway),
+     .example = "gateway = \"tcp://HOST:1\";",
+     .hint = "the test's endpoint hint"},
     {.name = "data", .kind = MN_CONF_PATH, .offset = S_OFF(data), .def = "data"},
-    {.name = "count", .kind = MN_CONF_UNSIGNED, .offset = S_OFF(count), .idef = 7, .min = 1,
+    {.name = "count",
+     .kind = MN_CONF_UNSIGNED,
+     .offset = S_OFF(count),
+     .idef = 7,
+     .min = 1,
      .max = 100},
-    {.name = "size", .kind = MN_CONF_SIZE, .offset = S_OFF(size), .idef = 4096, .min = 1024,
+    {.name = "size",
+     .kind = MN_CONF_SIZE,
+     .offset = S_OFF(size),
+     .idef = 4096,
+     .min = 1024,
      .max = 1 << 30},
     {.name = "log_level", .kind = MN_CONF_LOG_LEVEL, .offset = S_OFF(log_level), .def = "notice"},
 };
@@ -148,8 +159,9 @@ static void test_settings(void **state)
 {
     fixture *f = *state;
     mn_diag d;
-    assert_int_equal(s_load(f, "name = \"t-2\"; gateway = \"ipc:///x\"; data = \"/abs/data\";\n"
-                               "count = 100; size = 1024L; log_level = \"debug\";\n",
+    assert_int_equal(s_load(f,
+                            "name = \"t-2\"; gateway = \"ipc:///x\"; data = \"/abs/data\";\n"
+                            "count = 100; size = 1024L; log_level = \"debug\";\n",
                             &d),
                      MN_OK);
     assert_string_equal(f->cfg.data, "/abs/data");
@@ -232,8 +244,10 @@ static void test_write(void **state)
     struct stat st;
     char path[128];
 
-    assert_int_equal(mn_conf_write(&s_spec, f->dir, "t", "tcp://h:1", "name = \"t\";\n"
-                                   "gateway = \"tcp://h:1\";\n", &d),
+    assert_int_equal(mn_conf_write(&s_spec, f->dir, "t", "tcp://h:1",
+                                   "name = \"t\";\n"
+                                   "gateway = \"tcp://h:1\";\n",
+                                   &d),
                      MN_OK);
     snprintf(path, sizeof path, "%s/test.conf", f->dir);
     assert_int_equal(stat(path, &st), 0);

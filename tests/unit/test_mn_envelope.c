@@ -73,8 +73,7 @@ static void s_seal(const keys *k, mn_envelope *env)
 }
 
 /* Verify must fail, and restore must make it pass again (so every flip is judged alone). */
-static void s_assert_verify_fails(const mn_envelope *env, const keys *k, const char *what,
-                                  size_t i)
+static void s_assert_verify_fails(const mn_envelope *env, const keys *k, const char *what, size_t i)
 {
     if (mn_envelope_verify(env, s_agent_sign(k)) != MN_ECRYPTO)
         fail_msg("verify accepted a flipped byte %zu of %s", i, what);
@@ -104,8 +103,7 @@ static void test_envelope_roundtrip(void **state)
     size_t input_len = 0;
     assert_int_equal(mn_envelope_signing_input(&env, &input, &input_len), MN_OK);
     assert_int_equal(input_len, 19 + 4 + 4 + 16 + 4 + 16 + 8 + 8 + 4 + env.sealed_len);
-    assert_int_equal(crypto_sign_verify_detached(env.signature, input, input_len,
-                                                 s_agent_sign(k)),
+    assert_int_equal(crypto_sign_verify_detached(env.signature, input, input_len, s_agent_sign(k)),
                      0);
     free(input);
 
@@ -172,8 +170,7 @@ static void test_envelope_tamper_every_byte(void **state)
         env.sealed[i] ^= 0x01;
         s_assert_verify_fails(&env, k, "sealed", i);
         plain = NULL;
-        if (mn_envelope_open(&env, k->gateway, MN_REPORT_MAX_BYTES, &plain, &len, &d) !=
-            MN_ECRYPTO)
+        if (mn_envelope_open(&env, k->gateway, MN_REPORT_MAX_BYTES, &plain, &len, &d) != MN_ECRYPTO)
             fail_msg("open accepted a flipped byte %zu of sealed", i);
         assert_null(plain);
         env.sealed[i] ^= 0x01;
@@ -235,24 +232,98 @@ static void test_envelope_signing_input_known_answer(void **state)
     (void)state;
     static const uint8_t expect[] = {
         /* "meldnet-envelope-v1" */
-        'm', 'e', 'l', 'd', 'n', 'e', 't', '-', 'e', 'n', 'v', 'e', 'l', 'o', 'p', 'e', '-', 'v',
+        'm',
+        'e',
+        'l',
+        'd',
+        'n',
+        'e',
+        't',
+        '-',
+        'e',
+        'n',
+        'v',
+        'e',
+        'l',
+        'o',
+        'p',
+        'e',
+        '-',
+        'v',
         '1',
         /* u32be version = 1 */
-        0x00, 0x00, 0x00, 0x01,
+        0x00,
+        0x00,
+        0x00,
+        0x01,
         /* u32be len(id) = 16, id = 00..0f */
-        0x00, 0x00, 0x00, 0x10,
-        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0x00,
+        0x00,
+        0x00,
+        0x10,
+        0x00,
+        0x01,
+        0x02,
+        0x03,
+        0x04,
+        0x05,
+        0x06,
+        0x07,
+        0x08,
+        0x09,
+        0x0a,
+        0x0b,
+        0x0c,
+        0x0d,
+        0x0e,
+        0x0f,
         /* u32be len(agent) = 16, "district-utrecht" */
-        0x00, 0x00, 0x00, 0x10,
-        'd', 'i', 's', 't', 'r', 'i', 'c', 't', '-', 'u', 't', 'r', 'e', 'c', 'h', 't',
+        0x00,
+        0x00,
+        0x00,
+        0x10,
+        'd',
+        'i',
+        's',
+        't',
+        'r',
+        'i',
+        'c',
+        't',
+        '-',
+        'u',
+        't',
+        'r',
+        'e',
+        'c',
+        'h',
+        't',
         /* u64be seq = 7 */
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x07,
         /* u64be created_ms = 1700000000000 = 0x0000018bcfe56800 */
-        0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00,
+        0x00,
+        0x00,
+        0x01,
+        0x8b,
+        0xcf,
+        0xe5,
+        0x68,
+        0x00,
         /* u32be len(sealed) = 3, "abc" */
-        0x00, 0x00, 0x00, 0x03,
-        'a', 'b', 'c',
+        0x00,
+        0x00,
+        0x00,
+        0x03,
+        'a',
+        'b',
+        'c',
     };
     uint8_t abc[3] = {'a', 'b', 'c'};
     mn_envelope env;
@@ -309,8 +380,8 @@ static void test_envelope_seal_limits(void **state)
     mn_envelope_clear(&env);
 
     /* A public key of small order (all zero) cannot be sealed to. */
-    assert_int_equal(mn_envelope_seal(k->agent, zero_pk, s_report, sizeof s_report - 1, 1, 1,
-                                      &env, &d),
+    assert_int_equal(mn_envelope_seal(k->agent, zero_pk, s_report, sizeof s_report - 1, 1, 1, &env,
+                                      &d),
                      MN_ECRYPTO);
     assert_null(env.sealed);
     mn_envelope_clear(&env);
@@ -327,8 +398,7 @@ static void test_envelope_seal_limits(void **state)
                      MN_OK);
     assert_int_equal(env.sealed_len, 2 * (size_t)MN_REPORT_MAX_BYTES + crypto_box_SEALBYTES);
     assert_int_equal(mn_envelope_verify(&env, s_agent_sign(k)), MN_OK);
-    assert_int_equal(mn_envelope_open(&env, k->gateway, MN_REPORT_MAX_BYTES - 1, &plain, &len,
-                                      &d),
+    assert_int_equal(mn_envelope_open(&env, k->gateway, MN_REPORT_MAX_BYTES - 1, &plain, &len, &d),
                      MN_ETOOBIG);
     assert_null(plain);
     assert_int_equal(mn_envelope_open(&env, k->gateway, MN_REPORT_MAX_BYTES, &plain, &len, &d),
@@ -410,8 +480,8 @@ static void test_padding_buckets(void **state)
         size_t len;
         size_t bucket;
     } cases[] = {
-        {0, 256}, {1, 256}, {255, 256}, {256, 512}, {511, 512}, {512, 1024}, {1000, 1024},
-        {1023, 1024}, {1024, 2048}, {70000, 131072},
+        {0, 256},    {1, 256},     {255, 256},   {256, 512},   {511, 512},
+        {512, 1024}, {1000, 1024}, {1023, 1024}, {1024, 2048}, {70000, 131072},
     };
     uint8_t *buf = malloc(70000);
     mn_box_opener *op = NULL;
@@ -426,19 +496,16 @@ static void test_padding_buckets(void **state)
         mn_envelope env;
         mn_diag d;
 
-        assert_int_equal(mn_box_seal(s_gw_box(k), buf, cases[i].len, &sealed, &sealed_len),
-                         MN_OK);
+        assert_int_equal(mn_box_seal(s_gw_box(k), buf, cases[i].len, &sealed, &sealed_len), MN_OK);
         assert_int_equal(sealed_len, cases[i].bucket + MN_BOX_OVERHEAD);
         s_assert_opens(k->gateway, op, sealed, sealed_len, buf, cases[i].len);
         free(sealed);
 
         /* Envelopes keep crypto_box_seal: bucket + 48. */
-        assert_int_equal(mn_envelope_seal(k->agent, s_gw_box(k), buf, cases[i].len, i, 1, &env,
-                                          &d),
+        assert_int_equal(mn_envelope_seal(k->agent, s_gw_box(k), buf, cases[i].len, i, 1, &env, &d),
                          MN_OK);
         assert_int_equal(env.sealed_len, cases[i].bucket + crypto_box_SEALBYTES);
-        assert_int_equal(mn_envelope_open(&env, k->gateway, cases[i].len, &plain, &len, &d),
-                         MN_OK);
+        assert_int_equal(mn_envelope_open(&env, k->gateway, cases[i].len, &plain, &len, &d), MN_OK);
         assert_int_equal(len, cases[i].len);
         mn_plain_free(plain, len);
         mn_envelope_clear(&env);
@@ -476,8 +543,8 @@ static void test_box_sealer_roundtrip(void **state)
         uint8_t *padded = malloc(bucket);
         assert_non_null(padded);
         assert_int_equal(crypto_box_open_easy(padded, sealed + S_EPH + S_NONCE,
-                                              sealed_len - S_EPH - S_NONCE, sealed + S_EPH,
-                                              sealed, mn_key_box_secret(k->gateway)),
+                                              sealed_len - S_EPH - S_NONCE, sealed + S_EPH, sealed,
+                                              mn_key_box_secret(k->gateway)),
                          0);
         if (lens[i] > 0)
             assert_memory_equal(padded, buf, lens[i]);
@@ -486,8 +553,8 @@ static void test_box_sealer_roundtrip(void **state)
             assert_int_equal(padded[j], 0);
         free(padded);
         /* Another recipient's key does not open it. */
-        assert_int_equal(mn_box_open(k->gateway2, sealed, sealed_len, 70000,
-                                     &(uint8_t *){NULL}, &(size_t){0}),
+        assert_int_equal(mn_box_open(k->gateway2, sealed, sealed_len, 70000, &(uint8_t *){NULL},
+                                     &(size_t){0}),
                          MN_ECRYPTO);
         free(sealed);
     }
@@ -614,8 +681,8 @@ static void test_box_tamper_each_region(void **state)
     assert_int_equal(mn_box_sealer_seal(s, msg, sizeof msg, &box, &box_len), MN_OK);
     assert_int_equal(box_len, 256 + MN_BOX_OVERHEAD);
     for (size_t i = 0; i < box_len; i++) {
-        const char *region = i < S_EPH                    ? "eph_pk"
-                             : i < S_EPH + S_NONCE        ? "nonce"
+        const char *region = i < S_EPH                     ? "eph_pk"
+                             : i < S_EPH + S_NONCE         ? "nonce"
                              : i < S_EPH + S_NONCE + S_MAC ? "mac"
                                                            : "body";
         for (unsigned bit = 0x01; bit <= 0x80; bit <<= 7) { /* lowest and highest bit */
@@ -667,8 +734,8 @@ static void test_box_truncated(void **state)
             uint8_t *longer = calloc(1, box_len + extra[e]);
             assert_non_null(longer);
             memcpy(longer, box, box_len);
-            assert_null(s_open2(k->gateway, op, longer, box_len + extra[e], 1000, MN_ECRYPTO,
-                                &len));
+            assert_null(
+                s_open2(k->gateway, op, longer, box_len + extra[e], 1000, MN_ECRYPTO, &len));
             free(longer);
         }
         s_assert_opens(k->gateway, op, box, box_len, data, sizes[c]);
@@ -726,8 +793,7 @@ static void test_box_seal_too_big(void **state)
         assert_null(sealed);
         assert_int_equal(sealed_len, 0);
         sealed = (uint8_t *)(uintptr_t)1;
-        assert_int_equal(mn_box_sealer_seal(s, NULL, too_big[i], &sealed, &sealed_len),
-                         MN_ETOOBIG);
+        assert_int_equal(mn_box_sealer_seal(s, NULL, too_big[i], &sealed, &sealed_len), MN_ETOOBIG);
         assert_null(sealed);
         assert_int_equal(sealed_len, 0);
     }
@@ -810,9 +876,17 @@ static void test_box_open_malformed(void **state)
     assert_int_equal(mn_box_opener_new(k->gateway, &op), MN_OK);
 
     /* Lengths that cannot be a bucket plus the box overhead (304: an envelope's length). */
-    const size_t bad_lens[] = {0, 1, MN_BOX_OVERHEAD - 1, MN_BOX_OVERHEAD, MN_BOX_OVERHEAD + 128,
-                               MN_BOX_OVERHEAD + 255, MN_BOX_OVERHEAD + 257, 300,
-                               256 + crypto_box_SEALBYTES, 512 + crypto_box_SEALBYTES, 399};
+    const size_t bad_lens[] = {0,
+                               1,
+                               MN_BOX_OVERHEAD - 1,
+                               MN_BOX_OVERHEAD,
+                               MN_BOX_OVERHEAD + 128,
+                               MN_BOX_OVERHEAD + 255,
+                               MN_BOX_OVERHEAD + 257,
+                               300,
+                               256 + crypto_box_SEALBYTES,
+                               512 + crypto_box_SEALBYTES,
+                               399};
     for (size_t i = 0; i < sizeof bad_lens / sizeof bad_lens[0]; i++)
         assert_null(s_open2(k->gateway, op, junk, bad_lens[i], 1000, MN_ECRYPTO, &len));
     assert_null(s_open2(k->gateway, op, NULL, 256 + MN_BOX_OVERHEAD, 1000, MN_ECRYPTO, &len));
@@ -888,7 +962,9 @@ static void test_envelope_open_malformed(void **state)
         int junk_after; /* a nonzero byte after the marker */
         int rc;
     } cases[] = {
-        {256, 1, 0, MN_OK}, {512, 1, 0, MN_ECRYPTO}, {256, 0, 0, MN_ECRYPTO},
+        {256, 1, 0, MN_OK},
+        {512, 1, 0, MN_ECRYPTO},
+        {256, 0, 0, MN_ECRYPTO},
         {256, 0, 1, MN_ECRYPTO},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -901,8 +977,7 @@ static void test_envelope_open_malformed(void **state)
             buf[200] = 0x01;
         }
         env.sealed = s_raw_seal(k, buf, cases[i].bucket, &env.sealed_len);
-        assert_int_equal(mn_envelope_open(&env, k->gateway, 1000, &plain, &len, &d),
-                         cases[i].rc);
+        assert_int_equal(mn_envelope_open(&env, k->gateway, 1000, &plain, &len, &d), cases[i].rc);
         if (cases[i].rc == MN_OK)
             assert_int_equal(len, 10);
         else
@@ -929,17 +1004,68 @@ static void test_receipt_signing_input_known_answer(void **state)
     (void)state;
     static const uint8_t expect[] = {
         /* "meldnet-receipt-v1" */
-        'm', 'e', 'l', 'd', 'n', 'e', 't', '-', 'r', 'e', 'c', 'e', 'i', 'p', 't', '-', 'v', '1',
+        'm',
+        'e',
+        'l',
+        'd',
+        'n',
+        'e',
+        't',
+        '-',
+        'r',
+        'e',
+        'c',
+        'e',
+        'i',
+        'p',
+        't',
+        '-',
+        'v',
+        '1',
         /* u32be len(id) = 16, id = 00..0f */
-        0x00, 0x00, 0x00, 0x10,
-        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0x00,
+        0x00,
+        0x00,
+        0x10,
+        0x00,
+        0x01,
+        0x02,
+        0x03,
+        0x04,
+        0x05,
+        0x06,
+        0x07,
+        0x08,
+        0x09,
+        0x0a,
+        0x0b,
+        0x0c,
+        0x0d,
+        0x0e,
+        0x0f,
         /* u32be status = ACCEPTED (1) */
-        0x00, 0x00, 0x00, 0x01,
+        0x00,
+        0x00,
+        0x00,
+        0x01,
         /* u64be registration = 42 */
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x00,
+        0x2a,
         /* u64be accepted_ms = 1700000000000 */
-        0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00,
+        0x00,
+        0x00,
+        0x01,
+        0x8b,
+        0xcf,
+        0xe5,
+        0x68,
+        0x00,
     };
     mn_receipt r;
     uint8_t buf[MN_RECEIPT_INPUT_BYTES + 8];
@@ -1037,8 +1163,13 @@ static void test_registration_numbers(void **state)
         const char *text;
         uint64_t value;
     } good[] = {
-        {"MN-00000042", 42}, {"42", 42}, {"MN-42", 42}, {"00000042", 42}, {"1", 1},
-        {"MN-123456789", 123456789}, {"18446744073709551615", UINT64_MAX},
+        {"MN-00000042", 42},
+        {"42", 42},
+        {"MN-42", 42},
+        {"00000042", 42},
+        {"1", 1},
+        {"MN-123456789", 123456789},
+        {"18446744073709551615", UINT64_MAX},
         {"MN-18446744073709551615", UINT64_MAX},
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -1047,9 +1178,30 @@ static void test_registration_numbers(void **state)
         assert_true(v == good[i].value);
     }
     const char *bad[] = {
-        "", "MN-", "0", "MN-0", "MN-00000000", "00", "18446744073709551616",
-        "MN-18446744073709551616", "99999999999999999999999", "-1", "+1", " 42", "42 ", "42\n",
-        "MN-4x", "4 2", "mn-42", "MN--42", "MN-MN-42", "0x2a", "MN 42", "MN-+42", "4.2", "abc",
+        "",
+        "MN-",
+        "0",
+        "MN-0",
+        "MN-00000000",
+        "00",
+        "18446744073709551616",
+        "MN-18446744073709551616",
+        "99999999999999999999999",
+        "-1",
+        "+1",
+        " 42",
+        "42 ",
+        "42\n",
+        "MN-4x",
+        "4 2",
+        "mn-42",
+        "MN--42",
+        "MN-MN-42",
+        "0x2a",
+        "MN 42",
+        "MN-+42",
+        "4.2",
+        "abc",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 77;

@@ -116,8 +116,8 @@ static void test_reads_regular_file(void **state)
     char *buf = NULL;
     size_t len = 0;
     s_write(f->path, "name = \"x\";\n");
-    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 64, &buf, &len,
-                                          &d), MN_OK);
+    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 64, &buf, &len, &d),
+                     MN_OK);
     assert_int_equal(len, 12);
     assert_string_equal(buf, "name = \"x\";\n");
     free(buf);
@@ -131,8 +131,8 @@ static void test_fifo_refused_without_waiting(void **state)
     size_t len = 0;
     assert_int_equal(mkfifo(f->path, 0600), 0);
     /* No writer ever opens it: without O_NONBLOCK this call would never return. */
-    assert_int_equal(mn_file_read_regular(f->path, "secret key file", MN_EKEY, 64, &buf, &len,
-                                          &d), MN_EKEY);
+    assert_int_equal(mn_file_read_regular(f->path, "secret key file", MN_EKEY, 64, &buf, &len, &d),
+                     MN_EKEY);
     assert_null(buf);
     assert_non_null(strstr(d.what, "FIFO"));
     assert_non_null(strstr(d.what, "secret key file"));
@@ -146,8 +146,8 @@ static void test_folder_refused(void **state)
     mn_diag d = {0};
     int fd = -1;
     size_t size = 0;
-    assert_int_equal(mn_file_open_regular(f->dir, "configuration", MN_ECONFIG, 64, &fd, &size,
-                                          &d), MN_ECONFIG);
+    assert_int_equal(mn_file_open_regular(f->dir, "configuration", MN_ECONFIG, 64, &fd, &size, &d),
+                     MN_ECONFIG);
     assert_int_equal(fd, -1);
     assert_non_null(strstr(d.what, "a folder"));
 }
@@ -159,12 +159,12 @@ static void test_too_large_refused(void **state)
     char *buf = NULL;
     size_t len = 0;
     s_write(f->path, "0123456789");
-    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 10, &buf, &len,
-                                          &d), MN_OK);
+    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 10, &buf, &len, &d),
+                     MN_OK);
     free(buf);
     buf = NULL;
-    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 9, &buf, &len,
-                                          &d), MN_ECONFIG);
+    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 9, &buf, &len, &d),
+                     MN_ECONFIG);
     assert_null(buf);
     assert_non_null(strstr(d.what, "larger than the 9 bytes"));
 }
@@ -175,8 +175,8 @@ static void test_missing_is_esys(void **state)
     mn_diag d = {0};
     char *buf = NULL;
     size_t len = 0;
-    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 10, &buf, &len,
-                                          &d), MN_ESYS);
+    assert_int_equal(mn_file_read_regular(f->path, "configuration", MN_ECONFIG, 10, &buf, &len, &d),
+                     MN_ESYS);
     assert_non_null(strstr(d.what, "cannot read the configuration"));
 }
 

@@ -175,8 +175,8 @@ static void test_create_refusals(void **state)
     char deep[160];
     struct stat st;
 
-    assert_int_equal(mn_home_create(f->home, MN_ROLE_PARTNER, "p", "partner.conf",
-                                    f->partner_pub, 0, NULL, &files, &key, &d),
+    assert_int_equal(mn_home_create(f->home, MN_ROLE_PARTNER, "p", "partner.conf", f->partner_pub,
+                                    0, NULL, &files, &key, &d),
                      MN_EKEY);
     assert_string_equal(d.what, "this is the public line of a partner, not of a gateway");
     assert_non_null(strstr(d.hint, "use keys/gateway.pub"));
@@ -184,12 +184,12 @@ static void test_create_refusals(void **state)
 
     memset(&d, 0, sizeof d);
     snprintf(deep, sizeof deep, "%s/no/such/home", f->dir);
-    assert_int_equal(mn_home_create(deep, MN_ROLE_PARTNER, "p", "partner.conf", f->gateway_pub,
-                                    0, NULL, &files, &key, &d),
+    assert_int_equal(mn_home_create(deep, MN_ROLE_PARTNER, "p", "partner.conf", f->gateway_pub, 0,
+                                    NULL, &files, &key, &d),
                      MN_ESYS);
     assert_null(key);
-    assert_int_equal(mn_home_create(deep, MN_ROLE_PARTNER, "p", "partner.conf", f->gateway_pub,
-                                    1, NULL, &files, &key, &d),
+    assert_int_equal(mn_home_create(deep, MN_ROLE_PARTNER, "p", "partner.conf", f->gateway_pub, 1,
+                                    NULL, &files, &key, &d),
                      MN_OK);
     assert_non_null(strstr(files.key, "/no/such/home/keys/partner.key"));
     mn_key_destroy(&key);

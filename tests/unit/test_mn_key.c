@@ -27,10 +27,10 @@
 #define KAT_CURVE_PK "j0DFrbaPJWJK5bIU6nZ6bslNgp09e14a0bpvPiE4KF8"
 #define KAT_SIGN_PK "Kay64UG8yvCyLhqU000LxzYeUm0L_hLIl5S8kyKWbdc"
 #define KAT_BOX_PK "eaYx7t4b-cmPEgMs3q3Q56B5OY_HhriMyEbsia-FpRo"
-#define KAT_SECRET_LINE                                                                        \
-    "meldnet1-secret partner police-nl curve=" KAT_CURVE_SK " sign=" KAT_SIGN_SEED              \
+#define KAT_SECRET_LINE                                                                            \
+    "meldnet1-secret partner police-nl curve=" KAT_CURVE_SK " sign=" KAT_SIGN_SEED                 \
     " box=" KAT_BOX_SK
-#define KAT_PUBLIC_LINE                                                                        \
+#define KAT_PUBLIC_LINE                                                                            \
     "meldnet1 partner police-nl curve=" KAT_CURVE_PK " sign=" KAT_SIGN_PK " box=" KAT_BOX_PK
 #define KAT_FINGERPRINT "0f7da899022b5275"
 
@@ -391,7 +391,7 @@ static void test_load_malformed_secret_files(void **state)
     mn_diag d;
     const struct {
         const char *text;
-        int line;        /* expected line in diag.where, 0: the path alone */
+        int line;         /* expected line in diag.where, 0: the path alone */
         const char *what; /* substring of diag.what */
     } cases[] = {
         {"", 0, "no key line"},
@@ -582,8 +582,8 @@ static void test_public_line_malformed(void **state)
         {"meldnet1 partner", "missing the name"},
         {"meldnet1 partner police/nl curve=" KAT_CURVE_PK " sign=" KAT_SIGN_PK " box=" KAT_BOX_PK,
          "name \"police/nl\" (3rd part) has a character outside"},
-        {"meldnet1 partner pol\xc3\xaf" "ce curve=" KAT_CURVE_PK " sign=" KAT_SIGN_PK
-         " box=" KAT_BOX_PK,
+        {"meldnet1 partner pol\xc3\xaf"
+         "ce curve=" KAT_CURVE_PK " sign=" KAT_SIGN_PK " box=" KAT_BOX_PK,
          "(3rd part) has a character outside"},
         {long_name_line, "name (3rd part) is 65 characters, at most 64"},
         {P_, "missing the curve= part"},
@@ -601,8 +601,7 @@ static void test_public_line_malformed(void **state)
         {P_ "curve=" KAT_CURVE_PK " sign=" KAT_SIGN_PK " box=" KAT_BOX_PK " #comment",
          "unexpected text after the box= part"},
         {P_ "curve= sign=" KAT_SIGN_PK " box=" KAT_BOX_PK, "curve= key is 0 characters"},
-        {P_ "curve=j0DFrbaPJWJK5bIU6nZ6bslNgp09e14a0bpvPiE4KF sign=" KAT_SIGN_PK
-            " box=" KAT_BOX_PK,
+        {P_ "curve=j0DFrbaPJWJK5bIU6nZ6bslNgp09e14a0bpvPiE4KF sign=" KAT_SIGN_PK " box=" KAT_BOX_PK,
          "curve= key is 42 characters, expected 43"},
         {P_ "curve=" KAT_CURVE_PK "= sign=" KAT_SIGN_PK " box=" KAT_BOX_PK,
          "curve= key is 44 characters, expected 43"},

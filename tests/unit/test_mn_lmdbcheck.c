@@ -28,8 +28,8 @@
 
 typedef struct fixture {
     char dir[64];
-    char env[96];    /* the store under test */
-    char data[128];  /* its data.mdb */
+    char env[96];   /* the store under test */
+    char data[128]; /* its data.mdb */
     uint8_t *pristine;
     size_t pristine_len;
 } fixture;

@@ -62,7 +62,6 @@ static void test_quote_cuts_whole_escapes(void **state)
     assert_int_equal(out[0], 'x');
 }
 
-
 /* --- capturing stderr ------------------------------------------------------------------- */
 
 static FILE *s_tmp;
@@ -185,7 +184,8 @@ static void test_json_line_has_fields(void **state)
     size_t i = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(o, key, v) {
+    json_object_foreach(o, key, v)
+    {
         if (i < sizeof keys / sizeof keys[0])
             assert_string_equal(key, keys[i]);
         i++;

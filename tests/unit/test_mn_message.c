@@ -52,8 +52,8 @@ static void test_pack_then_unpack(void **state)
     assert_int_equal(mn_message_pack(&figures.base, &buf, &len), MN_OK);
     assert_int_equal(len, 0);
     free(buf);
-    assert_int_equal(mn_message_unpack(&meldnet__report_figures__descriptor, NULL, 0, 16,
-                                       "figures", &m, &d),
+    assert_int_equal(mn_message_unpack(&meldnet__report_figures__descriptor, NULL, 0, 16, "figures",
+                                       &m, &d),
                      MN_OK);
     assert_non_null(m);
     mn_message_free(m);
@@ -78,14 +78,14 @@ static void test_unpack_errors(void **state)
     free(buf);
 
     memset(&d, 0, sizeof d);
-    assert_int_equal(mn_message_unpack(&meldnet__from_partner__descriptor, NULL, 3, 16, "frame",
-                                       &m, &d),
+    assert_int_equal(mn_message_unpack(&meldnet__from_partner__descriptor, NULL, 3, 16, "frame", &m,
+                                       &d),
                      MN_EDECODE);
     assert_non_null(strstr(d.what, "there are no frame bytes"));
 
     memset(&d, 0, sizeof d);
-    assert_int_equal(mn_message_unpack(&meldnet__from_partner__descriptor, garbage,
-                                       sizeof garbage, 16, "frame", &m, &d),
+    assert_int_equal(mn_message_unpack(&meldnet__from_partner__descriptor, garbage, sizeof garbage,
+                                       16, "frame", &m, &d),
                      MN_EDECODE);
     assert_null(m);
     assert_non_null(strstr(d.what, "not a protobuf FromPartner"));

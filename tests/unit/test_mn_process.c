@@ -15,8 +15,14 @@
 #include "mn_process.h"
 
 /* Exit codes of the child: which check failed. */
-enum { S_CHILD_OK = 0, S_HARDEN_FAILED = 10, S_STILL_DUMPABLE, S_CORE_SOFT, S_CORE_HARD,
-       S_CORE_RAISED };
+enum {
+    S_CHILD_OK = 0,
+    S_HARDEN_FAILED = 10,
+    S_STILL_DUMPABLE,
+    S_CORE_SOFT,
+    S_CORE_HARD,
+    S_CORE_RAISED
+};
 
 static int s_child(int use_main)
 {

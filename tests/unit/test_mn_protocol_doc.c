@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <sodium.h>
@@ -189,8 +190,8 @@ static void test_document_holds_the_vectors(void **state)
             doc[n++] = (char)c;
     doc[n] = '\0';
     fclose(f);
-    const char *const blocks[] = {ENVELOPE_INPUT,   ENVELOPE_SIGNATURE,   TO_GATEWAY_FRAME,
-                                  RECEIPT_INPUT,    RECEIPT_SIGNATURE,    FROM_GATEWAY_RECEIPT,
+    const char *const blocks[] = {ENVELOPE_INPUT,     ENVELOPE_SIGNATURE, TO_GATEWAY_FRAME,
+                                  RECEIPT_INPUT,      RECEIPT_SIGNATURE,  FROM_GATEWAY_RECEIPT,
                                   FROM_GATEWAY_REJECT};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
         if (!strstr(doc, blocks[i]))

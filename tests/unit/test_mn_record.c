@@ -14,10 +14,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "mn_time.h"
 #include "mn_record.h"
 #include "mn_referral.h"
 #include "mn_report.h"
+#include "mn_time.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* helpers */

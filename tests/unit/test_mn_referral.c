@@ -28,8 +28,7 @@ static const char s_report_json[] =
     " \"municipality_code\": \"GM0344\", \"region\": \"midden-nederland\"}";
 
 static const uint8_t s_pseudonym[MN_PSEUDONYM_BYTES] = {
-    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
 };
 
 /* A hand-built referral on the stack (packed only, never destroyed). */
@@ -322,9 +321,11 @@ static void test_destroy_wipes(void **state)
 static void test_json_full(void **state)
 {
     (void)state;
-    static const char *const order[] = {"registration", "recipient", "topics", "sharing",
-                                        "acute", "rules", "accepted_at", "victim_pseudonym",
-                                        "withheld", "report"};
+    static const char *const order[] = {"registration", "recipient",
+                                        "topics",       "sharing",
+                                        "acute",        "rules",
+                                        "accepted_at",  "victim_pseudonym",
+                                        "withheld",     "report"};
     s_fixture f;
     s_full(&f);
     mn_referral *r = s_roundtrip(&f.r);
@@ -505,15 +506,13 @@ static void test_report_enum_names(void **state)
 {
     (void)state;
     assert_string_equal(mn_report_enum_name(&meldnet__gender__descriptor, 3), "non_binary");
-    assert_string_equal(
-        mn_report_enum_name(&meldnet__organisation_type__descriptor, 15), "other");
+    assert_string_equal(mn_report_enum_name(&meldnet__organisation_type__descriptor, 15), "other");
     assert_string_equal(mn_report_enum_name(&meldnet__exploitation_form__descriptor, 6),
                         "organ_removal");
     assert_string_equal(mn_report_enum_name(&meldnet__tristate__descriptor, 0), "unknown");
     assert_string_equal(mn_report_enum_name(&meldnet__reporter_kind__descriptor, 2),
                         "private_person");
-    assert_string_equal(mn_report_enum_name(&meldnet__sexual_subtype__descriptor, 2),
-                        "sextortion");
+    assert_string_equal(mn_report_enum_name(&meldnet__sexual_subtype__descriptor, 2), "sextortion");
     assert_null(mn_report_enum_name(&meldnet__exploitation_form__descriptor, 0));
     assert_null(mn_report_enum_name(&meldnet__gender__descriptor, 5));
     assert_null(mn_report_enum_name(&meldnet__gender__descriptor, -1));
@@ -523,16 +522,11 @@ static void test_report_enum_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_full),
-        cmocka_unit_test(test_roundtrip_statistics),
-        cmocka_unit_test(test_decode_errors),
-        cmocka_unit_test(test_version_diag),
-        cmocka_unit_test(test_destroy_wipes),
-        cmocka_unit_test(test_json_full),
-        cmocka_unit_test(test_json_statistics),
-        cmocka_unit_test(test_json_edges),
-        cmocka_unit_test(test_sharing_names),
-        cmocka_unit_test(test_sharing_level),
+        cmocka_unit_test(test_roundtrip_full),    cmocka_unit_test(test_roundtrip_statistics),
+        cmocka_unit_test(test_decode_errors),     cmocka_unit_test(test_version_diag),
+        cmocka_unit_test(test_destroy_wipes),     cmocka_unit_test(test_json_full),
+        cmocka_unit_test(test_json_statistics),   cmocka_unit_test(test_json_edges),
+        cmocka_unit_test(test_sharing_names),     cmocka_unit_test(test_sharing_level),
         cmocka_unit_test(test_report_enum_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

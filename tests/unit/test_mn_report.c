@@ -447,8 +447,9 @@ static void test_text_scan_every_offset(void **state)
         const char *bytes;
         size_t len;
     } bad[] = {
-        {"\x01", 1}, {"\x1f", 1}, {"\x7f", 1}, {"\x80", 1}, {"\xc3", 1}, {"\xc2\x85", 2}, /* C1 */
-        {"\xed\xa0\x80", 3}, /* a surrogate */
+        {"\x01", 1},         {"\x1f", 1}, {"\x7f", 1},
+        {"\x80", 1},         {"\xc3", 1}, {"\xc2\x85", 2}, /* C1 */
+        {"\xed\xa0\x80", 3},                               /* a surrogate */
     };
     mn_report *r = s_load_example("examples/minor-loverboy-acute.json");
     char *saved = r->narrative;
@@ -613,10 +614,8 @@ static void test_bad_inputs(void **state)
         {"{" S_R "}", MN_EREPORT, "exploitation"},
         {"{" S_R ",\"exploitation\":[]}", MN_EREPORT, "exploitation"},
         {"{" S_R ",\"exploitation\":[{}]}", MN_EREPORT, "exploitation[0].form"},
-        {"{" S_R ",\"exploitation\":[{\"form\":\"unknown\"}]}", MN_EREPORT,
-         "exploitation[0].form"},
-        {"{" S_R ",\"exploitation\":[{\"form\":\"Sexual\"}]}", MN_EREPORT,
-         "exploitation[0].form"},
+        {"{" S_R ",\"exploitation\":[{\"form\":\"unknown\"}]}", MN_EREPORT, "exploitation[0].form"},
+        {"{" S_R ",\"exploitation\":[{\"form\":\"Sexual\"}]}", MN_EREPORT, "exploitation[0].form"},
         /* subtypes and sectors belong to one form */
         {"{" S_R ",\"exploitation\":[{\"form\":\"sexual\"},{\"form\":\"labour\","
          "\"sexual\":\"grooming\"}]}",
@@ -626,16 +625,14 @@ static void test_bad_inputs(void **state)
          MN_EREPORT, "exploitation[1].sector"},
         {"{" S_R ",\"exploitation\":[{\"form\":\"sexual\",\"sexual\":\"pimping\"}]}", MN_EREPORT,
          "exploitation[0].sexual"},
-        {"{" S_R ",\"exploitation\":[{\"form\":\"criminal\",\"drug_related\":true}]}",
-         MN_EREPORT, "exploitation[0].drug_related"},
+        {"{" S_R ",\"exploitation\":[{\"form\":\"criminal\",\"drug_related\":true}]}", MN_EREPORT,
+         "exploitation[0].drug_related"},
         {"{" S_R ",\"exploitation\":[\"sexual\"]}", MN_EREPORT, "exploitation[0]"},
         /* acute danger */
         {"{" S_RE ",\"acute_danger\":true}", MN_EREPORT, "acute_reason"},
         {"{" S_RE ",\"acute_danger\":true,\"acute_reason\":\"\"}", MN_EREPORT, "acute_reason"},
-        {"{" S_RE ",\"acute_danger\":true,\"acute_reason\":\"   \"}", MN_EREPORT,
-         "acute_reason"},
-        {"{" S_RE ",\"acute_danger\":\"yes\",\"acute_reason\":\"x\"}", MN_EREPORT,
-         "acute_danger"},
+        {"{" S_RE ",\"acute_danger\":true,\"acute_reason\":\"   \"}", MN_EREPORT, "acute_reason"},
+        {"{" S_RE ",\"acute_danger\":\"yes\",\"acute_reason\":\"x\"}", MN_EREPORT, "acute_danger"},
         /* anonymous */
         {"{\"reporter\":{\"anonymous\":true,\"contact\":{}}," S_E "}", MN_EREPORT,
          "reporter.contact"},
@@ -657,8 +654,7 @@ static void test_bad_inputs(void **state)
          "victim.date_of_birth"},
         {"{" S_RE ",\"victim\":{\"date_of_birth\":\"1850-01-01\"}}", MN_EREPORT,
          "victim.date_of_birth"},
-        {"{" S_RE ",\"victim\":{\"date_of_birth\":20090314}}", MN_EREPORT,
-         "victim.date_of_birth"},
+        {"{" S_RE ",\"victim\":{\"date_of_birth\":20090314}}", MN_EREPORT, "victim.date_of_birth"},
         {"{" S_RE ",\"observed_at\":\"2026-13-01\"}", MN_EREPORT, "observed_at"},
         {"{" S_RE ",\"observed_at\":\"2026-11-01 10:00\"}", MN_EREPORT, "observed_at"},
         {"{" S_RE ",\"observed_at\":\"2026-11-01T25:00:00Z\"}", MN_EREPORT, "observed_at"},
@@ -670,16 +666,13 @@ static void test_bad_inputs(void **state)
         {"{" S_RE ",\"victim\":{\"age_years\":-1}}", MN_EREPORT, "victim.age_years"},
         {"{" S_RE ",\"victim\":{\"age_years\":12.5}}", MN_EREPORT, "victim.age_years"},
         {"{" S_RE ",\"victim\":{\"age_years\":\"12\"}}", MN_EREPORT, "victim.age_years"},
-        {"{" S_RE ",\"victim\":{\"age_years\":99999999999999}}", MN_EREPORT,
-         "victim.age_years"},
+        {"{" S_RE ",\"victim\":{\"age_years\":99999999999999}}", MN_EREPORT, "victim.age_years"},
         /* codes */
         {"{" S_RE ",\"victim\":{\"nationality\":\"nl\"}}", MN_EREPORT, "victim.nationality"},
         {"{" S_RE ",\"victim\":{\"nationality\":\"NLD\"}}", MN_EREPORT, "victim.nationality"},
         {"{" S_RE ",\"victim\":{\"nationality\":\"XX\"}}", MN_EREPORT, "victim.nationality"},
-        {"{" S_RE ",\"victim\":{\"nationality\":\"Unknown\"}}", MN_EREPORT,
-         "victim.nationality"},
-        {"{" S_RE ",\"victim\":{\"municipality\":\"GM344\"}}", MN_EREPORT,
-         "victim.municipality"},
+        {"{" S_RE ",\"victim\":{\"nationality\":\"Unknown\"}}", MN_EREPORT, "victim.nationality"},
+        {"{" S_RE ",\"victim\":{\"municipality\":\"GM344\"}}", MN_EREPORT, "victim.municipality"},
         {"{" S_RE ",\"municipality_code\":\"gm0344\"}", MN_EREPORT, "municipality_code"},
         {"{" S_RE ",\"municipality_code\":\"0344\"}", MN_EREPORT, "municipality_code"},
         {"{" S_RE ",\"region\":\"Midden-Nederland\"}", MN_EREPORT, "region"},
@@ -692,8 +685,7 @@ static void test_bad_inputs(void **state)
         {"{" S_RE ",\"signals\":[1]}", MN_EREPORT, "signals[0]"},
         {"{" S_RE ",\"online\":true}", MN_EREPORT, "online"},
         {"{" S_RE ",\"online\":\"maybe\"}", MN_EREPORT, "online"},
-        {"{" S_RE ",\"victim\":{\"shelter_needed\":\"YES\"}}", MN_EREPORT,
-         "victim.shelter_needed"},
+        {"{" S_RE ",\"victim\":{\"shelter_needed\":\"YES\"}}", MN_EREPORT, "victim.shelter_needed"},
         {"{" S_RE ",\"victim\":{\"gender\":\"f\"}}", MN_EREPORT, "victim.gender"},
         /* text */
         {"{" S_RE ",\"victim\":{\"name\":\"\"}}", MN_EREPORT, "victim.name"},
@@ -718,8 +710,7 @@ static void test_bad_inputs(void **state)
         /* registrations */
         {"{" S_RE ",\"linked_registrations\":[\"MN-00000001\",\"MN-0\"]}", MN_EREPORT,
          "linked_registrations[1]"},
-        {"{" S_RE ",\"linked_registrations\":[\"abc\"]}", MN_EREPORT,
-         "linked_registrations[0]"},
+        {"{" S_RE ",\"linked_registrations\":[\"abc\"]}", MN_EREPORT, "linked_registrations[0]"},
         {"{" S_RE ",\"linked_registrations\":[12]}", MN_EREPORT, "linked_registrations[0]"},
         {"{" S_RE ",\"linked_registrations\":[\"MN-99999999999999999999999\"]}", MN_EREPORT,
          "linked_registrations[0]"},
@@ -756,8 +747,8 @@ static void test_bad_inputs(void **state)
         memset(&d, 0, sizeof d);
         int rc = mn_report_from_json(cases[i].json, strlen(cases[i].json), &r, &d);
         if (rc != cases[i].code || strcmp(d.where, cases[i].where) != 0)
-            print_error("case %zu: %s\n  got %s at \"%s\": %s\n", i, cases[i].json,
-                        mn_err_name(rc), d.where, d.what);
+            print_error("case %zu: %s\n  got %s at \"%s\": %s\n", i, cases[i].json, mn_err_name(rc),
+                        d.where, d.what);
         assert_int_equal(rc, cases[i].code);
         assert_string_equal(d.where, cases[i].where);
         assert_int_equal(d.code, cases[i].code);
@@ -862,8 +853,8 @@ static void test_limits(void **state)
             else if (k == 3)
                 json_array_append_new(arr, json_string("MN-00000001"));
             else
-                json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "filename", "a",
-                                                     "media_type", "text/plain", "data", "aGk="));
+                json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "filename", "a", "media_type",
+                                                     "text/plain", "data", "aGk="));
         }
         json_object_set_new(o, lists[k], arr);
         s_expect_json(o, MN_EREPORT, lists[k]);
@@ -884,17 +875,16 @@ static void test_limits(void **state)
     assert_non_null(b64);
     sodium_bin2base64(b64, b64_cap, bin, big, sodium_base64_VARIANT_ORIGINAL);
     o = s_base();
-    json_object_set_new(o, "attachments", json_pack("[{s:s,s:s,s:s}]", "filename", "big.bin",
-                                                    "media_type", "application/octet-stream",
-                                                    "data", b64));
+    json_object_set_new(o, "attachments",
+                        json_pack("[{s:s,s:s,s:s}]", "filename", "big.bin", "media_type",
+                                  "application/octet-stream", "data", b64));
     s_expect_json(o, MN_EREPORT, "attachments[0].data");
     /* exactly at the limit passes */
-    sodium_bin2base64(b64, b64_cap, bin, MN_ATTACHMENT_MAX_BYTES,
-                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(b64, b64_cap, bin, MN_ATTACHMENT_MAX_BYTES, sodium_base64_VARIANT_ORIGINAL);
     o = s_base();
-    json_object_set_new(o, "attachments", json_pack("[{s:s,s:s,s:s}]", "filename", "max.bin",
-                                                    "media_type", "application/octet-stream",
-                                                    "data", b64));
+    json_object_set_new(o, "attachments",
+                        json_pack("[{s:s,s:s,s:s}]", "filename", "max.bin", "media_type",
+                                  "application/octet-stream", "data", b64));
     text = json_dumps(o, 0);
     r = s_parse(text);
     assert_int_equal(r->attachments[0]->data.len, MN_ATTACHMENT_MAX_BYTES);
@@ -905,9 +895,8 @@ static void test_limits(void **state)
     o = s_base();
     arr = json_array();
     for (int i = 0; i < 3; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "filename", "part.bin",
-                                             "media_type", "application/octet-stream", "data",
-                                             b64));
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "filename", "part.bin", "media_type",
+                                             "application/octet-stream", "data", b64));
     json_object_set_new(o, "attachments", arr);
     s_expect_json(o, MN_EREPORT, "attachments[2].data");
     free(b64);
@@ -1029,9 +1018,9 @@ static void test_victim_age(void **state)
 static void test_consent(void **state)
 {
     (void)state;
-    static const int flags[MN_CONSENT_N] = {
-        MN_CONSENT_REGISTER_IDENTITY, MN_CONSENT_SHARE_POLICE, MN_CONSENT_SHARE_CARE,
-        MN_CONSENT_SHARE_RESEARCH, MN_CONSENT_REPORTER_CONTACT_SHAREABLE};
+    static const int flags[MN_CONSENT_N] = {MN_CONSENT_REGISTER_IDENTITY, MN_CONSENT_SHARE_POLICE,
+                                            MN_CONSENT_SHARE_CARE, MN_CONSENT_SHARE_RESEARCH,
+                                            MN_CONSENT_REPORTER_CONTACT_SHAREABLE};
     mn_report *r = s_parse("{" S_RE "}");
     Meldnet__Consent *c;
 
@@ -1043,12 +1032,12 @@ static void test_consent(void **state)
     meldnet__consent__init(c);
     r->consent = c;
     for (int k = 0; k < MN_CONSENT_N; k++) {
-        protobuf_c_boolean *has[MN_CONSENT_N] = {
-            &c->has_register_identity, &c->has_share_police, &c->has_share_care,
-            &c->has_share_research, &c->has_reporter_contact_shareable};
-        protobuf_c_boolean *val[MN_CONSENT_N] = {
-            &c->register_identity, &c->share_police, &c->share_care, &c->share_research,
-            &c->reporter_contact_shareable};
+        protobuf_c_boolean *has[MN_CONSENT_N] = {&c->has_register_identity, &c->has_share_police,
+                                                 &c->has_share_care, &c->has_share_research,
+                                                 &c->has_reporter_contact_shareable};
+        protobuf_c_boolean *val[MN_CONSENT_N] = {&c->register_identity, &c->share_police,
+                                                 &c->share_care, &c->share_research,
+                                                 &c->reporter_contact_shareable};
         *val[k] = 1; /* true but absent: no consent */
         assert_int_equal(mn_report_consent(r, flags[k]), 0);
         *has[k] = 1;

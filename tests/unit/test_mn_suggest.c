@@ -16,11 +16,11 @@ static void test_distance_known_answers(void **state)
     assert_int_equal(mn_suggest_distance("", "abc"), 3);
     assert_int_equal(mn_suggest_distance("abc", ""), 3);
     assert_int_equal(mn_suggest_distance("listen", "listen"), 0);
-    assert_int_equal(mn_suggest_distance("lisen", "listen"), 1);     /* deletion */
-    assert_int_equal(mn_suggest_distance("inof", "info"), 2);        /* transposition */
-    assert_int_equal(mn_suggest_distance("kitten", "sitting"), 3);   /* classic */
+    assert_int_equal(mn_suggest_distance("lisen", "listen"), 1);   /* deletion */
+    assert_int_equal(mn_suggest_distance("inof", "info"), 2);      /* transposition */
+    assert_int_equal(mn_suggest_distance("kitten", "sitting"), 3); /* classic */
     assert_int_equal(mn_suggest_distance("flaw", "lawn"), 2);
-    assert_int_equal(mn_suggest_distance("sitting", "kitten"), 3);   /* symmetric */
+    assert_int_equal(mn_suggest_distance("sitting", "kitten"), 3); /* symmetric */
 }
 
 static void test_distance_ignores_case(void **state)

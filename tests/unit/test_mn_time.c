@@ -15,8 +15,8 @@ static void test_clocks(void **state)
 {
     (void)state;
     uint64_t now = mn_now_ms();
-    assert_true(now > 1600000000000ull);  /* after 2020 */
-    assert_true(now < 4102444800000ull);  /* before 2100 */
+    assert_true(now > 1600000000000ull); /* after 2020 */
+    assert_true(now < 4102444800000ull); /* before 2100 */
     uint64_t a = mn_mono_ms();
     uint64_t b = mn_mono_ms();
     assert_true(a > 0);

@@ -358,8 +358,7 @@ static void test_oversize_and_garbage(void **state)
 
     assert_int_equal(mn_wire_decode_from_partner(garbage, sizeof garbage, S_MAX, &m, &d),
                      MN_EDECODE);
-    assert_int_equal(mn_wire_decode_to_partner(garbage, sizeof garbage, S_MAX, &t, &d),
-                     MN_EDECODE);
+    assert_int_equal(mn_wire_decode_to_partner(garbage, sizeof garbage, S_MAX, &t, &d), MN_EDECODE);
     assert_null(t.delivery.sealed);
 
     /* Empty frame: version is required, so it is not a message. */
@@ -479,7 +478,14 @@ static void test_bad_topics(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "Police.acute", "", "police acute", "police.**", "*.acute", "po*lice", ".*", "police.*x",
+        "Police.acute",
+        "",
+        "police acute",
+        "police.**",
+        "*.acute",
+        "po*lice",
+        ".*",
+        "police.*x",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.*", /* 65 */
     };

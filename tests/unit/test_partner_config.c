@@ -90,8 +90,9 @@ static void test_topics_refused(void **state)
     mn_topics t;
     mn_diag d = {0};
     static const char *const bad[] = {
-        "a,,b", "a,", ",a", "Police.Acute", "police acute", "*.acute", ".*",
-        "police.acute,police.acute", "a/b",
+        "a,,b",         "a,",      ",a", "Police.Acute",
+        "police acute", "*.acute", ".*", "police.acute,police.acute",
+        "a/b",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&d, 0, sizeof d);

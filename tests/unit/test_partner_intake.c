@@ -145,13 +145,16 @@ static void s_build(fixture *f, const spec *s, mn_delivery *dl)
     const mn_key *to = s->seal_to ? s->seal_to : f->me;
     if (s->sealer)
         assert_int_equal(mn_box_sealer_seal(s->sealer, plain, plain_len, &dl->sealed,
-                                            &dl->sealed_len), MN_OK);
+                                            &dl->sealed_len),
+                         MN_OK);
     else
         assert_int_equal(mn_box_seal(mn_key_public(to)->box, plain, plain_len, &dl->sealed,
-                                     &dl->sealed_len), MN_OK);
+                                     &dl->sealed_len),
+                         MN_OK);
     mn_plain_free(plain, plain_len);
     assert_int_equal(mn_delivery_sign(dl, s->signed_for ? s->signed_for : S_ME,
-                                      s->signer ? s->signer : f->gateway), MN_OK);
+                                      s->signer ? s->signer : f->gateway),
+                     MN_OK);
 }
 
 /* The number of files in dir (temp files included); a missing dir has none. */
@@ -295,8 +298,9 @@ static void test_registration_mismatch(void **state)
 {
     fixture *f = *state;
     spec s = {.registration = 56, .ref_registration = 57};
-    s_assert_refused(f, &s, "referral is for registration MN-00000057, the delivery says "
-                            "MN-00000056");
+    s_assert_refused(f, &s,
+                     "referral is for registration MN-00000057, the delivery says "
+                     "MN-00000056");
 }
 
 static void test_recipient_mismatch(void **state)
@@ -311,7 +315,9 @@ static void test_recipient_mismatch(void **state)
 static void test_not_utf8(void **state)
 {
     fixture *f = *state;
-    spec s = {.registration = 59, .region = "midden-nederla\xce" "d"};
+    spec s = {.registration = 59,
+              .region = "midden-nederla\xce"
+                        "d"};
     s_assert_refused(f, &s, "referral holds text that is not UTF-8");
 }
 
@@ -362,7 +368,8 @@ static void test_without_opener(void **state)
 {
     fixture *f = *state;
     partner_intake_clear(&f->in);
-    f->in = (partner_intake){.identity = f->me, .gateway_sign = mn_key_public(f->gateway)->sign,
+    f->in = (partner_intake){.identity = f->me,
+                             .gateway_sign = mn_key_public(f->gateway)->sign,
                              .sink = f->sink};
     s_assert_stored(f, &(spec){.registration = 70});
     s_assert_refused(f, &(spec){.registration = 71, .seal_to = f->stranger},
@@ -446,8 +453,7 @@ static void test_protocol_doc_vector(void **state)
     assert_int_equal(mn_delivery_sign(&dl, S_ME, gw), MN_OK);
     s_assert_hex(dl.signature, sizeof dl.signature, DELIVERY_SIGNATURE);
     assert_int_equal(mn_delivery_verify(&dl, S_ME, mn_key_public(gw)->sign), MN_OK);
-    assert_int_equal(mn_delivery_verify(&dl, "care-utrecht", mn_key_public(gw)->sign),
-                     MN_ECRYPTO);
+    assert_int_equal(mn_delivery_verify(&dl, "care-utrecht", mn_key_public(gw)->sign), MN_ECRYPTO);
 
     mn_to_partner m;
     memset(&m, 0, sizeof m);

@@ -260,8 +260,8 @@ static void test_out_deferred_when_disk_refuses(void **state)
     tiny.rlim_cur = 8; /* fewer bytes than the referral */
     /* No cmocka output while the limit holds: it may go to a file too. */
     int set = setrlimit(RLIMIT_FSIZE, &tiny);
-    partner_sink_outcome o = partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason,
-                                              sizeof reason);
+    partner_sink_outcome o =
+        partner_sink_put(f->sink, &it, s_json, strlen(s_json), reason, sizeof reason);
     int restored = setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, was);
     assert_int_equal(set, 0);
@@ -348,8 +348,8 @@ static void test_exec_files_private(void **state)
     char cmd[512], path[160], reason[256];
     struct stat st;
     assert_int_equal(mkdir(f->out, 0700), 0);
-    snprintf(cmd, sizeof cmd, "cat > '%s/'\"$MELDNET_REGISTRATION\".json && mkdir '%s/sub'",
-             f->out, f->out);
+    snprintf(cmd, sizeof cmd, "cat > '%s/'\"$MELDNET_REGISTRATION\".json && mkdir '%s/sub'", f->out,
+             f->out);
     s_sink(f, PARTNER_SINK_EXEC, cmd, 10);
     mode_t old = umask(022); /* the usual umask, which made the file 0644 */
     partner_sink_item it = s_item(f, 7);
