@@ -3,7 +3,7 @@
 # gateway/ and agents/; proto/ includes no header of gateway/ or agents/, agents/ none of
 # gateway/ and gateway/ none of agents/ (the Makefile's include floors, here also for a path
 # such as "../gateway/x.h" that -I does not govern); no .c file in gateway/ or agents/ is over
-# 1,000 lines.
+# 1,000 lines; every file docs/HACKING.md names is in the tree.
 #
 # A module is a .c/.h pair (gw_store.c + gw_store.h). A file without a partner belongs to the
 # module whose name its own name extends at an underscore (gw_store_open.c and the
@@ -235,4 +235,16 @@ for f in gateway/*.c agents/*.c; do
     fi
 done
 [ "$big" -eq 0 ] && ok "every .c file in gateway/ and agents/ has at most $S_MAX_LINES lines"
+
+# The map names real files: every path docs/HACKING.md gives (a pattern such as ctl_<group>.c
+# or test_agent_*.c excepted) is in the tree.
+missing=0
+while read -r path; do
+    [ -e "$path" ] && continue
+    not_ok "docs/HACKING.md names $path, which is not in the tree" \
+        "hint: change the map where the file moved or was renamed"
+    missing=$((missing + 1))
+done < <(grep -oE '(proto|gateway|agents|tests|docs|scripts)/[A-Za-z0-9_./*<>-]*[A-Za-z0-9_*>]' \
+    docs/HACKING.md | grep -v '[*<]' | LC_ALL=C sort -u)
+[ "$missing" -eq 0 ] && ok "every file docs/HACKING.md names is in the tree"
 mn_finish
