@@ -16,11 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ctl_common.h"
 #include "mn_time.h"
 
-#define S_PROG "meldnetctl"
-#define S_EXIT_OK 0
-#define S_EXIT_FAIL 1
 #define S_STATUS_MAX_BYTES (64u << 20) /* far above any real status file */
 #define S_STALE_MS 5000                /* the gateway rewrites the file every second */
 #define S_NAMES_SHOWN 5                /* silent agents named on the status screen */
@@ -105,7 +103,7 @@ int ctl_status_load(const char *path, gw_snapshot *s, char *msg, size_t cap)
                      S_STATUS_MAX_BYTES >> 20);
         else
             snprintf(msg, cap, "cannot read %s: %s", path, strerror(errno));
-        return S_EXIT_FAIL;
+        return CTL_EXIT_FAIL;
     }
     int rc = gw_snapshot_parse(text, s, &d);
     free(text);
@@ -114,10 +112,10 @@ int ctl_status_load(const char *path, gw_snapshot *s, char *msg, size_t cap)
                  "%s: %s: %s (the gateway rewrites this file every second; if it "
                  "stays wrong, stop the gateway and remove it)",
                  path, d.where, d.what);
-        return S_EXIT_FAIL;
+        return CTL_EXIT_FAIL;
     }
     s_tidy(s);
-    return S_EXIT_OK;
+    return CTL_EXIT_OK;
 }
 
 /* --- time and numbers ------------------------------------------------------------------- */
@@ -186,7 +184,7 @@ void ctl_status_warn_stale(const gw_snapshot *s, uint64_t now)
 {
     char warn[128];
     if (ctl_status_stale(s, now, warn, sizeof warn))
-        fprintf(stderr, "%s: warning: %s (pid %d)\n", S_PROG, warn, s->pid);
+        fprintf(stderr, "%s: warning: %s (pid %d)\n", CTL_PROG, warn, s->pid);
 }
 
 static void s_cat(char *buf, size_t cap, const char *fmt, ...) MN_PRINTF(3, 4);

@@ -16,13 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_common.h"
 #include "ctl_status.h"
 #include "gw_snapshot.h"
 #include "mn_time.h"
-
-#define S_PROG "meldnetctl"
-#define S_EXIT_OK 0
-#define S_EXIT_FAIL 1
 
 const char ctl_watch_usage_top[] =
     "usage: meldnetctl top [--interval MS] [--home DIR]\n"
@@ -156,7 +153,7 @@ static void s_top_loop(const char *status_path, unsigned interval_ms, ctl_status
         uint64_t now = mn_now_ms();
         if (now >= next) {
             gw_snapshot_clear(&s);
-            loaded = ctl_status_load(status_path, &s, msg, sizeof msg) == S_EXIT_OK;
+            loaded = ctl_status_load(status_path, &s, msg, sizeof msg) == CTL_EXIT_OK;
             next = now + interval_ms;
         }
         s_top_draw(&s, loaded, msg, interval_ms, sc); /* also after a resize (KEY_RESIZE) */
@@ -174,24 +171,24 @@ int ctl_watch_top(const char *status_path, unsigned interval_ms)
         fprintf(stderr,
                 "%s: top needs a terminal; use `meldnetctl status` (or `status --json`) "
                 "in scripts\n",
-                S_PROG);
-        return S_EXIT_FAIL;
+                CTL_PROG);
+        return CTL_EXIT_FAIL;
     }
     ctl_status_screen *sc = calloc(1, sizeof *sc);
     if (!sc) {
-        fprintf(stderr, "%s: out of memory\n", S_PROG);
-        return S_EXIT_FAIL;
+        fprintf(stderr, "%s: out of memory\n", CTL_PROG);
+        return CTL_EXIT_FAIL;
     }
     s_top_stop = 0;
     s_top_signals(&old_int, &old_term);
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
         fprintf(stderr, "%s: cannot drive this terminal (TERM=%s): use `meldnetctl status`\n",
-                S_PROG, getenv("TERM") ? getenv("TERM") : "unset");
+                CTL_PROG, getenv("TERM") ? getenv("TERM") : "unset");
         free(sc);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        return S_EXIT_FAIL;
+        return CTL_EXIT_FAIL;
     }
     cbreak();
     noecho();
@@ -203,5 +200,5 @@ int ctl_watch_top(const char *status_path, unsigned interval_ms)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     free(sc);
-    return S_EXIT_OK;
+    return CTL_EXIT_OK;
 }

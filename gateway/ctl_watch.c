@@ -11,15 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_common.h"
 #include "ctl_json.h"
 #include "ctl_status.h"
 #include "gw_snapshot.h"
 #include "mn_key.h"
 #include "mn_time.h"
 
-#define S_PROG "meldnetctl"
-#define S_EXIT_OK 0
-#define S_EXIT_FAIL 1
 #define S_PARTNER_LINES 8 /* partners on the status screen (24 lines) */
 
 const char ctl_watch_usage_status[] =
@@ -76,12 +74,12 @@ const char ctl_watch_usage_agents[] =
 static int s_put(char *text)
 {
     if (!text) {
-        fprintf(stderr, "%s: out of memory\n", S_PROG);
-        return S_EXIT_FAIL;
+        fprintf(stderr, "%s: out of memory\n", CTL_PROG);
+        return CTL_EXIT_FAIL;
     }
     puts(text);
     free(text);
-    return S_EXIT_OK;
+    return CTL_EXIT_OK;
 }
 
 int ctl_watch_status(const char *status_path, int json, unsigned silent_after_s)
@@ -90,8 +88,8 @@ int ctl_watch_status(const char *status_path, int json, unsigned silent_after_s)
     char msg[1024];
     ctl_status_screen *sc = NULL;
     int rc = ctl_status_load(status_path, &s, msg, sizeof msg);
-    if (rc != S_EXIT_OK) {
-        fprintf(stderr, "%s: %s\n", S_PROG, msg);
+    if (rc != CTL_EXIT_OK) {
+        fprintf(stderr, "%s: %s\n", CTL_PROG, msg);
         return rc;
     }
     uint64_t now = mn_now_ms();
@@ -100,16 +98,16 @@ int ctl_watch_status(const char *status_path, int json, unsigned silent_after_s)
         rc = s_put(gw_snapshot_json(&s));
         goto out;
     }
-    rc = S_EXIT_FAIL;
+    rc = CTL_EXIT_FAIL;
     sc = calloc(1, sizeof *sc);
     if (!sc) {
-        fprintf(stderr, "%s: out of memory\n", S_PROG);
+        fprintf(stderr, "%s: out of memory\n", CTL_PROG);
         goto out;
     }
     ctl_status_render(sc, &s, &gw_snapshot_counters, now, silent_after_s, S_PARTNER_LINES);
     for (size_t i = 0; i < sc->n; i++)
         puts(sc->line[i]);
-    rc = S_EXIT_OK;
+    rc = CTL_EXIT_OK;
 out:
     free(sc);
     gw_snapshot_clear(&s);
@@ -135,7 +133,7 @@ static json_t *s_partner_json(const gw_snap_partner *p, uint64_t ref)
 /* Print doc (taken) as indented JSON. */
 static int s_dump(json_t *doc)
 {
-    return ctl_json_print(doc) == 0 ? S_EXIT_OK : s_put(NULL);
+    return ctl_json_print(doc) == 0 ? CTL_EXIT_OK : s_put(NULL);
 }
 
 static int s_queues_json(const gw_snapshot *s, uint64_t now)
@@ -179,7 +177,7 @@ static void s_note_state(const gw_snapshot *s, uint64_t now)
         return;
     ctl_status_iso(s->now_ms, when, sizeof when);
     fprintf(stderr, "%s: the gateway is %s (status written %s): the figures are from then\n",
-            S_PROG, s->state[0] ? s->state : "not running", when);
+            CTL_PROG, s->state[0] ? s->state : "not running", when);
 }
 
 int ctl_watch_queues(const char *status_path, int json)
@@ -187,8 +185,8 @@ int ctl_watch_queues(const char *status_path, int json)
     gw_snapshot s;
     char msg[1024];
     int rc = ctl_status_load(status_path, &s, msg, sizeof msg);
-    if (rc != S_EXIT_OK) {
-        fprintf(stderr, "%s: %s\n", S_PROG, msg);
+    if (rc != CTL_EXIT_OK) {
+        fprintf(stderr, "%s: %s\n", CTL_PROG, msg);
         return rc;
     }
     uint64_t now = mn_now_ms();
@@ -197,12 +195,12 @@ int ctl_watch_queues(const char *status_path, int json)
         fprintf(stderr,
                 "%s: no partners in the status (none configured, or an older gateway "
                 "that does not report them): `meldnetctl queue list` reads the store\n",
-                S_PROG);
+                CTL_PROG);
     if (json) {
         rc = s_queues_json(&s, now);
     } else {
         s_queues_text(&s, now);
-        rc = S_EXIT_OK;
+        rc = CTL_EXIT_OK;
     }
     gw_snapshot_clear(&s);
     return rc;
@@ -393,16 +391,16 @@ static void s_agents_text(const s_agent_row *rows, size_t n, const s_agents_view
 static const gw_snapshot *s_agents_live(const char *status_path, gw_snapshot *s, uint64_t now)
 {
     char msg[1024], when[32];
-    if (ctl_status_load(status_path, s, msg, sizeof msg) != S_EXIT_OK) {
+    if (ctl_status_load(status_path, s, msg, sizeof msg) != CTL_EXIT_OK) {
         fprintf(stderr,
                 "%s: %s\n%s: live columns unknown (-); the agents are from the "
                 "configuration\n",
-                S_PROG, msg, S_PROG);
+                CTL_PROG, msg, CTL_PROG);
         return NULL;
     }
     if (!ctl_status_is_running(s)) {
         ctl_status_iso(s->now_ms, when, sizeof when);
-        fprintf(stderr, "%s: the gateway is %s (since %s): live columns unknown (-)\n", S_PROG,
+        fprintf(stderr, "%s: the gateway is %s (since %s): live columns unknown (-)\n", CTL_PROG,
                 s->state[0] ? s->state : "not running", when);
         return NULL;
     }
@@ -411,7 +409,7 @@ static const gw_snapshot *s_agents_live(const char *status_path, gw_snapshot *s,
         fprintf(stderr,
                 "%s: the status has no per-agent figures (an older gateway, or none "
                 "loaded)\n",
-                S_PROG);
+                CTL_PROG);
     return s;
 }
 
@@ -424,7 +422,7 @@ static void s_note_pending(const s_agent_row *rows, size_t n, const s_agents_vie
         fprintf(stderr,
                 "%s: %zu agent%s configured but not loaded by the running gateway "
                 "(pending): reload it with `kill -HUP %d`\n",
-                S_PROG, pending, pending == 1 ? "" : "s", pid);
+                CTL_PROG, pending, pending == 1 ? "" : "s", pid);
 }
 
 int ctl_watch_agents(const char *status_path, const gw_config *cfg, int json,
@@ -433,24 +431,24 @@ int ctl_watch_agents(const char *status_path, const gw_config *cfg, int json,
     gw_snapshot s;
     s_agent_row *rows = NULL;
     uint64_t now = mn_now_ms();
-    int rc = S_EXIT_FAIL;
+    int rc = CTL_EXIT_FAIL;
     const gw_snapshot *live = s_agents_live(status_path, &s, now);
     s_agents_view v = {live ? ctl_status_ref_ms(live, now) : now, silent_after_s,
                        live && live->n_agents > 0};
     long n = s_agent_rows(cfg, live, &rows);
     if (n < 0) {
-        fprintf(stderr, "%s: out of memory\n", S_PROG);
+        fprintf(stderr, "%s: out of memory\n", CTL_PROG);
         goto out;
     }
     if (n == 0)
         fprintf(stderr, "%s: no agents yet: add one with `meldnetctl agent add NAME \"LINE\"`\n",
-                S_PROG);
+                CTL_PROG);
     s_note_pending(rows, (size_t)n, &v, live ? live->pid : 0);
     if (json) {
         rc = s_agents_json(rows, (size_t)n, &v);
     } else {
         s_agents_text(rows, (size_t)n, &v);
-        rc = S_EXIT_OK;
+        rc = CTL_EXIT_OK;
     }
 out:
     free(rows);
