@@ -20,71 +20,19 @@
 #include <cmocka.h>
 
 #include "gw_config.h"
+#include "gw_home_fixture.h"
 #include "gw_rules.h"
 #include "mn_key.h"
 #include "mn_referral.h"
 
-struct fixture {
-    char root[64];
-    char home[128];
-    char agents[160];
-    char partners[160];
-    char conf[160];
-};
-
 static int s_setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/test_gw_config.XXXXXX");
-    if (!mkdtemp(f->root)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->home, sizeof f->home, "%s/home", f->root);
-    snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
-    snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
-    snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return home_setup(state, "test_gw_config");
 }
 
 static int s_teardown(void **state)
 {
-    struct fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void s_write(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fputs(text, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
-
-static char *s_read(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot read %s: %s (set MN_SRCDIR to the source tree)", path, strerror(errno));
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n >= 0);
-    rewind(fp);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
+    return home_teardown(state);
 }
 
 static void s_check_defaults(const struct fixture *f, const gw_config *cfg)
@@ -143,9 +91,9 @@ static void test_example_is_the_template_and_loads(void **state)
     mn_diag d = {0};
 
     snprintf(path, sizeof path, "%s/examples/gateway.conf", src && src[0] ? src : ".");
-    char *text = s_read(path);
+    char *text = home_read(path);
     assert_string_equal(text, gw_config_template());
-    s_write(f->conf, text);
+    home_write(f->conf, text);
     free(text);
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
@@ -162,12 +110,12 @@ static void test_defaults(void **state)
     gw_config *cfg = NULL;
     mn_diag d = {0};
 
-    s_write(f->conf, "# nothing set\ngateway: { };\n");
+    home_write(f->conf, "# nothing set\ngateway: { };\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_OK);
     s_check_defaults(f, cfg);
     gw_config_destroy(&cfg);
 
-    s_write(f->conf, "");
+    home_write(f->conf, "");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_OK);
     s_check_defaults(f, cfg);
     gw_config_destroy(&cfg);
@@ -180,22 +128,22 @@ static void test_values_and_paths(void **state)
     mn_diag d = {0};
     char real[4096], want[4200], via[256];
 
-    s_write(f->conf, "gateway:\n{\n"
-                     "  listen = \"tcp://0.0.0.0:9000\";\n"
-                     "  identity = \"/etc/meldnet/gw.key\";\n"
-                     "  data_dir = \"../store\";\n"
-                     "  max_frame_bytes = 4096;\n"
-                     "  map_size_mb = 1048576;\n"
-                     "  batch_max = 1;\n"
-                     "  log_level = \"debug\";\n"
-                     "  delivery_listen = \"tcp://0.0.0.0:9001\";\n"
-                     "  pseudonym_key = \"/etc/meldnet/pseudo.key\";\n"
-                     "  partners_dir = \"recipients\";\n"
-                     "  redelivery_ms = 1000;\n"
-                     "  max_nacks = 100;\n"
-                     "  transient_retry_hours = 8760;\n"
-                     "  max_item_age_hours = 8760;\n"
-                     "};\n");
+    home_write(f->conf, "gateway:\n{\n"
+                        "  listen = \"tcp://0.0.0.0:9000\";\n"
+                        "  identity = \"/etc/meldnet/gw.key\";\n"
+                        "  data_dir = \"../store\";\n"
+                        "  max_frame_bytes = 4096;\n"
+                        "  map_size_mb = 1048576;\n"
+                        "  batch_max = 1;\n"
+                        "  log_level = \"debug\";\n"
+                        "  delivery_listen = \"tcp://0.0.0.0:9001\";\n"
+                        "  pseudonym_key = \"/etc/meldnet/pseudo.key\";\n"
+                        "  partners_dir = \"recipients\";\n"
+                        "  redelivery_ms = 1000;\n"
+                        "  max_nacks = 100;\n"
+                        "  transient_retry_hours = 8760;\n"
+                        "  max_item_age_hours = 8760;\n"
+                        "};\n");
     char recipients[256];
     snprintf(recipients, sizeof recipients, "%s/recipients", f->home);
     assert_int_equal(mkdir(recipients, 0700), 0);
@@ -296,7 +244,7 @@ static void test_bad_settings(void **state)
         gw_config *cfg = NULL;
         mn_diag d = {0};
         char where[256];
-        s_write(f->conf, cases[i].text);
+        home_write(f->conf, cases[i].text);
         int rc = gw_config_load(f->conf, &cfg, &d);
         if (rc != MN_ECONFIG)
             fail_msg("case %zu: rc %d, %s: %s", i, rc, d.where, d.what);
@@ -326,14 +274,14 @@ static void test_missing_file_and_agents_dir(void **state)
     assert_int_equal(d.sys_errno, ENOENT);
     assert_non_null(strstr(d.hint, "meldnetctl init"));
 
-    s_write(f->conf, "gateway: {\n  agents_dir = \"parties\";\n};\n");
+    home_write(f->conf, "gateway: {\n  agents_dir = \"parties\";\n};\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_ECONFIG);
     assert_null(cfg);
     assert_non_null(strstr(d.where, "/parties"));
     assert_non_null(strstr(d.what, "does not exist"));
     assert_non_null(strstr(d.hint, "mkdir"));
 
-    s_write(f->conf, "gateway: {\n  partners_dir = \"recipients\";\n};\n");
+    home_write(f->conf, "gateway: {\n  partners_dir = \"recipients\";\n};\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_ECONFIG);
     assert_null(cfg);
     assert_non_null(strstr(d.where, "/recipients"));
@@ -356,36 +304,36 @@ static void test_every_setting_lands_in_its_field(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(dir, sizeof dir, "%s/p-dir", f->home);
     assert_int_equal(mkdir(dir, 0700), 0);
-    s_write(f->conf, "gateway:\n{\n"
-                     "  listen = \"tcp://127.0.0.1:1001\";\n"
-                     "  identity = \"k/id.key\";\n"
-                     "  digest_key = \"k/digest.key\";\n"
-                     "  registry_key = \"k/registry.pub\";\n"
-                     "  agents_dir = \"a-dir\";\n"
-                     "  data_dir = \"d-dir\";\n"
-                     "  ledger_file = \"l.ledger\";\n"
-                     "  run_dir = \"r-dir\";\n"
-                     "  max_frame_bytes = 4097;\n"
-                     "  map_size_mb = 18;\n"
-                     "  batch_max = 2;\n"
-                     "  log_level = \"warn\";\n"
-                     "  delivery_listen = \"tcp://127.0.0.1:1002\";\n"
-                     "  pseudonym_key = \"k/pseudo.key\";\n"
-                     "  partners_dir = \"p-dir\";\n"
-                     "  redelivery_ms = 1001;\n"
-                     "  max_nacks = 4;\n"
-                     "  transient_retry_hours = 73;\n"
-                     "  max_item_age_hours = 169;\n"
-                     "  agent_rate_per_s = 7;\n"
-                     "  agent_burst = 5001;\n"
-                     "  min_free_mb = 1;\n"
-                     "  workers = 3;\n"
-                     "  inflight_max = 17;\n"
-                     "  agent_inflight_max = 66;\n"
-                     "  handshakes_per_address_max = 9;\n"
-                     "  handshakes_max = 67;\n"
-                     "  metrics_listen = \"127.0.0.1:9465\";\n"
-                     "};\n");
+    home_write(f->conf, "gateway:\n{\n"
+                        "  listen = \"tcp://127.0.0.1:1001\";\n"
+                        "  identity = \"k/id.key\";\n"
+                        "  digest_key = \"k/digest.key\";\n"
+                        "  registry_key = \"k/registry.pub\";\n"
+                        "  agents_dir = \"a-dir\";\n"
+                        "  data_dir = \"d-dir\";\n"
+                        "  ledger_file = \"l.ledger\";\n"
+                        "  run_dir = \"r-dir\";\n"
+                        "  max_frame_bytes = 4097;\n"
+                        "  map_size_mb = 18;\n"
+                        "  batch_max = 2;\n"
+                        "  log_level = \"warn\";\n"
+                        "  delivery_listen = \"tcp://127.0.0.1:1002\";\n"
+                        "  pseudonym_key = \"k/pseudo.key\";\n"
+                        "  partners_dir = \"p-dir\";\n"
+                        "  redelivery_ms = 1001;\n"
+                        "  max_nacks = 4;\n"
+                        "  transient_retry_hours = 73;\n"
+                        "  max_item_age_hours = 169;\n"
+                        "  agent_rate_per_s = 7;\n"
+                        "  agent_burst = 5001;\n"
+                        "  min_free_mb = 1;\n"
+                        "  workers = 3;\n"
+                        "  inflight_max = 17;\n"
+                        "  agent_inflight_max = 66;\n"
+                        "  handshakes_per_address_max = 9;\n"
+                        "  handshakes_max = 67;\n"
+                        "  metrics_listen = \"127.0.0.1:9465\";\n"
+                        "};\n");
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
     assert_non_null(realpath(f->home, real));
@@ -456,7 +404,7 @@ static void test_template_routes_are_the_defaults(void **state)
         p = nl + 1;
     }
     text[o] = '\0';
-    s_write(f->conf, text);
+    home_write(f->conf, text);
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
     size_t n = 0;
@@ -491,12 +439,12 @@ static void test_routes_present(void **state)
     gw_config *cfg = NULL;
     mn_diag d = {0};
 
-    s_write(f->conf, "gateway: { log_level = \"debug\"; };\n"
-                     "routes = (\n"
-                     "  { name = \"acute-only\"; when = { acute = true; };\n"
-                     "    emit = [ \"police.acute\" ]; overrides_consent = true; },\n"
-                     "  { name = \"everything\"; emit = [ \"hotline.{region}\" ]; }\n"
-                     ");\n");
+    home_write(f->conf, "gateway: { log_level = \"debug\"; };\n"
+                        "routes = (\n"
+                        "  { name = \"acute-only\"; when = { acute = true; };\n"
+                        "    emit = [ \"police.acute\" ]; overrides_consent = true; },\n"
+                        "  { name = \"everything\"; emit = [ \"hotline.{region}\" ]; }\n"
+                        ");\n");
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
     assert_int_equal(cfg->n_rules, 2);

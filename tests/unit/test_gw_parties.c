@@ -18,66 +18,19 @@
 #include <cmocka.h>
 
 #include "gw_config.h"
+#include "gw_home_fixture.h"
 #include "gw_parties.h"
 #include "mn_key.h"
 #include "mn_referral.h"
 
-struct fixture {
-    char root[64];
-    char home[128];
-    char agents[160];
-    char partners[160];
-    char conf[160];
-};
-
 static int s_setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/test_gw_parties.XXXXXX");
-    if (!mkdtemp(f->root)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->home, sizeof f->home, "%s/home", f->root);
-    snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
-    snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
-    snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return home_setup(state, "test_gw_parties");
 }
 
 static int s_teardown(void **state)
 {
-    struct fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void s_write(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    assert_int_equal(fputs(text, fp) >= 0, 1);
-    assert_int_equal(fclose(fp), 0);
-}
-
-/* A fresh public line of role/name. */
-static void s_line(mn_role role, const char *name, char *line, size_t cap, mn_pubkey *pub)
-{
-    mn_key *key = NULL;
-    mn_diag d = {0};
-    assert_int_equal(mn_key_generate(role, name, &key, &d), MN_OK);
-    mn_pubkey_format(mn_key_public(key), line, cap);
-    if (pub)
-        *pub = *mn_key_public(key);
-    mn_key_destroy(&key);
+    return home_teardown(state);
 }
 
 /* The keys of public line `line` under another role and name: "meldnet1 ROLE NAME curve=..." */
@@ -92,7 +45,7 @@ static void s_agent_file(const struct fixture *f, const char *file, const char *
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", f->agents, file);
-    s_write(path, body);
+    home_write(path, body);
 }
 
 /* body with "@KEY@" replaced by line (a format string would not be a literal). */
@@ -116,8 +69,8 @@ static void test_agents_load_sorted(void **state)
     gw_config *cfg = NULL;
     mn_diag d = {0};
 
-    s_line(MN_ROLE_AGENT, "zeeland-hotline", la, sizeof la, &pa);
-    s_line(MN_ROLE_AGENT, "amsterdam.wijkteam-3", lb, sizeof lb, &pb);
+    home_line(MN_ROLE_AGENT, "zeeland-hotline", la, sizeof la, &pa);
+    home_line(MN_ROLE_AGENT, "amsterdam.wijkteam-3", lb, sizeof lb, &pb);
     snprintf(body, sizeof body,
              "name = \"zeeland-hotline\";\nkey = \"%s\";\n"
              "region = \"Zeeland-West-Brabant\";\n",
@@ -130,7 +83,7 @@ static void test_agents_load_sorted(void **state)
     s_agent_file(f, "amsterdam.wijkteam-3.conf", body);
     s_agent_file(f, "README", "not an agent file\n");
     s_agent_file(f, ".zeeland-hotline.conf.swp", "editor junk\n");
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
 
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_OK);
     assert_int_equal(cfg->n_agents, 2);
@@ -199,7 +152,7 @@ static void test_agent_errors(void **state)
         gw_agent *list = NULL;
         size_t n = 0;
         mn_diag d = {0};
-        s_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
+        home_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
         s_subst(body, sizeof body, cases[i].body, line);
         s_agent_file(f, cases[i].file, body);
         int rc = gw_parties_load_agents(f->agents, &list, &n, &d);
@@ -225,7 +178,7 @@ static void test_agent_duplicate_key(void **state)
     size_t n = 0;
     mn_diag d = {0};
 
-    s_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
+    home_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
     snprintf(body, sizeof body, "name = \"alice\";\nkey = \"%s\";\n", line);
     s_agent_file(f, "alice.conf", body);
     /* the same keys under another name: "meldnet1 agent alice ..." -> "meldnet1 agent bob ..." */
@@ -240,7 +193,7 @@ static void test_agent_duplicate_key(void **state)
 
     /* a config with that agents folder fails the same way */
     gw_config *cfg = NULL;
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
     assert_null(cfg);
 }
@@ -251,7 +204,7 @@ static void s_partner_file(const struct fixture *f, const char *file, const char
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", f->partners, file);
-    s_write(path, body);
+    home_write(path, body);
 }
 
 static void test_partner_kinds(void **state)
@@ -283,8 +236,8 @@ static void test_partners_load_sorted(void **state)
     gw_config *cfg = NULL;
     mn_diag d = {0};
 
-    s_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
-    s_line(MN_ROLE_PARTNER, "care.noord", lc, sizeof lc, &pc);
+    home_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
+    home_line(MN_ROLE_PARTNER, "care.noord", lc, sizeof lc, &pc);
     snprintf(body, sizeof body,
              "# the police unit Midden-Nederland\n"
              "name = \"police-midden\";\n"
@@ -301,7 +254,7 @@ static void test_partners_load_sorted(void **state)
     s_partner_file(f, "care.noord.conf", body);
     s_partner_file(f, "README", "not a partner file\n");
     s_partner_file(f, ".police-midden.conf.tmp", "junk\n");
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
 
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
@@ -431,7 +384,7 @@ static void test_partner_errors(void **state)
         gw_partner *list = NULL;
         size_t n = 0;
         mn_diag d = {0};
-        s_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
+        home_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
         s_subst(body, sizeof body, cases[i].body, line);
         s_partner_file(f, cases[i].file, body);
         int rc = gw_parties_load_partners(f->partners, &list, &n, &d);
@@ -453,7 +406,7 @@ static void test_partner_errors(void **state)
     /* 17 bindings are too many */
     char line[MN_PUBLIC_LINE_MAX], body[4096];
     size_t o;
-    s_line(MN_ROLE_PARTNER, "many", line, sizeof line, NULL);
+    home_line(MN_ROLE_PARTNER, "many", line, sizeof line, NULL);
     o = (size_t)snprintf(body, sizeof body,
                          "name = \"many\";\nkey = \"%s\";\nkind = \"other\";\n"
                          "bindings = (",
@@ -483,7 +436,7 @@ static void test_partner_duplicate_keys(void **state)
     gw_config *cfg = NULL;
 
     /* two partners with one key */
-    s_line(MN_ROLE_PARTNER, "zorg-a", line, sizeof line, NULL);
+    home_line(MN_ROLE_PARTNER, "zorg-a", line, sizeof line, NULL);
     snprintf(body, sizeof body, "name = \"zorg-a\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND,
              line);
     s_partner_file(f, "zorg-a.conf", body);
@@ -496,7 +449,7 @@ static void test_partner_duplicate_keys(void **state)
     assert_non_null(strstr(d.what, "partners \"zorg-a\" and \"zorg-b\" have the same CURVE key"));
     assert_non_null(strstr(d.where, "zorg-b.conf"));
     assert_non_null(strstr(d.hint, "meldnet-partner keygen"));
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
     assert_null(cfg);
 
@@ -527,9 +480,9 @@ static void test_revoked_parties_load(void **state)
     gw_config *cfg = NULL;
     mn_diag d = {0};
 
-    s_line(MN_ROLE_AGENT, "district-utrecht", la, sizeof la, &pa);
-    s_line(MN_ROLE_AGENT, "zeeland-hotline", lb, sizeof lb, &pb);
-    s_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
+    home_line(MN_ROLE_AGENT, "district-utrecht", la, sizeof la, &pa);
+    home_line(MN_ROLE_AGENT, "zeeland-hotline", lb, sizeof lb, &pb);
+    home_line(MN_ROLE_PARTNER, "police-midden", lp, sizeof lp, &pp);
     snprintf(body, sizeof body,
              "name = \"district-utrecht\";\nkey = \"%s\";\n"
              "region = \"Midden-Nederland\";\nrevoked = true;\n"
@@ -544,7 +497,7 @@ static void test_revoked_parties_load(void **state)
              "revoked = true;\n",
              lp);
     s_partner_file(f, "police-midden.conf", body);
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
 
     if (gw_config_load(f->conf, &cfg, &d) != MN_OK)
         fail_msg("%s: %s (%s)", d.where, d.what, d.hint);
@@ -618,7 +571,7 @@ static void test_revoked_setting_errors(void **state)
         gw_agent *list = NULL;
         size_t n = 0;
         mn_diag d = {0};
-        s_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
+        home_line(cases[i].role, cases[i].line_name, line, sizeof line, NULL);
         s_subst(body, sizeof body, cases[i].body, line);
         s_agent_file(f, cases[i].file, body);
         int rc = gw_parties_load_agents(f->agents, &list, &n, &d);
@@ -636,7 +589,7 @@ static void test_revoked_setting_errors(void **state)
     gw_partner *list = NULL;
     size_t n = 0;
     mn_diag d = {0};
-    s_line(MN_ROLE_PARTNER, "zorg", line, sizeof line, NULL);
+    home_line(MN_ROLE_PARTNER, "zorg", line, sizeof line, NULL);
     snprintf(body, sizeof body,
              "name = \"zorg\";\nkey = \"%s\";\nkind = \"care\";\n" S_BIND
              "revoked = true;\nrevoked_at = \"2026-13-22T10:00:00Z\";\n",
@@ -668,7 +621,7 @@ static void test_revoked_key_still_conflicts(void **state)
     gw_config *cfg = NULL;
 
     /* alice is revoked; bob comes with alice's keys */
-    s_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
+    home_line(MN_ROLE_AGENT, "alice", line, sizeof line, NULL);
     snprintf(body, sizeof body, "name = \"alice\";\nkey = \"%s\";\nrevoked = true;\n", line);
     s_agent_file(f, "alice.conf", body);
     s_same_keys(line, "agent", "bob", copy, sizeof copy);
@@ -678,7 +631,7 @@ static void test_revoked_key_still_conflicts(void **state)
     assert_null(list);
     assert_non_null(strstr(d.what, "\"alice\" and \"bob\" have the same CURVE key"));
     assert_non_null(strstr(d.what, "agent \"alice\" is revoked"));
-    s_write(f->conf, "gateway: { };\n");
+    home_write(f->conf, "gateway: { };\n");
     assert_int_equal(gw_config_load(f->conf, &cfg, &d), MN_EKEY);
     assert_null(cfg);
 

@@ -16,77 +16,21 @@
 
 #include <cmocka.h>
 
+#include "gw_home_fixture.h"
 #include "gw_parties.h"
 #include "gw_party_file.h"
 #include "mn_delivery.h"
 #include "mn_key.h"
 #include "mn_referral.h"
 
-struct fixture {
-    char root[64];
-    char home[128];
-    char agents[160];
-    char partners[160];
-    char conf[160];
-};
-
 static int s_setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/test_gw_party_file.XXXXXX");
-    if (!mkdtemp(f->root)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->home, sizeof f->home, "%s/home", f->root);
-    snprintf(f->agents, sizeof f->agents, "%s/agents", f->home);
-    snprintf(f->partners, sizeof f->partners, "%s/partners", f->home);
-    snprintf(f->conf, sizeof f->conf, "%s/gateway.conf", f->home);
-    if (mkdir(f->home, 0700) != 0 || mkdir(f->agents, 0700) != 0 || mkdir(f->partners, 0700) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return home_setup(state, "test_gw_party_file");
 }
 
 static int s_teardown(void **state)
 {
-    struct fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static char *s_read(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("cannot read %s: %s (set MN_SRCDIR to the source tree)", path, strerror(errno));
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n >= 0);
-    rewind(fp);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
-/* A fresh public line of role/name. */
-static void s_line(mn_role role, const char *name, char *line, size_t cap, mn_pubkey *pub)
-{
-    mn_key *key = NULL;
-    mn_diag d = {0};
-    assert_int_equal(mn_key_generate(role, name, &key, &d), MN_OK);
-    mn_pubkey_format(mn_key_public(key), line, cap);
-    if (pub)
-        *pub = *mn_key_public(key);
-    mn_key_destroy(&key);
+    return home_teardown(state);
 }
 
 static void test_write_agent_then_load(void **state)
@@ -100,9 +44,9 @@ static void test_write_agent_then_load(void **state)
     struct stat st;
     char path[256];
 
-    s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
-    s_line(MN_ROLE_AGENT, "fryslan", line, sizeof line, &pb);
-    s_line(MN_ROLE_PARTNER, "police", line, sizeof line, &partner);
+    home_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
+    home_line(MN_ROLE_AGENT, "fryslan", line, sizeof line, &pb);
+    home_line(MN_ROLE_PARTNER, "police", line, sizeof line, &partner);
 
     assert_int_equal(gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa,
                                                &d),
@@ -135,7 +79,7 @@ static void test_write_agent_then_load(void **state)
     char missing[256];
     snprintf(missing, sizeof missing, "%s/none", f->root);
     mn_pubkey pc;
-    s_line(MN_ROLE_AGENT, "new", line, sizeof line, &pc);
+    home_line(MN_ROLE_AGENT, "new", line, sizeof line, &pc);
     assert_int_equal(gw_party_file_write_agent(missing, "new", NULL, &pc, &d), MN_ESYS);
 
     /* no region: "unknown" */
@@ -160,7 +104,7 @@ static void test_write_partner_then_load(void **state)
 
     memset(&p, 0, sizeof p);
     snprintf(p.name, sizeof p.name, "onderzoek-ict");
-    s_line(MN_ROLE_PARTNER, "onderzoek-ict", line, sizeof line, &p.pub);
+    home_line(MN_ROLE_PARTNER, "onderzoek-ict", line, sizeof line, &p.pub);
     p.kind = GW_PARTNER_RESEARCH;
     static const char *const topics[] = {"research.online", "police.*", "*"};
     static const int levels[] = {MELDNET__SHARING_LEVEL__PSEUDONYMOUS, MELDNET__SHARING_LEVEL__FULL,
@@ -216,7 +160,7 @@ static void test_write_partner_then_load(void **state)
     assert_int_equal(gw_party_file_write_partner(f->partners, &bad, &d), MN_EINVAL);
     assert_non_null(strstr(d.what, "bound twice"));
     bad = p;
-    s_line(MN_ROLE_AGENT, "onderzoek-ict", line, sizeof line, &bad.pub);
+    home_line(MN_ROLE_AGENT, "onderzoek-ict", line, sizeof line, &bad.pub);
     assert_int_equal(gw_party_file_write_partner(f->partners, &bad, &d), MN_EINVAL);
     char missing[256];
     snprintf(missing, sizeof missing, "%s/none", f->root);
@@ -228,7 +172,7 @@ static void test_write_partner_then_load(void **state)
     gw_partner big;
     memset(&big, 0, sizeof big);
     snprintf(big.name, sizeof big.name, "big");
-    s_line(MN_ROLE_PARTNER, "big", line, sizeof line, &big.pub);
+    home_line(MN_ROLE_PARTNER, "big", line, sizeof line, &big.pub);
     big.kind = GW_PARTNER_OTHER;
     for (size_t i = 0; i < GW_BINDINGS_MAX; i++) {
         memset(big.bindings[i].topic, 'a' + (int)i, MN_TOPIC_MAX);
@@ -254,7 +198,7 @@ static void test_revoke_agent_round_trip(void **state)
     size_t n = 0;
     mn_diag d = {0};
 
-    s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
+    home_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pa);
     assert_int_equal(gw_party_file_write_agent(f->agents, "hotline-oost", "Oost-Nederland", &pa,
                                                &d),
                      MN_OK);
@@ -266,7 +210,7 @@ static void test_revoke_agent_round_trip(void **state)
     assert_int_equal(got.revoked, 1);
     assert_string_equal(got.revoked_at, "2026-11-22T10:00:00Z");
     snprintf(path, sizeof path, "%s/hotline-oost.conf", f->agents);
-    char *text = s_read(path);
+    char *text = home_read(path);
     assert_non_null(strstr(text, "\nrevoked = true;\n"));
     assert_non_null(strstr(text, "\nrevoked_at = \"2026-11-22T10:00:00Z\";\n"));
     assert_non_null(strstr(text, "\nregion = \"Oost-Nederland\";\n"));
@@ -296,13 +240,13 @@ static void test_revoke_agent_round_trip(void **state)
                      MN_EINVAL);
 
     /* back with a new key: rewritten without revoked */
-    s_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pnew);
+    home_line(MN_ROLE_AGENT, "hotline-oost", line, sizeof line, &pnew);
     gw_agent back = revoked;
     back.pub = pnew;
     back.revoked = 0;
     back.revoked_at[0] = '\0';
     assert_int_equal(gw_party_file_rewrite_agent(f->agents, &back, &d), MN_OK);
-    text = s_read(path);
+    text = home_read(path);
     assert_null(strstr(text, "revoked"));
     free(text);
     assert_int_equal(gw_parties_load_agents(f->agents, &list, &n, &d), MN_OK);
@@ -340,7 +284,7 @@ static void test_revoke_partner_round_trip(void **state)
     assert_non_null(got);
     memset(&p, 0, sizeof p);
     snprintf(p.name, sizeof p.name, "care.noord");
-    s_line(MN_ROLE_PARTNER, "care.noord", line, sizeof line, &p.pub);
+    home_line(MN_ROLE_PARTNER, "care.noord", line, sizeof line, &p.pub);
     p.kind = GW_PARTNER_CARE;
     snprintf(p.bindings[0].topic, sizeof p.bindings[0].topic, "care.*");
     p.bindings[0].sharing = MELDNET__SHARING_LEVEL__FULL;
