@@ -17,6 +17,7 @@
 
 #include "gw_config.h"
 #include "gw_job.h"
+#include "gw_report_fixture.h"
 #include "mn_envelope.h"
 #include "mn_key.h"
 #include "mn_report.h"
@@ -40,38 +41,12 @@ static inline void stage_rmdir(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
-/* examples/<name>, parsed and validated. Caller owns it (mn_report_destroy). */
-static inline mn_report *stage_load(const char *name)
-{
-    const char *dir = getenv("MN_SRCDIR");
-    char path[1024];
-    mn_report *r = NULL;
-    mn_diag d;
-    mn_diag_clear(&d);
-    snprintf(path, sizeof path, "%s/examples/%s", dir ? dir : ".", name);
-    if (mn_report_load_json(path, &r, &d) != MN_OK)
-        fail_msg("cannot load %s: %s: %s (set MN_SRCDIR to the source tree)", path, d.where,
-                 d.what);
-    return r;
-}
-
-/* Replace a string field of a report (its own malloc block, as mn_report_destroy expects). */
-static inline void stage_set(char **field, const char *value)
-{
-    free(*field);
-    *field = NULL;
-    if (value) {
-        *field = strdup(value);
-        assert_non_null(*field);
-    }
-}
-
 /* Make r acute (with its reason) or not. */
 static inline void stage_set_acute(mn_report *r, int acute)
 {
     r->has_acute_danger = 1;
     r->acute_danger = acute ? 1 : 0;
-    stage_set(&r->acute_reason, acute ? "Dreiging vanavond." : NULL);
+    fixture_set(&r->acute_reason, acute ? "Dreiging vanavond." : NULL);
 }
 
 static inline mn_key *stage_key(mn_role role, const char *name)

@@ -16,6 +16,7 @@
 
 #include "ctl_route.h"
 #include "gw_config.h"
+#include "gw_report_fixture.h"
 
 #define TODAY "2026-11-22"
 #define FULL MELDNET__SHARING_LEVEL__FULL
@@ -26,37 +27,6 @@ static const uint8_t s_master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 /* --- helpers ---------------------------------------------------------------------------------- */
-
-static mn_report *s_load(const char *name)
-{
-    const char *dir = getenv("MN_SRCDIR");
-    char path[1024];
-    mn_report *r = NULL;
-    mn_diag d;
-    snprintf(path, sizeof path, "%s/examples/%s", dir ? dir : ".", name);
-    if (mn_report_load_json(path, &r, &d) != MN_OK)
-        fail_msg("cannot load %s: %s: %s (set MN_SRCDIR to the source tree)", path, d.where,
-                 d.what);
-    return r;
-}
-
-static gw_partner s_partner(const char *name, int kind, const char *topic1, int sharing1,
-                            const char *topic2, int sharing2)
-{
-    gw_partner p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.name, sizeof p.name, "%s", name);
-    p.kind = kind;
-    snprintf(p.bindings[0].topic, sizeof p.bindings[0].topic, "%s", topic1);
-    p.bindings[0].sharing = sharing1;
-    p.n_bindings = 1;
-    if (topic2) {
-        snprintf(p.bindings[1].topic, sizeof p.bindings[1].topic, "%s", topic2);
-        p.bindings[1].sharing = sharing2;
-        p.n_bindings = 2;
-    }
-    return p;
-}
 
 static size_t s_count(const char *text, const char *needle)
 {
@@ -72,14 +42,14 @@ static void test_explain(void **state)
 {
     (void)state;
     gw_partner ps[3] = {
-        s_partner("care-midden", GW_PARTNER_CARE, "care.*", PSEUDO, NULL, 0),
-        s_partner("police-midden", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
-        s_partner("cbs", GW_PARTNER_OTHER, "hotline.*", STATS, NULL, 0),
+        fixture_partner("care-midden", GW_PARTNER_CARE, "care.*", PSEUDO, NULL, 0),
+        fixture_partner("police-midden", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
+        fixture_partner("cbs", GW_PARTNER_OTHER, "hotline.*", STATS, NULL, 0),
     };
     gw_config cfg;
     char *text = NULL;
     size_t len = 0;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     memset(&cfg, 0, sizeof cfg);
     cfg.partners = ps;
     cfg.n_partners = 3; /* rules NULL: the defaults */

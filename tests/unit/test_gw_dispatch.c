@@ -272,7 +272,7 @@ static s_unrouted_list s_unrouted(fixture *f)
 static void test_prepare_views_per_partner(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_record_info info = s_info(f);
     gw_dispatch_prepared p;
     uint8_t *plain = NULL;
@@ -362,7 +362,7 @@ static void test_consent_honoured(void **state)
 {
     fixture *f = *state;
     /* den-haag, share_police = false, register_identity = false, not acute */
-    mn_report *r = stage_load("criminal-drugs-consent-refused.json");
+    mn_report *r = fixture_load("criminal-drugs-consent-refused.json");
     f->cfg->partners[2] =
         stage_partner(s_names[POLICE], GW_PARTNER_POLICE, f->partner[POLICE], "hotline.*", FULL);
     f->cfg->n_partners = 3;
@@ -416,7 +416,7 @@ static void test_consent_honoured(void **state)
 static void test_acute_overrides_consent(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     r->consent->share_police = 0;
     r->consent->share_care = 0;
     f->cfg->partners[0].bindings[0].sharing = FULL;
@@ -442,7 +442,7 @@ static void test_acute_overrides_consent(void **state)
 static void test_revoked_partner_gets_nothing(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     f->cfg->partners[2].revoked = 1;
     mn_record_info info = s_info(f);
     gw_dispatch_prepared p;
@@ -477,7 +477,7 @@ static void test_no_rule_matched(void **state)
     f->cfg->rules = rules;
     f->cfg->n_rules = n;
 
-    mn_report *r = stage_load("labour-horticulture-inspectorate.json"); /* not acute */
+    mn_report *r = fixture_load("labour-horticulture-inspectorate.json"); /* not acute */
     mn_record_info info;
     gw_dispatch_result res = s_register(f, r, &info);
     assert_int_equal(res.items, 0);
@@ -502,7 +502,7 @@ static void test_no_rule_matched(void **state)
 static void test_store_writes_everything(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_record_info info = s_info(f);
     gw_dispatch_prepared p;
     gw_dispatch_result res;
@@ -565,7 +565,7 @@ static void test_store_writes_everything(void **state)
 static void test_acute_lane_first(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_record_info normal, acute;
     stage_set_acute(r, 0);
     gw_dispatch_result res = s_register(f, r, &normal);
@@ -593,7 +593,7 @@ static void test_acute_lane_first(void **state)
 static void test_reroute_after_binding(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_record_info info;
     gw_dispatch_result res = s_register(f, r, &info);
     gw_store_txn *txn = NULL;
@@ -640,7 +640,7 @@ static void test_reroute_after_binding(void **state)
 static void test_batch_sealers(void **state)
 {
     fixture *f = *state;
-    mn_report *r = stage_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     gw_dispatch_prepared a, b, c;
     mn_record_info ia = s_info(f), ib = s_info(f), ic = s_info(f);
 

@@ -18,6 +18,7 @@
 
 #include "gw_config.h"
 #include "gw_redact.h"
+#include "gw_report_fixture.h"
 #include "mn_envelope.h"
 #include "mn_time.h"
 
@@ -30,32 +31,6 @@ static const uint8_t s_master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 
 /* --- helpers ---------------------------------------------------------------------------------- */
-
-static mn_report *s_load(const char *name)
-{
-    const char *dir = getenv("MN_SRCDIR");
-    char path[1024];
-    mn_report *r = NULL;
-    mn_diag d;
-    snprintf(path, sizeof path, "%s/examples/%s", dir ? dir : ".", name);
-    if (mn_report_load_json(path, &r, &d) != MN_OK)
-        fail_msg("cannot load %s: %s: %s (set MN_SRCDIR to the source tree)", path, d.where,
-                 d.what);
-    return r;
-}
-
-static char *s_dup(const char *s)
-{
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-static void s_set(char **field, const char *value)
-{
-    free(*field);
-    *field = value ? s_dup(value) : NULL;
-}
 
 static const char *s_reason(const mn_referral *ref, const char *field)
 {
@@ -81,10 +56,10 @@ static mn_referral *s_redact(const mn_report *r, const char *recipient, int kind
 
 static void s_add_victim_contact(mn_report *r)
 {
-    s_set(&r->victim->address, "Dorpsstraat 1");
-    s_set(&r->victim->phone, "+31 6 0000 0001");
-    s_set(&r->suspects[0]->name, "Verdachte");
-    s_set(&r->suspects[0]->phone, "+31 6 0000 0002");
+    fixture_set(&r->victim->address, "Dorpsstraat 1");
+    fixture_set(&r->victim->phone, "+31 6 0000 0001");
+    fixture_set(&r->suspects[0]->name, "Verdachte");
+    fixture_set(&r->suspects[0]->phone, "+31 6 0000 0002");
 }
 
 /* --- redaction -------------------------------------------------------------------------------- */
@@ -92,13 +67,13 @@ static void s_add_victim_contact(mn_report *r)
 static void test_anonymous_reporter_withheld_everywhere(void **state)
 {
     (void)state;
-    mn_report *r = s_load("forced-begging-anonymous-citizen.json");
-    s_set(&r->reporter->organisation_name, "Buurtvereniging Plein");
+    mn_report *r = fixture_load("forced-begging-anonymous-citizen.json");
+    fixture_set(&r->reporter->organisation_name, "Buurtvereniging Plein");
     /* Validation refuses a contact for an anonymous reporter; redaction must not rely on it. */
     r->reporter->contact = malloc(sizeof *r->reporter->contact);
     assert_non_null(r->reporter->contact);
     meldnet__contact__init(r->reporter->contact);
-    r->reporter->contact->phone = s_dup("+31 20 000 0000");
+    r->reporter->contact->phone = fixture_dup("+31 20 000 0000");
 
     static const struct {
         const char *name;
@@ -126,7 +101,7 @@ static void test_anonymous_reporter_withheld_everywhere(void **state)
 static void test_police_without_consent_is_pseudonymous(void **state)
 {
     (void)state;
-    mn_report *r = s_load("criminal-drugs-consent-refused.json");
+    mn_report *r = fixture_load("criminal-drugs-consent-refused.json");
     uint8_t *before = NULL, *after = NULL;
     size_t before_len = 0, after_len = 0;
     const char *why = "no consent to share with police";
@@ -221,7 +196,7 @@ static void test_police_without_consent_is_pseudonymous(void **state)
 static void test_consent_given_keeps_identity(void **state)
 {
     (void)state;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_referral *ref = s_redact(r, "police-midden", GW_PARTNER_POLICE, FULL, 0);
     assert_int_equal(ref->sharing, FULL);
     assert_string_equal(ref->report->victim->name, "Lotte Verbeek-Zwanenburg");
@@ -244,7 +219,7 @@ static void test_consent_given_keeps_identity(void **state)
     mn_report_destroy(&r);
 
     /* Full, but the reporter did not allow the contact to be shared; attachments kept. */
-    r = s_load("minor-sextortion-online.json");
+    r = fixture_load("minor-sextortion-online.json");
     ref = s_redact(r, "police-amsterdam", GW_PARTNER_POLICE, FULL, 0);
     assert_int_equal(ref->sharing, FULL);
     assert_string_equal(ref->report->victim->name, "Daan Oosterhuis-Bakkenes");
@@ -269,11 +244,11 @@ static void test_consent_given_keeps_identity(void **state)
 static void test_registry_pseudonym(void **state)
 {
     (void)state;
-    mn_report *a = s_load("criminal-drugs-consent-refused.json");
-    mn_report *b = s_load("criminal-drugs-consent-refused.json");
+    mn_report *a = fixture_load("criminal-drugs-consent-refused.json");
+    mn_report *b = fixture_load("criminal-drugs-consent-refused.json");
     /* The same person written differently, in a different report. */
-    s_set(&b->victim->name, "  jayden\t SMITS-hoogendoorn ");
-    s_set(&b->narrative, "Een tweede melding over dezelfde jongen.");
+    fixture_set(&b->victim->name, "  jayden\t SMITS-hoogendoorn ");
+    fixture_set(&b->narrative, "Een tweede melding over dezelfde jongen.");
     b->consent->share_care = 0;
 
     mn_referral *ra = s_redact(a, "registry", GW_PARTNER_REGISTRY, FULL, 0);
@@ -310,7 +285,7 @@ static void test_registry_pseudonym(void **state)
             k += (size_t)snprintf(name + k, sizeof name - k, "  Naam%02d\t", w);
             j += (size_t)snprintf(norm + j, sizeof norm - j, "%snaam%02d", w ? " " : "", w);
         }
-        s_set(&b->victim->name, name);
+        fixture_set(&b->victim->name, name);
         snprintf(in, sizeof in, "v1|%s|2009-02-14", norm);
         crypto_generichash(expect, sizeof expect, (const unsigned char *)in, strlen(in), key, 32);
         rb = s_redact(b, "registry", GW_PARTNER_REGISTRY, FULL, 0);
@@ -319,15 +294,15 @@ static void test_registry_pseudonym(void **state)
     }
 
     /* Another date of birth: another person. */
-    s_set(&b->victim->date_of_birth, "2009-02-15");
+    fixture_set(&b->victim->date_of_birth, "2009-02-15");
     rb = s_redact(b, "registry", GW_PARTNER_REGISTRY, FULL, 0);
     assert_memory_not_equal(ra->victim_pseudonym.data, rb->victim_pseudonym.data,
                             MN_PSEUDONYM_BYTES);
     mn_referral_destroy(&rb);
 
     /* Neither name nor date of birth: no pseudonym. */
-    s_set(&b->victim->name, NULL);
-    s_set(&b->victim->date_of_birth, NULL);
+    fixture_set(&b->victim->name, NULL);
+    fixture_set(&b->victim->date_of_birth, NULL);
     rb = s_redact(b, "registry", GW_PARTNER_REGISTRY, FULL, 0);
     assert_int_equal(rb->sharing, PSEUDO);
     assert_int_equal(rb->has_victim_pseudonym, 0);
@@ -335,7 +310,7 @@ static void test_registry_pseudonym(void **state)
 
     /* With register_identity consent the registry gets the identity. */
     mn_report_destroy(&b);
-    b = s_load("minor-loverboy-acute.json");
+    b = fixture_load("minor-loverboy-acute.json");
     rb = s_redact(b, "registry", GW_PARTNER_REGISTRY, FULL, 0);
     assert_int_equal(rb->sharing, FULL);
     assert_string_equal(rb->report->victim->name, "Lotte Verbeek-Zwanenburg");
@@ -350,7 +325,7 @@ static void test_registry_pseudonym(void **state)
 static void test_statistics_figures_only(void **state)
 {
     (void)state;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     mn_referral *ref = s_redact(r, "cbs", GW_PARTNER_OTHER, STATS, 1);
     assert_int_equal(ref->sharing, STATS);
     assert_null(ref->report);
@@ -381,7 +356,7 @@ static void test_statistics_figures_only(void **state)
                  {17, "16-17"}, {18, "18-22"},  {22, "18-22"}, {23, "23-29"}, {29, "23-29"},
                  {30, "30-39"}, {39, "30-39"},  {40, "40-49"}, {49, "40-49"}, {50, "50+"},
                  {99, "50+"},   {-1, "unknown"}};
-    r = s_load("financial-veilig-thuis.json");
+    r = fixture_load("financial-veilig-thuis.json");
     for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++) {
         r->victim->has_age_years = bands[i].age >= 0;
         r->victim->age_years = bands[i].age >= 0 ? (uint32_t)bands[i].age : 0;
@@ -392,7 +367,7 @@ static void test_statistics_figures_only(void **state)
     mn_report_destroy(&r);
 
     /* Two forms, distinct. */
-    r = s_load("criminal-drugs-consent-refused.json");
+    r = fixture_load("criminal-drugs-consent-refused.json");
     ref = s_redact(r, "cbs", GW_PARTNER_OTHER, STATS, 0);
     assert_int_equal(ref->figures->n_forms, 2);
     assert_int_equal(ref->figures->acute_danger, 0);

@@ -18,6 +18,7 @@
 
 #include "gw_config.h"
 #include "gw_redact.h"
+#include "gw_report_fixture.h"
 #include "gw_route.h"
 #include "gw_rules.h"
 
@@ -32,55 +33,11 @@ static const uint8_t s_master[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
 
 /* --- helpers ---------------------------------------------------------------------------------- */
 
-static mn_report *s_load(const char *name)
-{
-    const char *dir = getenv("MN_SRCDIR");
-    char path[1024];
-    mn_report *r = NULL;
-    mn_diag d;
-    snprintf(path, sizeof path, "%s/examples/%s", dir ? dir : ".", name);
-    if (mn_report_load_json(path, &r, &d) != MN_OK)
-        fail_msg("cannot load %s: %s: %s (set MN_SRCDIR to the source tree)", path, d.where,
-                 d.what);
-    return r;
-}
-
-static char *s_dup(const char *s)
-{
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-static void s_set(char **field, const char *value)
-{
-    free(*field);
-    *field = value ? s_dup(value) : NULL;
-}
-
 static void s_set_acute(mn_report *r, int acute)
 {
     r->has_acute_danger = 1;
     r->acute_danger = acute ? 1 : 0;
-    s_set(&r->acute_reason, acute ? "Dreiging vanavond." : NULL);
-}
-
-static gw_partner s_partner(const char *name, int kind, const char *topic1, int sharing1,
-                            const char *topic2, int sharing2)
-{
-    gw_partner p;
-    memset(&p, 0, sizeof p);
-    snprintf(p.name, sizeof p.name, "%s", name);
-    p.kind = kind;
-    snprintf(p.bindings[0].topic, sizeof p.bindings[0].topic, "%s", topic1);
-    p.bindings[0].sharing = sharing1;
-    p.n_bindings = 1;
-    if (topic2) {
-        snprintf(p.bindings[1].topic, sizeof p.bindings[1].topic, "%s", topic2);
-        p.bindings[1].sharing = sharing2;
-        p.n_bindings = 2;
-    }
-    return p;
+    fixture_set(&r->acute_reason, acute ? "Dreiging vanavond." : NULL);
 }
 
 static void s_eval(const mn_report *r, gw_route_match *m)
@@ -127,7 +84,7 @@ static void test_acute_goes_to_police(void **state)
 {
     (void)state;
     gw_route_match m;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     s_eval(r, &m);
     assert_int_equal(m.topics.n, 4);
     assert_string_equal(m.topics.name[0], "police.acute");
@@ -151,7 +108,7 @@ static void test_minor_loverboy_goes_to_care(void **state)
 {
     (void)state;
     gw_route_match m;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     s_set_acute(r, 0);
     s_eval(r, &m);
     assert_string_equal(m.topics.name[0], "care.midden-nederland");
@@ -166,13 +123,13 @@ static void test_minor_loverboy_goes_to_care(void **state)
     assert_true(s_topic_index(&m.topics, "care.midden-nederland") >= 0);
 
     /* Unknown age: not a minor. */
-    s_set(&r->victim->date_of_birth, NULL);
+    fixture_set(&r->victim->date_of_birth, NULL);
     s_eval(r, &m);
     assert_int_equal(s_topic_index(&m.topics, "care.midden-nederland"), -1);
 
     /* No region: the placeholder becomes "unknown". */
-    s_set(&r->victim->date_of_birth, "2012-01-01");
-    s_set(&r->region, NULL);
+    fixture_set(&r->victim->date_of_birth, "2012-01-01");
+    fixture_set(&r->region, NULL);
     s_eval(r, &m);
     assert_true(s_topic_index(&m.topics, "care.unknown") >= 0);
     assert_true(s_topic_index(&m.topics, "hotline.unknown") >= 0);
@@ -183,7 +140,7 @@ static void test_adult_labour_only_hotline(void **state)
 {
     (void)state;
     gw_route_match m;
-    mn_report *r = s_load("labour-horticulture-inspectorate.json");
+    mn_report *r = fixture_load("labour-horticulture-inspectorate.json");
     r->victim->shelter_needed = MELDNET__TRISTATE__NO;
     s_eval(r, &m);
     assert_int_equal(m.topics.n, 1);
@@ -202,7 +159,7 @@ static void test_sextortion_goes_to_research(void **state)
 {
     (void)state;
     gw_route_match m;
-    mn_report *r = s_load("minor-sextortion-online.json");
+    mn_report *r = fixture_load("minor-sextortion-online.json");
     s_eval(r, &m);
     /* Emitted by online-sexual and by online: once, the first rule named. */
     assert_string_equal(s_rule_name(&m, "research.online"), "online-sexual");
@@ -216,13 +173,13 @@ static void test_sextortion_goes_to_research(void **state)
     assert_string_equal(s_rule_name(&m, "research.online"), "online-sexual");
     mn_report_destroy(&r);
 
-    r = s_load("minor-grooming-youth-care.json");
+    r = fixture_load("minor-grooming-youth-care.json");
     s_eval(r, &m);
     assert_string_equal(s_rule_name(&m, "research.online"), "online-sexual");
     mn_report_destroy(&r);
 
     /* Online, not sexual: the online rule. */
-    r = s_load("labour-horticulture-inspectorate.json");
+    r = fixture_load("labour-horticulture-inspectorate.json");
     r->has_online = 1;
     r->online = MELDNET__TRISTATE__YES;
     s_eval(r, &m);
@@ -241,14 +198,14 @@ static void test_acute_rule_keeps_identity_through_plan(void **state)
     mn_topics unbound;
     size_t n_rules;
     const gw_rule *rules = gw_rules_defaults(&n_rules);
-    mn_report *r = s_load("criminal-drugs-consent-refused.json");
+    mn_report *r = fixture_load("criminal-drugs-consent-refused.json");
     s_set_acute(r, 1);
     s_eval(r, &m);
 
     gw_partner ps[2] = {
-        s_partner("police-a", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
+        fixture_partner("police-a", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
         /* Acute only pseudonymous, the rest full: the override must not lend it identity. */
-        s_partner("police-b", GW_PARTNER_POLICE, "police.acute", PSEUDO, "hotline.*", FULL),
+        fixture_partner("police-b", GW_PARTNER_POLICE, "police.acute", PSEUDO, "hotline.*", FULL),
     };
     gw_route_plan(rules, &m, ps, 2, t, &n_t, &unbound);
     assert_int_equal(n_t, 2);
@@ -280,12 +237,13 @@ static void test_plan_patterns_and_unbound(void **state)
     mn_topics unbound;
     size_t n_rules;
     const gw_rule *rules = gw_rules_defaults(&n_rules);
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     gw_partner ps[4] = {
-        s_partner("care-midden", GW_PARTNER_CARE, "care.*", PSEUDO, NULL, 0),
-        s_partner("police-midden", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
-        s_partner("everything", GW_PARTNER_OTHER, "police.*", STATS, "hotline.*", PSEUDO),
-        s_partner("hotline-friesland", GW_PARTNER_HOTLINE, "hotline.friesland", FULL, NULL, 0),
+        fixture_partner("care-midden", GW_PARTNER_CARE, "care.*", PSEUDO, NULL, 0),
+        fixture_partner("police-midden", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
+        fixture_partner("everything", GW_PARTNER_OTHER, "police.*", STATS, "hotline.*", PSEUDO),
+        fixture_partner("hotline-friesland", GW_PARTNER_HOTLINE, "hotline.friesland", FULL, NULL,
+                        0),
     };
     s_eval(r, &m);
     gw_route_plan(rules, &m, ps, 4, t, &n_t, &unbound);
@@ -317,7 +275,7 @@ static void test_plan_patterns_and_unbound(void **state)
     assert_string_equal(unbound.name[0], "shelter.coordination");
 
     /* One partner bound to everything: all rule names, in rule order. */
-    gw_partner all = s_partner("all", GW_PARTNER_OTHER, "*", STATS, NULL, 0);
+    gw_partner all = fixture_partner("all", GW_PARTNER_OTHER, "*", STATS, NULL, 0);
     gw_route_plan(rules, &m, &all, 1, t, &n_t, &unbound);
     assert_int_equal(n_t, 1);
     assert_int_equal(t[0].topics.n, 4);

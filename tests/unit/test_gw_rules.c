@@ -15,38 +15,13 @@
 #include <libconfig.h>
 #include <sodium.h>
 
+#include "gw_report_fixture.h"
 #include "gw_route.h"
 #include "gw_rules.h"
 
 #define TODAY "2026-11-22"
 
 /* --- helpers ---------------------------------------------------------------------------------- */
-
-static mn_report *s_load(const char *name)
-{
-    const char *dir = getenv("MN_SRCDIR");
-    char path[1024];
-    mn_report *r = NULL;
-    mn_diag d;
-    snprintf(path, sizeof path, "%s/examples/%s", dir ? dir : ".", name);
-    if (mn_report_load_json(path, &r, &d) != MN_OK)
-        fail_msg("cannot load %s: %s: %s (set MN_SRCDIR to the source tree)", path, d.where,
-                 d.what);
-    return r;
-}
-
-static char *s_dup(const char *s)
-{
-    char *c = strdup(s);
-    assert_non_null(c);
-    return c;
-}
-
-static void s_set(char **field, const char *value)
-{
-    free(*field);
-    *field = value ? s_dup(value) : NULL;
-}
 
 static int s_parse(const char *text, gw_rule **rules, size_t *n, mn_diag *d)
 {
@@ -139,7 +114,7 @@ static void test_parse_rules(void **state)
     /* Evaluate them: the loverboy report matches the second rule once shelter holds and the
      * consent fits. */
     gw_route_match m;
-    mn_report *r = s_load("minor-loverboy-acute.json");
+    mn_report *r = fixture_load("minor-loverboy-acute.json");
     gw_route_evaluate(rules, n, r, TODAY, &m);
     assert_int_equal(m.topics.n, 2);
     assert_string_equal(m.topics.name[0], "police.acute");
@@ -150,10 +125,10 @@ static void test_parse_rules(void **state)
     assert_string_equal(m.topics.name[1], "care.midden-nederland");
     assert_string_equal(m.topics.name[2], "team.gm0344");
     assert_int_equal(m.rule_of[2], 1);
-    s_set(&r->municipality_code, "GM0345");
+    fixture_set(&r->municipality_code, "GM0345");
     gw_route_evaluate(rules, n, r, TODAY, &m);
     assert_int_equal(m.topics.n, 2);
-    s_set(&r->municipality_code, "GM0344");
+    fixture_set(&r->municipality_code, "GM0344");
     r->reporter->organisation_type = MELDNET__ORGANISATION_TYPE__NGO;
     gw_route_evaluate(rules, n, r, TODAY, &m);
     assert_int_equal(m.topics.n, 2);

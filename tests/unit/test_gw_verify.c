@@ -43,7 +43,7 @@ static int s_setup(void **state)
                                .digest_key = f->digest_key,
                                .stats = &f->stats,
                                .max_frame_bytes = MN_WIRE_DEFAULT_MAX_FRAME};
-    f->report = stage_load("minor-loverboy-acute.json");
+    f->report = fixture_load("minor-loverboy-acute.json");
     *state = f;
     return 0;
 }
@@ -168,7 +168,7 @@ static void test_digest_by_agent_and_content(void **state)
     assert_memory_equal(j1->digest, j2->digest, sizeof j1->digest);
     assert_memory_not_equal(j1->digest, j3->digest, sizeof j1->digest);
 
-    stage_set(&f->report->narrative, "Een ander verhaal.");
+    fixture_set(&f->report->narrative, "Een ander verhaal.");
     stage_seal(f->agent, s_box(f), f->report, mn_now_ms(), NULL, &e4);
     gw_job *j4 = s_verify(f, &e4, MN_OK);
     assert_memory_not_equal(j1->digest, j4->digest, sizeof j1->digest);
@@ -348,7 +348,7 @@ static void test_invalid_report(void **state)
     mn_envelope_clear(&env);
 
     /* A Report that decodes but breaks a rule: acute without a reason. */
-    stage_set(&f->report->acute_reason, NULL);
+    fixture_set(&f->report->acute_reason, NULL);
     stage_seal(f->agent, s_box(f), f->report, mn_now_ms(), NULL, &env);
     job = s_verify(f, &env, MN_EINVAL);
     s_assert_rejected(f, job, &env, MN_REJECT_INVALID_REPORT, 1);

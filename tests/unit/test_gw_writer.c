@@ -104,8 +104,8 @@ static int s_setup(void **state)
         .ledger = f->ledger,
         .stats = &f->stats,
     };
-    f->report = stage_load("minor-loverboy-acute.json");
-    f->other = stage_load("labour-horticulture-inspectorate.json");
+    f->report = fixture_load("minor-loverboy-acute.json");
+    f->other = fixture_load("labour-horticulture-inspectorate.json");
     *state = f;
     return 0;
 }
@@ -266,7 +266,7 @@ static void test_batch_commits(void **state)
     /* The next batch goes on numbering. */
     gw_job *next;
     mn_envelope env4;
-    stage_set(&f->report->narrative, "Nog een melding.");
+    fixture_set(&f->report->narrative, "Nog een melding.");
     s_seal(f, f->report, 0, NULL, &env4);
     next = s_job(f, &env4);
     assert_int_equal(s_commit(f, &next, 1, &res), 1);
@@ -408,7 +408,7 @@ static void test_id_reused(void **state)
     assert_int_equal(s_queue_depth(f), 1);
 
     /* In one batch: a new id, then other content under it. */
-    stage_set(&f->report->narrative, "Een derde verhaal.");
+    fixture_set(&f->report->narrative, "Een derde verhaal.");
     s_seal(f, f->report, 0, NULL, &fresh);
     s_seal(f, f->other, 0, fresh.id, &clash);
     batch[0] = s_job(f, &fresh);
@@ -437,9 +437,9 @@ static void test_clock_skew_counted(void **state)
     gw_job *jobs[3];
     gw_writer_result res;
     s_seal(f, f->report, (int64_t)(2 * GW_CLOCK_SKEW_MS), NULL, &env[0]);
-    stage_set(&f->report->narrative, "Verhaal twee.");
+    fixture_set(&f->report->narrative, "Verhaal twee.");
     s_seal(f, f->report, -(int64_t)(GW_STALE_MS + 3600 * 1000), NULL, &env[1]);
-    stage_set(&f->report->narrative, "Verhaal drie.");
+    fixture_set(&f->report->narrative, "Verhaal drie.");
     s_seal(f, f->report, -(int64_t)(GW_CLOCK_SKEW_MS / 2), NULL, &env[2]); /* within bounds */
     for (int i = 0; i < 3; i++)
         jobs[i] = s_job(f, &env[i]);
