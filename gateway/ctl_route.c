@@ -19,18 +19,6 @@
 #include "mn_referral.h"
 #include "mn_time.h"
 
-static void s_join_topics(const mn_topics *t, char *out, size_t cap)
-{
-    size_t pos = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < t->n && pos < cap; i++) {
-        int k = snprintf(out + pos, cap - pos, "%s%s", i ? "," : "", t->name[i]);
-        if (k < 0)
-            break;
-        pos += (size_t)k;
-    }
-}
-
 /* Print JSON indented by four spaces; the dummy registration number shows as "(test)". */
 static void s_print_json(FILE *out, const char *json)
 {
@@ -105,7 +93,7 @@ int ctl_route_explain(FILE *out, const gw_config *cfg, const mn_report *r,
             goto out;
         if ((rc = mn_referral_to_json(ref, &json)) != MN_OK)
             goto out;
-        s_join_topics(&t->topics, list, sizeof list);
+        mn_topics_join(&t->topics, ",", list, sizeof list);
         fprintf(out, "partner %s kind=%s topics=%s sharing=%s (requested %s)%s\n", t->partner->name,
                 gw_partner_kind_name(t->partner->kind), list, mn_sharing_name((int)ref->sharing),
                 mn_sharing_name(t->sharing), t->overriding ? " overrides_consent" : "");

@@ -121,7 +121,7 @@ static void s_placeholder_value(const char *value, char *out, size_t cap)
         char c = value[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
-        if (!gw_rules_is_topic_char(c)) {
+        if (!mn_topic_char_is_valid(c)) {
             snprintf(out, cap, "unknown");
             return;
         }

@@ -479,11 +479,6 @@ static int s_get_when(s_parse *p, const config_setting_t *s, gw_rule *rule)
     return MN_OK;
 }
 
-int gw_rules_is_topic_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
 /* A topic with placeholders: check it, and that it is a valid topic once they are filled. */
 static int s_check_template(const s_parse *p, const config_setting_t *e, const char *t)
 {
@@ -528,7 +523,7 @@ static int s_check_template(const s_parse *p, const config_setting_t *e, const c
             i += nlen + 1;
             continue;
         }
-        if (!gw_rules_is_topic_char(t[i])) {
+        if (!mn_topic_char_is_valid(t[i])) {
             rc = s_fail(p, e, "emit topic \"%s\" has a character that topics do not allow", t);
             if (t[i] == '*')
                 mn_diag_hint(p->d, "emit names topics, not patterns; patterns such as "
@@ -593,7 +588,7 @@ static int s_is_rule_name(const char *s)
     if (n == 0 || n > GW_RULE_NAME_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!gw_rules_is_topic_char(s[i]))
+        if (!mn_topic_char_is_valid(s[i]))
             return 0;
     return 1;
 }

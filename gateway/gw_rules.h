@@ -65,7 +65,4 @@ struct config_setting_t; /* libconfig.h: only gw_rules.c reads the setting */
 MN_NODISCARD int gw_rules_parse(const struct config_setting_t *routes, const char *file,
                                 gw_rule **rules, size_t *n, mn_diag *d);
 
-/* True for a character topics and rule names may hold: a-z, 0-9, '.', '_', '-'. */
-int gw_rules_is_topic_char(char c);
-
 #endif

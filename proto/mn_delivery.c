@@ -28,7 +28,7 @@ static const char s_delivery_tag[] = "meldnet-delivery-v1"; /* 19 bytes without 
 /* ---------------------------------------------------------------------------------------------
  * Topics */
 
-static int s_topic_char_ok(char c)
+int mn_topic_char_is_valid(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
@@ -40,7 +40,7 @@ int mn_topic_is_valid(const char *topic)
     if (!topic)
         return 0;
     for (; topic[n]; n++)
-        if (n >= MN_TOPIC_MAX || !s_topic_char_ok(topic[n]))
+        if (n >= MN_TOPIC_MAX || !mn_topic_char_is_valid(topic[n]))
             return 0;
     return n > 0;
 }

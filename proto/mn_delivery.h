@@ -23,6 +23,9 @@
 #define MN_TOPICS_MAX 16   /* topics in one subscription, delivery or queue item */
 #define MN_CREDIT_MAX 1024 /* deliveries in flight per connection */
 
+/* True for a character topics (and routing rule names) may hold: a-z, 0-9, '.', '_', '-'. */
+int mn_topic_char_is_valid(char c);
+
 /* True when `topic` is 1-MN_TOPIC_MAX characters of [a-z0-9._-]. */
 int mn_topic_is_valid(const char *topic);
 

@@ -348,14 +348,6 @@ static void test_conditions_fill_their_fields(void **state)
     free(rules);
 }
 
-static void test_topic_chars(void **state)
-{
-    (void)state;
-    static const char ok[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
-    for (int c = 1; c < 256; c++)
-        assert_int_equal(gw_rules_is_topic_char((char)c) != 0, strchr(ok, c) != NULL);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,7 +357,6 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_hints_name_every_key),
         cmocka_unit_test(test_conditions_fill_their_fields),
-        cmocka_unit_test(test_topic_chars),
     };
     if (sodium_init() < 0)
         return 1;

@@ -389,6 +389,14 @@ static void test_partner_error_names(void **state)
     assert_string_equal(mn_partner_error_name(-1), "UNSPECIFIED");
 }
 
+static void test_topic_chars(void **state)
+{
+    (void)state;
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    for (int c = 1; c < 256; c++)
+        assert_int_equal(mn_topic_char_is_valid((char)c) != 0, strchr(ok, c) != NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -402,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_clear_twice),
         cmocka_unit_test(test_partner_error_names),
+        cmocka_unit_test(test_topic_chars),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
