@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_conf_util.h"
 #include "mn_suggest.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -121,24 +122,7 @@ typedef struct s_parse {
 /* "file:line" of a setting; the tail of a long path is kept. cap is at least 32. */
 static void s_where(const s_parse *p, const config_setting_t *s, char *buf, size_t cap)
 {
-    const char *file = config_setting_source_file(s);
-    char suffix[16];
-    int sn = snprintf(suffix, sizeof suffix, ":%u", config_setting_source_line(s));
-    size_t slen = sn > 0 ? (size_t)sn : 0;
-    size_t flen;
-
-    if (!file)
-        file = p->file ? p->file : "gateway.conf";
-    flen = strlen(file);
-    if (flen + slen + 1 > cap) {
-        size_t keep = cap - 1 - slen - 3;
-        memcpy(buf, "...", 3);
-        memcpy(buf + 3, file + flen - keep, keep);
-        memcpy(buf + 3 + keep, suffix, slen + 1);
-    } else {
-        memcpy(buf, file, flen);
-        memcpy(buf + flen, suffix, slen + 1);
-    }
+    gw_conf_util_where(buf, cap, p->file ? p->file : "gateway.conf", s);
 }
 
 static int s_fail(const s_parse *p, const config_setting_t *s, const char *fmt, ...)
