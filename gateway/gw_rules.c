@@ -37,12 +37,11 @@ static const gw_rule s_defaults[] = {
         .overrides_consent = 1,
     },
     {
-        .name = "minor-sexual",
+        .name = "minor",
         .acute = GW_RULE_ANY,
         .minor = 1,
         .online = GW_RULE_ANY,
         .shelter = GW_RULE_ANY,
-        .forms = 1u << MELDNET__EXPLOITATION_FORM__SEXUAL,
         .consent = {GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY, GW_RULE_ANY},
         .emit = {"care.{region}"},
         .n_emit = 1,

@@ -5,8 +5,7 @@
  *   routes = (
  *     { name = "acute"; when = { acute = true; }; emit = [ "police.acute" ];
  *       overrides_consent = true; },
- *     { name = "minor-sexual"; when = { minor = true; form = [ "sexual" ]; };
- *       emit = [ "care.{region}" ]; },
+ *     { name = "minor"; when = { minor = true; }; emit = [ "care.{region}" ]; },
  *     ...
  *   );
  * Condition keys: acute, minor, online, shelter (booleans); form, sexual (subtypes), reporter

@@ -57,8 +57,9 @@ add_partner() { # NAME KIND BINDING...
     for b in "$@"; do args+=(--bind "$b"); done
     "$bin/meldnetctl" partner add "$name" "$line" --kind "$kind" "${args[@]}" --home "$home"
 }
-add_partner police-landelijk police police.acute=full 'hotline.*=pseudonymous'
-add_partner zorgcoordinator-midden care 'care.*=full' shelter.coordination=full
+# The police get what the chain sends them (acute danger); a care coordinator its own region.
+add_partner police-landelijk police police.acute=full
+add_partner zorgcoordinator-midden care care.midden-nederland=full shelter.coordination=full
 add_partner onderzoek-online research research.online=pseudonymous
 "$bin/meldnetctl" partner list --home "$home"
 

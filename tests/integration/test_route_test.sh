@@ -8,7 +8,7 @@ mn_init_gateway || mn_bail "meldnetctl init"
 mn_new_partner police police police.acute=full 'hotline.*=pseudonymous' || mn_bail "partner"
 
 declare -A want=(
-    [criminal-drugs-consent-refused]="hotline.den-haag"
+    [criminal-drugs-consent-refused]="care.den-haag hotline.den-haag"
     [financial-veilig-thuis]="hotline.oost-nederland"
     [forced-begging-anonymous-citizen]="hotline.amsterdam"
     [labour-horticulture-inspectorate]="shelter.coordination hotline.den-haag"

@@ -59,7 +59,7 @@ static void test_explain(void **state)
     assert_int_equal(ctl_route_explain(fp, &cfg, r, s_master, TODAY), MN_OK);
     assert_int_equal(fclose(fp), 0);
     assert_non_null(strstr(text, "topic police.acute  rule=acute  overrides_consent\n"));
-    assert_non_null(strstr(text, "topic care.midden-nederland  rule=minor-sexual\n"));
+    assert_non_null(strstr(text, "topic care.midden-nederland  rule=minor\n"));
     assert_non_null(strstr(text, "unbound shelter.coordination (no partner is bound)\n"));
     assert_null(strstr(text, "unbound hotline"));
     assert_non_null(strstr(text, "partner care-midden kind=care topics=care.midden-nederland "

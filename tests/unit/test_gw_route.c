@@ -112,7 +112,7 @@ static void test_minor_loverboy_goes_to_care(void **state)
     s_set_acute(r, 0);
     s_eval(r, &m);
     assert_string_equal(m.topics.name[0], "care.midden-nederland");
-    assert_string_equal(s_rule_name(&m, "care.midden-nederland"), "minor-sexual");
+    assert_string_equal(s_rule_name(&m, "care.midden-nederland"), "minor");
 
     /* Born 2010-04-09: 18 on 2028-04-09, no longer a minor. */
     size_t n;
@@ -253,7 +253,7 @@ static void test_plan_patterns_and_unbound(void **state)
     assert_string_equal(t[0].topics.name[0], "care.midden-nederland");
     assert_int_equal(t[0].sharing, PSEUDO);
     assert_int_equal(t[0].overriding, 0);
-    assert_string_equal(t[0].rules, "minor-sexual");
+    assert_string_equal(t[0].rules, "minor");
 
     assert_ptr_equal(t[1].partner, &ps[1]);
     assert_string_equal(t[1].topics.name[0], "police.acute");
@@ -280,7 +280,7 @@ static void test_plan_patterns_and_unbound(void **state)
     assert_int_equal(n_t, 1);
     assert_int_equal(t[0].topics.n, 4);
     assert_int_equal(t[0].sharing, STATS);
-    assert_string_equal(t[0].rules, "acute,minor-sexual,shelter,all");
+    assert_string_equal(t[0].rules, "acute,minor,shelter,all");
     assert_int_equal(unbound.n, 0);
 
     /* Nobody bound; no partners at all. */

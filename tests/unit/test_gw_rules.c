@@ -46,8 +46,8 @@ static void test_defaults(void **state)
     (void)state;
     size_t n = 0;
     const gw_rule *rules = gw_rules_defaults(&n);
-    static const char *const names[] = {"acute",  "minor-sexual", "online-sexual",
-                                        "online", "shelter",      "all"};
+    static const char *const names[] = {"acute",  "minor",   "online-sexual",
+                                        "online", "shelter", "all"};
     assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(rules[i].name, names[i]);
