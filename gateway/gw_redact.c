@@ -8,9 +8,9 @@
  * Decisions (the header is the spec; these fill its gaps):
  *   - FULL for a kind without a consent flag (hotline, shelter, other) goes out pseudonymous
  *     unless an overriding rule chose it: nobody consented to it.
- *   - The victim pseudonym is only in pseudonymous referrals (also a downgraded FULL). A FULL
- *     referral carries no pseudonym, so a partner that once got a victim's identity with consent
- *     cannot link later referrals made without consent to it.
+ *   - The victim pseudonym (proto/mn_pseudonym) is in every FULL and PSEUDONYMOUS referral and
+ *     registry view whose report names the victim or a date of birth, so a partner can link a
+ *     referral made with consent to one made without; never at STATISTICS (figures only).
  *   - Referral.acute is the report's acute_danger, whichever rule chose the recipient: the same
  *     fact is in the report (or the figures) anyway, and acute reports go first everywhere.
  *   - Ages (kept when a date of birth is removed, age bands) are taken on the day of
@@ -18,8 +18,7 @@
  *
  * Caveats: free text (narrative, acute_reason, exploitation descriptions, suspects'
  * descriptions) goes out as written at FULL and PSEUDONYMOUS; reporters are asked not to put
- * names in it, but nothing here can check that. Name normalisation for pseudonyms folds ASCII
- * case only ("Ř" and "ř" differ).
+ * names in it, but nothing here can check that.
  */
 #include "gw_redact.h"
 
@@ -31,11 +30,14 @@
 
 #include "gw_parties.h"
 #include "mn_envelope.h"
+#include "mn_pseudonym.h"
 #include "mn_time.h"
 
 #define S_LEVEL_FULL MELDNET__SHARING_LEVEL__FULL
 #define S_LEVEL_PSEUDO MELDNET__SHARING_LEVEL__PSEUDONYMOUS
 #define S_LEVEL_STATS MELDNET__SHARING_LEVEL__STATISTICS
+_Static_assert(MN_PSEUDONYM_LEN == MN_PSEUDONYM_BYTES, "one pseudonym length");
+
 #define S_FORMS_MAX 32 /* distinct forms in the figures: more than ExploitationForm has */
 
 /* ---------------------------------------------------------------------------------------------
@@ -43,59 +45,7 @@
 
 void gw_redact_recipient_key(const uint8_t master[32], const char *recipient, uint8_t out[32])
 {
-    static const char tag[] = "meldnet-pseudonym-v1:";
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, master, 32, 32);
-    crypto_generichash_update(&st, (const unsigned char *)tag, sizeof tag - 1);
-    crypto_generichash_update(&st, (const unsigned char *)recipient, strlen(recipient));
-    crypto_generichash_final(&st, out, 32);
-    sodium_memzero(&st, sizeof st);
-}
-
-static int s_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Keyed BLAKE2b-128 of "v1|" + name (ASCII-lowercased, whitespace collapsed and trimmed) + "|"
- * + date_of_birth. The name is fed through a small buffer, never copied whole. */
-static void s_pseudonym(const Meldnet__Victim *v, const uint8_t key[32],
-                        uint8_t out[MN_PSEUDONYM_BYTES])
-{
-    crypto_generichash_state st;
-    unsigned char chunk[64];
-    size_t n = 0;
-    int pending_space = 0;
-    int started = 0;
-
-    crypto_generichash_init(&st, key, 32, MN_PSEUDONYM_BYTES);
-    crypto_generichash_update(&st, (const unsigned char *)"v1|", 3);
-    for (const char *s = v->name ? v->name : ""; *s; s++) {
-        char c = *s;
-        if (s_space(c)) {
-            pending_space = started;
-            continue;
-        }
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (n + 2 > sizeof chunk) {
-            crypto_generichash_update(&st, chunk, n);
-            n = 0;
-        }
-        if (pending_space)
-            chunk[n++] = ' ';
-        chunk[n++] = (unsigned char)c;
-        pending_space = 0;
-        started = 1;
-    }
-    crypto_generichash_update(&st, chunk, n);
-    crypto_generichash_update(&st, (const unsigned char *)"|", 1);
-    if (v->date_of_birth)
-        crypto_generichash_update(&st, (const unsigned char *)v->date_of_birth,
-                                  strlen(v->date_of_birth));
-    crypto_generichash_final(&st, out, MN_PSEUDONYM_BYTES);
-    sodium_memzero(chunk, sizeof chunk);
-    sodium_memzero(&st, sizeof st);
+    mn_pseudonym_recipient_key(master, recipient, out);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -464,11 +414,16 @@ static int s_redact_build(const mn_report *r, uint64_t registration, uint64_t ac
         if ((rc = s_lists(b, r, level, why)) != MN_OK)
             goto fail;
         b->ref.report = &b->rep;
-        if (level == S_LEVEL_PSEUDO && r->victim && (r->victim->name || r->victim->date_of_birth)) {
-            s_pseudonym(r->victim, recipient_key, b->pseudonym);
-            b->ref.has_victim_pseudonym = 1;
-            b->ref.victim_pseudonym.data = b->pseudonym;
-            b->ref.victim_pseudonym.len = sizeof b->pseudonym;
+        if (r->victim && (r->victim->name || r->victim->date_of_birth)) {
+            rc = mn_pseudonym_derive(recipient_key, r->victim->name, r->victim->date_of_birth,
+                                     b->pseudonym);
+            if (rc == MN_OK) {
+                b->ref.has_victim_pseudonym = 1;
+                b->ref.victim_pseudonym.data = b->pseudonym;
+                b->ref.victim_pseudonym.len = sizeof b->pseudonym;
+            } else if (rc != MN_ENOTFOUND) { /* a name of punctuation only: no pseudonym */
+                goto fail;
+            }
         }
     }
     b->ref.n_withheld = b->n_wh;

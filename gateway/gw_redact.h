@@ -8,8 +8,11 @@
  *                 pseudonymous, and the referral says so;
  *   pseudonymous  victim name, date of birth (age kept), address, phone removed; reporter
  *                 contact removed; suspects' names and phones removed (descriptions and online
- *                 handles kept); attachments removed; a per-recipient victim pseudonym added;
+ *                 handles kept); attachments removed;
  *   statistics    no report, only ReportFigures.
+ * Full and pseudonymous referrals (and the registry's view) carry the recipient's victim
+ * pseudonym (proto/mn_pseudonym.h) whenever the report names the victim or a date of birth;
+ * statistics never does.
  * Always: an anonymous reporter's organisation name and contact never go out; a named
  * reporter's contact goes out only with reporter_contact_shareable. Every removal is listed in
  * Referral.withheld with its reason.
@@ -25,7 +28,7 @@
 #include "mn_report.h"
 
 /* The per-recipient pseudonym key: keyed BLAKE2b-256 of "meldnet-pseudonym-v1:" + recipient
- * under the master pseudonym key. */
+ * under the master pseudonym key (mn_pseudonym_recipient_key). */
 void gw_redact_recipient_key(const uint8_t master[32], const char *recipient, uint8_t out[32]);
 
 /* Build the redacted referral for one recipient (kind: enum gw_partner_kind; for the registry

@@ -67,10 +67,14 @@ check_match "and the reporter's contact" '"field": "reporter.contact' cat "$poli
 acute_file=$MN_TMP/out-police/${reg[minor-loverboy-acute]}.json
 check_match "the acute referral with consent goes to the police in full" \
     'Lotte Verbeek-Zwanenburg' cat "$acute_file"
+check_match "and carries the police's victim pseudonym (full links to pseudonymous)" \
+    '"victim_pseudonym": "[0-9a-f]{32}"' cat "$acute_file"
 check_match "a statistics binding gets figures, no report" '"figures"' \
     cat "$MN_TMP/out-hotline-amsterdam/${reg[forced-begging-anonymous-citizen]}.json"
 check_no_match "and no narrative" '"narrative"' \
     cat "$MN_TMP/out-hotline-amsterdam/${reg[forced-begging-anonymous-citizen]}.json"
+check_no_match "and no victim pseudonym" '"victim_pseudonym"' \
+    cat "$MN_TMP/out-hotline-amsterdam/${reg[minor-sextortion-online]}.json"
 
 # Register identity refused: the registry's own record is pseudonymised, one pseudonym a victim.
 key=$MN_GWHOME/registry-secret/registry.key

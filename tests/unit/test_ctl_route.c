@@ -70,9 +70,9 @@ static void test_explain(void **state)
                                  "sharing=statistics (requested statistics)\n"));
     assert_int_equal(s_count(text, "\"registration\": \"(test)\""), 3);
     assert_int_equal(s_count(text, "\n    {\n"), 3);
-    /* The name goes only to the police (acute); the care coordinator gets a pseudonym. */
+    /* The name goes only to the police (acute); police and care get a pseudonym, cbs none. */
     assert_int_equal(s_count(text, "Lotte Verbeek-Zwanenburg"), 1);
-    assert_int_equal(s_count(text, "victim_pseudonym"), 1);
+    assert_int_equal(s_count(text, "victim_pseudonym"), 2);
     assert_int_equal(s_count(text, "\"age_band\": \"16-17\""), 1);
     free(text);
 

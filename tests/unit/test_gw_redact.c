@@ -20,6 +20,7 @@
 #include "gw_redact.h"
 #include "gw_report_fixture.h"
 #include "mn_envelope.h"
+#include "mn_pseudonym.h"
 #include "mn_time.h"
 
 #define ACCEPTED_MS UINT64_C(1795348800000) /* 2026-11-22T12:00:00Z */
@@ -169,7 +170,7 @@ static void test_police_without_consent_is_pseudonymous(void **state)
     assert_string_equal(ref->report->suspects[0]->name, "Verdachte");
     assert_non_null(ref->report->reporter->contact); /* reporter_contact_shareable */
     assert_int_equal(ref->n_withheld, 0);
-    assert_int_equal(ref->has_victim_pseudonym, 0);
+    assert_int_equal(ref->has_victim_pseudonym, 1); /* full: identity and pseudonym */
     mn_referral_destroy(&ref);
 
     /* Care has consent: full. */
@@ -205,7 +206,7 @@ static void test_consent_given_keeps_identity(void **state)
     assert_string_equal(ref->report->reporter->contact->name, "Marloes Tiggelaar-Brink");
     assert_string_equal(ref->report->suspects[0]->name, "'Ricky' (roepnaam, achternaam onbekend)");
     assert_int_equal(ref->n_withheld, 0);
-    assert_int_equal(ref->has_victim_pseudonym, 0);
+    assert_int_equal(ref->has_victim_pseudonym, 1);
     assert_int_equal(ref->acute, 1);
     mn_referral_destroy(&ref);
 
@@ -268,7 +269,7 @@ static void test_registry_pseudonym(void **state)
     /* Known answer: BLAKE2b-128 keyed with the recipient key, over the normalised fields. */
     uint8_t key[32], expect_key[32], expect[MN_PSEUDONYM_BYTES];
     static const char tag[] = "meldnet-pseudonym-v1:registry";
-    static const char input[] = "v1|jayden smits-hoogendoorn|2009-02-14";
+    static const char input[] = "v2|hoogendoorn jayden smits|2009-02-14";
     gw_redact_recipient_key(s_master, "registry", key);
     crypto_generichash(expect_key, 32, (const unsigned char *)tag, sizeof tag - 1, s_master, 32);
     assert_memory_equal(key, expect_key, 32);
@@ -286,7 +287,7 @@ static void test_registry_pseudonym(void **state)
             j += (size_t)snprintf(norm + j, sizeof norm - j, "%snaam%02d", w ? " " : "", w);
         }
         fixture_set(&b->victim->name, name);
-        snprintf(in, sizeof in, "v1|%s|2009-02-14", norm);
+        snprintf(in, sizeof in, "v2|%s|2009-02-14", norm);
         crypto_generichash(expect, sizeof expect, (const unsigned char *)in, strlen(in), key, 32);
         rb = s_redact(b, "registry", GW_PARTNER_REGISTRY, FULL, 0);
         assert_memory_equal(rb->victim_pseudonym.data, expect, MN_PSEUDONYM_BYTES);
@@ -318,6 +319,64 @@ static void test_registry_pseudonym(void **state)
 
     mn_referral_destroy(&ra);
     mn_referral_destroy(&rp);
+    mn_report_destroy(&a);
+    mn_report_destroy(&b);
+}
+
+/* A partner that gets one victim with consent (full) and without (pseudonymous) can link the
+ * two: one pseudonym per recipient at both levels, however the name was written; another
+ * recipient's differs; statistics carries none. */
+static void test_full_and_pseudonymous_link(void **state)
+{
+    (void)state;
+    mn_report *a = fixture_load("minor-loverboy-acute.json"); /* consent to the police */
+    mn_report *b = fixture_load("minor-loverboy-acute.json");
+    fixture_set(&b->victim->name, "VERBEEK ZWANENBURG, Lotte");
+    b->consent->share_police = 0;
+
+    mn_referral *full = s_redact(a, "police-midden", GW_PARTNER_POLICE, FULL, 0);
+    mn_referral *pseudo = s_redact(b, "police-midden", GW_PARTNER_POLICE, FULL, 0);
+    mn_referral *care = s_redact(a, "care-utrecht", GW_PARTNER_CARE, FULL, 0);
+    mn_referral *reg = s_redact(a, "registry", GW_PARTNER_REGISTRY, FULL, 0);
+    mn_referral *stats = s_redact(a, "cbs", GW_PARTNER_OTHER, STATS, 1);
+    assert_int_equal(full->sharing, FULL);
+    assert_string_equal(full->report->victim->name, "Lotte Verbeek-Zwanenburg");
+    assert_int_equal(pseudo->sharing, PSEUDO);
+    assert_null(pseudo->report->victim->name);
+    assert_int_equal(reg->sharing, FULL); /* register_identity given */
+    assert_int_equal(full->has_victim_pseudonym, 1);
+    assert_int_equal(pseudo->has_victim_pseudonym, 1);
+    assert_int_equal(care->has_victim_pseudonym, 1);
+    assert_int_equal(reg->has_victim_pseudonym, 1);
+    assert_int_equal(full->victim_pseudonym.len, MN_PSEUDONYM_BYTES);
+    assert_memory_equal(full->victim_pseudonym.data, pseudo->victim_pseudonym.data,
+                        MN_PSEUDONYM_BYTES);
+    assert_memory_not_equal(full->victim_pseudonym.data, care->victim_pseudonym.data,
+                            MN_PSEUDONYM_BYTES);
+    assert_memory_not_equal(full->victim_pseudonym.data, reg->victim_pseudonym.data,
+                            MN_PSEUDONYM_BYTES);
+    assert_int_equal(stats->has_victim_pseudonym, 0);
+    assert_null(stats->report);
+
+    /* The pseudonym is mn_pseudonym_derive's under the recipient's key. */
+    uint8_t key[32], expect[MN_PSEUDONYM_LEN];
+    gw_redact_recipient_key(s_master, "police-midden", key);
+    assert_int_equal(mn_pseudonym_derive(key, "lotte verbeek zwanenburg", "2010-04-09", expect),
+                     MN_OK);
+    assert_memory_equal(full->victim_pseudonym.data, expect, MN_PSEUDONYM_BYTES);
+
+    /* A name of punctuation only and no date of birth: nothing to link on, no pseudonym. */
+    fixture_set(&b->victim->name, "-");
+    fixture_set(&b->victim->date_of_birth, NULL);
+    mn_referral_destroy(&pseudo);
+    pseudo = s_redact(b, "police-midden", GW_PARTNER_POLICE, FULL, 0);
+    assert_int_equal(pseudo->has_victim_pseudonym, 0);
+
+    mn_referral_destroy(&full);
+    mn_referral_destroy(&pseudo);
+    mn_referral_destroy(&care);
+    mn_referral_destroy(&reg);
+    mn_referral_destroy(&stats);
     mn_report_destroy(&a);
     mn_report_destroy(&b);
 }
@@ -382,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_police_without_consent_is_pseudonymous),
         cmocka_unit_test(test_consent_given_keeps_identity),
         cmocka_unit_test(test_registry_pseudonym),
+        cmocka_unit_test(test_full_and_pseudonymous_link),
         cmocka_unit_test(test_statistics_figures_only),
     };
     if (sodium_init() < 0)
