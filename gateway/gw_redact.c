@@ -36,7 +36,6 @@
 #define S_LEVEL_FULL MELDNET__SHARING_LEVEL__FULL
 #define S_LEVEL_PSEUDO MELDNET__SHARING_LEVEL__PSEUDONYMOUS
 #define S_LEVEL_STATS MELDNET__SHARING_LEVEL__STATISTICS
-_Static_assert(MN_PSEUDONYM_LEN == MN_PSEUDONYM_BYTES, "one pseudonym length");
 
 #define S_FORMS_MAX 32 /* distinct forms in the figures: more than ExploitationForm has */
 

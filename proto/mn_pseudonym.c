@@ -312,7 +312,7 @@ void mn_pseudonym_recipient_key(const uint8_t master[32], const char *recipient,
 }
 
 int mn_pseudonym_derive(const uint8_t recipient_key[32], const char *name,
-                        const char *date_of_birth, uint8_t out[MN_PSEUDONYM_LEN])
+                        const char *date_of_birth, uint8_t out[MN_PSEUDONYM_BYTES])
 {
     size_t size = (name ? strlen(name) : 0) + 1;
     char *norm = malloc(size);
@@ -329,12 +329,12 @@ int mn_pseudonym_derive(const uint8_t recipient_key[32], const char *name,
         rc = MN_ENOTFOUND;
         goto done;
     }
-    crypto_generichash_init(&st, recipient_key, 32, MN_PSEUDONYM_LEN);
+    crypto_generichash_init(&st, recipient_key, 32, MN_PSEUDONYM_BYTES);
     crypto_generichash_update(&st, (const unsigned char *)"v2|", 3);
     crypto_generichash_update(&st, (const unsigned char *)norm, strlen(norm));
     crypto_generichash_update(&st, (const unsigned char *)"|", 1);
     crypto_generichash_update(&st, (const unsigned char *)date, strlen(date));
-    crypto_generichash_final(&st, out, MN_PSEUDONYM_LEN);
+    crypto_generichash_final(&st, out, MN_PSEUDONYM_BYTES);
     sodium_memzero(&st, sizeof st);
 done:
     sodium_memzero(norm, size);

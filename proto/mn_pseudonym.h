@@ -38,8 +38,8 @@
 
 #include "mn_error.h"
 
-/* Bytes of a victim pseudonym (as mn_referral.h's MN_PSEUDONYM_BYTES). */
-#define MN_PSEUDONYM_LEN 16
+/* Bytes of a victim pseudonym (Referral.victim_pseudonym, RegistryRecord). */
+#define MN_PSEUDONYM_BYTES 16
 
 /* Room mn_pseudonym_date needs: "YYYY-MM-DD" and its NUL, or the trimmed input (at most this
  * long; longer inputs are cut, which only matters for text that is no date at all). */
@@ -62,6 +62,6 @@ void mn_pseudonym_date(const char *date, char out[MN_PSEUDONYM_DATE_MAX]);
  * MN_ENOTFOUND when both normalise to nothing (no pseudonym: it would link every victim
  * without a name), MN_ENOMEM. */
 MN_NODISCARD int mn_pseudonym_derive(const uint8_t recipient_key[32], const char *name,
-                                     const char *date_of_birth, uint8_t out[MN_PSEUDONYM_LEN]);
+                                     const char *date_of_birth, uint8_t out[MN_PSEUDONYM_BYTES]);
 
 #endif

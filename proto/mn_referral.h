@@ -19,10 +19,9 @@
 
 #include "meldnet.pb-c.h"
 #include "mn_error.h"
+#include "mn_pseudonym.h"
 
 typedef Meldnet__Referral mn_referral;
-
-#define MN_PSEUDONYM_BYTES 16
 
 /* Serialize. Caller owns *out (mn_plain_free). Returns MN_OK or MN_ENOMEM. */
 MN_NODISCARD int mn_referral_encode(const mn_referral *r, uint8_t **out, size_t *len);

@@ -359,7 +359,7 @@ static void test_full_and_pseudonymous_link(void **state)
     assert_null(stats->report);
 
     /* The pseudonym is mn_pseudonym_derive's under the recipient's key. */
-    uint8_t key[32], expect[MN_PSEUDONYM_LEN];
+    uint8_t key[32], expect[MN_PSEUDONYM_BYTES];
     gw_redact_recipient_key(s_master, "police-midden", key);
     assert_int_equal(mn_pseudonym_derive(key, "lotte verbeek zwanenburg", "2010-04-09", expect),
                      MN_OK);

@@ -110,7 +110,7 @@ static void test_date_normalisation(void **state)
 static void test_known_answer(void **state)
 {
     (void)state;
-    uint8_t key[32], expect_key[32], got[MN_PSEUDONYM_LEN], expect[MN_PSEUDONYM_LEN];
+    uint8_t key[32], expect_key[32], got[MN_PSEUDONYM_BYTES], expect[MN_PSEUDONYM_BYTES];
     static const char tag[] = "meldnet-pseudonym-v1:registry";
     static const char input[] = "v2|hoogendoorn jayden smits|2009-02-14";
 
@@ -153,13 +153,13 @@ static void test_same_victim_one_pseudonym_per_recipient(void **state)
          "20080309"},
     };
     static const char *const recipients[] = {"registry", "police-midden", "care-utrecht"};
-    uint8_t first[3][MN_PSEUDONYM_LEN];
+    uint8_t first[3][MN_PSEUDONYM_BYTES];
 
     for (size_t k = 0; k < 3; k++) {
         uint8_t key[32];
         mn_pseudonym_recipient_key(s_master, recipients[k], key);
         for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
-            uint8_t p[MN_PSEUDONYM_LEN];
+            uint8_t p[MN_PSEUDONYM_BYTES];
             assert_int_equal(mn_pseudonym_derive(key, variants[i].name, variants[i].dob, p), MN_OK);
             if (i == 0)
                 memcpy(first[k], p, sizeof p);
@@ -167,7 +167,7 @@ static void test_same_victim_one_pseudonym_per_recipient(void **state)
                 assert_memory_equal(p, first[k], sizeof p);
         }
         for (size_t j = 0; j < k; j++)
-            assert_memory_not_equal(first[j], first[k], MN_PSEUDONYM_LEN);
+            assert_memory_not_equal(first[j], first[k], MN_PSEUDONYM_BYTES);
     }
 }
 
@@ -178,7 +178,7 @@ static int s_cmp_text(const void *a, const void *b)
 
 static int s_cmp16(const void *a, const void *b)
 {
-    return memcmp(a, b, MN_PSEUDONYM_LEN);
+    return memcmp(a, b, MN_PSEUDONYM_BYTES);
 }
 
 /* 10,000 distinct people: 25 first names x 20 surnames x 20 dates, deterministic. Their
@@ -198,7 +198,7 @@ static void test_no_collisions(void **state)
     const size_t nf = sizeof first / sizeof first[0], nl = sizeof last / sizeof last[0];
     const size_t nd = 20, total = nf * nl * nd;
     uint8_t key[32];
-    uint8_t *all = malloc(total * MN_PSEUDONYM_LEN);
+    uint8_t *all = malloc(total * MN_PSEUDONYM_BYTES);
     char(*inputs)[96] = malloc(total * sizeof *inputs);
     size_t n = 0;
 
@@ -215,7 +215,7 @@ static void test_no_collisions(void **state)
                          1 + (l * 7 + d) % 28);
                 assert_int_equal(mn_pseudonym_name(name, norm, sizeof norm), MN_OK);
                 snprintf(inputs[n], sizeof inputs[n], "%s|%s", norm, dob);
-                assert_int_equal(mn_pseudonym_derive(key, name, dob, all + n * MN_PSEUDONYM_LEN),
+                assert_int_equal(mn_pseudonym_derive(key, name, dob, all + n * MN_PSEUDONYM_BYTES),
                                  MN_OK);
                 n++;
             }
@@ -224,10 +224,10 @@ static void test_no_collisions(void **state)
     qsort(inputs, total, sizeof *inputs, s_cmp_text);
     for (size_t i = 1; i < total; i++)
         assert_string_not_equal(inputs[i - 1], inputs[i]);
-    qsort(all, total, MN_PSEUDONYM_LEN, s_cmp16);
+    qsort(all, total, MN_PSEUDONYM_BYTES, s_cmp16);
     for (size_t i = 1; i < total; i++)
-        assert_memory_not_equal(all + (i - 1) * MN_PSEUDONYM_LEN, all + i * MN_PSEUDONYM_LEN,
-                                MN_PSEUDONYM_LEN);
+        assert_memory_not_equal(all + (i - 1) * MN_PSEUDONYM_BYTES, all + i * MN_PSEUDONYM_BYTES,
+                                MN_PSEUDONYM_BYTES);
     free(all);
     free(inputs);
 }
