@@ -370,6 +370,12 @@ static void s_render_queues(ctl_status_screen *sc, const gw_snapshot *s, uint64_
               "ALARM: %" PRIu64 " acute referral%s went to a hold queue since the gateway "
               "started: meldnetctl hold list, then hold release once the partner can take %s",
               s->held_acute, s->held_acute == 1 ? "" : "s", s->held_acute == 1 ? "it" : "them");
+    if (s->acute_unrouted)
+        s_add(sc, 1,
+              "ALARM: %" PRIu64 " acute report%s reached no partner since the gateway started "
+              "(acute_unrouted): bind a partner to the topic (partner add ... --bind), then "
+              "hold release unrouted",
+              s->acute_unrouted, s->acute_unrouted == 1 ? "" : "s");
     for (size_t i = 0; i < s->n_partners && i < max_lines; i++) {
         const gw_snap_partner *p = &s->partners[i];
         char age[32];

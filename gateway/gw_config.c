@@ -27,6 +27,7 @@
 
 #include "gw_conf_util.h"
 #include "gw_parties.h"
+#include "gw_route.h"
 #include "gw_rules.h"
 #include "mn_log.h"
 #include "mn_suggest.h"
@@ -335,6 +336,19 @@ int gw_config_warn_free_space(const gw_config *cfg)
              "space on that disk, or lower min_free_mb in %s",
              dir, free_mb, cfg->min_free_mb, cfg->path);
     return 1;
+}
+
+int gw_config_warn_acute_unbound(const gw_config *cfg)
+{
+    mn_topics unbound;
+    gw_route_acute_unbound(cfg->rules, cfg->n_rules, cfg->partners, cfg->n_partners, &unbound);
+    for (size_t i = 0; i < unbound.n; i++)
+        log_warn("config",
+                 "no partner is bound to the acute topic, so acute reports would reach nobody: "
+                 "they would wait unrouted (an alarm, acute_unrouted) topic=%s: bind a partner "
+                 "to it: meldnetctl partner add NAME LINE --kind police --bind %s=full",
+                 unbound.name[i], unbound.name[i]);
+    return (int)unbound.n;
 }
 
 const char *gw_config_template(void)

@@ -129,6 +129,11 @@ const gw_partner *gw_config_find_partner_by_curve_any(const gw_config *cfg,
  * start. Returns 1 when it warned, 0 otherwise (enough room, no floor, or no way to look). */
 int gw_config_warn_free_space(const gw_config *cfg);
 
+/* Log a warning for each topic the acute rules emit (police.acute by default) that no partner
+ * that is not revoked is bound to: an acute report would wait there unrouted, an alarm. For -n.
+ * Returns how many topics it warned about (0: every acute topic has a partner). */
+int gw_config_warn_acute_unbound(const gw_config *cfg);
+
 /* The text of a fresh, fully commented gateway.conf with the default settings and `listen`. */
 const char *gw_config_template(void);
 

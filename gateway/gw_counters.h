@@ -139,7 +139,11 @@ enum gw_metric_at {
       "needs an operator now.")                                                                 \
     X(nacks_transient, STATS, GW_COUNTER, GW_JSON_TAIL, GW_VIEW_NONE, GW_METRIC_STORE,          \
       "nacks_transient_total",                                                                  \
-      "Deliveries a partner deferred (transient nack: its storage could not take them).")
+      "Deliveries a partner deferred (transient nack: its storage could not take them).")  \
+    X(acute_unrouted, STATS, GW_COUNTER, GW_JSON_TAIL, GW_VIEW_MORE, GW_METRIC_STORE,           \
+      "acute_unrouted_total",                                                                   \
+      "Acute reports since start whose acute rule's topic no partner is bound to: they wait "   \
+      "unrouted; alert on any increase, bind a partner and release them.")
 /* clang-format on */
 
 /* `code` for a STATS figure, nothing for a SNAP one (for the X of GW_COUNTERS). */

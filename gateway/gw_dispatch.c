@@ -194,6 +194,36 @@ static int s_add_unrouted(gw_dispatch_prepared *p, uint64_t registration, const 
     return MN_OK;
 }
 
+/* Append item to the comma-joined list unless it is there or does not fit. */
+static void s_join(char *list, size_t cap, const char *item)
+{
+    size_t len = strlen(list), n = strlen(item);
+    for (const char *t = list; *t;) {
+        size_t tlen = strcspn(t, ",");
+        if (tlen == n && strncmp(t, item, n) == 0)
+            return;
+        t += tlen + (t[tlen] ? 1 : 0);
+    }
+    if (n && len + (len ? 1 : 0) + n + 1 <= cap)
+        snprintf(list + len, cap - len, "%s%s", len ? "," : "", item);
+}
+
+/* Note in p when `topic`, unbound, came from an acute rule (asking acute = true) of m: an acute
+ * report nobody receives. A topic a rule released by an operator (rule_of -1) is no alarm. */
+static void s_note_acute_unrouted(const gw_config *cfg, const gw_route_match *m, const char *topic,
+                                  gw_dispatch_prepared *p)
+{
+    for (size_t i = 0; i < m->topics.n; i++) {
+        int rule = m->rule_of[i];
+        if (strcmp(m->topics.name[i], topic) != 0 || rule < 0 || (size_t)rule >= cfg->n_rules ||
+            cfg->rules[rule].acute != 1)
+            continue;
+        p->acute_unrouted = 1;
+        s_join(p->acute_topics, sizeof p->acute_topics, topic);
+        s_join(p->acute_rules, sizeof p->acute_rules, cfg->rules[rule].name);
+    }
+}
+
 /* Items for the targets of match m; unrouted notes for topics nobody is bound to. */
 static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r, uint64_t registration,
                            uint64_t accepted_ms, const gw_route_match *m, gw_dispatch_prepared *p,
@@ -221,6 +251,8 @@ static int s_prepare_route(const gw_dispatch_deps *deps, const mn_report *r, uin
         rc = s_add_unrouted(p, registration, unbound.name[i], "no partner is bound to this topic");
         if (rc != MN_OK)
             mn_diag_set(d, rc, "route", "no memory for routing");
+        else
+            s_note_acute_unrouted(cfg, m, unbound.name[i], p);
     }
     free(targets);
     return rc;

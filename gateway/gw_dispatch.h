@@ -51,6 +51,11 @@ typedef struct gw_dispatch_prepared {
     size_t n_items;
     gw_unrouted *unrouted; /* topics nobody is bound to ("" when no rule matched) */
     size_t n_unrouted;
+    /* An acute report whose acute rule (a rule asking acute = true) emitted a topic nobody is
+     * bound to: the alarm the writer raises once the registration is committed. */
+    int acute_unrouted;
+    char acute_topics[256]; /* those topics, comma-joined (cut short when they do not fit) */
+    char acute_rules[256];  /* the rules that emitted them, comma-joined */
 } gw_dispatch_prepared;
 
 /* Build p for report r registered as info (deps->cfg must not change meanwhile): the registry

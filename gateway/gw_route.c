@@ -273,3 +273,44 @@ void gw_route_plan(const gw_rule *rules, const gw_route_match *m, const gw_partn
         if (!bound[i])
             memcpy(unbound->name[unbound->n++], m->topics.name[i], sizeof unbound->name[0]);
 }
+
+/* True when a binding of a partner that is not revoked covers every topic tmpl can expand to.
+ * A placeholder stands for any value, written here as a character no topic or pattern holds, so
+ * only a pattern ending before it ("police.*", "*") matches. */
+static int s_template_bound(const char *tmpl, const gw_partner *partners, size_t n_partners)
+{
+    char topic[MN_TOPIC_MAX + 2];
+    size_t head = strcspn(tmpl, "{");
+    snprintf(topic, sizeof topic, "%.*s%s", (int)(head < MN_TOPIC_MAX ? head : MN_TOPIC_MAX), tmpl,
+             tmpl[head] ? "\x01" : "");
+    for (size_t p = 0; p < n_partners; p++) {
+        if (partners[p].revoked)
+            continue;
+        for (size_t b = 0; b < partners[p].n_bindings && b < GW_BINDINGS_MAX; b++)
+            if (mn_topic_matches(partners[p].bindings[b].topic, topic))
+                return 1;
+    }
+    return 0;
+}
+
+void gw_route_acute_unbound(const gw_rule *rules, size_t n_rules, const gw_partner *partners,
+                            size_t n_partners, mn_topics *unbound)
+{
+    assert(unbound);
+    memset(unbound, 0, sizeof *unbound);
+    for (size_t i = 0; rules && i < n_rules; i++) {
+        if (rules[i].acute != 1)
+            continue;
+        for (size_t e = 0; e < rules[i].n_emit && e < MN_TOPICS_MAX; e++) {
+            const char *tmpl = rules[i].emit[e];
+            size_t k;
+            for (k = 0; k < unbound->n; k++)
+                if (strcmp(unbound->name[k], tmpl) == 0)
+                    break;
+            if (k < unbound->n || unbound->n == MN_TOPICS_MAX ||
+                s_template_bound(tmpl, partners, n_partners))
+                continue;
+            snprintf(unbound->name[unbound->n++], sizeof unbound->name[0], "%s", tmpl);
+        }
+    }
+}

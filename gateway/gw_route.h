@@ -47,4 +47,12 @@ void gw_route_plan(const gw_rule *rules, const gw_route_match *m, const struct g
                    size_t n_partners, gw_route_target *targets, size_t *n_targets,
                    mn_topics *unbound);
 
+/* The topics the acute rules (those asking acute = true) emit that no partner that is not
+ * revoked is bound to: an acute report would wait unrouted there. Templates come as written;
+ * one with a placeholder ("police.{region}") counts as bound only when one binding covers every
+ * value of it ("police.*", "*"). *unbound holds them in rule order, each once; none when no rule
+ * asks acute = true. Never fails. */
+void gw_route_acute_unbound(const gw_rule *rules, size_t n_rules, const struct gw_partner *partners,
+                            size_t n_partners, mn_topics *unbound);
+
 #endif

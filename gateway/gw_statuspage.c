@@ -43,6 +43,8 @@ static const char s_css[] =
     ".muted{color:#9aa4b2}\n"
     ".warn{color:#f5b942}\n"
     ".err{color:#ff7b7b;font-weight:700}\n"
+    ".alarm{background:#b42323;color:#fff;font-weight:700;border-radius:.6rem;"
+    "padding:1rem 1.2rem;margin-bottom:1.5rem}\n"
     ".tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:1rem;"
     "margin-bottom:1.5rem}\n"
     ".tile,section{background:#171c24;border-radius:.6rem;padding:1rem 1.2rem;min-width:0}\n"
@@ -425,6 +427,20 @@ static void s_footer(FILE *f, const gw_snapshot *s)
     fputs("</footer>\n", f);
 }
 
+/* Alarms first, red, above everything else: each needs an operator now. */
+static void s_alarms(FILE *f, const gw_snapshot *s)
+{
+    if (s->acute_unrouted == 0)
+        return;
+    fprintf(f,
+            "<div class=\"alarm\" id=\"acute-unrouted\" role=\"alert\">ALARM: %" PRIu64
+            " acute report%s since start reached no partner: no partner is bound to the acute "
+            "topic, so %s unrouted. Bind a partner to the topic (meldnetctl partner add ... "
+            "--bind TOPIC=full), then meldnetctl hold release unrouted REG TOPIC.</div>\n",
+            s->acute_unrouted, s->acute_unrouted == 1 ? "" : "s",
+            s->acute_unrouted == 1 ? "it waits" : "they wait");
+}
+
 char *gw_statuspage_render(const gw_snapshot *s)
 {
     char *text = NULL;
@@ -436,6 +452,7 @@ char *gw_statuspage_render(const gw_snapshot *s)
     fputs("<body>\n", f);
     s_header(f, s);
     fputs("<main>\n", f);
+    s_alarms(f, s);
     s_tiles(f, s);
     s_chart(f, s);
     fputs("<div class=\"grid\">\n", f);

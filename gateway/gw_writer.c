@@ -222,6 +222,27 @@ void gw_writer_acknowledge(const gw_writer_deps *deps, gw_job *job)
     gw_job_drop_content(job);
 }
 
+/* An acute report that reached nobody of its acute rule: counted and logged as an error once
+ * its registration is committed (a batch that fails is sent again and would count twice). The
+ * line names the registration, topics and rules, never the report's content. */
+static void s_alarm_acute_unrouted(const gw_writer_deps *deps, gw_job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gw_dispatch_prepared *p = &jobs[i]->prepared;
+        if (jobs[i]->receipt.status != MN_RECEIPT_ACCEPTED || !p->acute_unrouted)
+            continue;
+        char regtext[32];
+        atomic_fetch_add(&deps->stats->acute_unrouted, 1);
+        mn_registration_format(jobs[i]->receipt.registration, regtext, sizeof regtext);
+        log_err("route",
+                "acute report reached no partner: no partner is bound to its acute topic, it waits "
+                "unrouted registration=%s topic=%s rule=%s: bind a partner to the topic "
+                "(meldnetctl partner add NAME LINE --kind police --bind TOPIC=full), then route "
+                "it (meldnetctl hold release unrouted %s TOPIC --registry-key FILE)",
+                regtext, p->acute_topics, p->acute_rules, regtext);
+    }
+}
+
 /* The ledger hears of every number a committed batch gave before any receipt names it. */
 static void s_note_issued(const gw_writer_deps *deps, gw_job **jobs, size_t n)
 {
@@ -254,8 +275,6 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n, gw_wri
     if (rc == MN_OK)
         rc = s_register_batch(deps, txn, jobs, n, &dispatch, res, &d);
     gw_dispatch_sealers_destroy(&dispatch.sealers);
-    for (size_t i = 0; i < n; i++)
-        gw_dispatch_prepared_clear(&jobs[i]->prepared);
     uint64_t t1 = gw_mono_ns();
     gw_stats_stage(deps->stats, GW_STAGE_REGISTER, t1 - t0, n);
     if (rc == MN_OK)
@@ -263,6 +282,10 @@ int gw_writer_commit(const gw_writer_deps *deps, gw_job **jobs, size_t n, gw_wri
     else
         gw_store_abort(&txn);
     uint64_t t2 = gw_mono_ns();
+    if (rc == MN_OK)
+        s_alarm_acute_unrouted(deps, jobs, n);
+    for (size_t i = 0; i < n; i++)
+        gw_dispatch_prepared_clear(&jobs[i]->prepared);
 
     if (rc == MN_OK) {
         s_note_issued(deps, jobs, n);

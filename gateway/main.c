@@ -497,6 +497,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        gw_config_warn_acute_unbound(gw.cfg); /* a warning: the configuration still loads */
         printf("%s: configuration OK: listen=%s agents=%zu\n", config, gw.cfg->listen,
                gw.cfg->n_agents);
         s_gateway_close(&gw);

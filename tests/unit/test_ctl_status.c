@@ -53,6 +53,7 @@ static void s_fill(gw_snapshot *s)
     s->held_total = 1;
     s->unrouted = 2;
     s->held_acute = 1;
+    s->acute_unrouted = 2;
     s->connected_agents = 1;
     s->map_size_bytes = 1073741824ULL;
     s->map_used_bytes = 10485760ULL;
@@ -107,14 +108,17 @@ static void test_screen_of_a_running_gateway(void **state)
         "queues: 3 partners, 4 waiting, 1 held, 2 unrouted",
         ("ALARM: 1 acute referral went to a hold queue since the gateway started: meldnetctl hold "
          "list, then hold release once the partner can take it"),
+        ("ALARM: 2 acute reports reached no partner since the gateway started (acute_unrouted): "
+         "bind a partner to the topic (partner add ... --bind), then hold release unrouted"),
         "  police          4 waiting  oldest 1m06s   held 0     connected yes",
         "  shelter         0 waiting  oldest -       held 1     connected no",
         "  ... 1 more: meldnetctl queues",
         "agents: 3 known, 1 connected, 1 silent for over 15m",
         "  silent: quiet",
         "storage: 10.0 of 1024.0 MiB used (1%), 1200 registrations, 300 commits",
+        "acute_unrouted 2",
     };
-    const int loud[] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    const int loud[] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0};
     s_expect_screen(&sc, lines, loud, sizeof lines / sizeof lines[0]);
 }
 
@@ -145,8 +149,9 @@ static void test_screen_of_a_stopped_old_gateway(void **state)
         "queues: 0 partners, 0 waiting, 0 held, 0 unrouted",
         "agents: 0 known, 0 connected, 0 silent for over 1m",
         "storage: 5 registrations, 2 commits",
+        "acute_unrouted 0",
     };
-    const int loud[] = {0, 1, 0, 0, 0, 0, 0, 0};
+    const int loud[] = {0, 1, 0, 0, 0, 0, 0, 0, 0};
     s_expect_screen(&sc, lines, loud, sizeof lines / sizeof lines[0]);
 }
 

@@ -284,6 +284,7 @@ static void test_prepare_views_per_partner(void **state)
     assert_string_equal(p.unrouted[0].topic, "shelter.coordination");
     assert_int_equal(p.unrouted[0].registration, info.registration);
     assert_string_equal(p.unrouted[0].reason, "no partner is bound to this topic");
+    assert_int_equal(p.acute_unrouted, 0); /* police.acute has its partner */
     for (size_t i = 0; i < p.n_items; i++) {
         assert_int_equal(p.items[i].acute, 1);
         assert_int_equal(p.items[i].registration, info.registration);
@@ -454,7 +455,12 @@ static void test_revoked_partner_gets_nothing(void **state)
     for (size_t i = 0; i < p.n_unrouted; i++)
         police += strcmp(p.unrouted[i].topic, "police.acute") == 0;
     assert_int_equal(police, 1);
+    /* an acute report whose acute topic reaches nobody: the alarm, naming topic and rule only */
+    assert_int_equal(p.acute_unrouted, 1);
+    assert_string_equal(p.acute_topics, "police.acute");
+    assert_string_equal(p.acute_rules, "acute");
     gw_dispatch_prepared_clear(&p);
+    assert_int_equal(p.acute_unrouted, 0);
     mn_report_destroy(&r);
 }
 

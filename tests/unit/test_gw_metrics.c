@@ -70,6 +70,7 @@ static void s_fill(gw_snapshot *s)
     s->unrouted = 1;
     s->held_total = 2;
     s->held_acute = 1;
+    s->acute_unrouted = 1;
     s->nacks_transient = 7;
     s->map_size_bytes = 1073741824ULL;
     s->map_used_bytes = 1048576ULL;
@@ -136,6 +137,7 @@ static void test_known_values(void **state)
     s_expect(m, "meldnet_unrouted_topics 1");
     s_expect(m, "meldnet_hold_items 2");
     s_expect(m, "meldnet_held_acute_total 1");
+    s_expect(m, "meldnet_acute_unrouted_total 1");
     s_expect(m, "meldnet_nacks_transient_total 7");
     s_expect(m, "meldnet_store_map_size_bytes 1073741824");
     s_expect(m, "meldnet_store_used_bytes 1048576");
@@ -253,7 +255,7 @@ static void test_families_well_formed(void **state)
             assert_int_equal(strncmp(line, "meldnet_", 8), 0);
         }
     }
-    assert_int_equal(families, 42);
+    assert_int_equal(families, 43);
     free(m);
 }
 

@@ -302,6 +302,54 @@ static void test_plan_patterns_and_unbound(void **state)
     mn_report_destroy(&r);
 }
 
+/* For -n: the acute rules' topics nobody (not revoked) is bound to; a placeholder counts as
+ * bound only through a pattern that covers every value of it. */
+static void test_acute_unbound(void **state)
+{
+    (void)state;
+    mn_topics unbound;
+    size_t n_rules;
+    const gw_rule *rules = gw_rules_defaults(&n_rules);
+    gw_partner ps[3] = {
+        fixture_partner("care", GW_PARTNER_CARE, "care.*", PSEUDO, NULL, 0),
+        fixture_partner("police", GW_PARTNER_POLICE, "police.acute", FULL, NULL, 0),
+        fixture_partner("police-wide", GW_PARTNER_POLICE, "police.*", FULL, NULL, 0),
+    };
+    gw_route_acute_unbound(rules, n_rules, ps, 1, &unbound);
+    assert_int_equal(unbound.n, 1);
+    assert_string_equal(unbound.name[0], "police.acute");
+    gw_route_acute_unbound(rules, n_rules, NULL, 0, &unbound);
+    assert_int_equal(unbound.n, 1);
+    gw_route_acute_unbound(rules, n_rules, ps, 2, &unbound);
+    assert_int_equal(unbound.n, 0);
+    ps[1].revoked = 1; /* a revoked partner takes nothing */
+    gw_route_acute_unbound(rules, n_rules, ps, 2, &unbound);
+    assert_int_equal(unbound.n, 1);
+
+    /* An acute rule of one's own, with a placeholder, emitting a topic twice over two rules. */
+    gw_rule own[2];
+    memset(own, 0, sizeof own);
+    own[0].acute = 1;
+    snprintf(own[0].name, sizeof own[0].name, "acute-region");
+    snprintf(own[0].emit[0], sizeof own[0].emit[0], "police.{region}.acute");
+    snprintf(own[0].emit[1], sizeof own[0].emit[1], "police.acute");
+    own[0].n_emit = 2;
+    own[1] = own[0];
+    gw_route_acute_unbound(own, 2, ps, 2, &unbound);
+    assert_int_equal(unbound.n, 2);
+    assert_string_equal(unbound.name[0], "police.{region}.acute");
+    assert_string_equal(unbound.name[1], "police.acute");
+    gw_partner exact =
+        fixture_partner("x", GW_PARTNER_POLICE, "police.unknown.acute", FULL, "police.acute", FULL);
+    gw_route_acute_unbound(own, 2, &exact, 1, &unbound);
+    assert_int_equal(unbound.n, 1); /* one region's topic does not cover them all */
+    gw_route_acute_unbound(own, 2, ps + 2, 1, &unbound);
+    assert_int_equal(unbound.n, 0);
+    own[0].acute = own[1].acute = GW_RULE_ANY; /* no acute rule: nothing to check */
+    gw_route_acute_unbound(own, 2, NULL, 0, &unbound);
+    assert_int_equal(unbound.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_sextortion_goes_to_research),
         cmocka_unit_test(test_acute_rule_keeps_identity_through_plan),
         cmocka_unit_test(test_plan_patterns_and_unbound),
+        cmocka_unit_test(test_acute_unbound),
     };
     if (sodium_init() < 0)
         return 1;

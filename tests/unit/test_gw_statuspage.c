@@ -266,6 +266,26 @@ static void test_rejects_and_refusals(void **state)
     free(page);
 }
 
+/* An acute report that reached nobody: a red alarm above the tiles, none while the count is 0. */
+static void test_acute_unrouted_alarm(void **state)
+{
+    (void)state;
+    gw_snapshot s;
+    s_fill(&s);
+    char *page = s_render(&s);
+    assert_null(strstr(page, "id=\"acute-unrouted\""));
+    free(page);
+    s.acute_unrouted = 2;
+    page = s_render(&s);
+    const char *alarm = strstr(page, "<div class=\"alarm\" id=\"acute-unrouted\"");
+    assert_non_null(alarm);
+    assert_non_null(strstr(alarm, "ALARM: 2 acute reports since start reached no partner"));
+    assert_non_null(strstr(alarm, "hold release unrouted"));
+    assert_true(alarm < strstr(page, "class=\"tiles\""));
+    assert_non_null(strstr(page, ".alarm{background:#b42323")); /* the red of "not ready" */
+    free(page);
+}
+
 /* A snapshot of a gateway just started: all zero, no parties, no history. */
 static void test_empty_snapshot(void **state)
 {
@@ -289,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_chart),
         cmocka_unit_test(test_silent_agents),
         cmocka_unit_test(test_rejects_and_refusals),
+        cmocka_unit_test(test_acute_unrouted_alarm),
         cmocka_unit_test(test_empty_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

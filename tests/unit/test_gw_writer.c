@@ -455,6 +455,54 @@ static void test_clock_skew_counted(void **state)
         mn_envelope_clear(&env[i]);
 }
 
+/* --- acute with nobody to receive it ------------------------------------------------------- */
+
+/* An acute report whose police.acute nobody is bound to is counted once, when committed; a
+ * report that is not acute, and a duplicate of the acute one, are not. With a partner bound to
+ * police.acute the next acute report is no alarm. */
+static void test_acute_unrouted_counted(void **state)
+{
+    fixture *f = *state;
+    mn_envelope env[3], bound;
+    gw_job *jobs[3], *next;
+    gw_writer_result res;
+
+    s_seal(f, f->report, 0, NULL, &env[0]); /* acute */
+    s_seal(f, f->other, 0, NULL, &env[1]);  /* not acute */
+    for (int i = 0; i < 2; i++)
+        jobs[i] = s_job(f, &env[i]);
+    jobs[2] = s_job(f, &env[0]); /* a duplicate in the same batch */
+    assert_int_equal(s_commit(f, jobs, 3, &res), 1);
+    assert_int_equal(atomic_load(&f->stats.acute_unrouted), 1);
+    s_receipt(f, jobs[0], &env[0], MN_RECEIPT_ACCEPTED);
+    s_receipt(f, jobs[2], &env[0], MN_RECEIPT_DUPLICATE);
+    s_free_jobs(jobs, 3);
+
+    /* Sent again later: a duplicate, no second alarm. */
+    next = s_job(f, &env[0]);
+    assert_int_equal(s_commit(f, &next, 1, &res), 1);
+    assert_int_equal(atomic_load(&f->stats.acute_unrouted), 1);
+    gw_job_free(&next);
+
+    /* A police partner bound to police.acute: routed, no alarm. */
+    gw_partner *grown = realloc(f->cfg->partners, 2 * sizeof *grown);
+    assert_non_null(grown);
+    f->cfg->partners = grown;
+    f->cfg->partners[1] = stage_partner("police-mn", GW_PARTNER_POLICE, f->hotline, "police.*",
+                                        MELDNET__SHARING_LEVEL__FULL);
+    f->cfg->n_partners = 2;
+    fixture_set(&f->report->narrative, "Een andere acute melding.");
+    s_seal(f, f->report, 0, NULL, &bound);
+    next = s_job(f, &bound);
+    assert_int_equal(s_commit(f, &next, 1, &res), 1);
+    assert_int_equal(res.queued, 2); /* hotline and police */
+    assert_int_equal(atomic_load(&f->stats.acute_unrouted), 1);
+    gw_job_free(&next);
+    mn_envelope_clear(&bound);
+    for (int i = 0; i < 2; i++)
+        mn_envelope_clear(&env[i]);
+}
+
 /* --- a batch that does not commit ---------------------------------------------------------- */
 
 static void test_store_failure_rejects_every_job(void **state)
@@ -484,6 +532,7 @@ static void test_store_failure_rejects_every_job(void **state)
     assert_int_equal(atomic_load(&f->stats.commit_failures), 1);
     assert_int_equal(atomic_load(&f->stats.commits), 0);
     assert_int_equal(atomic_load(&f->stats.accepted), 0);
+    assert_int_equal(atomic_load(&f->stats.acute_unrouted), 0); /* not registered: no alarm */
     assert_int_equal(atomic_load(&f->stats.rejected_by_reason[MN_REJECT_STORE_FAILED]), 2);
     assert_int_equal(gw_writer_failed_run(), run + 1);
     assert_int_equal(gw_ledger_issued(f->ledger), 0);
@@ -497,7 +546,8 @@ static void test_store_failure_rejects_every_job(void **state)
     assert_int_equal(s_commit(f, jobs, 2, &res), 1);
     assert_int_equal(s_receipt(f, jobs[0], &env[0], MN_RECEIPT_ACCEPTED).registration, 1);
     assert_int_equal(s_receipt(f, jobs[1], &env[1], MN_RECEIPT_ACCEPTED).registration, 2);
-    assert_int_equal(gw_writer_failed_run(), 0); /* the run of failures ended */
+    assert_int_equal(gw_writer_failed_run(), 0);                /* the run of failures ended */
+    assert_int_equal(atomic_load(&f->stats.acute_unrouted), 1); /* the acute one, once */
     s_free_jobs(jobs, 2);
     for (int i = 0; i < 2; i++)
         mn_envelope_clear(&env[i]);
@@ -602,6 +652,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_content_new_id, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_id_reused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_clock_skew_counted, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_acute_unrouted_counted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_failure_rejects_every_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hand_over, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_acknowledge_keeps_refusal, s_setup, s_teardown),
