@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "mn_file.h"
+#include "mn_file_fixture.h"
 
 typedef struct fixture {
     char dir[64];
@@ -76,37 +77,6 @@ static int s_teardown_all(void **state)
 static void s_path(const fixture *f, const char *name, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/%s", f->dir, name);
-}
-
-static size_t s_read(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    ssize_t n = read(fd, buf, cap - 1);
-    assert_true(n >= 0);
-    buf[n] = '\0';
-    close(fd);
-    return (size_t)n;
-}
-
-static mode_t s_mode(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
-static int s_count_entries(const char *dirpath)
-{
-    int n = 0;
-    DIR *dir = opendir(dirpath);
-    struct dirent *e;
-    assert_non_null(dir);
-    while ((e = readdir(dir)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(dir);
-    return n;
 }
 
 static void test_reads_regular_file(void **state)
@@ -188,16 +158,16 @@ static void test_file_write_atomic(void **state)
 
     s_path(f, "state", path, sizeof path);
     assert_int_equal(mn_file_write_atomic(path, "one\n", 4, 0640, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0640);
-    s_read(path, text, sizeof text);
+    assert_int_equal(file_mode(path), 0640);
+    file_read_small(path, text, sizeof text);
     assert_string_equal(text, "one\n");
     assert_int_equal(mn_file_write_atomic(path, "two!\n", 5, 0600, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0600);
-    s_read(path, text, sizeof text);
+    assert_int_equal(file_mode(path), 0600);
+    file_read_small(path, text, sizeof text);
     assert_string_equal(text, "two!\n");
     assert_int_equal(mn_file_write_atomic(path, "", 0, 0600, &d), MN_OK);
-    assert_int_equal(s_read(path, text, sizeof text), 0);
-    assert_int_equal(s_count_entries(f->dir), 1);
+    assert_int_equal(file_read_small(path, text, sizeof text), 0);
+    assert_int_equal(file_count_entries(f->dir), 1);
 
     /* Relative path in the current directory. */
     char cwd[300];
@@ -205,7 +175,7 @@ static void test_file_write_atomic(void **state)
     assert_int_equal(chdir(f->dir), 0);
     assert_int_equal(mn_file_write_atomic("rel", "r", 1, 0600, &d), MN_OK);
     assert_int_equal(chdir(cwd), 0);
-    assert_int_equal(s_count_entries(f->dir), 2);
+    assert_int_equal(file_count_entries(f->dir), 2);
 
     /* A directory that does not exist, and a path naming a directory. */
     s_path(f, "no/such/dir/file", path, sizeof path);
@@ -215,7 +185,7 @@ static void test_file_write_atomic(void **state)
     assert_int_equal(d.sys_errno, ENOENT);
     s_path(f, "", path, sizeof path);
     assert_int_equal(mn_file_write_atomic(path, "x", 1, 0600, &d), MN_ESYS);
-    assert_int_equal(s_count_entries(f->dir), 2);
+    assert_int_equal(file_count_entries(f->dir), 2);
 }
 
 static void test_file_write_exclusive(void **state)
@@ -226,19 +196,19 @@ static void test_file_write_exclusive(void **state)
 
     s_path(f, "secret", path, sizeof path);
     assert_int_equal(mn_file_write_exclusive(path, "one\n", 4, 0600, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0600);
-    s_read(path, text, sizeof text);
+    assert_int_equal(file_mode(path), 0600);
+    file_read_small(path, text, sizeof text);
     assert_string_equal(text, "one\n");
     /* Never over an existing file; no temporary file is left behind. */
     mn_diag_clear(&d);
     assert_int_equal(mn_file_write_exclusive(path, "two!\n", 5, 0600, &d), MN_EEXIST);
     assert_int_equal(d.code, MN_EEXIST);
-    s_read(path, text, sizeof text);
+    file_read_small(path, text, sizeof text);
     assert_string_equal(text, "one\n");
-    assert_int_equal(s_count_entries(f->dir), 1);
+    assert_int_equal(file_count_entries(f->dir), 1);
     s_path(f, "no/such/dir/file", path, sizeof path);
     assert_int_equal(mn_file_write_exclusive(path, "x", 1, 0600, &d), MN_ESYS);
-    assert_int_equal(s_count_entries(f->dir), 1);
+    assert_int_equal(file_count_entries(f->dir), 1);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "mn_file_fixture.h"
 #include "mn_key.h"
 
 /* Secrets 00..1f (curve), 20..3f (Ed25519 seed), 40..5f (box) and what they must derive. */
@@ -90,37 +91,6 @@ static void s_write(const char *path, const char *text, mode_t mode)
     assert_int_equal(close(fd), 0);
 }
 
-static size_t s_read(const char *path, char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    ssize_t n = read(fd, buf, cap - 1);
-    assert_true(n >= 0);
-    buf[n] = '\0';
-    close(fd);
-    return (size_t)n;
-}
-
-static mode_t s_mode(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
-static int s_count_entries(const char *dirpath)
-{
-    int n = 0;
-    DIR *dir = opendir(dirpath);
-    struct dirent *e;
-    assert_non_null(dir);
-    while ((e = readdir(dir)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(dir);
-    return n;
-}
-
 static void s_assert_pub_equal(const mn_pubkey *a, const mn_pubkey *b)
 {
     assert_int_equal(a->role, b->role);
@@ -182,12 +152,12 @@ static void test_generate_save_load_roundtrip(void **state)
     assert_int_equal(mn_key_public(key)->role, MN_ROLE_AGENT);
     assert_string_equal(mn_key_public(key)->name, "hotline-amsterdam");
     assert_int_equal(mn_key_save(key, sec, pub, &d), MN_OK);
-    assert_int_equal(s_mode(sec), 0600);
-    assert_int_equal(s_mode(pub), 0644);
-    assert_int_equal(s_count_entries(f->dir), 2); /* no temporary files left behind */
+    assert_int_equal(file_mode(sec), 0600);
+    assert_int_equal(file_mode(pub), 0644);
+    assert_int_equal(file_count_entries(f->dir), 2); /* no temporary files left behind */
 
     char text[1024];
-    s_read(sec, text, sizeof text);
+    file_read_small(sec, text, sizeof text);
     assert_non_null(strstr(text, "# meldnet secret identity"));
     assert_non_null(strstr(text, "\nmeldnet1-secret agent hotline-amsterdam curve="));
 
@@ -290,7 +260,7 @@ static void test_save_without_public_file(void **state)
     s_path(f, "only.key", sec, sizeof sec);
     assert_int_equal(mn_key_generate(MN_ROLE_REGISTRY, "comensha", &key, &d), MN_OK);
     assert_int_equal(mn_key_save(key, sec, NULL, &d), MN_OK);
-    assert_int_equal(s_count_entries(f->dir), 1);
+    assert_int_equal(file_count_entries(f->dir), 1);
     assert_int_equal(mn_key_save(key, sec, sec, &d), MN_EINVAL);
     mn_key_destroy(&key);
 }
@@ -307,19 +277,19 @@ static void test_save_refuses_overwrite(void **state)
     assert_int_equal(mn_key_generate(MN_ROLE_GATEWAY, "gateway", &a, &d), MN_OK);
     assert_int_equal(mn_key_generate(MN_ROLE_GATEWAY, "gateway", &b, &d), MN_OK);
     assert_int_equal(mn_key_save(a, sec, pub, &d), MN_OK);
-    s_read(sec, before, sizeof before);
+    file_read_small(sec, before, sizeof before);
     char pub_before[512], pub_after[512];
-    s_read(pub, pub_before, sizeof pub_before);
+    file_read_small(pub, pub_before, sizeof pub_before);
 
     mn_diag_clear(&d);
     assert_int_equal(mn_key_save(b, sec, pub, &d), MN_EEXIST);
     assert_int_equal(d.code, MN_EEXIST);
     assert_string_equal(d.where, sec);
-    s_read(sec, after, sizeof after);
+    file_read_small(sec, after, sizeof after);
     assert_string_equal(before, after);
-    s_read(pub, pub_after, sizeof pub_after);
+    file_read_small(pub, pub_after, sizeof pub_after);
     assert_string_equal(pub_before, pub_after); /* the public file of the old key is kept too */
-    assert_int_equal(s_count_entries(f->dir), 2);
+    assert_int_equal(file_count_entries(f->dir), 2);
 
     /* Not even a dangling symlink is replaced. */
     char link_path[300];
@@ -651,14 +621,14 @@ static void test_pubkey_files(void **state)
     s_path(f, "police.pub", path, sizeof path);
     assert_int_equal(mn_pubkey_parse(KAT_PUBLIC_LINE, &pub, &d), MN_OK);
     assert_int_equal(mn_pubkey_save(&pub, path, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0644);
-    s_read(path, text, sizeof text);
+    assert_int_equal(file_mode(path), 0644);
+    file_read_small(path, text, sizeof text);
     assert_string_equal(text, KAT_PUBLIC_LINE "\n");
     assert_int_equal(mn_pubkey_load(path, &back, &d), MN_OK);
     s_assert_pub_equal(&back, &pub);
     /* A public file may be overwritten (crash-safe replace). */
     assert_int_equal(mn_pubkey_save(&pub, path, &d), MN_OK);
-    assert_int_equal(s_count_entries(f->dir), 1);
+    assert_int_equal(file_count_entries(f->dir), 1);
 
     s_write(path, "# police, national unit\n\n" KAT_PUBLIC_LINE "\n# end\n", 0644);
     assert_int_equal(mn_pubkey_load(path, &back, &d), MN_OK);
@@ -732,8 +702,8 @@ static void test_secret32(void **state)
     s_path(f, "digest.key", path, sizeof path);
     assert_int_equal(mn_secret32_generate(&s, &d), MN_OK);
     assert_int_equal(mn_secret32_save(s, path, &d), MN_OK);
-    assert_int_equal(s_mode(path), 0600);
-    s_read(path, text, sizeof text);
+    assert_int_equal(file_mode(path), 0600);
+    file_read_small(path, text, sizeof text);
     assert_non_null(strstr(text, "\nmeldnet1-digest-key "));
     assert_int_equal(mn_secret32_load(path, &back, &d), MN_OK);
     assert_memory_equal(mn_secret32_bytes(back), mn_secret32_bytes(s), 32);
